@@ -1,0 +1,165 @@
+"""The indicator catalogue (``config/indicators.yaml``): ids, Swedish labels, themes."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+SOURCE_KINDS = ("crime", "survey")
+THEMES = (
+    "totalt",
+    "våld",
+    "tillgrepp",
+    "skadegörelse",
+    "narkotika",
+    "trafik",
+    "otrygghet",
+    "oro",
+    "utsatthet",
+    "problem i bostadsområdet",
+)
+UNITS = {"per_100k": "per 100 000 invånare", "percent": "andel i procent"}
+DEFAULTS = {"crime": {"unit": "per_100k", "worse": "higher"}, "survey": {"unit": "percent", "worse": "higher"}}
+
+
+class UnknownIndicatorError(KeyError):
+    """An indicator id or BRÅ name that the catalogue does not know."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    label: str
+    source_kind: str  # crime | survey
+    theme: str
+    unit: str  # per_100k | percent
+    worse: str  # higher | lower
+    bra_names: tuple[str, ...]
+    bra_unit: str | None = None
+
+    @property
+    def unit_label(self) -> str:
+        return UNITS[self.unit]
+
+
+def _key(text: str) -> str:
+    """Normalise a BRÅ indicator name for matching: case, dashes, spaces, final full stop."""
+    t = unicodedata.normalize("NFC", str(text)).strip().casefold()
+    for dash in ("\u2013", "\u2014", "\u2212", "\u2010", "\u2011"):
+        t = t.replace(dash, "-")
+    t = " ".join(t.split())
+    return t.rstrip(".").strip()
+
+
+class Catalogue:
+    """All indicators, in catalogue order (crime first, then survey)."""
+
+    def __init__(self, indicators: list[Indicator], respondent_names: list[str]):
+        self.indicators = indicators
+        self._by_id = {i.id: i for i in indicators}
+        if len(self._by_id) != len(indicators):
+            raise ValueError("indicator ids in the catalogue are not unique")
+        self._by_name: dict[str, Indicator] = {}
+        for ind in indicators:
+            for name in (ind.label, *ind.bra_names):
+                self._by_name.setdefault(_key(name), ind)
+        self._respondents = {_key(n) for n in respondent_names}
+
+    def __iter__(self):
+        return iter(self.indicators)
+
+    def __len__(self) -> int:
+        return len(self.indicators)
+
+    def __contains__(self, indicator_id: str) -> bool:
+        return indicator_id in self._by_id
+
+    @property
+    def ids(self) -> list[str]:
+        return [i.id for i in self.indicators]
+
+    def get(self, indicator_id: str) -> Indicator:
+        try:
+            return self._by_id[indicator_id]
+        except KeyError:
+            raise UnknownIndicatorError(
+                f"unknown indicator id {indicator_id!r}; known ids: {', '.join(self.ids)}"
+            ) from None
+
+    def of_kind(self, source_kind: str) -> list[Indicator]:
+        return [i for i in self.indicators if i.source_kind == source_kind]
+
+    def from_bra_name(self, name: str) -> Indicator:
+        """The indicator that a BRÅ file calls ``name`` (dash, case and spacing tolerant)."""
+        ind = self._by_name.get(_key(name))
+        if ind is None:
+            raise UnknownIndicatorError(f"unknown BRÅ indicator name {name!r}")
+        return ind
+
+    def is_respondent_count(self, name: str) -> bool:
+        return _key(name) in self._respondents
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [
+                {
+                    "indicator": i.id,
+                    "indicator_label": i.label,
+                    "source_kind": i.source_kind,
+                    "theme": i.theme,
+                    "unit": i.unit,
+                    "worse": i.worse,
+                }
+                for i in self.indicators
+            ]
+        )
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    if path is None:
+        text = resources.files("tmb_analysis").joinpath("config/indicators.yaml").read_text("utf-8")
+        where = "tmb_analysis/config/indicators.yaml"
+    else:
+        text = Path(path).read_text("utf-8")
+        where = str(path)
+    raw = yaml.safe_load(text)
+    indicators: list[Indicator] = []
+    for kind in SOURCE_KINDS:
+        for pos, entry in enumerate(raw.get(kind) or []):
+            missing = {"id", "label", "theme", "bra_names"} - set(entry)
+            if missing:
+                raise ValueError(f"{where}: {kind}[{pos}] lacks {', '.join(sorted(missing))}")
+            if entry["theme"] not in THEMES:
+                raise ValueError(f"{where}: {kind}[{pos}] ({entry['id']}): theme {entry['theme']!r} not in {THEMES}")
+            unit = entry.get("unit", DEFAULTS[kind]["unit"])
+            worse = entry.get("worse", DEFAULTS[kind]["worse"])
+            if unit not in UNITS or worse not in ("higher", "lower"):
+                raise ValueError(f"{where}: {entry['id']}: unit must be one of {list(UNITS)}, worse higher|lower")
+            indicators.append(
+                Indicator(
+                    id=entry["id"],
+                    label=entry["label"],
+                    source_kind=kind,
+                    theme=entry["theme"],
+                    unit=unit,
+                    worse=worse,
+                    bra_names=tuple(entry["bra_names"]),
+                    bra_unit=entry.get("bra_unit"),
+                )
+            )
+    return Catalogue(indicators, raw.get("ntu_respondents_names") or [])
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    """The packaged catalogue, loaded once."""
+    return load_catalogue()
