@@ -1,0 +1,453 @@
+"""Tests for tmb_analysis.statistics.
+
+Expected values are computed independently of the module: by textbook formulas
+with scipy.stats distributions, hand-worked literals, numpy fits of noiseless
+series, and esda's independent empirical-Bayes smoother.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from tmb_analysis import statistics as st
+
+Z975 = stats.norm.ppf(0.975)
+
+
+def garwood(x, alpha=0.05):
+    """Textbook Garwood limits on a count via chi-square quantiles."""
+    lower = 0.0 if x == 0 else stats.chi2.ppf(alpha / 2, 2 * x) / 2
+    upper = stats.chi2.ppf(1 - alpha / 2, 2 * x + 2) / 2
+    return lower, upper
+
+
+def assert_no_inf(*arrays):
+    for a in arrays:
+        assert not np.isinf(np.asarray(a, dtype=float)).any()
+
+
+# --------------------------------------------------------------------------- #
+# Rates
+# --------------------------------------------------------------------------- #
+def test_poisson_ci_hand_worked_literals():
+    low, high = st.poisson_rate_ci([10, 0], [100_000, 100_000])
+    assert low[0] == pytest.approx(4.795, abs=1e-3)
+    assert high[0] == pytest.approx(18.39, abs=1e-2)
+    assert low[1] == 0.0
+    assert high[1] == pytest.approx(3.689, abs=1e-3)
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5, 17, 100, 1234])
+@pytest.mark.parametrize("pop", [850.0, 20_000.0, 1_000_000.0])
+def test_poisson_ci_matches_chi2_formula(count, pop):
+    lo_c, hi_c = garwood(count)
+    low, high = st.poisson_rate_ci(count, pop)
+    assert float(low) == pytest.approx(lo_c * 100_000 / pop, rel=1e-10, abs=1e-12)
+    assert float(high) == pytest.approx(hi_c * 100_000 / pop, rel=1e-10)
+
+
+def test_poisson_ci_other_alpha_and_per():
+    lo_c, hi_c = garwood(7, alpha=0.002)
+    low, high = st.poisson_rate_ci(7, 5000, per=1000, alpha=0.002)
+    assert float(low) == pytest.approx(lo_c * 1000 / 5000, rel=1e-10)
+    assert float(high) == pytest.approx(hi_c * 1000 / 5000, rel=1e-10)
+
+
+def test_poisson_ci_bad_input_gives_nan_not_inf():
+    counts = pd.Series([5, pd.NA, -1, 5, 5, 5, 3], dtype="Int64")
+    pops = pd.Series([0.0, 1000, 1000, pd.NA, -5, np.inf, 1000], dtype="Float64")
+    low, high = st.poisson_rate_ci(counts, pops)
+    assert isinstance(low, np.ndarray) and low.dtype == float
+    assert np.isnan(low[:6]).all() and np.isnan(high[:6]).all()
+    assert low[6] == pytest.approx(garwood(3)[0] * 100)
+    assert_no_inf(low, high)
+
+
+@pytest.mark.parametrize("count,pop", [(pd.NA, 1000), (None, 1000), (3, None), (3, pd.NA), ("x", 10)])
+def test_poisson_ci_scalar_missing(count, pop):
+    low, high = st.poisson_rate_ci(count, pop)
+    assert np.isnan(low) and np.isnan(high)
+
+
+def test_rate_per_100k():
+    r = st.rate_per_100k(pd.Series([1, 0, pd.NA, 4], dtype="Int64"), [50_000, 10, 10, 0])
+    np.testing.assert_allclose(r[:2], [2.0, 0.0])
+    assert np.isnan(r[2:]).all()
+    assert_no_inf(r)
+
+
+def test_pooled_rate():
+    rate, low, high = st.pooled_rate([10, 12, 8], [10_000, 10_100, 9_900])
+    assert rate == pytest.approx(30 / 30_000 * 100_000)
+    lo_c, hi_c = garwood(30)
+    assert low == pytest.approx(lo_c / 30_000 * 100_000)
+    assert high == pytest.approx(hi_c / 30_000 * 100_000)
+
+
+def test_pooled_rate_missing_year():
+    assert all(np.isnan(st.pooled_rate([10, np.nan, 8], [1e4, 1e4, 1e4])))
+    assert all(np.isnan(st.pooled_rate([10, 12], [1e4, 0])))
+    rate, _, _ = st.pooled_rate([10, np.nan, 8], [1e4, 1e4, 1e4], skipna=True)
+    assert rate == pytest.approx(18 / 2e4 * 1e5)
+    assert all(np.isnan(st.pooled_rate([], [])))
+
+
+# --------------------------------------------------------------------------- #
+# Shares
+# --------------------------------------------------------------------------- #
+def wilson_textbook(p, n, z=Z975):
+    denom = 1 + z**2 / n
+    centre = (p + z**2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    return 100 * (centre - half), 100 * (centre + half)
+
+
+@pytest.mark.parametrize("share,n", [(50, 10), (0, 25), (100, 40), (12.5, 800), (33.3, 3)])
+def test_wilson_matches_textbook(share, n):
+    low, high = st.wilson_share_ci(share, n)
+    exp_lo, exp_hi = wilson_textbook(share / 100, n)
+    assert float(low) == pytest.approx(exp_lo, abs=1e-9)
+    assert float(high) == pytest.approx(exp_hi, abs=1e-9)
+
+
+def test_wilson_bad_input():
+    low, high = st.wilson_share_ci(
+        pd.Series([50, 50, 50, -1, 101, pd.NA], dtype="Float64"), [0, -3, np.nan, 10, 10, 10]
+    )
+    assert np.isnan(low).all() and np.isnan(high).all()
+
+
+# --------------------------------------------------------------------------- #
+# Benchmark comparison
+# --------------------------------------------------------------------------- #
+def test_compare_to_benchmark():
+    lo = pd.Series([5, 1, 1, 1, np.nan, 1, 2], dtype="Float64")
+    hi = [6, 2, 3, 3, 3, pd.NA, 4]
+    bench = [4, 2.5, 2, 3, 2, 2, pd.NA]
+    out = st.compare_to_benchmark(lo, hi, bench)
+    assert list(out) == ["higher", "lower", "similar", "similar", "unknown", "unknown", "unknown"]
+
+
+def test_compare_to_benchmark_scalar_benchmark_broadcasts():
+    out = st.compare_to_benchmark([5, 1, 1], [6, 2, 9], 3.0)
+    assert list(out) == ["higher", "lower", "similar"]
+    assert list(st.compare_to_benchmark([5, 1], [6, 2], np.nan)) == ["unknown", "unknown"]
+
+
+# --------------------------------------------------------------------------- #
+# Trends
+# --------------------------------------------------------------------------- #
+def test_poisson_trend_exact_ten_percent():
+    years = np.arange(2019, 2024)
+    counts = 200 * 1.10 ** np.arange(5)
+    res = st.poisson_trend(years, counts, 50_000)
+    assert res.pct_per_year == pytest.approx(10.0, abs=1e-6)
+    assert res.classification == "increasing"
+    assert res.ci_low > 0 and res.ci_low < 10 < res.ci_high
+    assert res.n_years == 5 and res.scale == 1.0 and res.reason == ""
+
+
+def test_poisson_trend_noiseless_matches_polyfit_on_log_rates():
+    years = np.array([2016, 2017, 2018, 2019, 2020, 2021, 2023])  # a gap, unsorted below
+    pop = np.array([10_000, 10_400, 11_000, 9_800, 12_000, 12_500, 13_000.0])
+    rates = 0.01 * np.exp(-0.07 * (years - 2016))
+    counts = rates * pop
+    order = np.array([3, 0, 6, 1, 5, 2, 4])
+    res = st.poisson_trend(years[order], counts[order], pop[order], last_n=5)
+    last = slice(2, 7)
+    slope = np.polyfit(years[last], np.log(counts[last] / pop[last]), 1)[0]
+    assert res.pct_per_year == pytest.approx(100 * (math.exp(slope) - 1), abs=1e-6)
+    assert res.pct_per_year == pytest.approx(100 * (math.exp(-0.07) - 1), abs=1e-6)
+    assert res.classification == "decreasing"
+    assert res.n_years == 5
+
+
+def test_poisson_trend_uses_last_n_years_only():
+    years = np.arange(2010, 2024)
+    counts = np.r_[[500, 10, 900, 30, 700, 5, 800, 50, 400], 100 * 1.1 ** np.arange(5)]
+    res = st.poisson_trend(years, counts, 1e5, last_n=5)
+    assert res.pct_per_year == pytest.approx(10.0, abs=1e-6)
+
+
+def test_poisson_trend_skips_years_without_population():
+    years = np.arange(2015, 2022)
+    counts = 100 * 1.05 ** np.arange(7)
+    pop = np.array([1e4, 1e4, 1e4, np.nan, 1e4, 0, 1e4])
+    res = st.poisson_trend(years, counts, pop, last_n=5)
+    assert res.n_years == 5
+    assert res.pct_per_year == pytest.approx(5.0, abs=1e-6)
+
+
+def test_poisson_trend_quasi_poisson_by_hand():
+    """Check MLE score equations, Pearson scale and CI with hand formulas."""
+    years = np.arange(2019, 2024).astype(float)
+    counts = np.array([40.0, 75, 38, 90, 70])
+    pop = np.array([20_000, 20_500, 21_000, 21_400, 22_000.0])
+    res = st.poisson_trend(years, counts, pop, use_t=True)
+    b = math.log1p(res.pct_per_year / 100)
+    x = years - years.mean()
+    a = math.log(counts.sum() / np.sum(pop * np.exp(b * x)))
+    mu = pop * np.exp(a + b * x)
+    assert np.sum(x * (counts - mu)) == pytest.approx(0, abs=1e-5)  # slope score = 0
+    scale = np.sum((counts - mu) ** 2 / mu) / 3
+    assert scale > 1
+    assert res.scale == pytest.approx(scale, rel=1e-6)
+    info = np.array([[mu.sum(), (x * mu).sum()], [(x * mu).sum(), (x * x * mu).sum()]])
+    se = math.sqrt(np.linalg.inv(info)[1, 1] * scale)
+    tq = stats.t.ppf(0.975, 3)
+    assert res.ci_low == pytest.approx(100 * math.expm1(b - tq * se), rel=1e-5)
+    assert res.ci_high == pytest.approx(100 * math.expm1(b + tq * se), rel=1e-5)
+    assert res.classification == "no_clear_trend"
+    # With normal quantiles the interval is narrower but still quasi-Poisson.
+    res_z = st.poisson_trend(years, counts, pop, use_t=False)
+    assert res_z.ci_high == pytest.approx(100 * math.expm1(b + Z975 * se), rel=1e-5)
+
+
+def test_poisson_trend_underdispersed_keeps_poisson_scale():
+    years = np.arange(2019, 2024)
+    res = st.poisson_trend(years, [100, 101, 99, 100, 100], 1e4)
+    assert res.scale == 1.0
+    assert res.classification == "no_clear_trend"
+
+
+@pytest.mark.parametrize(
+    "years,counts,pop,reason",
+    [
+        ([2023], [10], [1000], "för få år med data"),
+        ([2022, 2023], [10, 12], [1000, 1000], "för få år med data"),
+        (range(2019, 2024), [0, 0, 0, 0, 0], 1e4, "alla värden noll"),
+        (range(2019, 2024), [5, 6, 7, 8, 9], [0, 0, 0, 0, 0], "befolkning saknas"),
+        (range(2019, 2024), [5, 6, 7, 8, 9], [np.nan, pd.NA, 1e4, None, 0], "befolkning saknas"),
+        (range(2019, 2024), [np.nan, pd.NA, 5, None, -1], 1e4, "för få år med data"),
+        (range(2019, 2024), [0, 0, 0, 0, 7], 1e4, "händelser endast under ett år"),
+        ([], [], [], "för få år med data"),
+    ],
+)
+def test_poisson_trend_unknown(years, counts, pop, reason):
+    res = st.poisson_trend(list(years), counts, pop)
+    assert res.classification == "unknown"
+    assert res.reason == reason
+    assert all(math.isnan(v) for v in (res.pct_per_year, res.ci_low, res.ci_high, res.scale))
+
+
+def test_poisson_trend_accepts_nullable_series():
+    years = pd.Series([2019, 2020, 2021, 2022, 2023], dtype="Int64")
+    counts = pd.Series([100, 110, pd.NA, 133, 146], dtype="Int64")
+    res = st.poisson_trend(years, counts, pd.Series([1e4] * 5, dtype="Float64"))
+    assert res.n_years == 4
+    assert res.classification in {"increasing", "no_clear_trend"}
+
+
+def test_share_trend_noiseless_equal_weights():
+    years = np.arange(2015, 2020)
+    share = 20 + 0.8 * (years - 2015)
+    se = 1.0
+    res = st.share_trend(years, share, share - Z975 * se, share + Z975 * se)
+    sxx = np.sum((years - years.mean()) ** 2)
+    assert res.pct_per_year == pytest.approx(0.8, abs=1e-9)
+    assert res.ci_low == pytest.approx(0.8 - Z975 * se / math.sqrt(sxx), abs=1e-9)
+    assert res.ci_high == pytest.approx(0.8 + Z975 * se / math.sqrt(sxx), abs=1e-9)
+    assert res.classification == "increasing"
+    assert res.unit == "percentage_points_per_year"
+
+
+def test_share_trend_weights_match_polyfit():
+    years = np.arange(2014, 2020)
+    share = np.array([30.0, 28, 31, 27, 26, 25])
+    half = np.array([6.0, 2, 4, 1, 3, 2])
+    res = st.share_trend(years, share, share - half, share + half, last_n=6)
+    slope = np.polyfit(years, share, 1, w=Z975 / half)[0]  # polyfit wants 1/sigma
+    assert res.pct_per_year == pytest.approx(slope, abs=1e-9)
+    assert res.n_years == 6
+
+
+@pytest.mark.parametrize(
+    "share,lo,hi,reason",
+    [
+        ([10, 11], [8, 9], [12, 13], "för få år med data"),
+        ([0, 0, 0, 0], [0, 0, 0, 0], [3, 3, 3, 3], "alla värden noll"),
+        ([10, 11, 12, 13], [np.nan] * 4, [np.nan] * 4, "konfidensintervall saknas"),
+        ([10, 11, 12, 13], [10, 11, 12, 13], [10, 11, 12, 13], "konfidensintervall saknas"),
+    ],
+)
+def test_share_trend_unknown(share, lo, hi, reason):
+    years = np.arange(2020, 2020 + len(share))
+    res = st.share_trend(years, share, lo, hi)
+    assert res.classification == "unknown" and res.reason == reason
+    assert math.isnan(res.pct_per_year)
+
+
+# --------------------------------------------------------------------------- #
+# Empirical Bayes
+# --------------------------------------------------------------------------- #
+@pytest.fixture
+def eb_data():
+    rng = np.random.default_rng(20240601)
+    pops = rng.integers(2_500, 900_000, size=60).astype(float)
+    true_rates = rng.gamma(shape=4.0, scale=0.0005 / 4.0, size=60)
+    counts = rng.poisson(true_rates * pops).astype(float)
+    counts[:3] = 0.0  # zero counts must be handled
+    return counts, pops
+
+
+def test_eb_matches_esda(eb_data):
+    from esda.smoothing import Empirical_Bayes
+
+    counts, pops = eb_data
+    ref = Empirical_Bayes(counts, pops).r.ravel() * 100_000
+    out = st.eb_shrink(counts, pops)
+    assert list(out.columns) == ["eb_rate", "eb_low", "eb_high", "shrinkage_weight"]
+    np.testing.assert_allclose(out["eb_rate"].to_numpy(), ref, rtol=1e-9)
+    assert (out["eb_low"] <= out["eb_rate"]).all() and (out["eb_rate"] <= out["eb_high"]).all()
+    assert out["shrinkage_weight"].between(0, 1).all()
+
+
+def test_eb_skips_nan_rows_and_keeps_index(eb_data):
+    from esda.smoothing import Empirical_Bayes
+
+    counts, pops = eb_data
+    c = pd.Series(counts, index=[f"k{i}" for i in range(len(counts))]).astype("Float64")
+    c.iloc[5] = pd.NA
+    p = pops.copy()
+    p[7] = 0.0
+    out = st.eb_shrink(c, p)
+    assert list(out.index) == list(c.index)
+    assert out.iloc[[5, 7]].isna().all().all()
+    keep = np.ones(len(counts), bool)
+    keep[[5, 7]] = False
+    ref = Empirical_Bayes(counts[keep], pops[keep]).r.ravel() * 100_000
+    np.testing.assert_allclose(out["eb_rate"].to_numpy(dtype=float)[keep], ref, rtol=1e-9)
+
+
+def test_eb_posterior_gamma_by_hand(eb_data):
+    counts, pops = eb_data
+    m = counts.sum() / pops.sum()
+    s2 = np.sum(pops * (counts / pops - m) ** 2) / pops.sum() - m / pops.mean()
+    assert s2 > 0
+    shape, rate = m * m / s2 + counts, m / s2 + pops
+    out = st.eb_shrink(counts, pops, alpha=0.1)
+    np.testing.assert_allclose(out["eb_low"], stats.gamma.ppf(0.05, shape, scale=1 / rate) * 1e5)
+    np.testing.assert_allclose(out["eb_high"], stats.gamma.ppf(0.95, shape, scale=1 / rate) * 1e5)
+    np.testing.assert_allclose(out["shrinkage_weight"], s2 / (s2 + m / pops))
+    # A small area is shrunk more than a large one.
+    small, large = np.argmin(pops), np.argmax(pops)
+    assert out["shrinkage_weight"][small] < out["shrinkage_weight"][large]
+
+
+def test_eb_degenerate_variance_shrinks_fully():
+    counts, pops = [10, 20, 31], [10_000, 20_000, 30_000]  # no extra-Poisson spread
+    out = st.eb_shrink(counts, pops)
+    m = 61 / 60_000 * 1e5
+    np.testing.assert_allclose(out["eb_rate"], m)
+    assert (out["shrinkage_weight"] == 0).all()
+    lo, hi = garwood(61)
+    np.testing.assert_allclose(out["eb_low"], lo / 60_000 * 1e5)
+    np.testing.assert_allclose(out["eb_high"], hi / 60_000 * 1e5)
+
+
+def test_eb_all_zero_and_all_missing():
+    out = st.eb_shrink([0, 0, 0], [1000, 2000, 3000])
+    assert (out["eb_rate"] == 0).all() and (out["eb_low"] == 0).all()
+    assert np.isfinite(out["eb_high"]).all()
+    out = st.eb_shrink([np.nan, pd.NA], [0, 100])
+    assert out.isna().all().all()
+    assert_no_inf(out.to_numpy(dtype=float))
+
+
+# --------------------------------------------------------------------------- #
+# Funnel plots
+# --------------------------------------------------------------------------- #
+def spiegelhalter_limit(expected, p):
+    """Interpolated limit of Spiegelhalter (2005, appendix), found by a plain search."""
+    r = 0
+    while stats.poisson.cdf(r, expected) < p:
+        r += 1
+    f_r = stats.poisson.cdf(r, expected)
+    f_prev = stats.poisson.cdf(r - 1, expected) if r > 0 else 0.0
+    return max(r - (f_r - p) / (f_r - f_prev), 0.0)
+
+
+def test_funnel_limits_match_poisson_quantiles():
+    bench = 350.0  # per 100k
+    pops = pd.Series([900, 2_500, 14_000, 60_000, 300_000], dtype="Int64")
+    out = st.funnel_limits(bench, pops)
+    assert {"lo_95", "hi_95", "lo_998", "hi_998"} <= set(out.columns)
+    for i, n in enumerate([900, 2_500, 14_000, 60_000, 300_000]):
+        e = bench / 1e5 * n
+        for lvl, tag in [(0.95, "95"), (0.998, "998")]:
+            q = (1 - lvl) / 2
+            assert out[f"lo_{tag}"].iloc[i] == pytest.approx(
+                spiegelhalter_limit(e, q) / n * 1e5, rel=1e-9, abs=1e-9)
+            assert out[f"hi_{tag}"].iloc[i] == pytest.approx(
+                spiegelhalter_limit(e, 1 - q) / n * 1e5, rel=1e-9)
+    # The funnel narrows with population and brackets the benchmark.
+    assert (out["lo_998"] <= out["lo_95"]).all() and (out["hi_95"] <= out["hi_998"]).all()
+    assert (out["lo_95"] < bench).all() and (out["hi_95"] > bench).all()
+    assert out["hi_95"].is_monotonic_decreasing
+
+
+def test_funnel_limits_large_population_near_normal():
+    out = st.funnel_limits(500.0, [5e7])
+    se = math.sqrt(500e-5 / 5e7) * 1e5
+    assert out["hi_95"].iloc[0] == pytest.approx(500 + Z975 * se, rel=1e-3)
+
+
+def test_funnel_limits_with_overdispersion():
+    bench, pops, phi = 400.0, np.array([5_000.0, 50_000]), 2.5
+    out = st.funnel_limits(bench, pops, levels=(0.95, 0.998), overdispersion_phi=phi)
+    theta = bench / 1e5
+    for lvl, tag in [(0.95, "95"), (0.998, "998")]:
+        half = stats.norm.ppf(1 - (1 - lvl) / 2) * np.sqrt(phi * theta / pops) * 1e5
+        np.testing.assert_allclose(out[f"hi_{tag}"], bench + half)
+        np.testing.assert_allclose(out[f"lo_{tag}"], np.maximum(bench - half, 0))
+    plain = st.funnel_limits(bench, pops)
+    assert (out["hi_998"] > plain["hi_998"]).all()
+
+
+def test_funnel_limits_bad_input():
+    out = st.funnel_limits(np.nan, [1000, 2000])
+    assert out.drop(columns="population").isna().all().all()
+    out = st.funnel_limits(300, [0, -1, np.nan, pd.NA])
+    assert out.drop(columns="population").isna().all().all()
+    assert_no_inf(out.to_numpy(dtype=float))
+    assert list(st.funnel_limits(300, [1000], levels=(0.9, 0.999)).columns) == [
+        "population", "lo_90", "hi_90", "lo_999", "hi_999"]
+
+
+def test_estimate_overdispersion_by_hand():
+    rng = np.random.default_rng(7)
+    pops = rng.integers(3_000, 200_000, size=40).astype(float)
+    counts = rng.poisson(rng.gamma(3, 1 / 3, size=40) * 0.004 * pops).astype(float)
+    e = 0.004 * pops
+    z = (counts - e) / np.sqrt(e)
+    p10, p90 = np.percentile(z, [10, 90])
+    expected = np.mean(np.where(z < p10, p10, np.where(z > p90, p90, z)) ** 2)
+    assert st.estimate_overdispersion(counts, pops, 400.0) == pytest.approx(expected)
+    assert expected > 1.5  # the gamma mixing above is strongly overdispersed
+
+
+def test_estimate_overdispersion_poisson_data_small_and_bad_input():
+    rng = np.random.default_rng(3)
+    pops = rng.integers(3_000, 200_000, size=3000).astype(float)
+    counts = rng.poisson(0.004 * pops)
+    phi = st.estimate_overdispersion(counts, pops, 400.0)
+    assert 0.4 < phi < 1.1  # winsorising biases phi below 1 under pure Poisson
+    assert math.isnan(st.estimate_overdispersion(counts, pops, np.nan))
+    assert math.isnan(st.estimate_overdispersion([np.nan], [0], 400.0))
+
+
+def test_funnel_outliers():
+    counts = pd.Series([100, 1, 35, pd.NA, 35, 35], dtype="Int64")
+    pops = [10_000, 10_000, 10_000, 10_000, 0, 10_000]
+    bench = [350.0]  # a one-element array is accepted as a scalar
+    out = st.funnel_outliers(counts, pops, bench)
+    assert list(out) == ["above", "below", "within", "unknown", "unknown", "within"]
+    assert list(st.funnel_outliers([100], [10_000], np.nan)) == ["unknown"]
+    # Overdispersion widens the funnel: a moderate excess is no longer 'above'.
+    assert list(st.funnel_outliers([60], [10_000], 350.0)) == ["above"]
+    assert list(st.funnel_outliers([60], [10_000], 350.0, phi=4.0)) == ["within"]
