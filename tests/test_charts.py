@@ -1,0 +1,361 @@
+"""Plotly figures: traces, Swedish texts, highlight, offline maps and figure sizes."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from scipy.stats import poisson
+
+from tmb_analysis.charts import (
+    binomial_funnel_limits,
+    caterpillar_chart,
+    county_map,
+    figure_json_size,
+    funnel_chart,
+    kommun_geojson,
+    poisson_funnel_limits,
+    trend_chart,
+)
+
+MAP_SIZE_BOUND = 150_000
+TILE_TYPES = {"scattermapbox", "choroplethmapbox", "densitymapbox", "scattermap", "choroplethmap", "densitymap"}
+
+def synthetic_results(seed: int = 1):
+    """A small results table: Gävleborg's ten kommuner, the län, riket and one kommun of
+    another län; one crime and one survey indicator; 2016–2025."""
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import chi2
+
+    rng = np.random.default_rng(seed)
+    areas = [
+        ("2101", "Ockelbo", "kommun", 5_800), ("2104", "Hofors", "kommun", 9_400),
+        ("2121", "Ovanåker", "kommun", 11_300), ("2132", "Nordanstig", "kommun", 9_400),
+        ("2161", "Ljusdal", "kommun", 19_000), ("2180", "Gävle", "kommun", 103_700),
+        ("2181", "Sandviken", "kommun", 39_800), ("2182", "Söderhamn", "kommun", 25_400),
+        ("2183", "Bollnäs", "kommun", 26_000), ("2184", "Hudiksvall", "kommun", 37_600),
+        ("2021", "Vansbro", "kommun", 6_600),
+        ("21", "Gävleborgs län", "lan", 287_400), ("00", "Riket", "riket", 10_550_000),
+    ]
+    indicators = [
+        ("skadegorelse", "Skadegörelsebrott", "crime", "skadegörelse", "per_100k", 1_400.0),
+        ("otrygghet_kvall", "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet",
+         "survey", "otrygghet", "percent", 24.0),
+    ]
+    rows = []
+    for ind, label, kind, theme, unit, base in indicators:
+        bench = {}
+        for code, name, level, pop in reversed(areas):  # riket and län first
+            for year in range(2016, 2026):
+                factor = 1 + 0.03 * (year - 2016) + rng.normal(0, 0.05)
+                if level == "kommun":
+                    factor *= rng.uniform(0.6, 1.5)
+                row = dict(area_code=code, area_name=name, area_level=level, indicator=ind,
+                           indicator_label=label, source_kind=kind, theme=theme, unit=unit, year=year,
+                           population=pop)
+                if kind == "crime":
+                    count = int(round(base * factor * pop / 1e5))
+                    lo = chi2.ppf(0.025, 2 * count) / 2 if count else 0.0
+                    hi = chi2.ppf(0.975, 2 * count + 2) / 2
+                    row.update(value=count / pop * 1e5, ci_low=lo / pop * 1e5, ci_high=hi / pop * 1e5,
+                               count=count, n_respondents=pd.NA)
+                else:
+                    n = int(min(pop * 0.01, 2_000) if level != "riket" else 70_000)
+                    p = min(base * factor, 95.0)
+                    half = 1.96 * (p * (100 - p) / n) ** 0.5
+                    row.update(value=p, ci_low=max(p - half, 0), ci_high=min(p + half, 100),
+                               count=pd.NA, n_respondents=n)
+                bench[(code, year)] = row["value"]
+                for col, ref in (("cmp_lan", "21"), ("cmp_riket", "00")):
+                    b = bench.get((ref, year))
+                    if level == "riket" or (col == "cmp_lan" and level != "kommun") or b is None:
+                        row[col] = "unknown"
+                    else:
+                        row[col] = "higher" if row["ci_low"] > b else "lower" if row["ci_high"] < b else "similar"
+                rows.append(row)
+    df = pd.DataFrame(rows)
+    trend = rng.normal(2, 4, len(df)).round(2)
+    df["trend_pct_per_year"] = trend
+    df["trend_ci_low"] = (trend - 3).round(2)
+    df["trend_ci_high"] = (trend + 3).round(2)
+    df["trend"] = np.where(df["trend_ci_low"] > 0, "increasing",
+                           np.where(df["trend_ci_high"] < 0, "decreasing", "no_clear_trend"))
+    df["eb_value"] = df["value"]
+    df["priority_rank"] = pd.array([pd.NA] * len(df), dtype="Int64")
+    for col in ("count", "n_respondents"):
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+@pytest.fixture(scope="module")
+def results():
+    return synthetic_results()
+
+
+def _common(fig: go.Figure):
+    assert isinstance(fig, go.Figure)
+    assert fig.layout.separators == ", "
+    assert fig.layout.title.text
+    assert fig.layout.template.layout.xaxis.ticks == "outside"  # simple_white
+    assert not {t.type for t in fig.data} & TILE_TYPES
+    assert "mapbox" not in fig.to_json()
+    assert not {"mapbox", "map"} & set(fig.to_plotly_json()["layout"])
+
+
+def _max_decimals(values) -> int:
+    out = 0
+    for v in values:
+        if v is None or isinstance(v, int):
+            continue
+        s = repr(float(v))
+        out = max(out, len(s.split(".")[1]) if "." in s and "e" not in s else 0)
+    return out
+
+
+# ---- trend ----------------------------------------------------------------------------------
+
+
+def test_trend_chart(results):
+    fig = trend_chart(results, "2180", "skadegorelse")
+    _common(fig)
+    assert len(fig.data) == 4
+    band, area, lan, riket = fig.data
+    assert band.fill == "toself" and "konfidensintervall" in band.name
+    assert (area.name, lan.name, riket.name) == ("Gävle", "Gävleborgs län", "Riket")
+    assert list(area.x) == list(range(2016, 2026))
+    assert len(band.x) == 20
+    assert fig.layout.yaxis.title.text == "Anmälda brott per 100\u00a0000 invånare"
+    assert fig.layout.xaxis.title.text == "År"
+    assert "Skadegörelsebrott" in fig.layout.title.text
+    assert _max_decimals(list(area.y) + list(band.y)) <= 1
+    # lines differ by dash style too, not only by colour
+    assert len({area.line.dash, lan.line.dash, riket.line.dash}) == 3
+    # hover texts are Swedish-formatted
+    assert "\u00a0" in area.text[0] and "konfidensintervall" in area.text[0]
+
+
+def test_trend_chart_survey_and_lan(results):
+    fig = trend_chart(results, "2101", "otrygghet_kvall")
+    assert fig.layout.yaxis.title.text == "Andel (%)"
+    fig = trend_chart(results, "21", "skadegorelse")
+    assert [t.name for t in fig.data][1:] == ["Gävleborgs län", "Riket"]
+    fig = trend_chart(results, "00", "skadegorelse")
+    assert len(fig.data) == 2
+
+
+def test_trend_chart_without_intervals_has_no_band(results):
+    df = results.assign(ci_low=np.nan, ci_high=np.nan)
+    fig = trend_chart(df, "2180", "skadegorelse")
+    assert len(fig.data) == 3 and all(t.fill is None for t in fig.data)
+
+
+# ---- map ------------------------------------------------------------------------------------
+
+
+def test_kommun_geojson_simplified():
+    geo = kommun_geojson("21")
+    assert len(geo["features"]) == 10
+    assert {f["properties"]["area_code"] for f in geo["features"]} == {
+        "2101", "2104", "2121", "2132", "2161", "2180", "2181", "2182", "2183", "2184"}
+    assert len(json.dumps(geo)) < 50_000
+
+
+def test_county_map(results):
+    fig = county_map(results, "21", "skadegorelse", 2024)
+    _common(fig)
+    # first trace: the lon/lat label trace (keeps plotly.js from fetching topojson from a CDN)
+    assert fig.data[0].type == "scattergeo" and fig.data[0].lon is not None and fig.data[0].locations is None
+    chor = [t for t in fig.data if t.type == "choropleth"]
+    assert len(fig.data) == 2 and len(chor) == 1
+    c = chor[0]
+    assert len(c.locations) == 10 and len(set(c.locations)) == 10
+    assert c.featureidkey == "properties.area_code"
+    assert len(c.geojson["features"]) == 10
+    assert fig.layout.geo.fitbounds == "locations" and fig.layout.geo.visible is False
+    assert "Gävleborgs län" in fig.layout.title.text and "2024" in fig.layout.title.text
+    assert any("Gävle</b>" in t for t in c.text)
+    assert all("per 100\u00a0000" in t for t in c.text)
+    assert _max_decimals(c.z) <= 1
+    # the value is also written on the map, not only shown by colour
+    labels = fig.data[0]
+    assert labels.mode == "text" and len(labels.text) == 10
+
+
+def test_county_map_highlight_outlined(results):
+    fig = county_map(results, "21", "skadegorelse", 2024, highlight="2180")
+    assert len(fig.data) == 3
+    base, outline = fig.data[1], fig.data[2]
+    assert list(outline.locations) == ["2180"]
+    assert outline.marker.line.width > base.marker.line.width
+    assert outline.showscale is False and outline.hoverinfo == "skip"
+    # an unknown code adds no trace
+    assert len(county_map(results, "21", "skadegorelse", 2024, highlight="0180").data) == 2
+
+
+def test_county_map_missing_kommun_is_grey(results):
+    df = results[results.area_code != "2101"]
+    fig = county_map(df, "21", "skadegorelse", 2024, labels=False)
+    assert [t.type for t in fig.data] == ["scattergeo", "choropleth", "choropleth"]
+    assert list(fig.data[2].locations) == ["2101"] and "Uppgift saknas" in fig.data[2].text[0]
+    assert len(fig.data[1].locations) == 9
+
+
+def test_county_map_size(results, record_property):
+    fig = county_map(results, "21", "skadegorelse", 2024, highlight="2180")
+    size = figure_json_size(fig)
+    record_property("county_map_21_json_bytes", size)
+    print(f"county_map län 21 with highlight: {size} bytes of JSON")
+    assert size < MAP_SIZE_BOUND
+    assert figure_json_size(county_map(results, "21", "skadegorelse", 2024)) < 0.8 * MAP_SIZE_BOUND
+
+
+# ---- caterpillar --------------------------------------------------------------------------
+
+
+def test_caterpillar_chart(results):
+    fig = caterpillar_chart(results, "21", "skadegorelse", 2024, highlight="2180")
+    _common(fig)
+    points = [t for t in fig.data if t.mode == "markers" and not t.name.startswith("Markerad")]
+    lines = [t for t in fig.data if t.mode == "lines"]
+    marked = [t for t in fig.data if t.name.startswith("Markerad")]
+    assert sum(len(t.x) for t in points) == 10
+    assert [t.name.split(":")[0] for t in lines] == ["Gävleborgs län", "Riket"]
+    assert all(t.x[0] == t.x[1] for t in lines)  # vertical
+    assert len(fig.data) == len(points) + 2 + 1 and len(marked) == 1
+    # sorted by value: y position increases with value
+    pairs = sorted((y, x) for t in points for x, y in zip(t.x, t.y))
+    assert [x for _, x in pairs] == sorted(x for _, x in pairs)
+    # error bars are the interval
+    kom = results.query("year == 2024 and indicator == 'skadegorelse' and area_code == '2180'").iloc[0]
+    for t in points:
+        for x, y, plus, minus in zip(t.x, t.y, t.error_x.array, t.error_x.arrayminus):
+            if abs(x - kom.value) < 0.1:
+                assert abs(x + plus - kom.ci_high) < 0.2 and abs(x - minus - kom.ci_low) < 0.2
+    # words in the legend, symbols differ by comparison
+    assert {t.marker.symbol for t in points} <= {"triangle-up", "triangle-down", "circle", "circle-open"}
+    assert all(any(w in t.name for w in ("Högre", "Lägre", "Ingen säker skillnad", "Okänt")) for t in points)
+    ticktext = list(fig.layout.yaxis.ticktext)
+    assert "<b>Gävle</b>" in ticktext and len(ticktext) == 10
+    assert fig.layout.xaxis.title.text == "Anmälda brott per 100\u00a0000 invånare"
+
+
+# ---- funnel --------------------------------------------------------------------------------
+
+
+def test_poisson_limits_exact():
+    lim = poisson_funnel_limits(1000.0, [5_000, 50_000, 1_000_000])
+    assert list(lim.columns) == ["population", "lo_95", "hi_95", "lo_998", "hi_998"]
+    assert (lim.lo_998 < lim.lo_95).all() and (lim.lo_95 < 1000).all()
+    assert (lim.hi_95 > 1000).all() and (lim.hi_998 > lim.hi_95).all()
+    width = lim.hi_95 - lim.lo_95
+    assert width.is_monotonic_decreasing  # the funnel narrows
+    # large population: close to the normal approximation 1000 ± 1.96·sqrt(λ)/pop·1e5
+    big = lim.iloc[-1]
+    assert abs(big.hi_95 - (1000 + 1.96 * np.sqrt(10_000) / 10)) < 0.5
+    # the upper 95 % limit count lies between the integer quantiles of the Poisson
+    lam = 1000 * 5_000 / 1e5
+    hi_count = lim.hi_95.iloc[0] * 5_000 / 1e5
+    assert poisson.ppf(0.975, lam) - 1 <= hi_count <= poisson.ppf(0.975, lam)
+
+
+def test_binomial_limits():
+    lim = binomial_funnel_limits(25.0, [100, 1_000, 10_000])
+    assert (lim.lo_95 < 25).all() and (lim.hi_95 > 25).all()
+    assert abs(lim.hi_95.iloc[-1] - (25 + 1.96 * np.sqrt(0.25 * 0.75 / 10_000) * 100)) < 0.1
+
+
+def test_funnel_chart_fallback(results):
+    fig = funnel_chart(results, "skadegorelse", 2024, highlight="2180")
+    _common(fig)
+    assert len(fig.data) == 5
+    names = [t.name for t in fig.data]
+    assert names[0].startswith("99,8\u00a0%") and names[1].startswith("95\u00a0%")
+    assert names[2].startswith("Riket")
+    pts = fig.data[3]
+    assert len(pts.x) == 11  # all kommuner in the table (both län)
+    hl = fig.data[4]
+    assert hl.name == "Gävle" and list(hl.x) == [103_700]
+    assert hl.marker.size > pts.marker.size
+    assert fig.layout.xaxis.type == "log"
+    assert fig.layout.yaxis.title.text == "Anmälda brott per 100\u00a0000 invånare"
+    assert "\u00a0" in fig.layout.xaxis.ticktext[-1]  # '100 000'
+
+
+def test_funnel_chart_supplied_limits_and_lan(results):
+    limits = pd.DataFrame({"population": [1_000, 200_000], "lo_95": [1.0, 2.0], "hi_95": [3.0, 4.0],
+                           "lo_998": [0.5, 1.5], "hi_998": [3.5, 4.5]})
+    fig = funnel_chart(results, "skadegorelse", 2024, lan_code="21", limits=limits)
+    assert len(fig.data) == 4  # no highlight
+    assert list(fig.data[1].y) == [3.0, 4.0, None, 1.0, 2.0]  # the 95 % limits, as given
+    assert len(fig.data[3].x) == 10
+    assert "Gävleborgs län" in fig.layout.title.text
+
+
+def test_funnel_chart_survey_uses_respondents(results):
+    fig = funnel_chart(results, "otrygghet_kvall", 2024, lan_code="21", highlight="2101")
+    assert fig.layout.yaxis.title.text == "Andel (%)"
+    assert fig.layout.xaxis.title.text.startswith("Antal svarande")
+
+
+# ---- escaping ----------------------------------------------------------------------------------
+
+XSS = "<script>alert(1)</script>"
+
+
+def test_data_text_is_escaped_in_figures():
+    df = synthetic_results()
+    df.loc[df.area_code.isin(["2180", "21"]), "area_name"] = XSS
+    df["indicator_label"] = XSS
+    figs = [
+        trend_chart(df, "2180", "skadegorelse"),
+        county_map(df, "21", "skadegorelse", 2024, highlight="2180"),
+        caterpillar_chart(df, "21", "skadegorelse", 2024, highlight="2180"),
+        funnel_chart(df, "skadegorelse", 2024, highlight="2180"),
+    ]
+    for fig in figs:
+        text = json.dumps(fig.to_plotly_json(), ensure_ascii=False, default=str)
+        assert "<script>" not in text
+        assert "&lt;script&gt;" in text
+
+
+# ---- offline rendering in a real browser ------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+def test_county_map_renders_offline(results, tmp_path):
+    """The map draws its ten kommuner with no network request (no topojson from a CDN)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None or not shutil.which(CHROMIUM):
+        if os.environ.get("TMB_REQUIRE_BROWSER") == "1":
+            pytest.fail("playwright or Debian chromium missing")
+        pytest.skip("playwright or Debian chromium missing")
+    fig = county_map(results, "21", "skadegorelse", 2024, highlight="2180")
+    page_path = tmp_path / "map.html"
+    fig.write_html(page_path, include_plotlyjs=True, full_html=True)
+    requests, errors = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page()
+            page.on("request", lambda r: requests.append(r.url) if not r.url.startswith("file:") else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(page_path.as_uri())
+            page.wait_for_selector("path.choroplethlocation", timeout=15_000)
+            drawn = page.evaluate("document.querySelectorAll('path.choroplethlocation').length")
+        finally:
+            browser.close()
+    assert requests == [] and errors == []
+    assert drawn == 11  # ten kommuner plus the highlight outline

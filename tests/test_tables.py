@@ -1,0 +1,220 @@
+"""HTML tables from the results table: accessible markup, Swedish words, escaping."""
+
+import re
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from tmb_analysis.formatting import COMPARISON_TEXT, TREND_TEXT
+from tmb_analysis.tables import HEADINGS, TABLE_CSS, indicator_table_html, lan_table_html
+
+def synthetic_results(seed: int = 1):
+    """A small results table: Gävleborg's ten kommuner, the län, riket and one kommun of
+    another län; one crime and one survey indicator; 2016–2025."""
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import chi2
+
+    rng = np.random.default_rng(seed)
+    areas = [
+        ("2101", "Ockelbo", "kommun", 5_800), ("2104", "Hofors", "kommun", 9_400),
+        ("2121", "Ovanåker", "kommun", 11_300), ("2132", "Nordanstig", "kommun", 9_400),
+        ("2161", "Ljusdal", "kommun", 19_000), ("2180", "Gävle", "kommun", 103_700),
+        ("2181", "Sandviken", "kommun", 39_800), ("2182", "Söderhamn", "kommun", 25_400),
+        ("2183", "Bollnäs", "kommun", 26_000), ("2184", "Hudiksvall", "kommun", 37_600),
+        ("2021", "Vansbro", "kommun", 6_600),
+        ("21", "Gävleborgs län", "lan", 287_400), ("00", "Riket", "riket", 10_550_000),
+    ]
+    indicators = [
+        ("skadegorelse", "Skadegörelsebrott", "crime", "skadegörelse", "per_100k", 1_400.0),
+        ("otrygghet_kvall", "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet",
+         "survey", "otrygghet", "percent", 24.0),
+    ]
+    rows = []
+    for ind, label, kind, theme, unit, base in indicators:
+        bench = {}
+        for code, name, level, pop in reversed(areas):  # riket and län first
+            for year in range(2016, 2026):
+                factor = 1 + 0.03 * (year - 2016) + rng.normal(0, 0.05)
+                if level == "kommun":
+                    factor *= rng.uniform(0.6, 1.5)
+                row = dict(area_code=code, area_name=name, area_level=level, indicator=ind,
+                           indicator_label=label, source_kind=kind, theme=theme, unit=unit, year=year,
+                           population=pop)
+                if kind == "crime":
+                    count = int(round(base * factor * pop / 1e5))
+                    lo = chi2.ppf(0.025, 2 * count) / 2 if count else 0.0
+                    hi = chi2.ppf(0.975, 2 * count + 2) / 2
+                    row.update(value=count / pop * 1e5, ci_low=lo / pop * 1e5, ci_high=hi / pop * 1e5,
+                               count=count, n_respondents=pd.NA)
+                else:
+                    n = int(min(pop * 0.01, 2_000) if level != "riket" else 70_000)
+                    p = min(base * factor, 95.0)
+                    half = 1.96 * (p * (100 - p) / n) ** 0.5
+                    row.update(value=p, ci_low=max(p - half, 0), ci_high=min(p + half, 100),
+                               count=pd.NA, n_respondents=n)
+                bench[(code, year)] = row["value"]
+                for col, ref in (("cmp_lan", "21"), ("cmp_riket", "00")):
+                    b = bench.get((ref, year))
+                    if level == "riket" or (col == "cmp_lan" and level != "kommun") or b is None:
+                        row[col] = "unknown"
+                    else:
+                        row[col] = "higher" if row["ci_low"] > b else "lower" if row["ci_high"] < b else "similar"
+                rows.append(row)
+    df = pd.DataFrame(rows)
+    trend = rng.normal(2, 4, len(df)).round(2)
+    df["trend_pct_per_year"] = trend
+    df["trend_ci_low"] = (trend - 3).round(2)
+    df["trend_ci_high"] = (trend + 3).round(2)
+    df["trend"] = np.where(df["trend_ci_low"] > 0, "increasing",
+                           np.where(df["trend_ci_high"] < 0, "decreasing", "no_clear_trend"))
+    df["eb_value"] = df["value"]
+    df["priority_rank"] = pd.array([pd.NA] * len(df), dtype="Int64")
+    for col in ("count", "n_respondents"):
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+@pytest.fixture(scope="module")
+def results():
+    return synthetic_results()
+
+
+class _Checker(HTMLParser):
+    """Collects tags and checks that the markup is well nested."""
+
+    VOID = {"br", "img", "meta", "link", "col", "hr", "input"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.tags, self.errors = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+
+def _parse(html: str) -> _Checker:
+    c = _Checker()
+    c.feed(html)
+    c.close()
+    assert not c.errors and not c.stack, (c.errors, c.stack)
+    return c
+
+
+def test_indicator_table_structure_and_headings(results):
+    html = indicator_table_html(results, "2180", 2024)
+    c = _parse(html)
+    tags = [t for t, _ in c.tags]
+    assert tags.count("table") == 1 and tags.count("caption") == 1 and tags.count("thead") == 1
+    cols = [a for t, a in c.tags if t == "th" and a.get("scope") == "col"]
+    assert len(cols) == 6
+    for heading in ("Indikator", "Värde", "95\u00a0% konfidensintervall", "Jämfört med länet",
+                    "Jämfört med riket", "Trend (% per år)"):
+        assert f'<th scope="col">{heading}</th>' in html
+    assert HEADINGS[0] == "Indikator"
+    # one rowgroup header per theme, in catalogue theme order
+    groups = re.findall(r'<th scope="rowgroup"[^>]*>([^<]*)</th>', html)
+    assert groups == ["Skadegörelse", "Otrygghet"]
+    assert len([a for t, a in c.tags if t == "th" and a.get("scope") == "row"]) == 2
+    assert "<caption>Gävle: indikatorer 2024" in html
+
+
+def test_indicator_table_values_are_swedish(results):
+    row = results[(results.area_code == "2180") & (results.year == 2024) & (results.indicator == "skadegorelse")].iloc[0]
+    html = indicator_table_html(results, "2180", 2024)
+    rate = f"{round(row.value):,}".replace(",", "\u00a0")
+    assert rate in html
+    assert "\u2013" in html  # interval en dash
+    assert "nan" not in html.lower()
+    assert "\u00a0%" in html
+
+
+def test_every_comparison_has_symbol_word_and_class():
+    df = synthetic_results().query("year == 2024 and area_code == '2180'").copy()
+    for cmp, trend in (("higher", "increasing"), ("lower", "decreasing"), ("similar", "no_clear_trend"),
+                       ("unknown", "unknown")):
+        df["cmp_lan"] = cmp
+        df["cmp_riket"] = cmp
+        df["trend"] = trend
+        html = indicator_table_html(df, "2180", 2024)
+        symbol, word = COMPARISON_TEXT[cmp]
+        assert re.search(rf'<td class="cmp-{cmp}[^"]*"><span class="sym" aria-hidden="true">{re.escape(symbol)}</span> {word}</td>', html)
+        tsym, tword = TREND_TEXT[trend].split(" ", 1)
+        assert f'<span class="sym" aria-hidden="true">{tsym}</span> {tword}' in html
+    assert 'class="cmp-higher-bad"' in indicator_table_html(df.assign(cmp_lan="higher"), "2180", 2024)
+    assert 'class="cmp-lower-good"' in indicator_table_html(df.assign(cmp_lan="lower"), "2180", 2024)
+
+
+def test_worse_lower_flips_the_colour_class():
+    df = synthetic_results().query("year == 2024 and area_code == '2180'").assign(
+        worse="lower", cmp_lan="higher", cmp_riket="lower", trend="increasing")
+    html = indicator_table_html(df, "2180", 2024)
+    assert "cmp-higher-good" in html and "cmp-lower-bad" in html and "trend-increasing-good" in html
+
+
+def test_missing_values_render_as_dash():
+    df = synthetic_results().query("year == 2024 and area_code == '2180'").copy()
+    for col in ("value", "ci_low", "ci_high", "trend_pct_per_year", "cmp_lan", "trend"):
+        df[col] = pd.NA if col not in ("value", "ci_low", "ci_high", "trend_pct_per_year") else float("nan")
+    html = indicator_table_html(df, "2180", 2024)
+    assert "nan" not in html.lower() and "<NA>" not in html
+    assert "Okänt" in html and "Okänd trend" in html
+
+
+XSS = "<script>alert(1)</script>"
+XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+def test_data_text_is_escaped():
+    df = synthetic_results()
+    df.loc[df.area_code == "2180", "area_name"] = XSS
+    df.loc[df.area_code == "21", "area_name"] = XSS
+    df["indicator_label"] = XSS
+    df["theme"] = XSS
+    for html in (indicator_table_html(df, "2180", 2024), lan_table_html(df, "21", "skadegorelse", 2024)):
+        assert "<script>" not in html
+        assert XSS_ESCAPED in html
+    assert html.count(XSS_ESCAPED) >= 3  # caption label, the kommun row, the län row
+
+
+def test_lan_and_riket_rows_mark_comparisons_not_applicable(results):
+    html = indicator_table_html(results, "21", 2024)
+    assert "ej tillämpligt" in html  # a län is not compared with its own län
+    html = indicator_table_html(results, "00", 2024)
+    assert html.count("ej tillämpligt") == 4  # two indicators × two comparisons
+
+
+def test_lan_table(results):
+    html = lan_table_html(results, "21", "skadegorelse", 2024, highlight="2180")
+    c = _parse(html)
+    rows = re.findall(r'<th scope="row">([^<]*)</th>', html)
+    assert len(rows) == 12  # ten kommuner, the län and riket
+    assert rows[-2:] == ["Gävleborgs län", "Riket"]
+    assert "Vansbro" not in rows  # another län's kommun
+    kommuner = rows[:10]
+    assert kommuner[0] == "Bollnäs" and kommuner[-1] == "Söderhamn"  # Swedish order: ö after z
+    assert '<th scope="col">Kommun</th>' in html
+    assert '<tr class="highlight"><th scope="row">Gävle</th>' in html
+    assert "<caption>Skadegörelsebrott" in html and "Gävleborgs län 2024" in html
+    assert len([a for t, a in c.tags if t == "tbody"]) == 2
+
+
+def test_lan_table_lists_kommun_without_data(results):
+    df = results[results.area_code != "2101"]
+    html = lan_table_html(df, "21", "skadegorelse", 2024)
+    assert '<th scope="row">Ockelbo</th><td class="num">–<span class="sub">uppgift saknas</span>' in html
+
+
+def test_table_css_covers_classes():
+    for cls in ("cmp-higher-bad", "cmp-lower-good", "cmp-higher-good", "cmp-lower-bad", "cmp-similar",
+                "cmp-unknown", "trend-increasing-bad", "trend-decreasing-good", "trend-no_clear_trend",
+                "trend-unknown", "visually-hidden"):
+        assert f".{cls}" in TABLE_CSS
+    assert "@media print" in TABLE_CSS and "@" not in TABLE_CSS.replace("@media", "")

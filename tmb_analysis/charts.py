@@ -1,0 +1,770 @@
+"""Plotly figures from the results table: trend, county map, caterpillar and funnel charts.
+
+All figures are Swedish (titles, axis titles, legends, hover texts formatted by
+:mod:`tmb_analysis.formatting`), use ``separators=', '`` (decimal comma, space as
+thousands separator), the ``simple_white`` template and colour-blind-safe colours,
+and never depend on colour alone (dash styles, marker symbols, words). Maps use
+``go.Choropleth`` with the package's own simplified kommun polygons and no tiles,
+so they render offline. Values are rounded before they go into a trace to keep
+figures small; :func:`figure_json_size` measures a figure.
+
+Text taken from the data (names, labels) is HTML-escaped before it is put into
+titles, legends or hover texts, because plotly interprets a subset of HTML there.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from . import formatting as F
+
+TEMPLATE = "simple_white"
+SEPARATORS = ", "  # decimal comma, (no-break-less) space between thousands
+FONT = dict(family="system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif", size=13, color="#1a1a1a")
+SIMPLIFY_TOLERANCE = 0.005  # degrees, ~300-500 m at 60° N
+COORD_DECIMALS = 4  # ~10 m
+_HALO = "1px 1px 1px #fff, -1px -1px 1px #fff, 1px -1px 1px #fff, -1px 1px 1px #fff"
+_LEGEND_BELOW = dict(orientation="h", yref="container", y=0.01, yanchor="bottom", xanchor="left", x=0)
+LEVEL_95 = 0.95
+LEVEL_998 = 0.998
+
+__all__ = [
+    "trend_chart",
+    "county_map",
+    "caterpillar_chart",
+    "funnel_chart",
+    "poisson_funnel_limits",
+    "binomial_funnel_limits",
+    "kommun_geojson",
+    "figure_json_size",
+]
+
+
+# ---- helpers ----------------------------------------------------------------------
+
+
+def _esc(text) -> str:
+    """Escape data text for plotly's pseudo-HTML (titles, legends, hover texts)."""
+    return html.escape("" if text is None else str(text), quote=False)
+
+
+def _num(values, decimals: int = 1) -> list:
+    """Numbers rounded for a trace; missing -> None (a gap)."""
+    out = []
+    for v in values:
+        if F.is_missing(v):
+            out.append(None)
+        else:
+            r = round(float(v), decimals)
+            out.append(int(r) if decimals <= 0 else r)
+    return out
+
+
+def _select(results: pd.DataFrame, **eq) -> pd.DataFrame:
+    mask = pd.Series(True, index=results.index)
+    for col, val in eq.items():
+        if col == "year":
+            mask &= pd.to_numeric(results["year"], errors="coerce") == int(val)
+        else:
+            mask &= results[col].astype("string") == str(val)
+    return results[mask]
+
+
+def _indicator_meta(results: pd.DataFrame, indicator: str) -> dict:
+    """label, unit and worse direction of an indicator, from the results or the catalogue."""
+    rows = _select(results, indicator=indicator)
+    label, unit = None, None
+    if len(rows):
+        r = rows.iloc[0]
+        label = r.get("indicator_label") if isinstance(r.get("indicator_label"), str) else None
+        unit = r.get("unit") if r.get("unit") in F.UNIT_AXIS_TITLE else None
+        if unit is None and isinstance(r.get("source_kind"), str):
+            unit = "percent" if r["source_kind"] == "survey" else "per_100k"
+    if label is None or unit is None:
+        try:
+            from .catalogue import catalogue
+
+            ind = catalogue().get(indicator)
+            label = label or ind.label
+            unit = unit or ind.unit
+        except Exception:
+            pass
+    return {"label": label or str(indicator), "unit": unit or "per_100k", "worse": F.indicator_worse(indicator)}
+
+
+def _area_name(results: pd.DataFrame, code: str) -> str:
+    rows = _select(results, area_code=code)
+    if len(rows) and isinstance(rows["area_name"].iloc[0], str):
+        return rows["area_name"].iloc[0]
+    try:
+        from .geography import registry
+
+        return registry().area(code).name
+    except Exception:
+        return str(code)
+
+
+def _lan_of(results: pd.DataFrame, code: str) -> str | None:
+    code = str(code)
+    if code == "00":
+        return None
+    try:
+        from .geography import registry
+
+        return registry().area(code).lan_code
+    except Exception:
+        return code[:2]
+
+
+def _value_decimals(unit: str) -> int:
+    """Decimals kept in traces: one more than shown, so hover and axes stay honest."""
+    return 1
+
+
+def _hover_value(row, unit: str) -> str:
+    v = F.fmt_value(row.get("value"), unit)
+    ci = F.fmt_value_interval(row.get("ci_low"), row.get("ci_high"), unit, row.get("value"))
+    text = f"{v} {F.UNIT_SHORT[unit]}" if unit == "per_100k" else v
+    if ci != F.MISSING:
+        text += f"<br>95{F.NBSP}% konfidensintervall: {ci}"
+    if unit == "percent" and not F.is_missing(row.get("n_respondents")):
+        text += f"<br>Antal svarande: {F.fmt_number(row.get('n_respondents'))}"
+    elif unit == "per_100k" and not F.is_missing(row.get("count")):
+        text += f"<br>Antal anmälda brott: {F.fmt_number(row.get('count'))}"
+    return text
+
+
+def _template_for(fig: go.Figure) -> go.layout.Template:
+    """``simple_white``, trimmed to what this figure uses (the full template is ~9 KB of JSON
+    per figure: defaults for every trace type and for 3D, polar and ternary subplots)."""
+    import plotly.io as pio
+
+    base = pio.templates[TEMPLATE]
+    layout = base.layout.to_plotly_json()
+    for unused in ("scene", "polar", "ternary", "annotationdefaults", "shapedefaults"):
+        layout.pop(unused, None)
+    if not any(t.type in ("choropleth", "scattergeo") for t in fig.data):
+        layout.pop("geo", None)
+    template = go.layout.Template(layout=layout)
+    for ttype in sorted({t.type for t in fig.data}):
+        defaults = getattr(base.data, ttype, None)
+        if defaults:
+            setattr(template.data, ttype, defaults)
+    return template
+
+
+def _finish(fig: go.Figure, title: str, x_title: str | None, y_title: str | None, **layout) -> go.Figure:
+    layout.setdefault("margin", dict(l=60, r=20, t=70, b=50))
+    fig.update_layout(
+        template=_template_for(fig),
+        separators=SEPARATORS,
+        title=dict(text=title, x=0, xanchor="left", font=dict(size=16)),
+        font=FONT,
+        hoverlabel=dict(font=dict(family=FONT["family"])),
+        **layout,
+    )
+    if x_title is not None:
+        fig.update_xaxes(title_text=x_title)
+    if y_title is not None:
+        fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def _log_ticks(lo: float, hi: float) -> list[int]:
+    """1–2–5 ticks between lo and hi, for a readable log axis."""
+    out = []
+    for exp in range(0, 9):
+        for m in (1, 2, 5):
+            t = m * 10**exp
+            if lo <= t <= hi:
+                out.append(t)
+    return out
+
+
+def figure_json_size(fig: go.Figure) -> int:
+    """Bytes of the figure's JSON (what an HTML page embeds, plotly.js aside)."""
+    return len(fig.to_json().encode("utf-8"))
+
+
+# ---- trend chart ----------------------------------------------------------------------
+
+
+def trend_chart(results: pd.DataFrame, area_code: str, indicator: str) -> go.Figure:
+    """The area's value per year with its 95 % interval as a band, plus its län and riket."""
+    area_code = str(area_code)
+    meta = _indicator_meta(results, indicator)
+    unit = meta["unit"]
+    dec = _value_decimals(unit)
+    data = _select(results, indicator=indicator).copy()
+    data["year"] = pd.to_numeric(data["year"], errors="coerce").astype("Int64")
+
+    lan = _lan_of(results, area_code)
+    series = [(area_code, "area")]
+    if lan and lan != area_code:
+        series.append((lan, "lan"))
+    if area_code != "00":
+        series.append(("00", "riket"))
+    styles = {
+        "area": dict(color=F.AREA_COLOUR, width=3, dash="solid"),
+        "lan": dict(color=F.LAN_COLOUR, width=2, dash="dash"),
+        "riket": dict(color=F.RIKET_COLOUR, width=2, dash="dot"),
+    }
+    symbols = {"area": "circle", "lan": "diamond", "riket": "square"}
+
+    fig = go.Figure()
+    area_rows = data[data["area_code"].astype("string") == area_code].sort_values("year")
+    area_name = _area_name(results, area_code)
+    years = [int(y) for y in area_rows["year"]]
+    lo = _num(area_rows["ci_low"], dec)
+    hi = _num(area_rows["ci_high"], dec)
+    band = [(y, a, b) for y, a, b in zip(years, lo, hi) if a is not None and b is not None]
+    if band:
+        by, blo, bhi = zip(*band)
+        fig.add_trace(
+            go.Scatter(
+                x=list(by) + list(by)[::-1],
+                y=list(bhi) + list(blo)[::-1],
+                fill="toself",
+                fillcolor="rgba(0,114,178,0.18)",
+                line=dict(width=0),
+                mode="lines",
+                name=f"95{F.NBSP}% konfidensintervall ({_esc(area_name)})",
+                hoverinfo="skip",
+                legendrank=4,
+            )
+        )
+    for rank, (code, role) in enumerate(series, start=1):
+        rows = data[data["area_code"].astype("string") == code].sort_values("year")
+        if rows.empty:
+            continue
+        name = _esc(_area_name(results, code))
+        texts = [f"<b>{name} {int(r['year'])}</b><br>{_hover_value(r, unit)}" for _, r in rows.iterrows()]
+        fig.add_trace(
+            go.Scatter(
+                x=[int(y) for y in rows["year"]],
+                y=_num(rows["value"], dec),
+                mode="lines+markers",
+                name=name,
+                line=styles[role],
+                marker=dict(symbol=symbols[role], size=8 if role == "area" else 6),
+                text=texts,
+                hovertemplate="%{text}<extra></extra>",
+                connectgaps=False,
+                legendrank=rank,
+            )
+        )
+    title = f"{_esc(meta['label'])} – {_esc(area_name)}, län och riket"
+    _finish(
+        fig,
+        title,
+        "År",
+        F.UNIT_AXIS_TITLE[unit],
+        legend=_LEGEND_BELOW,
+        margin=dict(l=70, r=20, t=60, b=120),
+        hovermode="closest",
+    )
+    fig.update_xaxes(dtick=1, tickformat="d")
+    fig.update_yaxes(rangemode="tozero", tickformat=",.0f")
+    return fig
+
+
+# ---- county map --------------------------------------------------------------------------
+
+
+def _label_point(geom):
+    """Where a kommun's label goes: the pole of inaccessibility of its largest part."""
+    import shapely
+
+    part = max(getattr(geom, "geoms", [geom]), key=lambda g: g.area)
+    try:
+        return shapely.polylabel(part, tolerance=0.005)
+    except Exception:
+        return geom.representative_point()
+
+
+@lru_cache(maxsize=32)
+def _kommun_geojson_text(lan_code: str | None) -> str:
+    import shapely
+    from shapely.geometry import mapping
+
+    from .geography import registry
+
+    gdf = registry().kommun_geometry(lan_code)
+    geoms = gdf.geometry.values
+    try:  # topology-aware: neighbours keep a shared border, no slivers or gaps
+        simplified = shapely.coverage_simplify(np.asarray(geoms), SIMPLIFY_TOLERANCE)
+    except Exception:  # older GEOS
+        simplified = shapely.simplify(np.asarray(geoms), SIMPLIFY_TOLERANCE, preserve_topology=True)
+    simplified = shapely.transform(simplified, lambda c: np.round(c, COORD_DECIMALS))
+    features = []
+    for code, name, geom, orig in zip(gdf["area_code"], gdf["area_name"], simplified, geoms):
+        if geom is None or geom.is_empty:
+            geom = shapely.transform(orig, lambda c: np.round(c, COORD_DECIMALS))
+        pt = _label_point(orig)
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(code),
+                "properties": {
+                    "area_code": str(code),
+                    "area_name": str(name),
+                    "label_lon": round(pt.x, 3),
+                    "label_lat": round(pt.y, 3),
+                },
+                "geometry": mapping(geom),
+            }
+        )
+    fc = {"type": "FeatureCollection", "features": features}
+    return json.dumps(fc, separators=(",", ":"), ensure_ascii=False)
+
+
+def _subset(geo: dict, codes) -> dict:
+    """Only the features a trace draws: each trace embeds its own copy of its geojson."""
+    keep = set(codes)
+    return {"type": "FeatureCollection", "features": [f for f in geo["features"] if f["properties"]["area_code"] in keep]}
+
+
+def kommun_geojson(lan_code: str | None = None) -> dict:
+    """Simplified kommun polygons (GeoJSON FeatureCollection, WGS84), one feature per kommun,
+    with ``properties.area_code``, ``area_name`` and a label point. A fresh copy per call."""
+    return json.loads(_kommun_geojson_text(None if lan_code is None else str(lan_code)))
+
+
+def county_map(
+    results: pd.DataFrame,
+    lan_code: str,
+    indicator: str,
+    year: int,
+    highlight: str | None = None,
+    *,
+    labels: bool = True,
+) -> go.Figure:
+    """Choropleth of the län's kommuner for one indicator and year, no tiles.
+
+    Each kommun also gets its value as a text label (``labels=True``) so that the
+    map does not rely on colour; ``highlight`` (a kommun code) is outlined.
+    Kommuner without a value are drawn light grey with "uppgift saknas".
+
+    Traces, in order: the label Scattergeo (always first, see the note in the code;
+    with ``labels=False`` an invisible anchor), the choropleth of the values, the grey
+    choropleth of kommuner without a value (if any), the highlight outline (if any).
+    Geometries are simplified (coverage-preserving, 0.005°) and rounded to 4 decimals.
+    """
+    lan_code = str(lan_code)
+    meta = _indicator_meta(results, indicator)
+    unit = meta["unit"]
+    geo = kommun_geojson(lan_code)
+    props = {f["properties"]["area_code"]: f["properties"] for f in geo["features"]}
+    data = _select(results, indicator=indicator, year=year)
+    by_code = {str(r["area_code"]): r for _, r in data.iterrows()}
+
+    have, missing = [], []
+    for code in props:
+        r = by_code.get(code)
+        (have if r is not None and not F.is_missing(r.get("value")) else missing).append(code)
+
+    def name_of(code):
+        r = by_code.get(code)
+        return _esc(r["area_name"] if r is not None and isinstance(r.get("area_name"), str) else props[code]["area_name"])
+
+    # Trace 0 MUST be a lon/lat Scattergeo: plotly.js decides whether to download its
+    # world topojson from cdn.plot.ly by looking at the first trace of the geo subplot
+    # only (plotly.js issue #6767); a geojson choropleth first makes it fetch, and the
+    # map is blank offline. A lon/lat Scattergeo has no locationmode, so nothing is fetched.
+    codes = have + missing
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scattergeo(
+            lon=[props[c]["label_lon"] for c in codes],
+            lat=[props[c]["label_lat"] for c in codes],
+            text=[
+                f"{name_of(c)}<br>{F.fmt_value(by_code[c]['value'], unit) if c in have else F.MISSING}"
+                for c in codes
+            ]
+            if labels
+            else None,
+            mode="text" if labels else "markers",
+            marker=None if labels else dict(size=1, opacity=0),
+            textfont=dict(size=11, color="#000000", shadow=_HALO) if labels else None,
+            hoverinfo="skip",
+            showlegend=False,
+            name="Etiketter" if labels else "Ankare",
+        )
+    )
+    if have:
+        z = _num([by_code[c]["value"] for c in have], _value_decimals(unit))
+        geo_have = geo if not missing else _subset(geo, have)
+        texts = []
+        for c in have:
+            r = by_code[c]
+            lines = [f"<b>{name_of(c)}</b>", _hover_value(r, unit)]
+            for col, word in (("cmp_lan", "länet"), ("cmp_riket", "riket")):
+                if isinstance(r.get(col), str):
+                    lines.append(f"Jämfört med {word}: {F.comparison_text(r[col])}")
+            texts.append("<br>".join(lines))
+        fig.add_trace(
+            go.Choropleth(
+                geojson=geo_have,
+                featureidkey="properties.area_code",
+                locations=have,
+                z=z,
+                text=texts,
+                hovertemplate="%{text}<extra></extra>",
+                colorscale=F.SEQUENTIAL_SCALE,
+                marker=dict(line=dict(color="#ffffff", width=0.8)),
+                colorbar=dict(
+                    title=dict(text=F.UNIT_SHORT[unit] if unit == "per_100k" else "Andel (%)"),
+                    tickformat=",.0f",
+                    thickness=14,
+                    len=0.8,
+                ),
+                name=_esc(meta["label"]),
+            )
+        )
+    if missing:
+        fig.add_trace(
+            go.Choropleth(
+                geojson=_subset(geo, missing),
+                featureidkey="properties.area_code",
+                locations=missing,
+                z=[0] * len(missing),
+                colorscale=[[0, "#e6e6e6"], [1, "#e6e6e6"]],
+                showscale=False,
+                marker=dict(line=dict(color="#ffffff", width=0.8)),
+                text=[f"<b>{name_of(c)}</b><br>Uppgift saknas" for c in missing],
+                hovertemplate="%{text}<extra></extra>",
+                name="Uppgift saknas",
+            )
+        )
+    if highlight is not None and str(highlight) in props:
+        h = str(highlight)
+        fig.add_trace(
+            go.Choropleth(
+                geojson=_subset(geo, [h]),
+                featureidkey="properties.area_code",
+                locations=[h],
+                z=[0],
+                colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+                showscale=False,
+                marker=dict(line=dict(color="#000000", width=3.5)),
+                hoverinfo="skip",
+                name=f"Markerad: {name_of(h)}",
+            )
+        )
+    lan_name = _area_name(results, lan_code)
+    title = f"{_esc(meta['label'])} i {_esc(lan_name)} {int(year)}"
+    _finish(fig, title, None, None, margin=dict(l=10, r=10, t=60, b=10), height=560, showlegend=False)
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    return fig
+
+
+# ---- caterpillar chart ---------------------------------------------------------------------
+
+
+def caterpillar_chart(
+    results: pd.DataFrame,
+    lan_code: str,
+    indicator: str,
+    year: int,
+    highlight: str | None = None,
+    *,
+    compare: str = "lan",
+) -> go.Figure:
+    """The län's kommuner sorted by value, with 95 % intervals, and vertical lines for the
+    län and riket values. Markers carry the comparison with the län (or riket, with
+    ``compare='riket'``) as symbol, colour and legend word."""
+    if compare not in ("lan", "riket"):
+        raise ValueError("compare must be 'lan' or 'riket'")
+    lan_code = str(lan_code)
+    meta = _indicator_meta(results, indicator)
+    unit, worse = meta["unit"], meta["worse"]
+    dec = _value_decimals(unit)
+    data = _select(results, indicator=indicator, year=year)
+    kom = data[(data["area_level"] == "kommun") & (data["area_code"].astype("string").str[:2] == lan_code)]
+    kom = kom[pd.to_numeric(kom["value"], errors="coerce").notna()].copy()
+    kom["_v"] = pd.to_numeric(kom["value"], errors="coerce")
+    kom = kom.sort_values(["_v", "area_name"], ascending=[True, False]).reset_index(drop=True)
+    n = len(kom)
+    ypos = {str(c): i for i, c in enumerate(kom["area_code"])}
+    col = "cmp_lan" if compare == "lan" else "cmp_riket"
+    ref_word = "länet" if compare == "lan" else "riket"
+    symbol_of = {"higher": "triangle-up", "lower": "triangle-down", "similar": "circle", "unknown": "circle-open"}
+
+    fig = go.Figure()
+    valid = ["higher", "similar", "lower"]
+    cmp_col = kom[col].astype("string") if col in kom else pd.Series(pd.NA, index=kom.index, dtype="string")
+    kom["_cmp"] = cmp_col.where(cmp_col.isin(valid).fillna(False), "unknown")
+    for cmp in ("higher", "similar", "lower", "unknown"):
+        part = kom[kom["_cmp"] == cmp]
+        if part.empty:
+            continue
+        colour = F.SIGNAL_COLOURS[F.comparison_signal(cmp, worse)]
+        v = _num(part["_v"], dec)
+        lo = _num(part["ci_low"], dec)
+        hi = _num(part["ci_high"], dec)
+        texts = [f"<b>{_esc(r['area_name'])}</b><br>{_hover_value(r, unit)}" for _, r in part.iterrows()]
+        fig.add_trace(
+            go.Scatter(
+                x=v,
+                y=[ypos[str(c)] for c in part["area_code"]],
+                mode="markers",
+                marker=dict(symbol=symbol_of[cmp], size=11, color=colour, line=dict(color="#1a1a1a", width=0.5)),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[None if h is None or x is None else round(h - x, dec) for h, x in zip(hi, v)],
+                    arrayminus=[None if a is None or x is None else round(x - a, dec) for a, x in zip(lo, v)],
+                    color=colour,
+                    thickness=2,
+                    width=4,
+                ),
+                name=f"{F.comparison_text(cmp)} än {ref_word}" if cmp in ("higher", "lower")
+                else f"{F.comparison_text(cmp)} mot {ref_word}",
+                text=texts,
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    span = [-0.6, max(n - 0.4, 0.4)]
+    for code, colour, dash in ((lan_code, F.LAN_COLOUR, "dash"), ("00", F.RIKET_COLOUR, "dot")):
+        rows = data[data["area_code"].astype("string") == code]
+        if rows.empty or F.is_missing(rows["value"].iloc[0]):
+            continue
+        r = rows.iloc[0]
+        val = round(float(r["value"]), dec)
+        name = _esc(_area_name(results, code))
+        fig.add_trace(
+            go.Scatter(
+                x=[val, val],
+                y=span,
+                mode="lines",
+                line=dict(color=colour, width=2, dash=dash),
+                name=f"{name}: {F.fmt_value(val, unit)}",
+                hovertemplate=f"{name}: {F.fmt_value(val, unit)}<extra></extra>",
+            )
+        )
+    ticktext = []
+    for _, r in kom.iterrows():
+        t = _esc(r["area_name"])
+        ticktext.append(f"<b>{t}</b>" if highlight is not None and str(r["area_code"]) == str(highlight) else t)
+    if highlight is not None and str(highlight) in ypos:
+        hr = kom.iloc[ypos[str(highlight)]]
+        fig.add_trace(
+            go.Scatter(
+                x=_num([hr["_v"]], dec),
+                y=[ypos[str(highlight)]],
+                mode="markers",
+                marker=dict(symbol="circle-open", size=20, color="#000000", line=dict(width=2.5)),
+                name=f"Markerad: {_esc(hr['area_name'])}",
+                hoverinfo="skip",
+            )
+        )
+    lan_name = _area_name(results, lan_code)
+    title = f"{_esc(meta['label'])} i kommunerna i {_esc(lan_name)} {int(year)}"
+    _finish(
+        fig,
+        title,
+        F.UNIT_AXIS_TITLE[unit],
+        None,
+        height=max(300, 140 + 32 * n),
+        legend=_LEGEND_BELOW,
+        margin=dict(l=110, r=20, t=60, b=130),
+    )
+    fig.update_yaxes(tickvals=list(range(n)), ticktext=ticktext, range=span, showgrid=False, ticks="")
+    fig.update_xaxes(rangemode="tozero", tickformat=",.0f", showgrid=True, gridcolor="#e5e5e5")
+    return fig
+
+
+# ---- funnel chart -------------------------------------------------------------------------
+
+
+def _spiegelhalter_quantile(dist, p: float, *args) -> np.ndarray:
+    """Spiegelhalter's (2005) interpolated quantile of a discrete distribution."""
+    r = dist.ppf(p, *args)
+    f_r = dist.cdf(r, *args)
+    f_r1 = dist.cdf(r - 1, *args)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(f_r > f_r1, (f_r - p) / (f_r - f_r1), 0.0)
+    return np.maximum(r - alpha, 0.0)
+
+
+def poisson_funnel_limits(benchmark: float, populations) -> pd.DataFrame:
+    """Exact Poisson control limits (rates per 100 000) around ``benchmark`` for each population.
+
+    The expected count is ``benchmark * population / 1e5``; each limit is the
+    Poisson quantile of it (scipy.stats.poisson.ppf) with Spiegelhalter's
+    interpolation for discreteness, divided back to a rate. Columns:
+    population, lo_95, hi_95, lo_998, hi_998.
+    """
+    from scipy.stats import poisson
+
+    pop = np.asarray(populations, dtype=float)
+    lam = float(benchmark) * pop / 1e5
+    out = {"population": pop}
+    for tag, level in (("95", LEVEL_95), ("998", LEVEL_998)):
+        a = (1 - level) / 2
+        out[f"lo_{tag}"] = _spiegelhalter_quantile(poisson, a, lam) / pop * 1e5
+        out[f"hi_{tag}"] = _spiegelhalter_quantile(poisson, 1 - a, lam) / pop * 1e5
+    return pd.DataFrame(out)
+
+
+def binomial_funnel_limits(benchmark_pct: float, sizes) -> pd.DataFrame:
+    """Exact binomial control limits (percent) around ``benchmark_pct`` for each number of
+    respondents; same columns as :func:`poisson_funnel_limits` (``population`` holds n)."""
+    from scipy.stats import binom
+
+    n = np.asarray(sizes, dtype=float)
+    p = float(benchmark_pct) / 100
+    out = {"population": n}
+    for tag, level in (("95", LEVEL_95), ("998", LEVEL_998)):
+        a = (1 - level) / 2
+        out[f"lo_{tag}"] = _spiegelhalter_quantile(binom, a, n, p) / n * 100
+        out[f"hi_{tag}"] = _spiegelhalter_quantile(binom, 1 - a, n, p) / n * 100
+    return pd.DataFrame(out)
+
+
+def funnel_chart(
+    results: pd.DataFrame,
+    indicator: str,
+    year: int,
+    level: str = "kommun",
+    lan_code: str | None = None,
+    highlight: str | None = None,
+    limits: pd.DataFrame | None = None,
+    *,
+    benchmark: str = "riket",
+) -> go.Figure:
+    """Funnel plot: the rate of each area (kommuner, or län with ``level='lan'``) against its
+    population, with 95 % and 99,8 % control limits around the benchmark (riket, or the
+    län with ``benchmark='lan'``) and the benchmark line; ``highlight`` marks one area.
+
+    ``limits`` (columns population, lo_95, hi_95, lo_998, hi_998) is used when given;
+    otherwise exact Poisson limits are computed (binomial on respondents for survey shares,
+    with n_respondents on the x axis).
+    """
+    if level not in ("kommun", "lan"):
+        raise ValueError("level must be 'kommun' or 'lan'")
+    meta = _indicator_meta(results, indicator)
+    unit = meta["unit"]
+    dec = _value_decimals(unit)
+    data = _select(results, indicator=indicator, year=year)
+    pts = data[data["area_level"] == level]
+    if lan_code is not None and level == "kommun":
+        pts = pts[pts["area_code"].astype("string").str[:2] == str(lan_code)]
+    size_col = "n_respondents" if unit == "percent" else "population"
+    pts = pts.assign(_v=pd.to_numeric(pts["value"], errors="coerce"), _n=pd.to_numeric(pts[size_col], errors="coerce"))
+    pts = pts[pts["_v"].notna() & (pts["_n"] > 0)]
+
+    bcode = "00"
+    if benchmark == "lan":
+        if lan_code is None:
+            raise ValueError("benchmark='lan' needs lan_code")
+        bcode = str(lan_code)
+    elif benchmark != "riket":
+        raise ValueError("benchmark must be 'riket' or 'lan'")
+    brow = data[data["area_code"].astype("string") == bcode]
+    if len(brow) and not F.is_missing(brow["value"].iloc[0]):
+        bvalue = float(brow["value"].iloc[0])
+        bname = _area_name(results, bcode)
+    else:  # no benchmark row: the pooled value of the points themselves
+        if unit == "per_100k" and pts["count"].notna().any():
+            bvalue = float(pd.to_numeric(pts["count"]).sum() / pts["_n"].sum() * 1e5)
+        else:
+            bvalue = float((pts["_v"] * pts["_n"]).sum() / pts["_n"].sum()) if len(pts) else float("nan")
+        bname = "Samtliga visade"
+
+    if limits is None and len(pts) and np.isfinite(bvalue):
+        lo_n = max(float(pts["_n"].min()) * 0.8, 10.0)
+        hi_n = float(pts["_n"].max()) * 1.25
+        grid = np.unique(np.round(np.geomspace(lo_n, hi_n, 120)))
+        limits = poisson_funnel_limits(bvalue, grid) if unit == "per_100k" else binomial_funnel_limits(bvalue, grid)
+    fig = go.Figure()
+    if limits is not None and len(limits):
+        lim = limits.sort_values("population")
+        xs = _num(lim["population"], 0)
+        for tag, label, colour, dash in (
+            ("998", f"99,8{F.NBSP}% kontrollgräns", "#555555", "dash"),
+            ("95", f"95{F.NBSP}% kontrollgräns", "#555555", "dot"),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=xs + [None] + xs,
+                    y=_num(lim[f"hi_{tag}"], dec) + [None] + _num(lim[f"lo_{tag}"], dec),
+                    mode="lines",
+                    line=dict(color=colour, width=1.5, dash=dash),
+                    name=label,
+                    hoverinfo="skip",
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=[xs[0], xs[-1]],
+                y=[round(bvalue, dec)] * 2,
+                mode="lines",
+                line=dict(color=F.RIKET_COLOUR, width=2),
+                name=f"{_esc(bname)}: {F.fmt_value(bvalue, unit)}",
+                hoverinfo="skip",
+            )
+        )
+    size_word = "Antal svarande" if unit == "percent" else "Folkmängd"
+    texts = [
+        f"<b>{_esc(r['area_name'])}</b><br>{_hover_value(r, unit)}<br>{size_word}: {F.fmt_number(r['_n'])}"
+        for _, r in pts.iterrows()
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=_num(pts["_n"], 0),
+            y=_num(pts["_v"], dec),
+            mode="markers",
+            marker=dict(size=8, color="#767676", line=dict(color="#1a1a1a", width=0.8)),
+            name="Kommuner" if level == "kommun" else "Län",
+            text=texts,
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    if highlight is not None:
+        h = pts[pts["area_code"].astype("string") == str(highlight)]
+        if len(h):
+            r = h.iloc[0]
+            fig.add_trace(
+                go.Scatter(
+                    x=_num([r["_n"]], 0),
+                    y=_num([r["_v"]], dec),
+                    mode="markers+text",
+                    marker=dict(size=14, symbol="diamond", color=F.AREA_COLOUR, line=dict(color="#000000", width=2)),
+                    text=[_esc(r["area_name"])],
+                    textposition="top center",
+                    textfont=dict(size=12, color="#1a1a1a"),
+                    name=_esc(r["area_name"]),
+                    hovertext=[texts[pts.index.get_loc(h.index[0])]],
+                    hovertemplate="%{hovertext}<extra></extra>",
+                )
+            )
+    where = ""
+    if lan_code is not None and level == "kommun":
+        where = f" i {_esc(_area_name(results, str(lan_code)))}"
+    elif level == "kommun":
+        where = " i Sveriges kommuner"
+    else:
+        where = " i Sveriges län"
+    title = f"{_esc(meta['label'])}{where} {int(year)}: trattdiagram"
+    _finish(
+        fig,
+        title,
+        f"{size_word} (logaritmisk skala)",
+        F.UNIT_AXIS_TITLE[unit],
+        legend=_LEGEND_BELOW,
+        margin=dict(l=70, r=20, t=60, b=120),
+    )
+    xs_all = [v for v in (fig.data[-1].x or []) if v is not None]
+    if limits is not None and len(limits):
+        xs_all += [float(limits["population"].min()), float(limits["population"].max())]
+    ticks = _log_ticks(min(xs_all), max(xs_all)) if xs_all else []
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[F.fmt_number(t) for t in ticks])
+    fig.update_yaxes(rangemode="tozero", tickformat=",.0f")
+    return fig

@@ -1,0 +1,344 @@
+"""Accessible Swedish HTML tables from the results table.
+
+Every table has a ``<caption>``, a ``<thead>`` with ``scope="col"`` headers, a
+row header (``scope="row"``) per row and, in the indicator table, a
+``scope="rowgroup"`` header per theme. Comparisons and trends are written as
+symbol + word; the CSS classes (see :data:`TABLE_CSS`) only add colour. Every
+text taken from the data (names, labels, themes) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from markupsafe import Markup, escape
+
+from . import formatting as F
+
+NBSP = F.NBSP
+
+HEADINGS = (
+    "Indikator",
+    "Värde",
+    f"95{NBSP}% konfidensintervall",
+    "Jämfört med länet",
+    "Jämfört med riket",
+    "Trend (% per år)",
+)
+LAN_HEADINGS = ("Kommun",) + HEADINGS[1:]
+
+SOURCE_NOTE = {
+    "crime": "Källa: Brå (anmälda brott), SCB (folkmängd)",
+    "survey": "Källa: Brå, Nationella trygghetsundersökningen (NTU)",
+}
+
+EXPLANATION = (
+    f"{F.COMPARISON_TEXT['higher'][0]} Högre / {F.COMPARISON_TEXT['lower'][0]} Lägre: hela "
+    f"95{NBSP}%-intervallet ligger över respektive under jämförelsevärdet. "
+    f"{F.COMPARISON_TEXT['similar'][0]} Ingen säker skillnad: intervallet omfattar jämförelsevärdet. "
+    "Trenden gäller de senaste fem åren; Ökar eller Minskar bara när hela intervallet "
+    "för den årliga förändringen ligger på samma sida om noll."
+)
+
+TABLE_CSS = """
+table.tmb-table { border-collapse: collapse; width: 100%; margin: 1em 0 1.5em;
+  font-variant-numeric: tabular-nums; color: #1a1a1a; background: #ffffff; }
+table.tmb-table caption { caption-side: top; text-align: left; font-weight: 700;
+  font-size: 1.05em; padding: 0.4em 0; }
+table.tmb-table th, table.tmb-table td { border-bottom: 1px solid #c8c8c8;
+  padding: 0.35em 0.6em; vertical-align: top; text-align: left; }
+table.tmb-table thead th { border-bottom: 2px solid #1a1a1a; font-weight: 700; }
+table.tmb-table th[scope="row"] { font-weight: 400; }
+table.tmb-table th[scope="rowgroup"] { background: #f2f2f2; font-weight: 700;
+  border-top: 2px solid #1a1a1a; }
+table.tmb-table td.num { text-align: right; white-space: nowrap; }
+table.tmb-table .sub { display: block; font-size: 0.85em; color: #4d4d4d; }
+table.tmb-table .unit { font-size: 0.85em; color: #4d4d4d; }
+table.tmb-table .sym { display: inline-block; min-width: 1.2em; font-weight: 700; }
+table.tmb-table tbody.benchmarks th, table.tmb-table tbody.benchmarks td {
+  font-style: italic; }
+table.tmb-table tr.highlight th, table.tmb-table tr.highlight td { font-weight: 700;
+  outline: 2px solid #1a1a1a; outline-offset: -2px; }
+table.tmb-table tfoot td { font-size: 0.85em; color: #4d4d4d; border-bottom: none; }
+.cmp-higher-bad, .cmp-lower-bad, .trend-increasing-bad, .trend-decreasing-bad {
+  background: @bad_bg@; color: @bad_fg@; border-left: 4px solid @bad_line@; }
+.cmp-higher-good, .cmp-lower-good, .trend-increasing-good, .trend-decreasing-good {
+  background: @good_bg@; color: @good_fg@; border-left: 4px solid @good_line@; }
+.cmp-similar, .trend-no_clear_trend { background: @similar_bg@; color: @similar_fg@;
+  border-left: 4px solid @similar_line@; }
+.cmp-unknown, .trend-unknown, .cmp-na { background: @unknown_bg@; color: @unknown_fg@;
+  border-left: 4px dashed @unknown_line@; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+@media print {
+  table.tmb-table { font-size: 9pt; page-break-inside: auto; }
+  table.tmb-table tr { page-break-inside: avoid; }
+  table.tmb-table thead { display: table-header-group; }
+  table.tmb-table, table.tmb-table * { -webkit-print-color-adjust: exact;
+    print-color-adjust: exact; }
+}
+""".strip()
+for _sig in F.SIGNALS:
+    TABLE_CSS = (
+        TABLE_CSS.replace(f"@{_sig}_bg@", F.SIGNAL_BACKGROUNDS[_sig])
+        .replace(f"@{_sig}_fg@", F.SIGNAL_TEXT_COLOURS[_sig])
+        .replace(f"@{_sig}_line@", F.SIGNAL_COLOURS[_sig])
+    )
+del _sig
+
+
+# ---- helpers --------------------------------------------------------------------
+
+
+def _select(results: pd.DataFrame, **eq) -> pd.DataFrame:
+    mask = pd.Series(True, index=results.index)
+    for col, val in eq.items():
+        if col == "year":
+            mask &= pd.to_numeric(results["year"], errors="coerce") == int(val)
+        else:
+            mask &= results[col].astype("string") == str(val)
+    return results[mask]
+
+
+def _get(row, col, default=None):
+    if row is None:
+        return default
+    v = row.get(col, default) if hasattr(row, "get") else default
+    return default if F.is_missing(v) and not isinstance(v, str) else v
+
+
+def _worse(row) -> str:
+    w = _get(row, "worse")
+    if isinstance(w, str) and w in ("higher", "lower"):
+        return w
+    return F.indicator_worse(_get(row, "indicator"))
+
+
+def _unit(row) -> str:
+    u = _get(row, "unit")
+    if isinstance(u, str) and u in F.UNIT_SHORT:
+        return u
+    return "percent" if _get(row, "source_kind") == "survey" else "per_100k"
+
+
+def _value_cell(row) -> Markup:
+    if row is None:
+        return Markup('<td class="num">–<span class="sub">uppgift saknas</span></td>')
+    unit = _unit(row)
+    value = _get(row, "value")
+    sub = ""
+    if unit == "percent":
+        n = _get(row, "n_respondents")
+        if not F.is_missing(n):
+            sub = f"svarande: {F.fmt_number(n)}"
+    else:
+        n = _get(row, "count")
+        if not F.is_missing(n):
+            sub = f"antal: {F.fmt_number(n)}"
+    sub_html = Markup('<span class="sub">{}</span>').format(sub) if sub else Markup("")
+    if F.is_missing(value):
+        return Markup('<td class="num">–<span class="sub">uppgift saknas</span></td>')
+    return Markup('<td class="num">{}{}</td>').format(F.fmt_value(value, unit), sub_html)
+
+
+def _interval_cell(row) -> Markup:
+    if row is None:
+        return Markup('<td class="num">–</td>')
+    text = F.fmt_value_interval(_get(row, "ci_low"), _get(row, "ci_high"), _unit(row), _get(row, "value"))
+    return Markup('<td class="num">{}</td>').format(text)
+
+
+def _cmp_cell(row, col: str, applicable: bool) -> Markup:
+    if row is None:
+        return Markup('<td class="cmp-na">–</td>')
+    if not applicable:
+        return Markup('<td class="cmp-na"><span aria-hidden="true">–</span>'
+                      '<span class="visually-hidden">ej tillämpligt</span></td>')
+    c = _get(row, col, "unknown")
+    c = c if c in F.COMPARISON_TEXT else "unknown"
+    symbol, word = F.COMPARISON_TEXT[c]
+    cls = F.comparison_css_class(c, _worse(row))
+    return Markup('<td class="{}"><span class="sym" aria-hidden="true">{}</span> {}</td>').format(cls, symbol, word)
+
+
+def _trend_cell(row) -> Markup:
+    if row is None:
+        return Markup('<td class="trend-unknown">–</td>')
+    t = _get(row, "trend", "unknown")
+    t = t if t in F.TREND_TEXT else "unknown"
+    symbol, word = F.TREND_PARTS[t]
+    cls = F.trend_css_class(t, _worse(row))
+    pct = _get(row, "trend_pct_per_year")
+    rate = Markup("")
+    if not F.is_missing(pct):
+        rate = Markup(" {}").format(F.fmt_signed_pct(pct, 1))
+        lo, hi = _get(row, "trend_ci_low"), _get(row, "trend_ci_high")
+        if not (F.is_missing(lo) or F.is_missing(hi)):
+            rate += Markup('<span class="sub">95{}% KI: {}</span>').format(NBSP, F.fmt_signed_interval(lo, hi, 1))
+    return Markup('<td class="{}"><span class="sym" aria-hidden="true">{}</span> {}{}</td>').format(
+        cls, symbol, word, rate
+    )
+
+
+def _thead(headings) -> Markup:
+    cells = Markup("").join(Markup('<th scope="col">{}</th>').format(h) for h in headings)
+    return Markup("<thead><tr>{}</tr></thead>").format(cells)
+
+
+def _tfoot(ncols: int, notes) -> Markup:
+    text = Markup(" ").join(escape(n) for n in notes if n)
+    return Markup('<tfoot><tr><td colspan="{}">{}</td></tr></tfoot>').format(ncols, text)
+
+
+def _sort_key_sv(name: str) -> str:
+    """Swedish alphabetical order: å, ä, ö after z."""
+    table = str.maketrans({"å": "{", "ä": "|", "ö": "}", "Å": "{", "Ä": "|", "Ö": "}"})
+    return str(name).casefold().translate(table)
+
+
+def _area_name(results: pd.DataFrame, code: str) -> str:
+    rows = _select(results, area_code=code)
+    if len(rows) and not F.is_missing(rows["area_name"].iloc[0]):
+        return str(rows["area_name"].iloc[0])
+    try:
+        from .geography import registry
+
+        return registry().area(code).name
+    except Exception:
+        return str(code)
+
+
+def _area_level(results: pd.DataFrame, code: str) -> str:
+    rows = _select(results, area_code=code)
+    if len(rows) and "area_level" in rows and isinstance(rows["area_level"].iloc[0], str):
+        return rows["area_level"].iloc[0]
+    code = str(code)
+    return "riket" if code == "00" else ("lan" if len(code) == 2 else "kommun")
+
+
+# ---- public API -------------------------------------------------------------------
+
+
+def indicator_table_html(results: pd.DataFrame, area_code: str, year: int, *, table_id: str | None = None) -> str:
+    """One area's indicators in one year, grouped by theme, as an accessible HTML table."""
+    from .catalogue import THEMES, catalogue
+
+    area_code = str(area_code)
+    rows = _select(results, area_code=area_code, year=year)
+    level = _area_level(results, area_code)
+    name = _area_name(results, area_code)
+
+    cat_order = {ind.id: pos for pos, ind in enumerate(catalogue())}
+    theme_order = {t: pos for pos, t in enumerate(THEMES)}
+    records = [r for _, r in rows.iterrows()]
+    records.sort(key=lambda r: (cat_order.get(str(r.get("indicator")), 10_000), str(r.get("indicator_label"))))
+    groups: dict[str, list] = {}
+    for r in records:
+        groups.setdefault(r.get("theme") if isinstance(r.get("theme"), str) else "", []).append(r)
+    themes = sorted(groups, key=lambda t: (theme_order.get(t, 1_000), t))
+
+    bodies = []
+    for theme in themes:
+        trs = [
+            Markup('<tr><th scope="rowgroup" colspan="{}">{}</th></tr>').format(len(HEADINGS), F.theme_label(theme or None))
+        ]
+        for r in groups[theme]:
+            unit = _unit(r)
+            label = _get(r, "indicator_label") or _get(r, "indicator") or ""
+            trs.append(
+                Markup(
+                    '<tr><th scope="row">{}<span class="sub unit">{}</span></th>{}{}{}{}{}</tr>'
+                ).format(
+                    label,
+                    F.UNIT_SHORT[unit] if unit == "per_100k" else "andel i procent",
+                    _value_cell(r),
+                    _interval_cell(r),
+                    _cmp_cell(r, "cmp_lan", level == "kommun"),
+                    _cmp_cell(r, "cmp_riket", level != "riket"),
+                    _trend_cell(r),
+                )
+            )
+        bodies.append(Markup("<tbody>{}</tbody>").format(Markup("").join(trs)))
+    if not bodies:
+        bodies.append(
+            Markup('<tbody><tr><td colspan="{}">Inga uppgifter för {} år {}.</td></tr></tbody>').format(
+                len(HEADINGS), name, year
+            )
+        )
+
+    kinds = sorted({str(r.get("source_kind")) for r in records if r.get("source_kind") in SOURCE_NOTE})
+    notes = [EXPLANATION] + [SOURCE_NOTE[k] + "." for k in kinds]
+    caption = Markup("{}: indikatorer {}, jämförda med länet och riket").format(name, int(year))
+    id_attr = Markup(' id="{}"').format(table_id) if table_id else Markup("")
+    html = Markup('<table class="tmb-table indicator-table"{}><caption>{}</caption>{}{}{}</table>').format(
+        id_attr, caption, _thead(HEADINGS), Markup("").join(bodies), _tfoot(len(HEADINGS), notes)
+    )
+    return str(html)
+
+
+def lan_table_html(
+    results: pd.DataFrame,
+    lan_code: str,
+    indicator: str,
+    year: int,
+    *,
+    highlight: str | None = None,
+    table_id: str | None = None,
+) -> str:
+    """All kommuner of a län for one indicator and year (value, interval, comparisons, trend),
+    followed by the län and riket themselves."""
+    lan_code = str(lan_code)
+    sel = _select(results, indicator=indicator, year=year)
+    by_code = {str(r["area_code"]): r for _, r in sel.iterrows()}
+
+    codes: dict[str, str] = {}
+    try:
+        from .geography import registry
+
+        for a in registry().kommuner(lan_code):
+            codes[a.code] = a.name
+    except Exception:
+        pass
+    for code, r in by_code.items():
+        if r.get("area_level") == "kommun" and code[:2] == lan_code:
+            codes.setdefault(code, r.get("area_name"))
+    names = {c: (str(by_code[c]["area_name"]) if c in by_code and isinstance(by_code[c].get("area_name"), str) else n)
+             for c, n in codes.items()}
+    order = sorted(codes, key=lambda c: _sort_key_sv(names[c]))
+
+    any_row = next(iter(by_code.values()), None)
+    label = _get(any_row, "indicator_label") or indicator
+    unit = _unit(any_row) if any_row is not None else "per_100k"
+    lan_name = _area_name(results, lan_code)
+
+    def tr(code, name, applicable_lan, applicable_riket, css=""):
+        r = by_code.get(code)
+        cls = Markup(' class="{}"').format(css) if css else Markup("")
+        return Markup('<tr{}><th scope="row">{}</th>{}{}{}{}{}</tr>').format(
+            cls,
+            name,
+            _value_cell(r),
+            _interval_cell(r),
+            _cmp_cell(r, "cmp_lan", applicable_lan),
+            _cmp_cell(r, "cmp_riket", applicable_riket),
+            _trend_cell(r),
+        )
+
+    kommun_rows = [tr(c, names[c], True, True, "highlight" if highlight and c == str(highlight) else "") for c in order]
+    bench_rows = [tr(lan_code, lan_name, False, True), tr("00", _area_name(results, "00"), False, False)]
+    unit_text = F.UNIT_SHORT[unit] if unit == "per_100k" else "andel i procent"
+    caption = Markup("{} ({}) i kommunerna i {} {}").format(label, unit_text, lan_name, int(year))
+    kind = _get(any_row, "source_kind")
+    notes = [EXPLANATION, SOURCE_NOTE[kind] + "." if kind in SOURCE_NOTE else ""]
+    id_attr = Markup(' id="{}"').format(table_id) if table_id else Markup("")
+    html = Markup(
+        '<table class="tmb-table lan-table"{}><caption>{}</caption>{}<tbody>{}</tbody>'
+        '<tbody class="benchmarks">{}</tbody>{}</table>'
+    ).format(
+        id_attr,
+        caption,
+        _thead(LAN_HEADINGS),
+        Markup("").join(kommun_rows),
+        Markup("").join(bench_rows),
+        _tfoot(len(LAN_HEADINGS), notes),
+    )
+    return str(html)
