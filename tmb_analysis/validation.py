@@ -1,0 +1,306 @@
+"""Schemas for the canonical tables (CONTEXT.md §5) and one clear error when data breaks them.
+
+Every table that enters or leaves the store passes :func:`validate`. A failure raises
+:class:`DataValidationError` (a ``ValueError``) whose *first line* says everything a user
+needs: the origin (file name), the failing column, an example offending row and what was
+expected. The command line prints only that first line; further lines list more cases.
+
+Canonical dtypes (what readers produce and ``store.load_store`` returns):
+
+=========== ============================================================================
+crime       area_code str, year int64, indicator str, count Int64, rate_per_100k Float64,
+            status str (``final`` | ``preliminary``), source str
+survey      area_code str, year int64, indicator str, share_pct / ci_low_pct / ci_high_pct
+            Float64 (0–100), n_respondents Int64, source str
+population  area_code str, year int64, population Int64 (> 0), source str
+=========== ============================================================================
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaError, SchemaErrors
+
+from .catalogue import catalogue
+from .geography import registry
+
+YEAR_MIN, YEAR_MAX = 1990, 2100
+STATUSES = ("final", "preliminary")
+
+#: Column -> canonical dtype, per table, in canonical column order.
+DTYPES: dict[str, dict[str, str]] = {
+    "crime": {
+        "area_code": "str",
+        "year": "int64",
+        "indicator": "str",
+        "count": "Int64",
+        "rate_per_100k": "Float64",
+        "status": "str",
+        "source": "str",
+    },
+    "survey": {
+        "area_code": "str",
+        "year": "int64",
+        "indicator": "str",
+        "share_pct": "Float64",
+        "ci_low_pct": "Float64",
+        "ci_high_pct": "Float64",
+        "n_respondents": "Int64",
+        "source": "str",
+    },
+    "population": {
+        "area_code": "str",
+        "year": "int64",
+        "population": "Int64",
+        "source": "str",
+    },
+}
+TABLES = tuple(DTYPES)
+COLUMNS: dict[str, list[str]] = {name: list(cols) for name, cols in DTYPES.items()}
+KEYS: dict[str, list[str]] = {
+    "crime": ["area_code", "year", "indicator"],
+    "survey": ["area_code", "year", "indicator"],
+    "population": ["area_code", "year"],
+}
+
+
+class DataValidationError(ValueError):
+    """Data that breaks the data contract. The message names the origin, the field and an example."""
+
+    def __init__(self, message: str, origin: str | None = None, problems: list[str] | None = None):
+        super().__init__(message)
+        self.origin = origin
+        self.problems = problems or [message.splitlines()[0]]
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """An empty canonical table with the right columns and dtypes."""
+    _check_name(name)
+    return pd.DataFrame({col: pd.Series([], dtype=dtype) for col, dtype in DTYPES[name].items()})
+
+
+def to_canonical(name: str, df: pd.DataFrame, origin: str = "data") -> pd.DataFrame:
+    """The canonical columns of ``df`` in canonical order and dtypes (extra columns kept at the end).
+
+    Conversion is strict: a value that cannot be represented (``'abc'`` as a count, ``2.5`` as a
+    count, an empty year) raises :class:`DataValidationError` naming ``origin`` instead of being
+    rounded or dropped. Missing columns are left for :func:`validate` to report.
+    """
+    _check_name(name)
+    out = df.copy()
+    for col, dtype in DTYPES[name].items():
+        if col not in out.columns:
+            continue
+        s = out[col]
+        if dtype == "str":
+            out[col] = s.astype("str")
+            continue
+        num = pd.to_numeric(s, errors="coerce")
+        bad = s.notna() & num.isna()
+        if dtype != "Float64":
+            bad |= num.notna() & (num.astype("float64") % 1 != 0)
+            if dtype == "int64":
+                bad |= num.isna()
+        if bad.any():
+            i = bad.to_numpy().nonzero()[0][0]
+            kind = "whole numbers" if dtype != "Float64" else "numbers"
+            raise DataValidationError(
+                f"{origin}: invalid {name} data: column {col!r} must hold {kind}; "
+                f"{int(bad.sum())} value(s) do not, e.g. {s.iloc[i]!r} in row {i}",
+                origin=origin,
+            )
+        out[col] = num.astype(dtype if dtype != "int64" else "Int64").astype(dtype)
+    ordered = [c for c in DTYPES[name] if c in out.columns] + [c for c in out.columns if c not in DTYPES[name]]
+    return out[ordered].reset_index(drop=True)
+
+
+# ---- schemas ---------------------------------------------------------------------
+
+def _check_name(name: str) -> None:
+    if name not in DTYPES:
+        raise ValueError(f"unknown table {name!r}; the canonical tables are {', '.join(TABLES)}")
+
+
+def _area_check() -> pa.Check:
+    codes = sorted(a.code for a in registry().areas())
+    return pa.Check.isin(codes, error="a known SCB area code ('00', a two-digit län or a four-digit kommun code)")
+
+
+def _common(kind: str | None) -> dict[str, pa.Column]:
+    cols = {
+        "area_code": pa.Column(str, _area_check(), nullable=False),
+        "year": pa.Column(
+            "int64",
+            pa.Check.in_range(YEAR_MIN, YEAR_MAX, error=f"a year between {YEAR_MIN} and {YEAR_MAX}"),
+            nullable=False,
+        ),
+    }
+    if kind is not None:
+        ids = [i.id for i in catalogue().of_kind(kind)]
+        cols["indicator"] = pa.Column(
+            str, pa.Check.isin(ids, error=f"a {kind} indicator id of the catalogue ({', '.join(ids[:4])}, …)"), nullable=False
+        )
+    return cols
+
+
+def _source() -> pa.Column:
+    return pa.Column(str, pa.Check.str_length(min_value=1, error="a non-empty source text"), nullable=False)
+
+
+def _pct(col: str) -> pa.Column:
+    return pa.Column("Float64", pa.Check.in_range(0, 100, error="a share between 0 and 100 (per cent)"), nullable=True)
+
+
+def _ci_order(df: pd.DataFrame) -> pd.Series:
+    low, share, high = (df[c].astype("Float64") for c in ("ci_low_pct", "share_pct", "ci_high_pct"))
+    ok_low = (low <= share + 1e-9).fillna(True)
+    ok_high = (share <= high + 1e-9).fillna(True)
+    ok_pair = (low <= high + 1e-9).fillna(True)
+    return (ok_low & ok_high & ok_pair).astype(bool)
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> pa.DataFrameSchema:
+    """The pandera schema of a canonical table (pandas backend)."""
+    _check_name(name)
+    if name == "crime":
+        cols = {
+            **_common("crime"),
+            "count": pa.Column("Int64", pa.Check.ge(0, error="a count of 0 or more"), nullable=True),
+            "rate_per_100k": pa.Column("Float64", pa.Check.ge(0, error="a rate of 0 or more"), nullable=True),
+            "status": pa.Column(str, pa.Check.isin(list(STATUSES), error="'final' or 'preliminary'"), nullable=False),
+            "source": _source(),
+        }
+        checks = []
+    elif name == "survey":
+        cols = {
+            **_common("survey"),
+            "share_pct": _pct("share_pct"),
+            "ci_low_pct": _pct("ci_low_pct"),
+            "ci_high_pct": _pct("ci_high_pct"),
+            "n_respondents": pa.Column("Int64", pa.Check.ge(0, error="a respondent count of 0 or more"), nullable=True),
+            "source": _source(),
+        }
+        checks = [pa.Check(_ci_order, name="ci_order", error="ci_low_pct <= share_pct <= ci_high_pct")]
+    else:
+        cols = {
+            **_common(None),
+            "population": pa.Column("Int64", pa.Check.gt(0, error="a population above 0"), nullable=False),
+            "source": _source(),
+        }
+        checks = []
+    return pa.DataFrameSchema(cols, checks=checks, unique=KEYS[name], name=name, strict=False, coerce=False)
+
+
+# ---- validation with one readable message -------------------------------------------
+
+_MAX_EXAMPLES = 3
+
+
+def _row_text(df: pd.DataFrame, idx, focus: str | None, name: str) -> str:
+    try:
+        row = df.loc[idx]
+    except (KeyError, TypeError):
+        return f"row {idx}"
+    if isinstance(row, pd.DataFrame):
+        row = row.iloc[0]
+    cols = [c for c in KEYS[name] if c in row.index]
+    if focus and focus in row.index and focus not in cols:
+        cols.append(focus)
+    if focus is None and name == "survey":
+        cols += [c for c in ("ci_low_pct", "share_pct", "ci_high_pct") if c in row.index]
+    parts = []
+    for c in cols:
+        v = row[c]
+        parts.append(f"{c}={'<saknas>' if pd.isna(v) else v}")
+    return ", ".join(parts)
+
+
+def _summarise(name: str, origin: str, err: SchemaErrors | SchemaError, df: pd.DataFrame) -> DataValidationError:
+    fc = getattr(err, "failure_cases", None)
+    if not isinstance(fc, pd.DataFrame) or fc.empty:
+        return DataValidationError(f"{origin}: invalid {name} data: {err}", origin=origin)
+    order = {c: i for i, c in enumerate(COLUMNS[name])}
+    groups: dict[tuple, dict] = {}
+    for rec in fc.to_dict("records"):
+        check = str(rec.get("check"))
+        column = rec.get("column")
+        column = None if column is None or (isinstance(column, float) and pd.isna(column)) else str(column)
+        frame_level = rec.get("schema_context") == "DataFrameSchema"
+        if check == "column_in_dataframe":
+            key = (0, "missing", None)
+        elif check.startswith("dtype("):
+            key = (1, check, column)
+        elif check == "multiple_fields_uniqueness":
+            key = (4, check, None)
+        elif frame_level:
+            key = (3, check, None)
+        else:
+            key = (2, check, column)
+        g = groups.setdefault(key, {"index": [], "values": []})
+        idx = rec.get("index")
+        if idx is not None and not (isinstance(idx, float) and pd.isna(idx)) and idx not in g["index"]:
+            g["index"].append(idx)
+        g["values"].append(rec.get("failure_case"))
+
+    def sort_key(k):
+        return (k[0], order.get(k[2], 99) if k[2] else -1, k[1])
+
+    problems: list[str] = []
+    for key in sorted(groups, key=sort_key):
+        rank, check, column = key
+        g = groups[key]
+        idx = g["index"]
+        if rank == 0:
+            missing = ", ".join(sorted(str(v) for v in g["values"]))
+            problems.append(f"missing column(s) {missing}; expected columns: {', '.join(COLUMNS[name])}")
+        elif rank == 1:
+            problems.append(
+                f"column {column!r} has type {g['values'][0]}, expected {DTYPES[name].get(column, '?')}"
+            )
+        elif rank == 4:
+            ex = "; ".join(_row_text(df, i, None, name) for i in idx[:_MAX_EXAMPLES])
+            problems.append(
+                f"{len(idx)} rows repeat a key ({', '.join(KEYS[name])}), expected each key once; duplicated: {ex}"
+            )
+        elif check == "not_nullable":
+            ex = "; ".join(_row_text(df, i, column, name) for i in idx[:_MAX_EXAMPLES])
+            problems.append(f"column {column!r} is empty in {len(idx)} row(s), expected a value; e.g. {ex}")
+        else:
+            if idx:
+                ex = "; ".join(_row_text(df, i, column, name) for i in idx[:_MAX_EXAMPLES])
+                n = len(idx)
+            else:
+                ex = ", ".join(repr(v) for v in g["values"][:_MAX_EXAMPLES])
+                n = len(g["values"])
+            where = f"column {column!r}" if column else "rows"
+            problems.append(f"{where}: {n} value(s) break the rule, expected {check}; e.g. {ex}")
+    head = f"{origin}: invalid {name} data: {problems[0]}"
+    more = [f"  also: {p}" for p in problems[1:]]
+    return DataValidationError("\n".join([head, *more]), origin=origin, problems=problems)
+
+
+def validate(table_name: str, df: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """Check ``df`` against the canonical schema of ``table_name``; return it unchanged if valid.
+
+    Raises :class:`DataValidationError` naming ``origin`` (a file name), the failing column, example
+    offending rows and what was expected. All problems are collected (pandera ``lazy=True``) and
+    summarised in one message whose first line is complete on its own.
+    """
+    _check_name(table_name)
+    if not isinstance(df, pd.DataFrame):
+        raise DataValidationError(f"{origin}: the {table_name} table is not a DataFrame", origin=origin)
+    missing = [c for c in COLUMNS[table_name] if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            f"{origin}: invalid {table_name} data: missing column(s) {', '.join(missing)}; "
+            f"expected columns: {', '.join(COLUMNS[table_name])}",
+            origin=origin,
+        )
+    try:
+        return schema(table_name).validate(df, lazy=True)
+    except (SchemaErrors, SchemaError) as err:
+        raise _summarise(table_name, origin, err, df) from None
