@@ -1,0 +1,50 @@
+# tmb-analys: the front door. `make help` lists the targets.
+# Needs only Python 3.11+, make and git; everything else goes into .venv/.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+STORE  ?= data/processed
+SAMPLE ?= data/sample
+LAN    ?= 21
+OUT    ?= reports
+
+.DEFAULT_GOAL := help
+.PHONY: help setup reports sample test lab bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "tmb-analys needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv/ and install the package with its dependencies
+
+sample: setup ## write the example data to data/sample/ and import it into the store
+	$(BIN)/tmb sample --out $(SAMPLE)
+	$(BIN)/tmb import $(SAMPLE) --store $(STORE)
+
+reports: setup ## build Gävleborg's reports into reports/ (imports the example data if the store is empty)
+	@if [ ! -f $(STORE)/crime.parquet ] && [ ! -f $(STORE)/survey.parquet ]; then \
+		echo "the store $(STORE) is empty: writing and importing the example data"; \
+		$(BIN)/tmb sample --out $(SAMPLE) && $(BIN)/tmb import $(SAMPLE) --store $(STORE); \
+	fi
+	$(BIN)/tmb build --lan $(LAN) --store $(STORE) --out $(OUT)
+	@echo "open $(OUT)/index.html"
+
+test: setup ## run the test suite (browser tests run when Debian chromium is installed)
+	$(BIN)/python -m pytest
+
+lab: setup ## open the notebooks in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+bench: setup ## run the speed benchmarks in benchmarks/
+	$(BIN)/python benchmarks/run.py
+
+clean: ## remove generated reports and the processed store (keeps .venv/)
+	rm -rf $(OUT)/*.html $(OUT)/assets $(OUT)/data $(OUT)/manifest.json $(STORE)/*.parquet $(STORE)/*.json $(STORE)/.cache

@@ -1,0 +1,64 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+lan: str = "21"  # länskod med två siffror, som text
+store: str = "../data/processed"  # mappen med det kanoniska datalagret (parquet)
+year: int = 0  # rapportår; 0 betyder senaste året med data
+
+# %%
+from tmb_analysis import report
+
+ctx = report.context(lan, store, year, kind="lan")
+report.lan_title(ctx)
+
+# %% [markdown]
+# Översikten visar länets kommuner sida vid sida för Brå:s indikatorer för kommuners lägesbild.
+# Kommunerna jämförs med länet och riket utifrån sina konfidensintervall, inte efter rangordning:
+# en kommun räknas som högre eller lägre bara när skillnaden är statistiskt säkerställd.
+
+# %% [markdown]
+# ## Karta: anmälda brott per 100 000 invånare
+
+# %%
+report.map_figure(ctx, "totalt")
+
+# %% [markdown]
+# ## Kommunerna med sina osäkerhetsintervall
+#
+# Punkterna är kommunernas värden och strecken deras 95 % konfidensintervall. De lodräta linjerna
+# visar länets och rikets nivå.
+
+# %%
+report.caterpillar_figure(ctx, "totalt")
+
+# %%
+report.caterpillar_figure(ctx, "otrygghet_kvall")
+
+# %% [markdown]
+# ## Alla kommuner, alla indikatorer
+
+# %%
+report.lan_tables(ctx)
+
+# %% [markdown]
+# ## Rapporter per kommun
+
+# %%
+report.kommun_links(ctx)
+
+# %% [markdown]
+# ## Metod och källor
+
+# %%
+report.method_and_sources(ctx)

@@ -1,0 +1,89 @@
+"""The published site in a real browser: Debian chromium, headless, with the network blocked."""
+
+import os
+import shutil
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("TMB_REQUIRE_BROWSER") == "1":
+            pytest.fail("Debian chromium is required (TMB_REQUIRE_BROWSER=1) but /usr/bin/chromium is missing")
+        pytest.skip("Debian chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+def open_offline(browser, path):
+    """Open a file:// page with every non-file request blocked; return (page, errors, blocked)."""
+    ctx = browser.new_context()
+    errors, blocked = [], []
+
+    def route(r):
+        if r.request.url.startswith("file://"):
+            r.continue_()
+        else:
+            blocked.append(r.request.url)
+            r.abort()
+
+    ctx.route("**/*", route)
+    page = ctx.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, errors, blocked
+
+
+def charts_drawn(page):
+    """Per figure: does its plotly container hold a rendered SVG with plotted marks?"""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('figure.tmb-figure')].every(f => f.querySelector('.plotly-graph-div svg.main-svg'))",
+        timeout=20_000,
+    )
+    return page.evaluate(
+        """() => [...document.querySelectorAll('figure.tmb-figure')].map(f => ({
+              name: f.dataset.figure,
+              svg: !!f.querySelector('.plotly-graph-div svg.main-svg'),
+              marks: f.querySelectorAll('.plotly-graph-div .trace path, .plotly-graph-div .choroplethlocation, .plotly-graph-div .point').length
+           }))"""
+    )
+
+
+def test_index_offline(browser, built_site):
+    out, _ = built_site
+    page, errors, blocked = open_offline(browser, out / "index.html")
+    assert page.locator("h1").inner_text().startswith("Lägesbilder")
+    assert page.locator("a[href='kommun-2180.html']").count() == 1
+    page.fill("#sok", "gävle")
+    visible = page.locator("#rapporter li:not([hidden])").all_inner_texts()
+    assert any("Gävle" in t for t in visible) and not any("Bollnäs" in t for t in visible)
+    assert errors == [] and blocked == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("name", ["kommun-2180.html", "kommun-2101.html", "lan-21.html"])
+def test_report_charts_render_offline(browser, built_site, name):
+    out, _ = built_site
+    page, errors, blocked = open_offline(browser, out / name)
+    figures = charts_drawn(page)
+    assert len(figures) >= 3
+    for f in figures:
+        assert f["svg"] and f["marks"] > 0, f
+    assert errors == [], errors
+    assert blocked == [], blocked
+    assert page.locator("html").get_attribute("lang") == "sv"
+    assert "Exempeldata – inte verklig statistik" in page.inner_text("body")
+    page.context.close()

@@ -1,0 +1,54 @@
+import pytest
+
+from tmb_analysis.catalogue import THEMES, UnknownIndicatorError, catalogue, load_catalogue
+
+
+def test_catalogue_has_bras_lagesbild_set():
+    cat = catalogue()
+    assert len(cat.of_kind("crime")) == 15
+    assert len(cat.of_kind("survey")) == 20
+    for ind in cat:
+        assert ind.theme in THEMES
+        assert ind.unit == ("per_100k" if ind.source_kind == "crime" else "percent")
+        assert ind.worse in ("higher", "lower")
+        assert ind.id.isascii() and ind.id == ind.id.lower()
+
+
+@pytest.mark.parametrize(
+    "name, ident",
+    [
+        ("Totalt antal anmälda brott", "totalt"),
+        ("Våld i nära relationer, mot kvinnor", "vald_nara_kvinnor"),
+        ("Våld i nära relationer mot kvinnor", "vald_nara_kvinnor"),
+        ("Stöld och tillgreppsbrott, totalt", "stold_totalt"),
+        ("Rån mot privatperson, unga", "ran_unga"),
+        ("Oro för att utsättas för bostadsinbrott enligt NTU. Andel (%) i befolkningen (16–84 år) som oroar sig ganska/mycket ofta.",
+         "oro_bostadsinbrott"),
+        ("Oro för att utsättas för bostadsinbrott enligt NTU. Andel (%) i befolkningen (16-84 år) som oroar sig ganska/mycket ofta",
+         "oro_bostadsinbrott"),
+        ("PROBLEM MED GÄNG SOM UPPEHÅLLER SIG I DET EGNA BOSTADSOMRÅDET", "problem_gang"),
+    ],
+)
+def test_bra_names_map(name, ident):
+    assert catalogue().from_bra_name(name).id == ident
+
+
+def test_respondent_sheet_is_not_an_indicator():
+    cat = catalogue()
+    assert cat.is_respondent_count("Antal svarande i NTU.")
+    with pytest.raises(UnknownIndicatorError):
+        cat.from_bra_name("Antal svarande i NTU.")
+
+
+def test_unknown_indicator_errors_name_the_input():
+    with pytest.raises(UnknownIndicatorError, match="Fickstöld på Mars"):
+        catalogue().from_bra_name("Fickstöld på Mars")
+    with pytest.raises(UnknownIndicatorError, match="known ids"):
+        catalogue().get("nope")
+
+
+def test_bad_catalogue_file_is_reported(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("crime:\n  - id: x\n    label: X\n    theme: astrologi\n    bra_names: [X]\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="astrologi"):
+        load_catalogue(p)
