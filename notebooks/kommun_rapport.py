@@ -29,6 +29,17 @@ report.kommun_title(ctx)
 # skillnader mot länet och riket räknas bara som verkliga när intervallet inte rymmer jämförelsevärdet.
 
 # %% [markdown]
+# ## Tre förslag till prioriteringar
+#
+# Förslagen bygger på statistiken: bara indikatorer som är statistiskt säkerställt högre än länet,
+# riket eller liknande kommuner, eller som ökar säkert, kan föreslås. Rangordningen väger samman
+# nivå, trend, hur allvarliga brotten är och hur oroliga invånarna är. Förslagen är ett underlag för
+# samtalet – lokal kunskap avgör.
+
+# %%
+report.priorities(ctx)
+
+# %% [markdown]
 # ## Sammanfattning
 
 # %%
@@ -37,8 +48,9 @@ report.summary(ctx)
 # %% [markdown]
 # ## Kartläggning: alla indikatorer
 #
-# Tabellen visar det senaste årets värde med 95 % konfidensintervall och jämförelsen med länet och
-# riket. ▲ betyder statistiskt säkerställt högre, ▼ säkerställt lägre och ● ingen säker skillnad.
+# Tabellen visar det senaste årets värde med 95 % konfidensintervall och jämförelsen med länet,
+# riket och liknande kommuner. ▲ betyder statistiskt säkerställt högre, ▼ säkerställt lägre och
+# ● ingen säker skillnad. För små kommuner visas också ett stabiliserat värde (empirisk Bayes).
 
 # %%
 report.indicator_table(ctx)
@@ -56,6 +68,15 @@ report.trend_figure(ctx, "totalt")
 report.trend_figure(ctx, "otrygghet_kvall")
 
 # %% [markdown]
+# ## Kommunen bland alla kommuner
+#
+# I trattdiagrammet är varje punkt en kommun. Ju fler invånare, desto smalare blir gränserna för vad
+# slumpen kan förklara. En kommun utanför de streckade gränserna avviker verkligen från riket.
+
+# %%
+report.funnel_figure(ctx, "totalt")
+
+# %% [markdown]
 # ## Kommunen i länet
 #
 # Kartan visar anmälda brott per 100 000 invånare i länets kommuner. Kommunen är markerad med tjock kant.
@@ -64,7 +85,44 @@ report.trend_figure(ctx, "otrygghet_kvall")
 report.map_figure(ctx, "totalt")
 
 # %% [markdown]
+# ## Nivå, trend och skada
+#
+# Prioriteringsmatrisen visar alla brottsindikatorer på en gång: nivån jämfört med riket, trenden och
+# hur allvarliga brotten är.
+
+# %%
+report.matrix_figure(ctx)
+
+# %% [markdown]
+# ## Trygghet
+#
+# Nationella trygghetsundersökningen (NTU) mäter hur människor upplever sin trygghet och hur ofta de
+# utsätts för brott. Kommunvärdena bygger på ett urval och är osäkra; läs dem med intervallet och
+# antalet svarande.
+
+# %%
+report.trygghet(ctx)
+
+# %% [markdown]
+# ### Anmälda brott och upplevd trygghet sida vid sida
+
+# %%
+report.register_and_survey(ctx)
+
+# %% [markdown]
+# ## Uppföljning
+
+# %%
+report.followup(ctx)
+
+# %% [markdown]
 # ## Metod och källor
 
 # %%
 report.method_and_sources(ctx)
+
+# %% [markdown]
+# ## Ladda ner
+
+# %%
+report.downloads(ctx)

@@ -28,22 +28,45 @@ report.lan_title(ctx)
 # en kommun räknas som högre eller lägre bara när skillnaden är statistiskt säkerställd.
 
 # %% [markdown]
-# ## Karta: anmälda brott per 100 000 invånare
+# ## Karta
+#
+# Välj indikator i listan ovanför kartan.
 
 # %%
-report.map_figure(ctx, "totalt")
+report.selectable_map_figure(ctx)
 
 # %% [markdown]
 # ## Kommunerna med sina osäkerhetsintervall
 #
 # Punkterna är kommunernas värden och strecken deras 95 % konfidensintervall. De lodräta linjerna
-# visar länets och rikets nivå.
+# visar länets och rikets nivå. Kommunerna jämförs med intervallen, inte genom rangordning.
 
 # %%
 report.caterpillar_figure(ctx, "totalt")
 
 # %%
 report.caterpillar_figure(ctx, "otrygghet_kvall")
+
+# %% [markdown]
+# ## Trattdiagram
+#
+# Varje punkt är en av länets kommuner, ställd mot folkmängden. Kommuner utanför de streckade
+# gränserna avviker mer från riket än slumpen kan förklara.
+
+# %%
+report.funnel_figure(ctx, "totalt")
+
+# %% [markdown]
+# ## Kommunernas förslag till prioriteringar
+
+# %%
+report.kommun_priorities(ctx)
+
+# %% [markdown]
+# ## Gemensamma utmaningar i länet
+
+# %%
+report.shared_problems(ctx)
 
 # %% [markdown]
 # ## Alla kommuner, alla indikatorer
@@ -62,3 +85,9 @@ report.kommun_links(ctx)
 
 # %%
 report.method_and_sources(ctx)
+
+# %% [markdown]
+# ## Ladda ner
+
+# %%
+report.downloads(ctx)

@@ -87,3 +87,31 @@ def test_report_charts_render_offline(browser, built_site, name):
     assert page.locator("html").get_attribute("lang") == "sv"
     assert "Exempeldata – inte verklig statistik" in page.inner_text("body")
     page.context.close()
+
+
+@pytest.mark.parametrize("name", ["index.html", "kommun-2180.html", "lan-21.html"])
+def test_accessibility_axe(browser, built_site, name):
+    """axe-core (WCAG 2.1 A/AA rules) finds no serious or critical violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    out, _ = built_site
+    page, _, blocked = open_offline(browser, out / name)
+    if name != "index.html":
+        charts_drawn(page)
+    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+    bad = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"]) for v in result.response["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert bad == [], bad
+    assert blocked == []
+    page.context.close()
+
+
+def test_headings_in_order_and_print_css(browser, built_site):
+    out, _ = built_site
+    page, _, _ = open_offline(browser, out / "kommun-2180.html")
+    levels = page.evaluate("() => [...document.querySelectorAll('main h1, main h2, main h3')].map(h => +h.tagName[1])")
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
+    page.emulate_media(media="print")
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.site-header nav')).display") == "none"
+    page.context.close()

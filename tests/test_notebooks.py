@@ -71,3 +71,21 @@ def test_bad_kommun_parameter(small_store, bad, message):
 def test_bad_year_parameter(small_store):
     with pytest.raises(ParameterError, match="no data"):
         context("2101", small_store, 1900, kind="kommun")
+
+
+def test_explore_notebook_runs(small_store, tmp_path):
+    papermill.execute_notebook(
+        str(NOTEBOOKS / "utforska.ipynb"), str(tmp_path / "u.ipynb"),
+        parameters={"store": str(small_store), "kommun": "2101", "indicator": "bostadsinbrott", "year": 0},
+        kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOKS),
+    )
+
+
+@pytest.mark.parametrize("name", ["kommun_rapport", "lan_oversikt", "utforska"])
+def test_notebooks_paired_with_jupytext_scripts(name):
+    """The .ipynb and its percent script hold the same cells (edit either, then `jupytext --sync`)."""
+    import jupytext
+
+    ipynb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    script = jupytext.read(NOTEBOOKS / f"{name}.py")
+    assert [(c.cell_type, c.source) for c in ipynb.cells] == [(c.cell_type, c.source) for c in script.cells]

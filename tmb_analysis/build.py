@@ -174,7 +174,7 @@ def export_body(executed: Path) -> tuple[str, int]:
             figures += str(data.get("text/html", "")).count(f'class="{FIGURE_CLASS}"')
             kept.append(out)
         cell["outputs"] = kept
-    exporter = HTMLExporter(template_name="basic", anchor_link_text="", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(template_name="basic", exclude_anchor_links=True, exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
     return body, figures
 

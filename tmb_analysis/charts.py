@@ -768,3 +768,125 @@ def funnel_chart(
     fig.update_xaxes(type="log", tickvals=ticks, ticktext=[F.fmt_number(t) for t in ticks])
     fig.update_yaxes(rangemode="tozero", tickformat=",.0f")
     return fig
+
+
+# ---- selectable county map ---------------------------------------------------------------
+
+
+def county_map_selectable(results: pd.DataFrame, lan_code: str, indicators: list[str], year: int) -> go.Figure:
+    """One county map with a drop-down that switches between ``indicators``.
+
+    The first indicator is drawn by :func:`county_map` (labels first, no tiles); the
+    drop-down restyles the labels (trace 0) and the choropleth (trace 1) for the others.
+    Kommuner without a value for the chosen indicator show "–" and no colour.
+    """
+    lan_code = str(lan_code)
+    geo = kommun_geojson(lan_code)
+    codes = [f["properties"]["area_code"] for f in geo["features"]]
+    props = {f["properties"]["area_code"]: f["properties"] for f in geo["features"]}
+    data = _select(results, year=year)
+    data = data[data["area_code"].astype("string").isin(codes)]
+    states = []
+    for ind in indicators:
+        meta = _indicator_meta(results, ind)
+        unit = meta["unit"]
+        by_code = {str(r["area_code"]): r for _, r in data[data["indicator"] == ind].iterrows()}
+        z, label_text, hover = [], [], []
+        for c in codes:
+            r = by_code.get(c)
+            name = _esc(r["area_name"] if r is not None else props[c]["area_name"])
+            if r is None or F.is_missing(r.get("value")):
+                z.append(None)
+                label_text.append(f"{name}<br>{F.MISSING}")
+                hover.append(f"<b>{name}</b><br>Uppgift saknas")
+            else:
+                z.append(_num([r["value"]], 1)[0])
+                label_text.append(f"{name}<br>{F.fmt_value(r['value'], unit)}")
+                hover.append(f"<b>{name}</b><br>{_hover_value(r, unit)}")
+        states.append((ind, meta, unit, z, label_text, hover))
+    first = states[0]
+    fig = go.Figure()
+    fig.add_trace(go.Scattergeo(  # first trace: lon/lat labels, so plotly.js fetches no world map
+        lon=[props[c]["label_lon"] for c in codes], lat=[props[c]["label_lat"] for c in codes],
+        text=first[4], mode="text", textfont=dict(size=11, color="#000000", shadow=_HALO),
+        hoverinfo="skip", showlegend=False, name="Etiketter",
+    ))
+    fig.add_trace(go.Choropleth(
+        geojson=geo, featureidkey="properties.area_code", locations=codes, z=first[3], text=first[5],
+        hovertemplate="%{text}<extra></extra>", colorscale=F.SEQUENTIAL_SCALE,
+        marker=dict(line=dict(color="#ffffff", width=0.8)),
+        colorbar=dict(title=dict(text=F.UNIT_SHORT[first[2]] if first[2] == "per_100k" else "Andel (%)"),
+                      tickformat=",.0f", thickness=14, len=0.8),
+    ))
+    lan_name = _esc(_area_name(results, lan_code))
+    buttons = []
+    for ind, meta, unit, z, label_text, hover in states:
+        buttons.append(dict(
+            label=_esc(meta["label"]),
+            method="update",
+            args=[
+                {"text": [label_text, hover], "z": [None, z],
+                 "colorbar.title.text": [None, F.UNIT_SHORT[unit] if unit == "per_100k" else "Andel (%)"]},
+                {"title.text": f"{_esc(meta['label'])} i {lan_name} {int(year)}"},
+                [0, 1],
+            ],
+        ))
+    _finish(fig, f"{_esc(first[1]['label'])} i {lan_name} {int(year)}", None, None,
+            margin=dict(l=10, r=10, t=110, b=10), height=620, showlegend=False,
+            updatemenus=[dict(buttons=buttons, direction="down", x=0, xanchor="left", y=1.0, yanchor="bottom",
+                              pad=dict(t=4, b=4), showactive=True)])
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    return fig
+
+
+# ---- priority matrix -------------------------------------------------------------------------
+
+
+def priority_matrix(results: pd.DataFrame, area_code: str, year: int) -> go.Figure:
+    """Level against trend for the kommun's reported-crime indicators, bubble size by harm weight.
+
+    x: the kommun's rate relative to riket (kvot, 1 = samma nivå); y: trend in % per year
+    (0 where unknown, drawn hollow). Ranked priorities are labelled with their rank.
+    Reading the chart never needs colour: position, labels and marker shape carry it.
+    """
+    rows = _select(results, area_code=str(area_code), year=year)
+    rows = rows[rows["source_kind"] == "crime"]
+    riket = _select(results, area_code="00", year=year).set_index("indicator")["value"]
+    harm = rows["harm_weight"] if "harm_weight" in rows else pd.Series(1.0, index=rows.index)
+    xs, ys, sizes, texts, labels, symbols = [], [], [], [], [], []
+    for (_, r), h in zip(rows.iterrows(), harm):
+        b = riket.get(r["indicator"])
+        if F.is_missing(r.get("value")) or F.is_missing(b) or float(b) <= 0:
+            continue
+        ratio = float(r["value"]) / float(b)
+        trend = r.get("trend_pct_per_year")
+        known = r.get("trend") in ("increasing", "decreasing", "no_clear_trend") and not F.is_missing(trend)
+        xs.append(round(ratio, 3))
+        ys.append(round(float(trend), 2) if known else 0.0)
+        hw = 1.0 if F.is_missing(h) else float(h)
+        sizes.append(10 + 8 * np.sqrt(max(hw, 0.1)))
+        rank = r.get("priority_rank")
+        labels.append(f"{int(rank)}" if not F.is_missing(rank) else "")
+        symbols.append("circle" if known else "circle-open")
+        texts.append(
+            f"<b>{_esc(r['indicator_label'])}</b><br>{F.fmt_number(ratio, 2)} gånger rikets nivå"
+            f"<br>Trend: {F.trend_text(r.get('trend'))}"
+            + (f" ({F.fmt_signed_pct(trend)} per år)" if known else "")
+            + f"<br>Skadevikt: {F.fmt_number(hw, 1)}"
+            + (f"<br>Prioritering {labels[-1]}" if labels[-1] else "")
+        )
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=xs, y=ys, mode="markers+text", text=labels, textposition="middle center",
+        textfont=dict(color="#ffffff", size=12),
+        marker=dict(size=sizes, symbol=symbols, color=F.AREA_COLOUR, line=dict(color="#1a1a1a", width=1), opacity=0.85),
+        hovertext=texts, hovertemplate="%{hovertext}<extra></extra>", name="Indikatorer", showlegend=False,
+    ))
+    fig.add_vline(x=1, line=dict(color="#555555", dash="dot"))
+    fig.add_hline(y=0, line=dict(color="#555555", dash="dot"))
+    name = _esc(_area_name(results, str(area_code)))
+    _finish(fig, f"Nivå och trend för anmälda brott i {name} {int(year)}",
+            "Nivå jämfört med riket (1 = samma som riket)", "Trend, procent per år",
+            margin=dict(l=70, r=20, t=60, b=60), height=480)
+    fig.update_xaxes(type="log", tickformat=",.1f")
+    return fig

