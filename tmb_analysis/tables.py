@@ -120,7 +120,11 @@ def _unit(row) -> str:
     return "percent" if _get(row, "source_kind") == "survey" else "per_100k"
 
 
-def _value_cell(row) -> Markup:
+#: Below this population a kommun's rate is also shown stabilised by empirical Bayes (see docs/metod.md).
+SMALL_KOMMUN_POPULATION = 30_000
+
+
+def _value_cell(row, show_eb: bool = False) -> Markup:
     if row is None:
         return Markup('<td class="num">–<span class="sub">uppgift saknas</span></td>')
     unit = _unit(row)
@@ -135,6 +139,9 @@ def _value_cell(row) -> Markup:
         if not F.is_missing(n):
             sub = f"antal: {F.fmt_number(n)}"
     sub_html = Markup('<span class="sub">{}</span>').format(sub) if sub else Markup("")
+    eb, pop = _get(row, "eb_value"), _get(row, "population")
+    if show_eb and unit == "per_100k" and not F.is_missing(eb) and not F.is_missing(pop) and pop < SMALL_KOMMUN_POPULATION:
+        sub_html += Markup('<span class="sub">stabiliserat: {}</span>').format(F.fmt_value(eb, unit))
     if F.is_missing(value):
         return Markup('<td class="num">–<span class="sub">uppgift saknas</span></td>')
     return Markup('<td class="num">{}{}</td>').format(F.fmt_value(value, unit), sub_html)
@@ -236,24 +243,28 @@ def indicator_table_html(results: pd.DataFrame, area_code: str, year: int, *, ta
         groups.setdefault(r.get("theme") if isinstance(r.get("theme"), str) else "", []).append(r)
     themes = sorted(groups, key=lambda t: (theme_order.get(t, 1_000), t))
 
+    with_group = "cmp_group" in results.columns and level == "kommun"
+    headings = HEADINGS[:5] + (("Jämfört med liknande kommuner",) if with_group else ()) + HEADINGS[5:]
     bodies = []
     for theme in themes:
         trs = [
-            Markup('<tr><th scope="rowgroup" colspan="{}">{}</th></tr>').format(len(HEADINGS), F.theme_label(theme or None))
+            Markup('<tr><th scope="rowgroup" colspan="{}">{}</th></tr>').format(len(headings), F.theme_label(theme or None))
         ]
         for r in groups[theme]:
             unit = _unit(r)
             label = _get(r, "indicator_label") or _get(r, "indicator") or ""
             trs.append(
                 Markup(
-                    '<tr><th scope="row">{}<span class="sub unit">{}</span></th>{}{}{}{}{}</tr>'
+                    '<tr id="ind-{}"><th scope="row">{}<span class="sub unit">{}</span></th>{}{}{}{}{}{}</tr>'
                 ).format(
+                    _get(r, "indicator") or "",
                     label,
                     F.UNIT_SHORT[unit] if unit == "per_100k" else "andel i procent",
-                    _value_cell(r),
+                    _value_cell(r, show_eb=level == "kommun"),
                     _interval_cell(r),
                     _cmp_cell(r, "cmp_lan", level == "kommun"),
                     _cmp_cell(r, "cmp_riket", level != "riket"),
+                    _cmp_cell(r, "cmp_group", True) if with_group else Markup(""),
                     _trend_cell(r),
                 )
             )
@@ -261,7 +272,7 @@ def indicator_table_html(results: pd.DataFrame, area_code: str, year: int, *, ta
     if not bodies:
         bodies.append(
             Markup('<tbody><tr><td colspan="{}">Inga uppgifter för {} år {}.</td></tr></tbody>').format(
-                len(HEADINGS), name, year
+                len(headings), name, year
             )
         )
 
@@ -270,7 +281,7 @@ def indicator_table_html(results: pd.DataFrame, area_code: str, year: int, *, ta
     caption = Markup("{}: indikatorer {}, jämförda med länet och riket").format(name, int(year))
     id_attr = Markup(' id="{}"').format(table_id) if table_id else Markup("")
     html = Markup('<table class="tmb-table indicator-table"{}><caption>{}</caption>{}{}{}</table>').format(
-        id_attr, caption, _thead(HEADINGS), Markup("").join(bodies), _tfoot(len(HEADINGS), notes)
+        id_attr, caption, _thead(headings), Markup("").join(bodies), _tfoot(len(headings), notes)
     )
     return str(html)
 
