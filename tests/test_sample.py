@@ -10,19 +10,19 @@ import pandas as pd
 import pytest
 
 from tmb_analysis.geography import RIKET_CODE, registry
-from tmb_analysis.sample import MANIFEST_NAME, NOTE, SCB_FILE, sample_files, wilson, write_sample
+from tmb_analysis.sample import KOLADA_FILE, MANIFEST_NAME, NOTE, SCB_FILE, sample_files, wilson, write_sample
 from tmb_analysis.sources import read_source
 
 
 @pytest.fixture(scope="module")
 def tables(sample_dir):
     """All sample files read back through the real readers (crime, survey, population, provenance)."""
-    out = {"crime": [], "survey": [], "population": [], "prov": []}
+    out = {"crime": [], "survey": [], "population": [], "groups": [], "prov": []}
     for path in sorted(sample_dir.iterdir()):
         if path.name == MANIFEST_NAME:
             continue
         t = read_source(path)
-        for name in ("crime", "survey", "population"):
+        for name in ("crime", "survey", "population", "groups"):
             out[name].append(t.table(name).assign(file=path.name))
         out["prov"].append(t.provenance)
     return {k: (pd.concat(v, ignore_index=True) if k != "prov" else v) for k, v in out.items()}
@@ -31,7 +31,7 @@ def tables(sample_dir):
 def test_files_written(sample_dir):
     names = sorted(p.name for p in sample_dir.iterdir())
     lan = [a.code for a in registry().all_lan()]
-    assert names == sorted([f"exempeldata_bra_kommunindikatorer_{c}.csv" for c in lan] + [SCB_FILE, MANIFEST_NAME])
+    assert names == sorted([f"exempeldata_bra_kommunindikatorer_{c}.csv" for c in lan] + [SCB_FILE, KOLADA_FILE, MANIFEST_NAME])
     manifest = json.loads((sample_dir / MANIFEST_NAME).read_text("utf-8"))
     assert manifest["note"] == NOTE == "Exempeldata – inte verklig statistik"
     listed = {f["name"]: f["sha256"] for f in manifest["files"]}
@@ -45,7 +45,7 @@ def test_deterministic_and_fast(tmp_path, sample_dir):
     paths = write_sample(tmp_path / "again")
     seconds = time.perf_counter() - start
     assert seconds < 5, f"writing the sample took {seconds:.1f} s"
-    assert len(paths) == 23
+    assert len(paths) == 24
     for p in paths:  # byte-identical to the session's run
         assert p.read_bytes() == (sample_dir / p.name).read_bytes(), p.name
     other = sample_files(seed=7)
@@ -54,7 +54,7 @@ def test_deterministic_and_fast(tmp_path, sample_dir):
 
 def test_every_file_is_marked_synthetic(tables):
     assert all(p["synthetic"] for p in tables["prov"])
-    assert {p["format"] for p in tables["prov"]} == {"bra_long", "scb_pxweb_v1"}
+    assert {p["format"] for p in tables["prov"]} == {"bra_long", "scb_pxweb_v1", "kolada_groups"}
 
 
 def test_coverage(tables):
@@ -184,3 +184,32 @@ def test_same_strings_as_the_real_file(sample_dir, real_bra_dalarna):
     for col in ("enhet", "variabel", "kalla"):
         assert set(ours[col]) == set(real[col]), col
     assert set(ours["geografi"]) == set(real["geografi"])  # Dalarna: the same 15 kommuner, län and riket
+
+
+def test_kolada_groups(tables, sample_dir):
+    """Nine SKR 2023 groups over all 290 kommuner (real sizes), plausible by population, and seven
+    'Liknande kommuner' peers per kommun; in Kolada's /v3/municipality_groups shape."""
+    obj = json.loads((sample_dir / KOLADA_FILE).read_text("utf-8"))
+    assert set(obj) >= {"values"} and obj["next_url"] is None
+    g = tables["groups"]
+    skr = g[g["group_kind"] == "skr_kommungrupp"]
+    assert len(skr) == 290 and skr["area_code"].nunique() == 290  # every kommun in exactly one group
+    from tmb_analysis.sources import skr_group_code
+
+    code = skr.assign(code=skr["group_title"].map(skr_group_code))
+    sizes = code.groupby("code").size().to_dict()
+    assert sizes == {"A1": 3, "A2": 43, "B3": 23, "B4": 63, "B5": 24, "C6": 27, "C7": 51, "C8": 35, "C9": 21}
+    assert set(code.loc[code["code"] == "A1", "area_code"]) == {"0180", "1480", "1280"}
+    pop = tables["population"]
+    p23 = pop[pop["year"] == 2023].set_index("area_code")["population"]
+    median = code.assign(pop=code["area_code"].map(p23)).groupby("code")["pop"].median()
+    assert median["A1"] > median["B3"] > median["C6"] > median["C7"] > median["C8"]  # larger groups are larger towns
+    peers = g[g["group_kind"] == "liknande_kommuner"]
+    assert peers["subject_code"].nunique() == 290
+    assert (peers.groupby("subject_code").size() == 7).all()
+    assert not (peers["subject_code"] == peers["area_code"]).any()  # a kommun is not its own peer
+    titles = set(peers["group_title"])
+    assert "Liknande kommuner, övergripande, Gävle, 2023" in titles
+    # peers are similar in size: within a factor of 3 for most
+    ratio = peers.assign(a=peers["area_code"].map(p23), s=peers["subject_code"].map(p23))
+    assert ((ratio["a"] / ratio["s"]).between(1 / 3, 3)).mean() > 0.9

@@ -1,18 +1,32 @@
-"""Readers: real BRÅ long form, SCB PxWeb v1 and json-stat2, format detection, synthetic marking."""
+"""Readers of every real format (fixtures in tests/fixtures/), format detection, synthetic marking."""
 
 import hashlib
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
+from fixtures import shapes
 
 from tmb_analysis.sources import (
     FORMATS,
+    KOLADA_KPIS,
     SourceTables,
     detect_format,
+    group_kind,
+    group_subject,
+    read_bra_databasfil,
+    read_bra_kommun_csv,
     read_bra_long,
+    read_bra_table,
+    read_bra_xlsx,
+    read_kolada,
+    read_kolada_groups,
+    read_scb_csv,
     read_scb_pxweb_json,
     read_source,
+    skr_group_code,
+    sol_names,
 )
 from tmb_analysis.validation import COLUMNS, DataValidationError
 
@@ -222,9 +236,11 @@ def test_unrecognised_file(tmp_path):
 
 
 def test_recognised_but_unsupported(tmp_path):
-    path = tmp_path / "Anmälda brott kommunerna 2024.csv"
-    path.write_bytes("\ufeffKommun;Antal;Per 100 000 inv.\r\nGävle;9 100;8 967\r\n".encode("utf-8"))
-    assert detect_format(path) == "bra_kommun_csv"
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps([{"id": 1, "datetime": "2023-06-04 7:27:47 +02:00", "name": "04 juni 04:53, Stöld, Gävle",
+                                 "summary": "…", "url": "/x", "type": "Stöld", "location": {"name": "Gävle", "gps": "60.67,17.14"}}]),
+                    encoding="utf-8")
+    assert detect_format(path) == "polisen_events"
     with pytest.raises(DataValidationError, match="no reader"):
         read_source(path)
 
@@ -253,3 +269,312 @@ def test_synthetic_marking_by_manifest(tmp_path, write_bra, bra_lines):
     assert detect_format(tmp_path / "exempeldata.json") == "tmb_sample_manifest"
     with pytest.raises(DataValidationError, match="not a data file"):
         read_source(tmp_path / "exempeldata.json")
+
+
+# ==== the other real formats (fixtures in tests/fixtures/, in the documented shapes) ==========
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+# ---- BRÅ lägesbild workbook ---------------------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["current", "old"])
+def test_bra_xlsx(tmp_path, layout):
+    path = shapes.lagesbild_xlsx(tmp_path / "Falun.xlsx", ntu_layout=layout)
+    assert detect_format(path) == "bra_xlsx"
+    t = read_source(path)
+    assert t.provenance["format"] == "bra_xlsx" and t.provenance["publisher"] == "Brå"
+    tot = _row(t.crime, area_code="2080", year=2023, indicator="totalt")
+    assert (tot["count"], tot["rate_per_100k"], tot["status"]) == (5043, 8419, "final")
+    vnk = _row(t.crime, area_code="00", year=2024, indicator="vald_nara_kvinnor")  # "Våld i nära relationer, mot kvinnor"
+    assert (vnk["count"], vnk["rate_per_100k"]) == (43362, 410)
+    assert len(t.crime) == 2 * 3 * 2
+    falun = _row(t.survey, area_code="2080", year=2023, indicator="otrygghet_kvall")
+    assert falun["share_pct"] == 21 and falun["n_respondents"] == 447
+    # '..' = no value: Falun 2024 has no NTU row (its respondents exist), never a zero
+    assert t.survey[(t.survey["area_code"] == "2080") & (t.survey["year"] == 2024)].empty
+    if layout == "current":
+        assert (falun["ci_low_pct"], falun["ci_high_pct"]) == (17, 25)
+    else:  # the older layout has no intervals: missing, not invented
+        assert pd.isna(falun["ci_low_pct"]) and pd.isna(falun["ci_high_pct"])
+    assert any("Innehåll" in n for n in t.notes)  # the table of contents is skipped and listed
+    assert (t.crime["source_sha256"] == t.provenance["sha256"]).all()
+
+
+def test_bra_xlsx_unknown_indicator_and_area(tmp_path):
+    def rename(wb):
+        wb["Totalt (anmälda)"]["A1"] = "Påhittade brott (anmälda brott) i kommunen, länet och hela landet"
+
+    with pytest.raises(DataValidationError, match=r"^bad\.xlsx: .*unknown indicator name.*Påhittade brott.*'Totalt \(anmälda\)'!B3"):
+        read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "bad.xlsx", mutate=rename))
+
+    def area(wb):
+        wb["Totalt (anmälda)"]["A3"] = "Gotham"
+
+    with pytest.raises(DataValidationError, match=r"unknown area name.*'Gotham' \(cells 'Totalt \(anmälda\)'!B3"):
+        read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "area.xlsx", mutate=area))
+
+    def header(wb):
+        wb["Totalt (anmälda)"]["C2"] = "Antal"
+
+    with pytest.raises(DataValidationError, match=r"header cell 'Totalt \(anmälda\)'!C2 is 'Antal'; expected '<enhet> <year>'"):
+        read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "header.xlsx", mutate=header))
+
+
+def test_truncated_workbook(tmp_path):
+    path = shapes.lagesbild_xlsx(tmp_path / "cut.xlsx")
+    path.write_bytes(path.read_bytes()[:1500])
+    with pytest.raises(DataValidationError, match=r"^cut\.xlsx: cannot open the workbook.*damaged or truncated"):
+        read_source(path)
+
+
+# ---- BRÅ yearly per-kommun CSV -------------------------------------------------------------
+
+def test_bra_kommun_csv_2023(tmp_path):
+    path = shapes.bra_kommun_csv_2023(tmp_path / "Anmälda brott i kommunerna 2023.csv")
+    assert detect_format(path) == "bra_kommun_csv"
+    t = read_source(path)
+    assert len(t.crime) == 290 and set(t.crime["year"]) == {2023} and set(t.crime["indicator"]) == {"totalt"}
+    c, r = shapes.kommun_numbers("2180")
+    g = _row(t.crime, area_code="2180")
+    assert (g["count"], g["rate_per_100k"], g["status"]) == (c, r, "final")  # '9 100' read with its space
+    assert t.provenance["vintage"] == "anmälda brott 2023"
+
+
+def test_bra_kommun_csv_2021_variant(tmp_path):
+    """No header, quoted 'X kommun' and genitive names, an en dash, city districts, Hela landet."""
+    path = shapes.bra_kommun_csv_2021(tmp_path / "anmalda_brott_kommuner_2021.csv")
+    assert detect_format(path) == "bra_kommun_csv"
+    t = read_source(path)
+    assert set(t.crime["year"]) == {2021}
+    assert t.crime["area_code"].nunique() == 291  # 290 kommuner and riket
+    for code in ("2506", "1260", "2080", "2023"):  # Arjeplogs kommun, Bjuvs kommun, Falu kommun, Malung–Sälen
+        assert _row(t.crime, area_code=code)["count"] == shapes.kommun_numbers(code)[0]
+    assert _row(t.crime, area_code="00")["count"] == 1493000
+    note = " ".join(t.notes)
+    assert "5 city district row(s) skipped" in note and "Spånga-Tensta" in note and "Angered" in note
+
+
+def test_bra_kommun_csv_year_from_option(tmp_path):
+    path = shapes.bra_kommun_csv_2023(tmp_path / "kommuner.csv")
+    with pytest.raises(DataValidationError, match=r"^kommuner\.csv: no year in the file name.*--year"):
+        read_source(path)
+    assert set(read_source(path, year=2022).crime["year"]) == {2022}
+    named = shapes.bra_kommun_csv_2023(tmp_path / "Anmälda brott i kommunerna 2024.csv")
+    with pytest.raises(DataValidationError, match="the file name says 2024 but --year says 2023"):
+        read_bra_kommun_csv(named, year=2023)
+
+
+def test_bra_kommun_csv_markers_are_missing(tmp_path):
+    path = shapes.bra_kommun_csv_2023(tmp_path / "Anmälda brott i kommunerna 2023.csv", drop=("2101", "2104"),
+                                      extra=("Ockelbo;..;..", "Hofors;812;."))
+    t = read_source(path)
+    assert t.crime[t.crime["area_code"] == "2101"].empty  # nothing at all: no row, not a zero
+    h = _row(t.crime, area_code="2104")
+    assert h["count"] == 812 and pd.isna(h["rate_per_100k"])
+
+
+# ---- BRÅ statistics database ------------------------------------------------------------------
+
+def test_bra_databasfil():
+    path = FIXTURES / "Databasfil.txt"
+    assert detect_format(path) == "bra_databasfil"
+    t = read_bra_databasfil(path)
+    assert t.provenance["encoding"] == "ISO-8859-1"
+    g = _row(t.crime, area_code="2180", year=2024, indicator="totalt")
+    assert (g["count"], g["rate_per_100k"], g["status"]) == (9100, 8967, "final")
+    assert _row(t.crime, area_code="2180", year=2025, indicator="totalt")["status"] == "preliminary"  # '2025 prel.'
+    assert _row(t.crime, area_code="2180", year=2024, indicator="skadegorelse")["count"] == 1250  # '1 250'
+    # '..' is missing, never zero: narkotika 2025 prel. has no row; Ockelbo's rate is missing
+    assert t.crime[(t.crime["indicator"] == "narkotika") & (t.crime["year"] == 2025)].empty
+    assert pd.isna(_row(t.crime, area_code="2101", year=2024, indicator="totalt")["rate_per_100k"])
+    assert _row(t.crime, area_code="00", year=2024, indicator="totalt")["count"] == 1489319
+    notes = " ".join(t.notes)
+    assert "Bostadsinbrott" in notes and "Brott mot person" in notes  # unmatched crime types are reported
+    assert "Södermalm" in notes and "Region Mitt" in notes and "monthly" in notes
+    assert "crime type Bostadsinbrott" in t.provenance["not_imported"]
+
+
+def test_bra_databasfil_errors(tmp_path):
+    text = (FIXTURES / "Databasfil.txt").read_bytes().decode("latin-1")
+    bad = tmp_path / "Databasfil.txt"
+    bad.write_bytes(text.replace("Gävle;Skadegörelsebrott", "Gotham;Skadegörelsebrott").encode("latin-1"))
+    with pytest.raises(DataValidationError, match=r"^Databasfil\.txt: 1 unknown name\(s\) in column Region.*'Gotham' \(line 3\)"):
+        read_source(bad)
+    bad.write_bytes(text.replace("Region;Brott;År;Period;Antal;", "Region;Brott;År;Period;Antalet;").encode("latin-1"))
+    with pytest.raises(DataValidationError, match=r"line 1: missing column\(s\) Antal; expected Region;Brott;År;Period;Antal"):
+        read_source(bad)
+    bad.write_bytes(text.replace("9 100;8 967;", "-9 100;8 967;").encode("latin-1"))
+    with pytest.raises(DataValidationError, match=r"line 2: Antal '-9 100' is negative"):
+        read_source(bad)
+    bad.write_bytes(text.encode("latin-1")[:-12])
+    with pytest.raises(DataValidationError, match=r"line 13: 4 field\(s\), expected 6 .*truncated"):
+        read_source(bad)
+
+
+# ---- BRÅ Excel-derived tables (P1M) -----------------------------------------------------------
+
+def test_bra_table_p1m_csv():
+    path = FIXTURES / "P1M_2024_utdrag.csv"
+    assert detect_format(path) == "bra_table"
+    t = read_bra_table(path)
+    assert set(t.crime["area_code"]) == {"00"} and set(t.crime["year"]) == {2024}
+    assert set(t.crime["status"]) == {"preliminary"}  # 'preliminär statistik' in the title
+    tot = _row(t.crime, indicator="totalt")
+    assert (tot["count"], tot["rate_per_100k"]) == (1400123, 13400)  # '1400 123 ', '13 400 '
+    assert set(t.crime["indicator"]) == {"totalt", "skadegorelse", "narkotika", "trafikbrott", "ran_unga"}
+    ni = t.provenance["not_imported"]
+    assert "För organhandel" in " ".join(ni) and len(ni) == 5  # listed, not silently dropped
+
+
+def test_bra_table_rejects_part_year_and_regions(tmp_path):
+    text = (FIXTURES / "P1M_2024_utdrag.csv").read_text("utf-8-sig")
+    part = tmp_path / "p1m_nov.csv"
+    part.write_text(text.replace("jan-dec 2024", "jan-nov 2024"), encoding="utf-8-sig")
+    with pytest.raises(DataValidationError, match=r"covers jan–nov, not a whole year"):
+        read_source(part)
+    region = tmp_path / "p1m_mitt.csv"
+    region.write_text(text.replace("i hela landet", "i Region Mitt"), encoding="utf-8-sig")
+    with pytest.raises(DataValidationError, match=r"only national tables"):
+        read_source(region)
+    bad = tmp_path / "p1m_bad.csv"
+    bad.write_text(text.replace("190 000 ;", "19O 000 ;"), encoding="utf-8-sig")
+    with pytest.raises(DataValidationError, match=r"line 9: .*'19O 000 '; expected a number such as"):
+        read_source(bad)
+
+
+def test_sol_names_are_catalogue_ids():
+    m = sol_names()
+    assert m["samtliga brott"] == "totalt" and m["narkotikastrafflagen"] == "narkotika"
+    assert "bostadsinbrott" not in m  # a BRÅ composition with no single SOL row: not guessed
+
+
+# ---- SCB CSV ----------------------------------------------------------------------------------
+
+def test_scb_csv_code_and_population(tmp_path):
+    path = tmp_path / "population.csv"
+    path.write_text("kommun_kod,kommun_namn,population\n2180,Gävle,103741\n2101,Ockelbo,5740\n", encoding="utf-8")
+    assert detect_format(path) == "scb_csv"
+    with pytest.raises(DataValidationError, match="--year"):
+        read_source(path)
+    t = read_scb_csv(path, year=2024)
+    assert t.population.set_index("area_code")["population"].to_dict() == {"2180": 103741, "2101": 5740}
+    path.write_text("kommun_kod,kommun_namn,population\n2180,Sandviken,103741\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"line 2: code 2180 is Gävle but the name says 'Sandviken'"):
+        read_scb_csv(path, year=2024)
+
+
+def test_scb_csv_pxweb_wide_latin1(tmp_path):
+    """SCB's PxWeb CSV download: "region","kön","2023","2024", ANSI (Windows-1252), totals only."""
+    text = ('"region","kön","2023","2024"\r\n"00 Riket","totalt",10551707,10587710\r\n'
+            '"2180 Gävle","män",51000,51100\r\n"2180 Gävle","totalt",103528,103879\r\n"2101 Ockelbo","totalt",5800,..\r\n')
+    path = tmp_path / "BE0101N1.csv"
+    path.write_bytes(text.encode("cp1252"))
+    t = read_source(path)
+    pop = t.population.set_index(["area_code", "year"])["population"].to_dict()
+    assert pop == {("00", 2023): 10551707, ("00", 2024): 10587710, ("2180", 2023): 103528, ("2180", 2024): 103879,
+                   ("2101", 2023): 5800}
+    assert t.provenance["encoding"] == "Windows-1252"
+
+
+# ---- Kolada --------------------------------------------------------------------------------
+
+def _kolada_file(tmp_path, *pages) -> Path:
+    values = []
+    for name in pages:
+        values += json.loads((FIXTURES / name).read_text("utf-8"))["values"]
+    path = tmp_path / "kolada.json"
+    path.write_text(json.dumps({"count": len(values), "values": values, "next_url": None}), encoding="utf-8")
+    return path
+
+
+def test_kolada_values(tmp_path):
+    path = _kolada_file(tmp_path, "kolada_data_page1.json", "kolada_data_page2.json")
+    assert detect_format(path) == "kolada_v3"
+    t = read_kolada(path)
+    assert t.provenance["publisher"] == "Kolada (RKA)"
+    g = _row(t.crime, area_code="2180", year=2024, indicator="totalt")
+    assert g["rate_per_100k"] == 8967 and pd.isna(g["count"])  # Kolada has rates, not counts of crimes
+    assert _row(t.crime, area_code="21", year=2024, indicator="totalt")["rate_per_100k"] == 8571  # region 0021 -> län 21
+    assert _row(t.crime, area_code="00", year=2024, indicator="totalt")["rate_per_100k"] == 14090  # 0000 -> riket
+    assert t.crime[t.crime["area_code"] == "2181"].empty  # status '-' = missing, no row
+    s = _row(t.survey, area_code="2180", year=2024, indicator="otrygghet_kvall")
+    assert (s["share_pct"], s["ci_low_pct"], s["ci_high_pct"]) == (23.0, 19.5, 26.5)  # ± Osäkerhetstal N07657
+    assert t.survey[t.survey["area_code"].isin(["2181", "2101"])].empty  # '..' and '.' are missing, not zero
+    notes = " ".join(t.notes)
+    assert "N07403" in notes and "women (K) or men (M)" in notes
+
+
+def test_kolada_paged_or_empty_or_unmapped(tmp_path):
+    with pytest.raises(DataValidationError, match=r"one page of a paged response .*next_url.*tmb fetch kolada"):
+        read_source(FIXTURES / "kolada_data_page1.json")
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"count": 0, "values": [], "next_url": null}', encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"^empty\.json: empty API response"):
+        read_source(empty)
+    only = tmp_path / "only.json"
+    only.write_text(json.dumps({"values": [{"kpi": "N07403", "municipality": "2180", "period": 2024,
+                                            "values": [{"gender": "T", "count": 1, "status": "", "value": 1.0}]}]}),
+                    encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"none of the KPIs N07403 maps to a catalogue indicator"):
+        read_source(only)
+    area = tmp_path / "area.json"
+    area.write_text(json.dumps({"values": [{"kpi": "N07540", "municipality": "G92790", "period": 2024, "values": []}]}),
+                    encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"unknown municipality id\(s\) 'G92790'"):
+        read_source(area)
+
+
+def test_kolada_kpis_map_to_catalogue():
+    from tmb_analysis.catalogue import catalogue
+
+    for kpi, (ind, part) in KOLADA_KPIS.items():
+        assert ind in catalogue(), kpi
+        kind = catalogue().get(ind).source_kind
+        assert (part == "rate_per_100k") == (kind == "crime"), kpi
+    assert KOLADA_KPIS["N07540"] == ("totalt", "rate_per_100k")
+
+
+# ---- Kolada groups -------------------------------------------------------------------------
+
+def test_kolada_groups_json():
+    path = FIXTURES / "kolada_municipality_groups.json"
+    assert detect_format(path) == "kolada_groups"
+    t = read_kolada_groups(path)
+    g = t.groups
+    assert list(g.columns[:6]) == ["group_id", "group_title", "group_kind", "area_code", "subject_code", "source"]
+    assert set(g.loc[g["group_id"] == "G92790", "area_code"]) == {"2180", "2080", "2281"}
+    assert set(g.loc[g["group_id"] == "G92790", "group_kind"]) == {"skr_kommungrupp"}
+    peers = g[g["group_id"] == "G37381"]
+    assert set(peers["group_kind"]) == {"liknande_kommuner"} and set(peers["subject_code"]) == {"2180"} and len(peers) == 7
+    other = g[g["group_id"] == "G114418"]
+    assert set(other["group_kind"]) == {"other"} and set(other["area_code"]) == {"20", "21"} and other["subject_code"].isna().all()
+
+
+def test_kolada_groups_csv_and_errors(tmp_path):
+    path = tmp_path / "groups.csv"
+    path.write_text("group_id,group_title,member_id,member_title\n"
+                    "G92787,Storstäder (ovägt medel),0180,Stockholm\nG92787,Storstäder (ovägt medel),1480,Göteborg\n",
+                    encoding="utf-8")
+    assert detect_format(path) == "kolada_groups_csv"
+    assert set(read_source(path).groups["area_code"]) == {"0180", "1480"}
+    path.write_text("group_id,group_title,member_id,member_title\nG92787,Storstäder (ovägt medel),1480,Stockholm\n",
+                    encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"line 2: member 1480 is Göteborg but its title says 'Stockholm'"):
+        read_source(path)
+    path.write_text("group_id,group_title,member_id,member_title\nG1,X,9999,Atlantis\n", encoding="utf-8")
+    with pytest.raises(DataValidationError, match=r"unknown member id\(s\): '9999' \(line 2\)"):
+        read_source(path)
+
+
+@pytest.mark.parametrize("title, code, kind, subject", [
+    ("Storstäder (ovägt medel)", "A1", "skr_kommungrupp", None),
+    ("Pendlingskommun nära mindre tätort (ovägt medel)", "C7", "skr_kommungrupp", None),
+    ("Landsbygdskommun, ej nära större stad", "C8", "skr_kommungrupp", None),
+    ("Liknande kommuner socioekonomi, Gävle, 2020", None, "liknande_kommuner", "2180"),
+    ("Liknande kommuner, övergripande, Malung-Sälen, 2025", None, "liknande_kommuner", "2023"),
+    ("Liknande kommuner räddningstjänst, Region Dalarna, 2024", None, "liknande_kommuner", None),
+    ("Fyrkommunsnätverket (ovägt medel)", None, "other", None),
+])
+def test_group_kinds(title, code, kind, subject):
+    assert skr_group_code(title) == code and group_kind(title) == kind and group_subject(title) == subject

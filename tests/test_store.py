@@ -33,11 +33,20 @@ def _value(df, **where):
 # ---- the example store -------------------------------------------------------------------
 
 def test_sample_store(sample_store):
-    assert sorted(p.name for p in sample_store.iterdir()) == ["crime.parquet", "population.parquet", "sources.json", "survey.parquet"]
+    assert sorted(p.name for p in sample_store.iterdir()) == [
+        "crime.parquet", "groups.parquet", "population.parquet", "sources.json", "survey.parquet"]
     st = load_store(sample_store)
     assert st.is_synthetic
-    assert len(st.sources) == 22 and all("sha256" in s and "imported_at" in s and "rows" in s for s in st.sources)
-    assert {s["publisher"] for s in st.sources} == {"Brå", "SCB"}
+    assert len(st.sources) == 23 and all("sha256" in s and "imported_at" in s and "rows" in s for s in st.sources)
+    assert all({"file", "publisher", "synthetic", "vintage", "status"} <= set(s) for s in st.sources)
+    assert {s["publisher"] for s in st.sources} == {"Brå", "SCB", "Kolada (RKA)"}
+    # every row keeps its source: the sha256 of its file, whose record names file, publisher and vintage
+    for table in (st.crime, st.survey, st.groups):
+        assert table["source_sha256"].notna().all()
+        assert set(table["source_sha256"]) <= {s["sha256"] for s in st.sources}
+    rec = st.source_of(st.groups["source_sha256"].iloc[0])
+    assert rec["file"] == "exempeldata_kolada_kommungrupper.json" and rec["publisher"] == "Kolada (RKA)"
+    assert len(st.groups) == 290 + 290 * 7
     assert len(st.crime) == 312 * 10 * 15
     assert st.crime["area_code"].nunique() == 312 and st.survey["area_code"].nunique() == 312
     v = st.vintage
@@ -60,7 +69,7 @@ def test_reimport_changes_nothing(sample_store, sample_dir, tmp_path):
     assert report.changed is False
     assert report.tables["crime"].unchanged == 12 * 10 * 15 and report.tables["crime"].added == 0
     assert report.tables["population"].unchanged == 312 * 10
-    assert not report.warnings
+    assert not report.warnings and not report.changes
     assert _snapshot(store) == before
     assert "nothing new" in report.summary()
 
@@ -86,7 +95,10 @@ def test_import_and_load(write_bra, bra_lines, tmp_path):
     assert p["population"] == round(9000 / 8869 * 100_000) and p["source"] == DERIVED_POPULATION_SOURCE
     assert len(st.population) == 6
     sources = json.loads((store / "sources.json").read_text("utf-8"))
-    assert sources[0]["rows"] == {"crime": 12, "survey": 6, "population": 0} and sources[0]["file"] == "bra.csv"
+    assert sources[0]["rows"] == {"crime": 12, "survey": 6, "population": 0, "groups": 0} and sources[0]["file"] == "bra.csv"
+    assert sources[0]["status"] == "final" and sources[0]["publisher"] == "Brå"
+    assert st.groups.empty and list(st.groups.columns[:6]) == [
+        "group_id", "group_title", "group_kind", "area_code", "subject_code", "source"]
 
 
 def test_scb_population_wins_over_derived(write_bra, bra_lines, tmp_path):
@@ -171,14 +183,15 @@ def test_final_never_replaced_by_preliminary(write_bra, bra_lines, tmp_path, mon
     prel_path = write_bra(["x"], name="prel.csv")
     real_read = store_mod.read_source
 
-    def fake_read(path):
+    def fake_read(path, year=None):
         if path.name != "prel.csv":
-            return real_read(path)
+            return real_read(path, year=year)
         rows = [
             {"area_code": "2180", "year": 2023, "indicator": "totalt", "count": 9999, "rate_per_100k": 9850.0},  # final exists
             {"area_code": "2180", "year": 2025, "indicator": "totalt", "count": 9300, "rate_per_100k": 9100.0},  # new
         ]
-        crime = to_canonical("crime", pd.DataFrame(rows).assign(status="preliminary", source="Brå (preliminär)"))
+        crime = to_canonical("crime", pd.DataFrame(rows).assign(status="preliminary", source="Brå (preliminär)",
+                                                                 source_sha256="0" * 64))
         prov = {"file": "prel.csv", "sha256": "0" * 64, "publisher": "Brå", "vintage": "2025 prel.", "synthetic": False, "format": "test"}
         return SourceTables(crime=crime, provenance=prov)
 
@@ -220,6 +233,8 @@ def test_folder_import_skips_manifest_readme_and_hidden(write_bra, bra_lines, tm
     empty.mkdir()
     with pytest.raises(DataValidationError, match="no data files"):
         import_paths([empty], tmp_path / "store")
+    (folder / "sub" / "gavleborg.csv.provenance.json").write_text('{"sha256": "x"}', encoding="utf-8")
+    assert [p.name for p in expand_paths([folder])] == ["gavleborg.csv"]  # tmb fetch's sidecars are not data
 
 
 def test_empty_store_errors(tmp_path):
@@ -247,3 +262,106 @@ def test_small_revision_is_not_lost(write_bra, bra_lines, tmp_path):
     report = import_paths([write_bra(revised, name="v2.csv")], store)
     assert report.changed and report.tables["survey"].replaced == 1
     assert _value(load_store(store).survey, area_code="00", year=2023, indicator="otrygghet_kvall")["share_pct"] == 26.4601
+
+
+# ---- vintages, groups, provenance ------------------------------------------------------------
+
+def _scb(path, value, updated, year="2023"):
+    path.write_text(json.dumps({
+        "columns": [{"code": "Region", "type": "d"}, {"code": "Tid", "type": "t"}, {"code": "BE0101N1", "type": "c"}],
+        "data": [{"key": ["2180", year], "values": [str(value)]}],
+        "metadata": [{"updated": updated, "label": "Folkmängd"}],
+    }), encoding="utf-8")
+    return path
+
+
+def test_newer_vintage_replaces_older_never_the_reverse(write_bra, bra_lines, tmp_path):
+    store = tmp_path / "store"
+    import_paths([write_bra(bra_lines)], store)
+    import_paths([_scb(tmp_path / "pop_2025.json", 101500, "2025-02-21T08:00:00")], store)
+    # an older vintage (published 2024) imported later is not applied, and the report says so
+    old = import_paths([_scb(tmp_path / "pop_2024.json", 101000, "2024-02-22T08:00:00")], store)
+    assert _value(load_store(store).population, area_code="2180", year=2023)["population"] == 101500
+    assert old.tables["population"].kept_newer == 1
+    assert any("not applied: the store holds a newer vintage (pop_2025.json (2025-02-21))" in w for w in old.warnings)
+    # a newer vintage replaces it, and the replacement is logged with both files
+    new = import_paths([_scb(tmp_path / "pop_2026.json", 101700, "2026-02-20T08:00:00")], store)
+    assert _value(load_store(store).population, area_code="2180", year=2023)["population"] == 101700
+    assert new.tables["population"].replaced == 1
+    assert new.changes == ["population: 1 row(s) from pop_2025.json (2025-02-21) replaced by pop_2026.json (2026-02-20)"]
+    assert "replaced: population: 1 row(s)" in new.summary()
+
+
+def test_same_figures_from_another_file_change_nothing(write_bra, bra_lines, tmp_path):
+    store = tmp_path / "store"
+    import_paths([write_bra(bra_lines, name="a.csv")], store)
+    before = _snapshot(store)
+    copy = write_bra(bra_lines + [""], name="b.csv")  # other bytes, the same figures
+    report = import_paths([copy], store)
+    assert report.tables["crime"].replaced == 0 and report.tables["crime"].unchanged == 12
+    st = load_store(store)
+    a_sha = next(s["sha256"] for s in st.sources if s["file"] == "a.csv")
+    assert set(st.crime["source_sha256"]) == {a_sha}  # the rows keep their first source
+    assert {s["file"] for s in st.sources} == {"a.csv", "b.csv"}  # the new file is on record
+    assert _snapshot(store)["crime.parquet"] == before["crime.parquet"]
+
+
+def test_groups_are_replaced_as_a_whole(tmp_path):
+    def groups(name, members):
+        path = tmp_path / name
+        path.write_text(json.dumps({"values": [{"id": "G92790", "title": "Större stad (ovägt medel)",
+                                                "members": [{"id": m, "title": ""} for m in members]}]}), encoding="utf-8")
+        return path
+
+    store = tmp_path / "store"
+    import_paths([groups("g2017.json", ["2180", "2080", "2281"])], store)
+    report = import_paths([groups("g2023.json", ["2180", "2281", "0380"])], store)
+    g = pd.read_parquet(store / "groups.parquet")
+    assert sorted(g["area_code"]) == ["0380", "2180", "2281"]  # 2080 left the group
+    assert report.tables["groups"].removed == 1 and report.tables["groups"].added == 1
+    assert any("dropped" in c for c in report.changes)
+
+
+def test_fetch_sidecar_joins_the_provenance(write_bra, bra_lines, tmp_path):
+    path = write_bra(bra_lines, name="bra.csv")
+    import hashlib
+
+    side = path.with_name("bra.csv.provenance.json")
+    side.write_text(json.dumps({"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "url": "https://bra.se/x.csv",
+                                "retrieved_at": "2026-03-28T09:00:00+00:00", "fetched_with": "tmb-analys"}), encoding="utf-8")
+    store = tmp_path / "store"
+    report = import_paths([tmp_path], store)
+    assert [f["file"] for f in report.files] == ["bra.csv"]
+    rec = load_store(store).sources[0]
+    assert rec["url"] == "https://bra.se/x.csv" and rec["retrieved_at"] == "2026-03-28T09:00:00+00:00"
+    # a sidecar that does not describe these bytes is ignored
+    side.write_text(json.dumps({"sha256": "0" * 64, "url": "https://elsewhere"}), encoding="utf-8")
+    from tmb_analysis.sources import read_source
+
+    assert read_source(path).provenance["url"] is None
+
+
+def test_store_without_source_column_still_loads(write_bra, bra_lines, tmp_path):
+    """A store written before rows carried source_sha256 reads as before (the column is filled as missing)."""
+    store = tmp_path / "store"
+    import_paths([write_bra(bra_lines)], store)
+    for name in ("crime", "survey"):
+        df = pd.read_parquet(store / f"{name}.parquet").drop(columns="source_sha256")
+        df.to_parquet(store / f"{name}.parquet", index=False)
+    (store / "groups.parquet").unlink()
+    st = load_store(store)
+    assert st.crime["source_sha256"].isna().all() and st.groups.empty
+    report = import_paths([write_bra([ln.replace(",9000.0,", ",9500.0,") for ln in bra_lines], name="v2.csv")], store)
+    assert report.tables["crime"].replaced == 1
+
+
+def test_year_option_reaches_the_readers(tmp_path):
+    from fixtures import shapes
+
+    path = shapes.bra_kommun_csv_2023(tmp_path / "kommuner.csv")
+    store = tmp_path / "store"
+    with pytest.raises(DataValidationError, match="--year"):
+        import_paths([path], store)
+    assert not store.exists()
+    import_paths([path], store, year=2022)
+    assert set(pd.read_parquet(store / "crime.parquet")["year"]) == {2022}

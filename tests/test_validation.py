@@ -1,7 +1,12 @@
 """Bad input gives one clear error that names the file, the field, an example and what was expected."""
 
+import json
+import re
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from fixtures import shapes
 
 from tmb_analysis.sources import read_source
 from tmb_analysis.validation import (
@@ -191,3 +196,153 @@ def test_validate_population_and_dtypes():
         validate("crime", bad, "fil.csv")
     with pytest.raises(DataValidationError, match=r"fil.csv: .*'count' must hold whole numbers.*2\.5"):
         to_canonical("crime", pd.DataFrame({"count": [1, 2.5]}), "fil.csv")
+
+
+# ---- the groups table, the optional source column, the fast path ----------------------------
+
+def _groups(**overrides):
+    row = {"group_id": "G92790", "group_title": "Större stad (ovägt medel)", "group_kind": "skr_kommungrupp",
+           "area_code": "2180", "subject_code": None, "source": "Kolada (RKA)"}
+    row.update(overrides)
+    return to_canonical("groups", pd.DataFrame([row]))
+
+
+def test_groups_schema():
+    validate("groups", _groups(), "g.json")
+    validate("groups", _groups(group_kind="liknande_kommuner", subject_code="2180"), "g.json")
+    for overrides, expect in (({"group_kind": "vänner"}, "one of skr_kommungrupp"), ({"subject_code": "21"}, "kommun code"),
+                              ({"area_code": "9999"}, "known SCB area code"), ({"group_id": ""}, "non-empty group id")):
+        with pytest.raises(DataValidationError, match=expect) as exc:
+            validate("groups", _groups(**overrides), "g.json")
+        assert str(exc.value).startswith("g.json: invalid groups data:")
+    with pytest.raises(DataValidationError, match="repeat a key"):
+        validate("groups", pd.concat([_groups(), _groups()], ignore_index=True), "g.json")
+
+
+def test_source_sha256_is_optional_but_checked():
+    df = _crime()
+    assert "source_sha256" in df.columns and df["source_sha256"].isna().all()
+    validate("crime", df.drop(columns="source_sha256"), "x.csv")  # absent: fine
+    with pytest.raises(DataValidationError, match="sha256 in hex"):
+        validate("crime", df.assign(source_sha256="abc"), "x.csv")
+
+
+@pytest.mark.parametrize("name, frame", [
+    ("crime", lambda: _crime()),
+    ("crime", lambda: _crime(count=-1)),
+    ("crime", lambda: _crime(area_code="9999")),
+    ("crime", lambda: _crime(status="prel")),
+    ("crime", lambda: pd.concat([_crime(), _crime()], ignore_index=True)),
+    ("crime", lambda: _crime().astype({"count": "float64"})),
+    ("groups", lambda: _groups()),
+    ("groups", lambda: _groups(subject_code="00")),
+])
+def test_fast_path_agrees_with_the_schema(name, frame):
+    from pandera.errors import SchemaErrors
+
+    from tmb_analysis.validation import _fast_valid
+
+    df = frame()
+    try:
+        schema(name).validate(df, lazy=True)
+        ok = True
+    except SchemaErrors:
+        ok = False
+    assert _fast_valid(name, df) is ok  # never 'valid' when pandera says no; the shortcut taken for valid tables
+
+
+# ---- the bad-input list of the issue: one clear message, non-zero exit, store unchanged ------
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _kommun_csv(tmp, **kw):
+    return shapes.bra_kommun_csv_2023(tmp / "Anmälda brott i kommunerna 2023.csv", **kw)
+
+
+def _kolada(tmp, value):
+    path = tmp / "kolada.json"
+    path.write_text(json.dumps({"values": [{"kpi": "N07609", "municipality": "2180", "period": 2024,
+                                            "values": [{"gender": "T", "count": 1, "status": "", "value": value}]}],
+                                "next_url": None}), encoding="utf-8")
+    return path
+
+
+def _truncated(tmp):
+    path = _kommun_csv(tmp)
+    data = path.read_bytes()
+    path.write_bytes(data[: data.rindex(b";")])  # the last line loses its rate
+    return path
+
+
+def _renamed(tmp):
+    path = _kommun_csv(tmp)
+    path.write_bytes(path.read_bytes().replace(b"Kommun;Antal;", b"Kommun;Count;"))
+    return path
+
+
+def _missing_column(tmp):
+    path = tmp / "Databasfil.txt"
+    path.write_bytes((FIXTURES / "Databasfil.txt").read_bytes().replace(b";Brott;", b";Typ;", 1))
+    return path
+
+
+BAD_INPUT = {
+    "wrong encoding": (lambda t: _kommun_csv(t, encoding="cp1252"), r"not valid UTF-8: byte 0x.. at .*\(line \d+, column \d+\).*ISO-8859-1"),
+    "wrong delimiter": (lambda t: _kommun_csv(t, sep=","), r"line 1: the columns are separated by commas \(,\); expected semicolons"),
+    "truncated file": (_truncated, r"line 291: 2 field\(s\), expected 3 — the file looks truncated"),
+    "truncated json": (lambda t: (t / "cut.json").write_text('{"values": [{"kpi": "N07540", "munic', encoding="utf-8") and t / "cut.json",
+                       r"not valid JSON.*truncated"),
+    "missing column": (_missing_column, r"line 1: missing column\(s\) Brott; expected Region;Brott;År;Period;Antal"),
+    "renamed column": (_renamed, r"line 1: the header is 'kommun;count;per 100 000 inv'; expected the columns Kommun;Antal"),
+    "duplicated kommun": (lambda t: _kommun_csv(t, extra=("Gävle kommun;1;1",)),
+                          r"duplicated kommun: 291 kommun rows for 290 kommuner; 'Gävle' \(line \d+\) and 'Gävle kommun' \(line 292\)"),
+    "289 kommuner": (lambda t: _kommun_csv(t, drop=("2180",)), r"must list all 290 kommuner; found 289: missing Gävle \(2180\)"),
+    "291 kommuner": (lambda t: _kommun_csv(t, extra=("Sandvikens kommun;5;5",)), r"291 kommun rows for 290 kommuner"),
+    "negative count": (lambda t: _kommun_csv(t, drop=("2180",), extra=("Gävle;-12;8 000",)),
+                       r"line 291: Antal '-12' is negative; expected a count or rate of 0 or more"),
+    "share outside 0-100": (lambda t: _kolada(t, 130.0), r"invalid survey data: column 'share_pct'.*between 0 and 100.*area_code=2180"),
+    "unknown name": (lambda t: _kommun_csv(t, drop=("2180",), extra=("Gotham;1;1",)),
+                     r"1 unknown name\(s\) in column Kommun .*'Gotham' \(line 291\)"),
+    "empty API response": (lambda t: (t / "empty.json").write_text('{"values": [], "next_url": null}', encoding="utf-8")
+                           and t / "empty.json", r"empty API response: 'values' is empty"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input(case, sample_store, tmp_path, capsys):
+    """Each bad input: one message naming the file and the line or field and what was expected; exit 2; the store
+    byte-identical (all or nothing, also with a good file in the same import)."""
+    import shutil
+
+    from tmb_analysis.cli import main
+    from tmb_analysis.store import import_paths
+
+    make, pattern = BAD_INPUT[case]
+    src = tmp_path / "in"
+    src.mkdir()
+    bad = make(src)
+    store = tmp_path / "store"
+    shutil.copytree(sample_store, store)
+    before = {p.name: p.read_bytes() for p in store.iterdir()}
+    with pytest.raises(DataValidationError) as exc:
+        import_paths([bad], store)
+    first = str(exc.value).splitlines()[0]
+    assert first.startswith(f"{bad.name}: ") and re.search(pattern, first), first
+    good = tmp_path / "good.json"
+    good.write_bytes((FIXTURES / "scb_folkmangd_v1.json").read_bytes())
+    code = main(["import", str(good), str(bad), "--store", str(store)])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert code == 2 and len(err) == 1 and bad.name in err[0], err
+    assert {p.name: p.read_bytes() for p in store.iterdir()} == before
+
+
+def test_markers_mean_missing_not_zero(tmp_path):
+    from tmb_analysis.sources import read_source
+
+    t = read_source(_kommun_csv(tmp_path, drop=("2101", "2104", "2121"), extra=("Ockelbo;..;..", "Hofors;-;.", "Ovanåker;7;")))
+    assert not t.crime.loc[t.crime["area_code"].isin(["2101", "2104"])].size
+    assert pd.isna(t.crime.loc[t.crime["area_code"] == "2121", "rate_per_100k"]).all()
+    assert not (t.crime[["count", "rate_per_100k"]] == 0).any().any()
+    k = read_source(_kolada(tmp_path, "-"))
+    assert k.survey.empty is True or k.survey["share_pct"].notna().all()

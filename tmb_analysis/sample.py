@@ -8,6 +8,10 @@
   län's kommuner, the län and ``Hela landet`` (län and riket rows once per file, as in the real file);
 * ``exempeldata_scb_folkmangd.json``: SCB PxWeb API v1 JSON with the population of riket, the 21 län
   and the 290 kommuner, 2016–2025;
+* ``exempeldata_kolada_kommungrupper.json``: Kolada's ``/v3/municipality_groups`` shape with SKR's nine
+  kommungrupper of 2023 (A1 Storstäder … C9, with the real group sizes 3, 43, 23, 63, 24, 27, 51, 35, 21,
+  every kommun in exactly one) and one "Liknande kommuner, övergripande, <Kommun>, 2023" group of seven
+  peers per kommun (see :func:`kommungrupper`);
 * ``exempeldata.json``: the manifest (file names, sha256, the note ``Exempeldata – inte verklig
   statistik``); :mod:`tmb_analysis.sources` marks every file it lists as synthetic.
 
@@ -52,6 +56,7 @@ NOTE = "Exempeldata – inte verklig statistik"
 MANIFEST_NAME = "exempeldata.json"
 BRA_FILE = "exempeldata_bra_kommunindikatorer_{lan}.csv"
 SCB_FILE = "exempeldata_scb_folkmangd.json"
+KOLADA_FILE = "exempeldata_kolada_kommungrupper.json"
 
 YEARS = tuple(range(2016, 2026))
 CRIME_YEARS = YEARS
@@ -419,6 +424,94 @@ def _scb_bytes(model: _Model) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+#: SKR's kommungruppsindelning 2023: code, Kolada's group title (without "(ovägt medel)"), size, Kolada id.
+SKR_2023 = (
+    ("A1", "Storstäder", 3, "G92787"),
+    ("A2", "Pendlingskommun nära storstad", 43, "G92793"),
+    ("B3", "Större stad", 23, "G92790"),
+    ("B4", "Pendlingskommun nära större stad", 63, "G92792"),
+    ("B5", "Lågpendlingskommun nära större stad", 24, "G92786"),
+    ("C6", "Mindre stad/tätort", 27, "G92788"),
+    ("C7", "Pendlingskommun nära mindre tätort", 51, "G92789"),
+    ("C8", "Landsbygdskommun, ej nära större stad", 35, "G92791"),
+    ("C9", "Landsbygdskommun med besöksnäring", 21, "G92794"),
+)
+METRO_LAN = ("01", "12", "14")
+MOUNTAIN_LAN = ("08", "09", "17", "20", "22", "23", "24", "25")
+PEERS = 7
+PEER_YEAR = 2023
+
+
+def kommungrupper(model: _Model) -> dict[str, str]:
+    """Kommun code -> SKR group code (A1 … C9) for the example data, from its populations.
+
+    A1: the three metros. B3: the 23 largest other kommuner outside Stockholm län. A2: the rest of
+    Stockholm län and the largest kommuner of Skåne and Västra Götaland (43). C9: the five tourism
+    kommuner of the model and the smallest kommuner of the mountain and island län (21). B4/B5: the
+    largest remaining kommuner in a län with a B3 town (63 + 24). C6, C7, C8: the rest by size.
+    """
+    t = list(model.years).index(PEER_YEAR)
+    pop = {c: int(model.pop_k[i, t]) for i, c in enumerate(model.k_codes)}
+    lan = {c: c[:2] for c in model.k_codes}
+    left = sorted(model.k_codes, key=lambda c: (-pop[c], c))  # largest first, ties by code
+    out: dict[str, str] = {}
+
+    def take(code: str, candidates: list[str], n: int) -> None:
+        chosen = [c for c in dict.fromkeys(candidates) if c in left][:n]
+        if len(chosen) < n:  # the preferred pool ran short: fill up with the largest left
+            chosen += [c for c in left if c not in chosen][: n - len(chosen)]
+        for c in chosen:
+            out[c] = code
+            left.remove(c)
+
+    size = {code: n for code, _, n, _ in SKR_2023}
+    take("A1", list(METROS), size["A1"])
+    take("B3", [c for c in left if lan[c] != "01"], size["B3"])
+    take("A2", [c for c in left if lan[c] == "01"] + [c for c in left if lan[c] in METRO_LAN[1:]], size["A2"])
+    take("C9", list(TOURISM) + [c for c in reversed(left) if lan[c] in MOUNTAIN_LAN], size["C9"])
+    b3_lan = {lan[c] for c, g in out.items() if g == "B3"}
+    near = [c for c in left if lan[c] in b3_lan]
+    take("B4", near, size["B4"])
+    take("B5", [c for c in left if lan[c] in b3_lan], size["B5"])
+    take("C6", list(left), size["C6"])
+    take("C7", list(left), size["C7"])
+    take("C8", list(left), size["C8"])
+    assert not left and len(out) == len(model.k_codes)
+    return out
+
+
+def _peers(model: _Model, groups: dict[str, str]) -> dict[str, list[str]]:
+    """Seven 'Liknande kommuner' per kommun: the nearest in log population, with a penalty for
+    another SKR main group (A/B/C) and a smaller one for another SKR group."""
+    t = list(model.years).index(PEER_YEAR)
+    codes = model.k_codes
+    logpop = np.log(model.pop_k[:, t].astype(float))
+    main = np.array([groups[c][0] for c in codes])
+    grp = np.array([groups[c] for c in codes])
+    out = {}
+    for i, c in enumerate(codes):
+        d = np.abs(logpop - logpop[i]) + 0.6 * (main != main[i]) + 0.25 * (grp != grp[i])
+        d[i] = np.inf
+        order = sorted(range(len(codes)), key=lambda j: (d[j], codes[j]))
+        out[c] = [codes[j] for j in order[:PEERS]]
+    return out
+
+
+def _kolada_groups_bytes(model: _Model) -> bytes:
+    groups = kommungrupper(model)
+    names = {a.code: a.name for a in model.kommuner}
+    values = []
+    for code, title, _, gid in SKR_2023:
+        members = sorted(c for c, g in groups.items() if g == code)
+        values.append({"id": gid, "title": f"{title} (ovägt medel)",
+                       "members": [{"id": c, "title": names[c]} for c in members]})
+    for i, (code, peers) in enumerate(_peers(model, groups).items()):
+        values.append({"id": f"G{90001 + i}", "title": f"Liknande kommuner, övergripande, {names[code]}, {PEER_YEAR}",
+                       "members": [{"id": c, "title": names[c]} for c in peers]})
+    obj = {"count": len(values), "values": values, "next_url": None}
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def _write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
@@ -432,20 +525,22 @@ def sample_files(seed: int = 2024) -> dict[str, bytes]:
     for j, lan in enumerate(model.lan):
         files[BRA_FILE.format(lan=lan.code)] = _csv_bytes(_bra_lines(model, j))
     files[SCB_FILE] = _scb_bytes(model)
+    files[KOLADA_FILE] = _kolada_groups_bytes(model)
     manifest = {
         "note": NOTE,
         "generator": "tmb_analysis.sample.write_sample",
         "seed": seed,
         "description": (
             "Syntetiska data i de verkliga filformaten (Brå:s indikatorer för kommuners lägesbild i lång form, "
-            "SCB:s PxWeb-JSON). Siffrorna är påhittade och får inte användas som statistik."
+            "SCB:s PxWeb-JSON, Koladas kommungrupper). Siffrorna och grupperna är påhittade och får inte användas "
+            "som statistik."
         ),
         "files": [
             {
                 "name": name,
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "bytes": len(data),
-                "format": "scb_pxweb_v1" if name.endswith(".json") else "bra_long",
+                "format": {SCB_FILE: "scb_pxweb_v1", KOLADA_FILE: "kolada_groups"}.get(name, "bra_long"),
             }
             for name, data in files.items()
         ],

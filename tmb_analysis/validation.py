@@ -13,11 +13,20 @@ crime       area_code str, year int64, indicator str, count Int64, rate_per_100k
 survey      area_code str, year int64, indicator str, share_pct / ci_low_pct / ci_high_pct
             Float64 (0–100), n_respondents Int64, source str
 population  area_code str, year int64, population Int64 (> 0), source str
+groups      group_id str, group_title str, group_kind str (``skr_kommungrupp`` |
+            ``liknande_kommuner`` | ``other``), area_code str (a member), subject_code str
+            (the kommun whose peers a "Liknande kommuner …" group lists; else missing), source str
 =========== ============================================================================
+
+Every table also has the optional column ``source_sha256`` (str, may be missing): the sha256 of
+the file each row was read from, the key of its provenance record in the store's ``sources.json``
+(file name, publisher, vintage, download date, preliminary/final). Frames without it (older
+stores, hand-built frames) get it filled with missing values by :func:`to_canonical`.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import pandas as pd
@@ -29,6 +38,9 @@ from .geography import registry
 
 YEAR_MIN, YEAR_MAX = 1990, 2100
 STATUSES = ("final", "preliminary")
+GROUP_KINDS = ("skr_kommungrupp", "liknande_kommuner", "other")
+#: Optional columns: filled with missing values when absent; never reported as missing.
+OPTIONAL_COLUMNS = ("source_sha256",)
 
 #: Column -> canonical dtype, per table, in canonical column order.
 DTYPES: dict[str, dict[str, str]] = {
@@ -40,6 +52,7 @@ DTYPES: dict[str, dict[str, str]] = {
         "rate_per_100k": "Float64",
         "status": "str",
         "source": "str",
+        "source_sha256": "str",
     },
     "survey": {
         "area_code": "str",
@@ -50,12 +63,23 @@ DTYPES: dict[str, dict[str, str]] = {
         "ci_high_pct": "Float64",
         "n_respondents": "Int64",
         "source": "str",
+        "source_sha256": "str",
     },
     "population": {
         "area_code": "str",
         "year": "int64",
         "population": "Int64",
         "source": "str",
+        "source_sha256": "str",
+    },
+    "groups": {
+        "group_id": "str",
+        "group_title": "str",
+        "group_kind": "str",
+        "area_code": "str",
+        "subject_code": "str",
+        "source": "str",
+        "source_sha256": "str",
     },
 }
 TABLES = tuple(DTYPES)
@@ -64,7 +88,10 @@ KEYS: dict[str, list[str]] = {
     "crime": ["area_code", "year", "indicator"],
     "survey": ["area_code", "year", "indicator"],
     "population": ["area_code", "year"],
+    "groups": ["group_id", "area_code"],
 }
+#: The tables that hold statistics (one row per area and year).
+STAT_TABLES = ("crime", "survey", "population")
 
 
 class DataValidationError(ValueError):
@@ -74,6 +101,12 @@ class DataValidationError(ValueError):
         super().__init__(message)
         self.origin = origin
         self.problems = problems or [message.splitlines()[0]]
+
+
+def required_columns(name: str) -> list[str]:
+    """The columns a table must have (the optional ones, such as ``source_sha256``, left out)."""
+    _check_name(name)
+    return [c for c in COLUMNS[name] if c not in OPTIONAL_COLUMNS]
 
 
 def empty_table(name: str) -> pd.DataFrame:
@@ -91,12 +124,18 @@ def to_canonical(name: str, df: pd.DataFrame, origin: str = "data") -> pd.DataFr
     """
     _check_name(name)
     out = df.copy()
+    for col in OPTIONAL_COLUMNS:
+        if col in DTYPES[name] and col not in out.columns:
+            out[col] = pd.Series([None] * len(out), index=out.index, dtype="object")
     for col, dtype in DTYPES[name].items():
         if col not in out.columns:
             continue
         s = out[col]
+        if str(s.dtype) == dtype:
+            continue
         if dtype == "str":
-            out[col] = s.astype("str")
+            conv = s.astype("str")
+            out[col] = conv.where(s.notna()) if s.hasnans else conv  # missing stays missing, never 'nan'
             continue
         num = pd.to_numeric(s, errors="coerce")
         bad = s.notna() & num.isna()
@@ -150,6 +189,15 @@ def _source() -> pa.Column:
     return pa.Column(str, pa.Check.str_length(min_value=1, error="a non-empty source text"), nullable=False)
 
 
+def _source_sha() -> pa.Column:
+    return pa.Column(
+        str,
+        pa.Check.str_matches(r"^[0-9a-f]{64}$", error="a sha256 in hex (64 characters) or missing"),
+        nullable=True,
+        required=False,
+    )
+
+
 def _pct(col: str) -> pa.Column:
     return pa.Column("Float64", pa.Check.in_range(0, 100, error="a share between 0 and 100 (per cent)"), nullable=True)
 
@@ -173,6 +221,7 @@ def schema(name: str) -> pa.DataFrameSchema:
             "rate_per_100k": pa.Column("Float64", pa.Check.ge(0, error="a rate of 0 or more"), nullable=True),
             "status": pa.Column(str, pa.Check.isin(list(STATUSES), error="'final' or 'preliminary'"), nullable=False),
             "source": _source(),
+            "source_sha256": _source_sha(),
         }
         checks = []
     elif name == "survey":
@@ -183,13 +232,27 @@ def schema(name: str) -> pa.DataFrameSchema:
             "ci_high_pct": _pct("ci_high_pct"),
             "n_respondents": pa.Column("Int64", pa.Check.ge(0, error="a respondent count of 0 or more"), nullable=True),
             "source": _source(),
+            "source_sha256": _source_sha(),
         }
         checks = [pa.Check(_ci_order, name="ci_order", error="ci_low_pct <= share_pct <= ci_high_pct")]
-    else:
+    elif name == "population":
         cols = {
             **_common(None),
             "population": pa.Column("Int64", pa.Check.gt(0, error="a population above 0"), nullable=False),
             "source": _source(),
+            "source_sha256": _source_sha(),
+        }
+        checks = []
+    else:
+        kommuner = sorted(a.code for a in registry().kommuner())
+        cols = {
+            "group_id": pa.Column(str, pa.Check.str_length(min_value=1, error="a non-empty group id"), nullable=False),
+            "group_title": pa.Column(str, nullable=False),
+            "group_kind": pa.Column(str, pa.Check.isin(list(GROUP_KINDS), error=f"one of {', '.join(GROUP_KINDS)}"), nullable=False),
+            "area_code": _common(None)["area_code"],
+            "subject_code": pa.Column(str, pa.Check.isin(kommuner, error="a four-digit kommun code or missing"), nullable=True),
+            "source": _source(),
+            "source_sha256": _source_sha(),
         }
         checks = []
     return pa.DataFrameSchema(cols, checks=checks, unique=KEYS[name], name=name, strict=False, coerce=False)
@@ -256,7 +319,7 @@ def _summarise(name: str, origin: str, err: SchemaErrors | SchemaError, df: pd.D
         idx = g["index"]
         if rank == 0:
             missing = ", ".join(sorted(str(v) for v in g["values"]))
-            problems.append(f"missing column(s) {missing}; expected columns: {', '.join(COLUMNS[name])}")
+            problems.append(f"missing column(s) {missing}; expected columns: {', '.join(required_columns(name))}")
         elif rank == 1:
             problems.append(
                 f"column {column!r} has type {g['values'][0]}, expected {DTYPES[name].get(column, '?')}"
@@ -293,14 +356,93 @@ def validate(table_name: str, df: pd.DataFrame, origin: str) -> pd.DataFrame:
     _check_name(table_name)
     if not isinstance(df, pd.DataFrame):
         raise DataValidationError(f"{origin}: the {table_name} table is not a DataFrame", origin=origin)
-    missing = [c for c in COLUMNS[table_name] if c not in df.columns]
+    missing = [c for c in COLUMNS[table_name] if c not in df.columns and c not in OPTIONAL_COLUMNS]
     if missing:
         raise DataValidationError(
             f"{origin}: invalid {table_name} data: missing column(s) {', '.join(missing)}; "
-            f"expected columns: {', '.join(COLUMNS[table_name])}",
+            f"expected columns: {', '.join(required_columns(table_name))}",
             origin=origin,
         )
+    if _fast_valid(table_name, df):
+        return df
     try:
         return schema(table_name).validate(df, lazy=True)
     except (SchemaErrors, SchemaError) as err:
         raise _summarise(table_name, origin, err, df) from None
+
+
+_SHA_RE = re.compile(r"[0-9a-f]{64}")
+
+
+@lru_cache(maxsize=None)
+def _allowed(kind: str) -> frozenset:
+    if kind == "area":
+        return frozenset(a.code for a in registry().areas())
+    if kind == "kommun":
+        return frozenset(a.code for a in registry().kommuner())
+    return frozenset(i.id for i in catalogue().of_kind(kind))
+
+
+def _fast_valid(name: str, df: pd.DataFrame) -> bool:
+    """True when ``df`` certainly passes the schema of ``name`` (vectorised checks of the same rules).
+
+    Only a shortcut for large, valid tables: whenever it is not sure (an unexpected dtype, any rule
+    broken) it returns False and the pandera schema decides, and words the error.
+    """
+    try:
+        for col, dtype in DTYPES[name].items():
+            if col not in df.columns:
+                if col in OPTIONAL_COLUMNS:
+                    continue
+                return False
+            actual = str(df[col].dtype)
+            if dtype == "str":
+                if actual != "str":
+                    return False
+            elif actual != dtype:
+                return False
+
+        def isin(col, kind, nullable=False):
+            values = pd.unique(df[col].to_numpy(dtype=object))
+            allowed = _allowed(kind)
+            return all((v in allowed) or (nullable and (v is None or v != v)) for v in values)
+
+        def between(col, lo=None, hi=None, nullable=True, strict_lo=False):
+            s = df[col]
+            if not nullable and s.isna().any():
+                return False
+            if s.notna().sum() == 0:
+                return True
+            mn, mx = float(s.min()), float(s.max())
+            ok = True
+            if lo is not None:
+                ok = ok and (mn > lo if strict_lo else mn >= lo)
+            if hi is not None:
+                ok = ok and mx <= hi
+            return ok
+
+        def nonempty(col):
+            values = pd.unique(df[col].to_numpy(dtype=object))
+            return all(isinstance(v, str) and len(v) >= 1 for v in values)
+
+        if "source_sha256" in df.columns:
+            shas = [v for v in pd.unique(df["source_sha256"].to_numpy(dtype=object)) if isinstance(v, str)]
+            if any(not _SHA_RE.fullmatch(v) for v in shas):
+                return False
+        if name == "groups":
+            ok = (nonempty("group_id") and not df["group_title"].isna().any() and isin("area_code", "area")
+                  and bool(df["group_kind"].isin(GROUP_KINDS).all()) and isin("subject_code", "kommun", nullable=True)
+                  and nonempty("source"))
+        else:
+            ok = isin("area_code", "area") and between("year", YEAR_MIN, YEAR_MAX, nullable=False)
+            if name == "crime":
+                ok = (ok and isin("indicator", "crime") and between("count", 0) and between("rate_per_100k", 0)
+                      and bool(df["status"].isin(STATUSES).all()) and nonempty("source"))
+            elif name == "survey":
+                ok = (ok and isin("indicator", "survey") and all(between(c, 0, 100) for c in ("share_pct", "ci_low_pct", "ci_high_pct"))
+                      and between("n_respondents", 0) and nonempty("source") and bool(_ci_order(df).all()))
+            else:
+                ok = ok and between("population", 0, nullable=False, strict_lo=True) and nonempty("source")
+        return bool(ok) and not df.duplicated(KEYS[name]).any()
+    except Exception:  # anything unexpected: let pandera decide
+        return False
