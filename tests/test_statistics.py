@@ -451,3 +451,257 @@ def test_funnel_outliers():
     # Overdispersion widens the funnel: a moderate excess is no longer 'above'.
     assert list(st.funnel_outliers([60], [10_000], 350.0)) == ["above"]
     assert list(st.funnel_outliers([60], [10_000], 350.0, phi=4.0)) == ["within"]
+
+
+# --------------------------------------------------------------------------- #
+# Batch trends: checked against per-series statsmodels fits
+# --------------------------------------------------------------------------- #
+def _series_frame(seed=11, n_series=60):
+    """Random count series with gaps, zeros, missing populations and all-zero series."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for sid in range(n_series):
+        pop = float(rng.integers(2_000, 400_000))
+        rate = rng.gamma(2.0, 0.001)
+        years = np.arange(2014, 2025)
+        counts = rng.poisson(rate * pop * np.exp(rng.normal(0, 0.25, len(years)) * (sid % 3))).astype(float)
+        pops = np.full(len(years), pop) * (1 + 0.01 * np.arange(len(years)))
+        if sid % 7 == 0:
+            counts[4] = np.nan
+        if sid % 11 == 0:
+            pops[6] = 0.0
+        if sid % 13 == 0:
+            counts[:] = 0.0
+        if sid % 17 == 0:
+            counts[:-1] = 0.0  # events in one year only
+        keep = rng.random(len(years)) > 0.08  # a few years missing altogether
+        for y, c, p in zip(years[keep], counts[keep], pops[keep]):
+            rows.append((f"s{sid}", y, c, p))
+    df = pd.DataFrame(rows, columns=["series", "year", "count", "pop"])
+    return df.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # row order must not matter
+
+
+def _glm_reference(years, counts, pops, last_n=5):
+    """Independent reference: the last usable years, statsmodels GLM to a tight tolerance."""
+    import statsmodels.api as sm
+
+    ok = np.isfinite(counts) & np.isfinite(pops) & (pops > 0)
+    order = np.argsort(years[ok])[-last_n:]
+    y, c, p = years[ok][order], counts[ok][order], pops[ok][order]
+    x = sm.add_constant(y - y.mean())
+    model = sm.GLM(c, x, family=sm.families.Poisson(), offset=np.log(p))
+    res = model.fit(tol=1e-13, maxiter=200)
+    dispersion = res.pearson_chi2 / res.df_resid
+    if dispersion > 1:
+        res = model.fit(scale="X2", use_t=True, tol=1e-13, maxiter=200)
+    lo, hi = np.asarray(res.conf_int(alpha=0.05))[1]
+    return 100 * math.expm1(res.params[1]), 100 * math.expm1(lo), 100 * math.expm1(hi), float(res.scale), len(y)
+
+
+def test_poisson_trend_batch_matches_statsmodels_per_series():
+    df = _series_frame()
+    out = st.poisson_trend_batch(df["series"], df["year"], df["count"], df["pop"])
+    assert len(out) == len(df) and list(out.index) == list(range(len(df)))
+    checked = 0
+    for i, r in df.iterrows():
+        sub = df[(df["series"] == r["series"]) & (df["year"] <= r["year"])]
+        ref = st.poisson_trend(sub["year"], sub["count"], sub["pop"])  # the per-series function
+        o = out.iloc[i]
+        assert (o["classification"], o["reason"], o["n_years"]) == (ref.classification, ref.reason, ref.n_years)
+        if ref.classification == "unknown":
+            assert math.isnan(o["pct_per_year"]) and math.isnan(o["ci_low"]) and o["reason"]
+            continue
+        pct, lo, hi, scale, n = _glm_reference(sub["year"].to_numpy(float), sub["count"].to_numpy(float),
+                                               sub["pop"].to_numpy(float))
+        assert o["pct_per_year"] == pytest.approx(pct, rel=1e-6, abs=1e-6)
+        assert o["ci_low"] == pytest.approx(lo, rel=1e-6, abs=1e-6)
+        assert o["ci_high"] == pytest.approx(hi, rel=1e-6, abs=1e-6)
+        assert o["scale"] == pytest.approx(scale, rel=1e-6)
+        checked += 1
+    assert checked > 300
+    assert {"för få år med data", "alla värden noll", "händelser endast under ett år"} <= set(out["reason"])
+
+
+def test_poisson_trend_batch_windows_and_first_year():
+    years = np.arange(2016, 2025)
+    counts = 100 * 1.1 ** np.arange(len(years))
+    out = st.poisson_trend_batch(["a"] * len(years), years, counts, 1e5)
+    assert list(out["n_years"]) == [1, 2, 3, 4, 5, 5, 5, 5, 5]
+    assert list(out["classification"][:2]) == ["unknown", "unknown"]
+    assert list(out["first_year"]) == [2016, 2016, 2016, 2016, 2016, 2017, 2018, 2019, 2020]
+    np.testing.assert_allclose(out["pct_per_year"][2:], 10.0, atol=1e-8)
+    assert (out["unit"] == "percent_per_year").all()
+
+
+def test_poisson_trend_batch_bad_input_never_inf():
+    out = st.poisson_trend_batch(["a", "a", "b", "b", "b", "c"], [2020, 2021, 2020, 2021, 2022, 2022],
+                                 [np.inf, 3, pd.NA, None, 4, 0], [0, np.nan, 10, 10, 10, 1e4])
+    assert (out["classification"] == "unknown").all()
+    assert (out["reason"] != "").all()
+    assert not np.isinf(out[["pct_per_year", "ci_low", "ci_high", "scale"]].to_numpy(float)).any()
+    assert len(st.poisson_trend_batch([], [], [], [])) == 0
+
+
+def test_poisson_trend_batch_duplicate_years_are_unknown():
+    out = st.poisson_trend_batch(["a"] * 4, [2020, 2021, 2021, 2022], [5, 6, 7, 8], 1e4)
+    assert (out["reason"] == "samma år förekommer flera gånger").iloc[2:].all()
+
+
+def test_share_trend_batch_matches_wls_per_series():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for sid in range(40):
+        for y in range(2017, 2026):
+            share = float(np.clip(20 + 0.6 * (y - 2017) * (sid % 2) + rng.normal(0, 2), 0, 100))
+            half = float(rng.uniform(1, 7))
+            lo = np.nan if (sid % 6 == 0 and y == 2020) else share - half
+            rows.append((sid, y, share, lo, share + half))
+    df = pd.DataFrame(rows, columns=["s", "y", "v", "lo", "hi"]).sample(frac=1, random_state=2).reset_index(drop=True)
+    out = st.share_trend_batch(df["s"], df["y"], df["v"], df["lo"], df["hi"])
+    for i, r in df.iterrows():
+        sub = df[(df["s"] == r["s"]) & (df["y"] <= r["y"])].dropna().sort_values("y").tail(5)
+        o = out.iloc[i]
+        if len(sub) < 3:
+            assert o["classification"] == "unknown"
+            continue
+        se = (sub["hi"] - sub["lo"]) / (2 * Z975)
+        x = sm.add_constant(sub["y"].to_numpy(float) - 2020.0)
+        fit = sm.WLS(sub["v"].to_numpy(), x, weights=1 / se**2).fit()
+        chi2 = float(np.sum((sub["v"] - fit.fittedvalues) ** 2 / se**2))
+        scale = max(chi2 / (len(sub) - 2), 1.0)
+        bse = math.sqrt(np.linalg.inv(x.T @ np.diag(1 / se**2) @ x)[1, 1] * scale)
+        q = stats.t.ppf(0.975, len(sub) - 2) if scale > 1 else Z975
+        assert o["pct_per_year"] == pytest.approx(fit.params[1], abs=1e-9)
+        assert o["ci_low"] == pytest.approx(fit.params[1] - q * bse, abs=1e-9)
+        assert o["ci_high"] == pytest.approx(fit.params[1] + q * bse, abs=1e-9)
+        assert o["unit"] == "percentage_points_per_year"
+
+
+# --------------------------------------------------------------------------- #
+# Grouped empirical Bayes, normal-normal EB
+# --------------------------------------------------------------------------- #
+def test_eb_grouped_matches_esda_per_group(eb_data):
+    from esda.smoothing import Empirical_Bayes
+
+    counts, pops = eb_data
+    groups = np.repeat(["a", "b", "c"], 20)
+    out = st.eb_shrink_grouped(counts, pops, groups)
+    for g in "abc":
+        m = groups == g
+        ref = Empirical_Bayes(counts[m], pops[m]).r.ravel() * 100_000
+        np.testing.assert_allclose(out.loc[m, "eb_rate"], ref, rtol=1e-9)
+        single = st.eb_shrink(counts[m], pops[m])
+        np.testing.assert_allclose(out.loc[m, ["eb_low", "eb_high", "shrinkage_weight"]].to_numpy(float),
+                                   single[["eb_low", "eb_high", "shrinkage_weight"]].to_numpy(float), rtol=1e-12)
+        assert (out.loc[m, "prior_n"] == 20).all()
+
+
+def test_eb_grouped_min_areas_and_missing_group():
+    out = st.eb_shrink_grouped([5, 6, 7, 8, 9], [1e4] * 5, ["a", "a", "b", "b", None], min_areas=3)
+    assert out["eb_rate"].isna().all() and (out["prior_n"] == 0).all()
+
+
+def test_eb_normal_matches_statsmodels_random_effects():
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    rng = np.random.default_rng(9)
+    y = rng.normal(25, 4, 25)
+    se = rng.uniform(1, 6, 25)
+    out = st.eb_shrink_normal(y, se)
+    ref = combine_effects(y, se**2, method_re="dl")
+    tau2, mu = ref.tau2, ref.mean_effect_re
+    assert tau2 > 0
+    b = se**2 / (se**2 + tau2)
+    post = b * mu + (1 - b) * y
+    sd = np.sqrt((1 - b) * se**2)
+    np.testing.assert_allclose(out["eb_rate"], post, rtol=1e-10)
+    np.testing.assert_allclose(out["eb_low"], post - Z975 * sd, rtol=1e-10)
+    np.testing.assert_allclose(out["eb_high"], post + Z975 * sd, rtol=1e-10)
+    np.testing.assert_allclose(out["prior_mean"], mu, rtol=1e-10)
+
+
+def test_eb_normal_no_heterogeneity_gives_common_mean():
+    y, se = np.array([20.0, 20.5, 19.5]), np.array([3.0, 3.0, 3.0])
+    out = st.eb_shrink_normal(y, se)
+    np.testing.assert_allclose(out["eb_rate"], 20.0)
+    np.testing.assert_allclose(out["eb_high"] - out["eb_rate"], Z975 * 3 / math.sqrt(3))
+    bad = st.eb_shrink_normal([np.nan, 5], [1, 0])
+    assert bad["eb_rate"].isna().all()
+
+
+# --------------------------------------------------------------------------- #
+# Funnels: grouped phi, per-row positions, shares, Dobson
+# --------------------------------------------------------------------------- #
+def test_overdispersion_grouped_matches_scalar():
+    rng = np.random.default_rng(4)
+    pops = rng.integers(3_000, 200_000, 90).astype(float)
+    counts = rng.poisson(rng.gamma(3, 1 / 3, 90) * 0.004 * pops).astype(float)
+    groups = np.repeat([0, 1, 2], 30)
+    bench = np.repeat([400.0, 350.0, 500.0], 30)
+    phi = st.overdispersion_grouped(counts, pops, bench, groups)
+    for g, b in zip(range(3), (400.0, 350.0, 500.0)):
+        m = groups == g
+        assert np.allclose(phi[m], st.estimate_overdispersion(counts[m], pops[m], b))
+
+
+def test_funnel_position_matches_funnel_outliers():
+    rng = np.random.default_rng(8)
+    pops = rng.integers(2_000, 300_000, 60).astype(float)
+    counts = rng.poisson(rng.gamma(4, 0.25, 60) * 0.003 * pops).astype(float)
+    counts[3] = np.nan
+    for phi in (None, 3.0):
+        ref = st.funnel_outliers(counts, pops, 300.0, phi=phi)
+        got = st.funnel_position(counts, pops, np.full(60, 300.0), phi=np.full(60, np.nan if phi is None else phi))
+        assert list(got) == list(ref)
+
+
+def binomial_limit(n, p0, q):
+    """Spiegelhalter's interpolated binomial limit, found by a plain search."""
+    r = 0
+    while stats.binom.cdf(r, n, p0) < q:
+        r += 1
+    f_r = stats.binom.cdf(r, n, p0)
+    f_prev = stats.binom.cdf(r - 1, n, p0) if r > 0 else 0.0
+    return max(r - (f_r - q) / (f_r - f_prev), 0.0)
+
+
+def test_funnel_limits_share_exact_and_overdispersed():
+    sizes = [80, 250, 1000]
+    out = st.funnel_limits_share(22.0, sizes)
+    for i, n in enumerate(sizes):
+        for lvl, tag in ((0.95, "95"), (0.998, "998")):
+            q = (1 - lvl) / 2
+            assert out[f"lo_{tag}"][i] == pytest.approx(binomial_limit(n, 0.22, q) / n * 100, rel=1e-9, abs=1e-9)
+            assert out[f"hi_{tag}"][i] == pytest.approx(binomial_limit(n, 0.22, 1 - q) / n * 100, rel=1e-9)
+    od = st.funnel_limits_share(22.0, sizes, overdispersion_phi=2.0)
+    half = Z975 * np.sqrt(2.0 * 0.22 * 0.78 / np.array(sizes)) * 100
+    np.testing.assert_allclose(od["hi_95"], 22 + half)
+    pos = st.funnel_position_share([40.0, 22.0, np.nan], [250, 250, 250], [22.0] * 3)
+    assert list(pos) == ["above", "within", "unknown"]
+
+
+def test_overdispersion_share_by_hand():
+    shares = np.array([10.0, 20.0, 30.0, 25.0, 15.0, 35.0, 22.0, 18.0, 28.0, 12.0, 40.0])
+    n = np.full(len(shares), 400.0)
+    z = (shares / 100 - 0.22) / np.sqrt(0.22 * 0.78 / n)
+    lo, hi = np.percentile(z, [10, 90])
+    assert st.estimate_overdispersion_share(shares, n, 22.0) == pytest.approx(np.mean(np.clip(z, lo, hi) ** 2))
+    grouped = st.overdispersion_share_grouped(shares, n, np.full(len(shares), 22.0))
+    assert np.allclose(grouped, np.mean(np.clip(z, lo, hi) ** 2))
+    assert math.isnan(st.estimate_overdispersion_share(shares, n, 0.0))
+
+
+def test_dobson_ci_by_hand():
+    counts = np.array([12.0, 30.0, 4.0])
+    w = np.array([6.0, 2.0, 8.0])
+    t, v, y = np.sum(w * counts), np.sum(w**2 * counts), counts.sum()
+    y_lo, y_hi = garwood(y)
+    low, high = st.dobson_ci(t, v, y)
+    assert float(low) == pytest.approx(t + math.sqrt(v / y) * (y_lo - y), rel=1e-12)
+    assert float(high) == pytest.approx(t + math.sqrt(v / y) * (y_hi - y), rel=1e-12)
+    # Equal weights reduce to the exact interval of the scaled count.
+    low1, high1 = st.dobson_ci(3 * y, 9 * y, y)
+    assert float(low1) == pytest.approx(3 * y_lo) and float(high1) == pytest.approx(3 * y_hi)
+    assert np.isnan(st.dobson_ci(0, 0, 0)[0])

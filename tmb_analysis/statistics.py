@@ -24,6 +24,17 @@ Methods and the reference each follows
 * Funnel plots: Spiegelhalter (2005), Stat Med 24:1185-1202 -- exact Poisson
   limits with the interpolation given in its appendix; overdispersion by the
   multiplicative model with phi from 10 %-winsorised z-scores (ibid.).
+  Shares: exact binomial limits with the same interpolation, or the normal
+  approximation inflated by phi.
+* Batch versions (``poisson_trend_batch``, ``share_trend_batch``,
+  ``eb_shrink_grouped``, ``overdispersion_grouped``) compute the same numbers
+  as the per-series functions for thousands of series at once, in numpy; the
+  tests check them against the per-series functions (statsmodels GLM) and esda.
+* Empirical Bayes for survey shares: normal-normal model with the
+  between-area variance by the method of moments of DerSimonian & Laird
+  (1986), posterior as in Morris (1983).
+* Weighted sums of Poisson counts (the harm index): Dobson et al. (1991)
+  interval, as PHEindicatormethods uses for directly standardised rates.
 """
 
 from __future__ import annotations
@@ -53,6 +64,17 @@ __all__ = [
     "funnel_limits",
     "estimate_overdispersion",
     "funnel_outliers",
+    "poisson_trend_batch",
+    "share_trend_batch",
+    "eb_shrink_grouped",
+    "eb_shrink_normal",
+    "funnel_limits_share",
+    "estimate_overdispersion_share",
+    "overdispersion_grouped",
+    "overdispersion_share_grouped",
+    "dobson_ci",
+    "funnel_position",
+    "funnel_position_share",
 ]
 
 PER_100K = 100_000
@@ -76,6 +98,10 @@ def as_float_array(x) -> np.ndarray:
     ``None``, ``pd.NA``, ``NaT``, non-numeric strings and +-inf become ``NaN``.
     Scalars give a 0-d array.
     """
+    if isinstance(x, np.ndarray) and x.dtype.kind in "fiub":
+        out = np.array(x, dtype=float)
+        out[~np.isfinite(out)] = np.nan
+        return out
     if isinstance(x, (pd.Series, pd.Index)):
         s = pd.to_numeric(pd.Series(x), errors="coerce")
         out = s.to_numpy(dtype=float, na_value=np.nan)
@@ -123,9 +149,11 @@ def poisson_rate_ci(
     low = np.full(c.shape, np.nan)
     high = np.full(c.shape, np.nan)
     if ok.any():
-        lo, hi = confint_poisson(c[ok], np.ones(int(ok.sum())), method="exact-c", alpha=alpha)
-        low[ok] = np.asarray(lo, dtype=float) * per / p[ok]
-        high[ok] = np.asarray(hi, dtype=float) * per / p[ok]
+        # The limits depend on the count only: compute them once per distinct count.
+        uniq, inverse = np.unique(c[ok], return_inverse=True)
+        lo, hi = confint_poisson(uniq, np.ones(len(uniq)), method="exact-c", alpha=alpha)
+        low[ok] = np.asarray(lo, dtype=float).reshape(-1)[inverse.reshape(-1)] * per / p[ok]
+        high[ok] = np.asarray(hi, dtype=float).reshape(-1)[inverse.reshape(-1)] * per / p[ok]
     return low, high
 
 
@@ -226,11 +254,14 @@ def _fit_slope(y, year, family, alpha, use_t, offset=None, var_weights=None):
         with warnings.catch_warnings():
             # A noiseless series is "perfect prediction", which is harmless here.
             warnings.simplefilter("ignore", PerfectSeparationWarning)
-            res = model.fit(scale=1.0)
+            # A tight tolerance: the covariance is computed from the weights of the
+            # last IRLS step, so the default (1e-8 on the deviance) leaves errors of
+            # ~1e-4 in the interval for small counts.
+            res = model.fit(scale=1.0, tol=1e-12)
             df = res.df_resid
             dispersion = res.pearson_chi2 / df if df > 0 else np.nan
             if np.isfinite(dispersion) and dispersion > 1:
-                res = model.fit(scale="X2", use_t=use_t)
+                res = model.fit(scale="X2", use_t=use_t, tol=1e-12)
     except Exception:  # noqa: BLE001 - the contract is 'unknown', never an exception
         return None
     if not res.converged:
@@ -502,4 +533,626 @@ def funnel_outliers(
     known = np.isfinite(rate) & np.isfinite(lo) & np.isfinite(hi)
     with np.errstate(invalid="ignore"):
         label = np.where(rate > hi, "above", np.where(rate < lo, "below", "within"))
+    return np.where(known, label, "unknown").astype(object)
+
+
+# --------------------------------------------------------------------------- #
+# Batch trends: one trend per row, ending at that row's year
+# --------------------------------------------------------------------------- #
+TREND_COLUMNS = ["pct_per_year", "ci_low", "ci_high", "classification", "reason", "n_years", "scale",
+                 "first_year"]
+
+
+def _trend_windows(series, years, usable, last_n):
+    """Index windows for the trend ending at each row.
+
+    Rows are grouped by ``series``; for row *i* the window holds the (up to)
+    ``last_n`` usable rows of the same series whose year is <= the row's year.
+    Returns ``(order, idx, mask, n, dup)`` in sorted order: ``order`` sorts the
+    rows by series and year; ``idx``/``mask`` (rows x last_n) give the window
+    slots as positions in the sorted rows; ``n`` is the number of usable years
+    in the window; ``dup`` flags rows of a series in which a year repeats.
+    """
+    codes, _ = pd.factorize(pd.Series(series, dtype=object), use_na_sentinel=False)
+    yr_key = np.where(np.isfinite(years), years, -np.inf)
+    order = np.lexsort((yr_key, codes))
+    c_s, y_s, u_s = codes[order], yr_key[order], usable[order]
+    pos = np.arange(len(c_s))
+    new_series = np.r_[True, c_s[1:] != c_s[:-1]]
+    same_year = np.r_[False, (c_s[1:] == c_s[:-1]) & (y_s[1:] == y_s[:-1]) & np.isfinite(y_s[1:])]
+    dup_series = np.zeros(int(codes.max()) + 1, dtype=bool)
+    dup_series[c_s[same_year]] = True
+    cum = np.cumsum(u_s)  # usable rows up to and including each sorted position
+    start = np.maximum.accumulate(np.where(new_series, pos, 0))
+    before = np.where(start > 0, cum[np.maximum(start - 1, 0)], 0)  # usable rows before the series
+    k = cum - before  # usable rows in the series with year <= this row's year
+    usable_pos = np.flatnonzero(u_s)
+    rank = (cum - last_n)[:, None] + np.arange(last_n)[None, :]  # ranks among all usable rows
+    mask = rank >= before[:, None]
+    if len(usable_pos) == 0:
+        return order, np.zeros_like(rank), np.zeros_like(mask), np.zeros(len(c_s), dtype=np.int64), dup_series[c_s]
+    idx = usable_pos[np.clip(rank, 0, len(usable_pos) - 1)]
+    return order, idx, mask, np.minimum(k, last_n), dup_series[c_s]
+
+
+class _TrendArrays:
+    """Result arrays of a batch trend, in sorted row order, turned into a frame at the end."""
+
+    def __init__(self, n_rows: int, unit: str):
+        self.unit = unit
+        self.pct = np.full(n_rows, np.nan)
+        self.low = np.full(n_rows, np.nan)
+        self.high = np.full(n_rows, np.nan)
+        self.cls = np.full(n_rows, "unknown", dtype=object)
+        self.reason = np.full(n_rows, "", dtype=object)
+        self.n_years = np.zeros(n_rows, dtype=np.int64)
+        self.scale = np.full(n_rows, np.nan)
+        self.first_year = np.full(n_rows, np.nan)
+
+    def set_fit(self, rows, pct, low, high, scale):
+        self.pct[rows], self.low[rows], self.high[rows], self.scale[rows] = pct, low, high, scale
+        self.cls[rows] = _classify_arrays(low, high)
+
+    def frame(self, order=None) -> pd.DataFrame:
+        cols = {"pct_per_year": self.pct, "ci_low": self.low, "ci_high": self.high,
+                "classification": self.cls, "reason": self.reason, "n_years": self.n_years,
+                "scale": self.scale, "first_year": self.first_year}
+        if order is not None:  # back from sorted to input order
+            inv = np.empty_like(order)
+            inv[order] = np.arange(len(order))
+            cols = {k: v[inv] for k, v in cols.items()}
+        df = pd.DataFrame({k: (pd.Series(v, dtype=object) if v.dtype == object else v) for k, v in cols.items()})
+        df["unit"] = pd.Series(np.full(len(df), self.unit, dtype=object), dtype=object)
+        return df
+
+
+def _empty_trend_frame(n_rows: int, unit: str) -> pd.DataFrame:
+    return _TrendArrays(n_rows, unit).frame()
+
+
+def _classify_arrays(low, high):
+    with np.errstate(invalid="ignore"):
+        return np.where(low > 0, "increasing", np.where(high < 0, "decreasing", "no_clear_trend")).astype(object)
+
+
+def _interval_quantile(dispersion, df, alpha, use_t):
+    """Quantile and scale by the rule of :func:`_fit_slope`: Pearson scale and t when chi2/df > 1."""
+    over = np.isfinite(dispersion) & (dispersion > 1)
+    scale = np.where(over, dispersion, 1.0)
+    q = np.full(dispersion.shape, stats.norm.ppf(1 - alpha / 2))
+    if use_t and over.any():
+        q[over] = stats.t.ppf(1 - alpha / 2, df[over])
+    return scale, q
+
+
+def poisson_trend_batch(
+    series, years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True
+) -> pd.DataFrame:
+    """:func:`poisson_trend` for every row at once: the trend ending at each row's year.
+
+    ``series`` labels the series a row belongs to (e.g. area and indicator).
+    For row *i*, the result equals ``poisson_trend`` on the rows of the same
+    series with ``year <= year_i`` (the last ``last_n`` of those with a valid
+    count and population), with the same reasons for ``'unknown'``. The
+    Poisson GLM is fitted by Newton-Raphson (= IRLS for the canonical log
+    link) on all windows at once, with step-halving on the log-likelihood, to
+    full convergence. Returns a DataFrame aligned with the input rows, columns
+    ``pct_per_year, ci_low, ci_high, classification, reason, n_years, scale,
+    first_year, unit``.
+    """
+    unit = "percent_per_year"
+    yr = as_float_array(years).ravel()
+    n_rows = len(yr)
+    if n_rows == 0:
+        return _empty_trend_frame(0, unit)
+    c = np.broadcast_to(as_float_array(counts), yr.shape).astype(float).copy()
+    c[c < 0] = np.nan
+    p = np.broadcast_to(as_float_array(population), yr.shape).astype(float).copy()
+    p[p <= 0] = np.nan
+    has_year = np.isfinite(yr)
+    usable = has_year & np.isfinite(c) & np.isfinite(p)
+    order, idx, mask, n, dup = _trend_windows(series, yr, usable, last_n)
+    n_c = _trend_windows(series, yr, has_year & np.isfinite(c), 3)[3]
+
+    y_w = np.where(mask, c[order][idx], 0.0)
+    p_w = np.where(mask, p[order][idx], 1.0)
+    t_w = np.where(mask, yr[order][idx], 0.0)
+
+    reason = np.full(n_rows, "", dtype=object)
+    few = n < 3
+    reason[few] = np.where(n_c[few] >= 3, REASON_NO_POPULATION, REASON_FEW_YEARS)
+    todo = ~few
+    reason[todo & dup] = REASON_DUPLICATE_YEARS
+    todo &= ~dup
+    total = y_w.sum(axis=1)
+    reason[todo & (total == 0)] = REASON_ALL_ZERO
+    todo &= total > 0
+    years_with_events = (mask & (y_w > 0)).sum(axis=1)
+    reason[todo & (years_with_events < 2)] = REASON_ONE_YEAR_EVENTS
+    todo &= years_with_events >= 2
+
+    res = _TrendArrays(n_rows, unit)  # in sorted order
+    res.n_years = n.astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        res.first_year = np.where(n > 0, np.where(mask, t_w, np.inf).min(axis=1), np.nan)
+    if todo.any():
+        fit = _poisson_newton(y_w[todo], p_w[todo], t_w[todo], mask[todo])
+        beta, var_b, chi2, ok = fit
+        df = n[todo] - 2.0
+        scale, q = _interval_quantile(chi2 / df, df, alpha, use_t)
+        se = np.sqrt(var_b * scale)
+        lo, hi = beta - q * se, beta + q * se
+        pct, pct_lo, pct_hi = 100 * np.expm1(beta), 100 * np.expm1(lo), 100 * np.expm1(hi)
+        ok &= np.isfinite(pct) & np.isfinite(pct_lo) & np.isfinite(pct_hi) & np.isfinite(scale)
+        rows = np.flatnonzero(todo)
+        res.set_fit(rows[ok], pct[ok], pct_lo[ok], pct_hi[ok], scale[ok])
+        reason[todo] = np.where(ok, "", REASON_NOT_CONVERGED)
+    res.reason = reason
+    return res.frame(order)
+
+
+def _poisson_newton(y, pop, t, mask, max_iter: int = 100, tol: float = 1e-12):
+    """Poisson regression ``log mu = a + b (t - mean t) + log pop`` for many windows.
+
+    Newton-Raphson on the log-likelihood with step-halving (the log-likelihood
+    is concave, so this converges from any start). Returns ``(b, var_b,
+    pearson_chi2, ok)`` with ``var_b`` from the inverse Fisher information at
+    the estimate (the model-based variance before any scale).
+    """
+    m = mask.astype(float)
+    nobs = m.sum(axis=1)
+    x = np.where(mask, t - (t * m).sum(axis=1, keepdims=True) / nobs[:, None], 0.0)
+    off = np.where(mask, np.log(pop), 0.0)
+    a = np.log(y.sum(axis=1) / np.where(mask, pop, 0.0).sum(axis=1))
+    b = np.zeros(len(y))
+
+    def eta_of(rows, a_, b_):
+        return a_[:, None] + b_[:, None] * x[rows] + off[rows]
+
+    def loglik(rows, a_, b_):
+        with np.errstate(over="ignore", invalid="ignore"):
+            eta = eta_of(rows, a_, b_)
+            ll = np.where(mask[rows], y[rows] * eta - np.exp(eta), 0.0).sum(axis=1)
+        return np.where(np.isnan(ll), -np.inf, ll)
+
+    all_rows = np.arange(len(y))
+    ll = loglik(all_rows, a, b)
+    active = np.ones(len(y), dtype=bool)
+    failed = np.zeros(len(y), dtype=bool)
+    for _ in range(max_iter):
+        ia = np.flatnonzero(active)
+        if not len(ia):
+            break
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu = np.where(mask[ia], np.exp(eta_of(ia, a[ia], b[ia])), 0.0)
+            r = y[ia] - mu
+            xa = x[ia]
+            g0, g1 = r.sum(axis=1), (xa * r).sum(axis=1)
+            i00, i01, i11 = mu.sum(axis=1), (xa * mu).sum(axis=1), (xa**2 * mu).sum(axis=1)
+            det = i00 * i11 - i01**2
+            da = (i11 * g0 - i01 * g1) / det
+            db = (i00 * g1 - i01 * g0) / det
+        bad = ~(np.isfinite(da) & np.isfinite(db))
+        da[bad], db[bad] = 0.0, 0.0
+        step = np.ones(len(ia))
+        new_a, new_b = a[ia] + da, b[ia] + db
+        new_ll = loglik(ia, new_a, new_b)
+        for _half in range(60):
+            worse = new_ll < ll[ia] - 1e-13 * np.abs(ll[ia])
+            if not worse.any():
+                break
+            step[worse] /= 2
+            new_a[worse] = a[ia][worse] + step[worse] * da[worse]
+            new_b[worse] = b[ia][worse] + step[worse] * db[worse]
+            new_ll[worse] = loglik(ia[worse], new_a[worse], new_b[worse])
+        a[ia], b[ia], ll[ia] = new_a, new_b, new_ll
+        small = (np.abs(step * da) <= tol * (1 + np.abs(new_a))) & (np.abs(step * db) <= tol * (1 + np.abs(new_b)))
+        failed[ia[bad]] = True
+        active[ia[small | bad]] = False
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        mu = np.where(mask, np.exp(eta_of(all_rows, a, b)), 1.0)
+        chi2 = np.where(mask, (y - mu) ** 2 / mu, 0.0).sum(axis=1)
+        mu0 = np.where(mask, mu, 0.0)
+        i00, i01, i11 = mu0.sum(axis=1), (x * mu0).sum(axis=1), (x**2 * mu0).sum(axis=1)
+        var_b = i00 / (i00 * i11 - i01**2)
+    ok = ~active & ~failed & np.isfinite(b) & np.isfinite(var_b) & (var_b > 0) & np.isfinite(chi2)
+    return b, var_b, chi2, ok
+
+
+def share_trend_batch(
+    series,
+    years,
+    share_pct,
+    ci_low_pct,
+    ci_high_pct,
+    last_n: int = 5,
+    alpha: float = 0.05,
+    ci_level: float = 0.95,
+    use_t: bool = True,
+) -> pd.DataFrame:
+    """:func:`share_trend` for every row at once: the trend ending at each row's year.
+
+    Same windows as :func:`poisson_trend_batch`; within each window the
+    weighted least-squares slope (weights ``1/se**2`` from the published
+    interval) in closed form, with the scale rule of :func:`share_trend`.
+    """
+    unit = "percentage_points_per_year"
+    yr = as_float_array(years).ravel()
+    n_rows = len(yr)
+    if n_rows == 0:
+        return _empty_trend_frame(0, unit)
+    s = np.broadcast_to(as_float_array(share_pct), yr.shape).astype(float).copy()
+    s[(s < 0) | (s > 100)] = np.nan
+    lo_in = np.broadcast_to(as_float_array(ci_low_pct), yr.shape)
+    hi_in = np.broadcast_to(as_float_array(ci_high_pct), yr.shape)
+    z = stats.norm.ppf(1 - (1 - ci_level) / 2)
+    with np.errstate(invalid="ignore"):
+        se = (hi_in - lo_in) / (2 * z)
+    se = np.where(se > 0, se, np.nan)
+    has_year = np.isfinite(yr)
+    usable = has_year & np.isfinite(s) & np.isfinite(se)
+    order, idx, mask, n, dup = _trend_windows(series, yr, usable, last_n)
+    n_s = _trend_windows(series, yr, has_year & np.isfinite(s), 3)[3]
+    y_w = np.where(mask, s[order][idx], 0.0)
+    w_w = np.where(mask, 1 / se[order][idx] ** 2, 0.0)
+    t_w = np.where(mask, yr[order][idx], 0.0)
+
+    reason = np.full(n_rows, "", dtype=object)
+    few = n < 3
+    reason[few] = np.where(n_s[few] >= 3, REASON_NO_CI, REASON_FEW_YEARS)
+    todo = ~few
+    reason[todo & dup] = REASON_DUPLICATE_YEARS
+    todo &= ~dup
+    all_zero = ~(mask & (y_w != 0)).any(axis=1)
+    reason[todo & all_zero] = REASON_ALL_ZERO
+    todo &= ~all_zero
+
+    res = _TrendArrays(n_rows, unit)
+    res.n_years = n.astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        res.first_year = np.where(n > 0, np.where(mask, t_w, np.inf).min(axis=1), np.nan)
+    if todo.any():
+        w, y, t = w_w[todo], y_w[todo], t_w[todo]
+        sw = w.sum(axis=1)
+        tbar = (w * t).sum(axis=1) / sw
+        ybar = (w * y).sum(axis=1) / sw
+        dt = np.where(mask[todo], t - tbar[:, None], 0.0)
+        sxx = (w * dt**2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = (w * dt * (y - ybar[:, None])).sum(axis=1) / sxx
+            resid = np.where(mask[todo], y - ybar[:, None] - slope[:, None] * dt, 0.0)
+            chi2 = (w * resid**2).sum(axis=1)
+            df = n[todo] - 2.0
+            scale, q = _interval_quantile(chi2 / df, df, alpha, use_t)
+            half = q * np.sqrt(scale / sxx)
+        lo, hi = slope - half, slope + half
+        ok = np.isfinite(slope) & np.isfinite(lo) & np.isfinite(hi) & (sxx > 0)
+        rows = np.flatnonzero(todo)
+        res.set_fit(rows[ok], slope[ok], lo[ok], hi[ok], scale[ok])
+        reason[rows[~ok]] = REASON_NOT_CONVERGED
+    res.reason = reason
+    return res.frame(order)
+
+
+# --------------------------------------------------------------------------- #
+# Grouped empirical Bayes and overdispersion
+# --------------------------------------------------------------------------- #
+def _group_codes(groups, n: int) -> tuple[np.ndarray, int]:
+    if groups is None:
+        return np.zeros(n, dtype=np.int64), 1
+    codes, uniq = pd.factorize(pd.Series(groups, dtype=object).reset_index(drop=True), use_na_sentinel=True)
+    return codes, len(uniq)
+
+
+def eb_shrink_grouped(
+    counts, populations, groups=None, per: float = PER_100K, alpha: float = 0.05, min_areas: int = 1
+) -> pd.DataFrame:
+    """:func:`eb_shrink` applied separately within each group, vectorised.
+
+    Each group (e.g. indicator x year, or indicator x year x län) gets its own
+    method-of-moments prior from its valid areas. Rows with a missing group
+    label, invalid input, or in a group with fewer than ``min_areas`` valid
+    areas get NaN. Extra column ``prior_n``: the number of areas the prior was
+    estimated from (0 where NaN); ``prior_mean`` the prior mean rate.
+    """
+    y, n, ok = _valid_count_pop(counts, populations)
+    y, n, ok = y.ravel(), n.ravel(), ok.ravel()
+    g, k = _group_codes(groups, len(y))
+    ok = ok & (g >= 0)
+    out = pd.DataFrame(np.nan, index=pd.RangeIndex(len(y)),
+                       columns=["eb_rate", "eb_low", "eb_high", "shrinkage_weight", "prior_mean"])
+    out["prior_n"] = 0
+    if not ok.any():
+        return out
+    gi = g[ok]
+    yv, nv = y[ok], n[ok]
+    cnt = np.bincount(gi, minlength=k)
+    sy, sn = np.bincount(gi, yv, k), np.bincount(gi, nv, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m_g = sy / sn
+        m = m_g[gi]
+        r = yv / nv
+        ss = np.bincount(gi, nv * (r - m) ** 2, k)
+        s2_g = ss / sn - m_g / (sn / cnt)
+    s2 = s2_g[gi]
+    enough = cnt[gi] >= min_areas
+    shrink = (s2 > 0) & (m > 0)
+    eb, low, high, w = (np.full(len(yv), np.nan) for _ in range(4))
+    i = shrink & enough
+    if i.any():
+        shape, rate = m[i] ** 2 / s2[i] + yv[i], m[i] / s2[i] + nv[i]
+        eb[i] = shape / rate
+        low[i] = stats.gamma.ppf(alpha / 2, shape, scale=1 / rate)
+        high[i] = stats.gamma.isf(alpha / 2, shape, scale=1 / rate)
+        w[i] = s2[i] / (s2[i] + m[i] / nv[i])
+    j = ~shrink & enough
+    if j.any():
+        lo_g, hi_g = poisson_rate_ci(sy, sn, per=1.0, alpha=alpha)
+        eb[j], low[j], high[j], w[j] = m[j], lo_g[gi[j]], hi_g[gi[j]], 0.0
+    rows = np.flatnonzero(ok)
+    out.loc[rows, "eb_rate"] = eb * per
+    out.loc[rows, "eb_low"] = low * per
+    out.loc[rows, "eb_high"] = high * per
+    out.loc[rows, "shrinkage_weight"] = w
+    out.loc[rows, "prior_mean"] = np.where(enough, m * per, np.nan)
+    out.loc[rows, "prior_n"] = np.where(enough, cnt[gi], 0)
+    return out
+
+
+def eb_shrink_normal(values, se, groups=None, alpha: float = 0.05, min_areas: int = 1,
+                     bounds=(0.0, 100.0)) -> pd.DataFrame:
+    """Normal-normal empirical-Bayes shrinkage of estimates with known standard errors.
+
+    For shares from a survey, whose intervals are published: ``y_i ~ N(theta_i,
+    se_i^2)``, ``theta_i ~ N(mu, tau^2)``. Within each group, ``tau^2`` is the
+    DerSimonian & Laird (1986) method-of-moments estimate
+    ``max(0, (Q - (k - 1)) / (S1 - S2 / S1))`` with ``w_i = 1/se_i^2``,
+    ``S1 = sum w``, ``S2 = sum w^2``, ``Q = sum w (y - y_w)^2``, and ``mu`` the
+    weighted mean with weights ``1/(se^2 + tau^2)``. The posterior (Morris
+    1983) has mean ``B_i mu + (1 - B_i) y_i`` with ``B_i = se^2/(se^2 + tau^2)``
+    and variance ``(1 - B_i) se^2``; the interval is normal, clipped to
+    ``bounds``. If ``tau^2 = 0`` every area gets ``mu`` with the interval of
+    ``mu`` itself (``+- z / sqrt(sum w)``). ``shrinkage_weight`` is ``1 - B``.
+    Columns as :func:`eb_shrink_grouped` (``eb_rate`` holds the shrunk value).
+    """
+    v = as_float_array(values).ravel()
+    s = np.broadcast_to(as_float_array(se), v.shape).astype(float)
+    g, k = _group_codes(groups, len(v))
+    ok = np.isfinite(v) & np.isfinite(s) & (s > 0) & (g >= 0)
+    out = pd.DataFrame(np.nan, index=pd.RangeIndex(len(v)),
+                       columns=["eb_rate", "eb_low", "eb_high", "shrinkage_weight", "prior_mean"])
+    out["prior_n"] = 0
+    if not ok.any():
+        return out
+    gi, y, se_ = g[ok], v[ok], s[ok]
+    w = 1 / se_**2
+    cnt = np.bincount(gi, minlength=k)
+    s1, s2w = np.bincount(gi, w, k), np.bincount(gi, w**2, k)
+    yw = np.bincount(gi, w * y, k) / np.where(s1 > 0, s1, np.nan)
+    q = np.bincount(gi, w * (y - yw[gi]) ** 2, k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau2_g = np.maximum(0.0, (q - (cnt - 1)) / (s1 - s2w / s1))
+    tau2_g = np.where(cnt > 1, tau2_g, 0.0)
+    tau2 = tau2_g[gi]
+    wr = 1 / (se_**2 + tau2)
+    with np.errstate(invalid="ignore", divide="ignore"):  # groups without valid rows
+        mu_g = np.bincount(gi, wr * y, k) / np.bincount(gi, wr, k)
+    mu = mu_g[gi]
+    b = se_**2 / (se_**2 + tau2)
+    post = b * mu + (1 - b) * y
+    post_sd = np.sqrt((1 - b) * se_**2)
+    z = stats.norm.ppf(1 - alpha / 2)
+    degenerate = tau2 <= 0
+    post_sd = np.where(degenerate, 1 / np.sqrt(s1[gi]), post_sd)
+    lo, hi = bounds
+    enough = cnt[gi] >= min_areas
+    rows = np.flatnonzero(ok)
+    out.loc[rows, "eb_rate"] = np.where(enough, post, np.nan)
+    out.loc[rows, "eb_low"] = np.where(enough, np.clip(post - z * post_sd, lo, hi), np.nan)
+    out.loc[rows, "eb_high"] = np.where(enough, np.clip(post + z * post_sd, lo, hi), np.nan)
+    out.loc[rows, "shrinkage_weight"] = np.where(enough, 1 - b, np.nan)
+    out.loc[rows, "prior_mean"] = np.where(enough, mu, np.nan)
+    out.loc[rows, "prior_n"] = np.where(enough, cnt[gi], 0)
+    return out
+
+
+def _winsorised_phi(z: np.ndarray, g: np.ndarray, k: int, winsor: float) -> np.ndarray:
+    """Per group: mean of squared z-scores winsorised at the winsor/1-winsor percentiles."""
+    phi = np.full(k, np.nan)
+    if len(z) == 0:
+        return phi
+    order = np.argsort(g, kind="stable")
+    gs, zs = g[order], z[order]
+    bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        seg = zs[a:b]
+        lo, hi = np.percentile(seg, [100 * winsor, 100 * (1 - winsor)])
+        phi[gs[a]] = float(np.mean(np.clip(seg, lo, hi) ** 2))
+    return phi
+
+
+def overdispersion_grouped(
+    counts, populations, benchmark_rate, groups=None, per: float = PER_100K, winsor: float = 0.10
+) -> np.ndarray:
+    """:func:`estimate_overdispersion` within each group; returns phi per row.
+
+    ``benchmark_rate`` is given per row (the benchmark of the row's group).
+    Rows with invalid input or a missing/non-positive benchmark do not enter
+    the estimate; a group without valid rows gives NaN.
+    """
+    y, n, ok = _valid_count_pop(counts, populations)
+    y, n, ok = y.ravel(), n.ravel(), ok.ravel()
+    bench = np.broadcast_to(as_float_array(benchmark_rate), y.shape).astype(float)
+    g, k = _group_codes(groups, len(y))
+    ok = ok & np.isfinite(bench) & (bench > 0) & (g >= 0)
+    expected = bench[ok] / per * n[ok]
+    z = (y[ok] - expected) / np.sqrt(expected)
+    phi = _winsorised_phi(z, g[ok], k, winsor)
+    return np.where(g >= 0, phi[np.maximum(g, 0)], np.nan)
+
+
+def overdispersion_share_grouped(share_pct, n, benchmark_pct, groups=None, winsor: float = 0.10) -> np.ndarray:
+    """:func:`estimate_overdispersion_share` within each group; returns phi per row."""
+    s, n_ = np.broadcast_arrays(as_float_array(share_pct), as_float_array(n))
+    s, n_ = s.ravel().astype(float), n_.ravel().astype(float)
+    b = np.broadcast_to(as_float_array(benchmark_pct), s.shape).astype(float)
+    g, k = _group_codes(groups, len(s))
+    ok = (np.isfinite(s) & np.isfinite(n_) & (n_ > 0) & (s >= 0) & (s <= 100)
+          & np.isfinite(b) & (b > 0) & (b < 100) & (g >= 0))
+    p0 = b[ok] / 100
+    z = (s[ok] / 100 - p0) / np.sqrt(p0 * (1 - p0) / n_[ok])
+    phi = _winsorised_phi(z, g[ok], k, winsor)
+    return np.where(g >= 0, phi[np.maximum(g, 0)], np.nan)
+
+
+def estimate_overdispersion_share(share_pct, n, benchmark_pct, winsor: float = 0.10) -> float:
+    """Overdispersion factor phi for shares (Spiegelhalter 2005), as for rates.
+
+    ``z_i = (p_i - p0) / sqrt(p0 (1 - p0) / n_i)`` with shares as proportions,
+    winsorised at 10 % each tail; ``phi = mean(z_w ** 2)``. NaN for a missing
+    benchmark outside (0, 100) or no valid area.
+    """
+    s, n_ = np.broadcast_arrays(as_float_array(share_pct), as_float_array(n))
+    b = as_float_array(benchmark_pct)
+    b = float(b.item()) if b.size == 1 else np.nan
+    ok = np.isfinite(s) & np.isfinite(n_) & (n_ > 0) & (s >= 0) & (s <= 100)
+    if not (np.isfinite(b) and 0 < b < 100) or not ok.any():
+        return float("nan")
+    p0 = b / 100
+    z = (s[ok] / 100 - p0) / np.sqrt(p0 * (1 - p0) / n_[ok])
+    lo, hi = np.percentile(z, [100 * winsor, 100 * (1 - winsor)])
+    return float(np.mean(np.clip(z, lo, hi) ** 2))
+
+
+def _exact_binomial_limit(n: np.ndarray, p0: float, q: float) -> np.ndarray:
+    """Interpolated binomial quantile (Spiegelhalter 2005, appendix), as a count."""
+    r = stats.binom.ppf(q, n, p0)
+    f_r = stats.binom.cdf(r, n, p0)
+    f_prev = stats.binom.cdf(r - 1, n, p0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.where(f_r > f_prev, (f_r - q) / (f_r - f_prev), 0.0)
+    return np.maximum(r - a, 0.0)
+
+
+def funnel_limits_share(benchmark_pct, sizes, levels=(0.95, 0.998), overdispersion_phi=None) -> pd.DataFrame:
+    """Funnel-plot control limits (percent) for shares around ``benchmark_pct``.
+
+    Without overdispersion: exact binomial quantiles of ``n`` trials with the
+    benchmark proportion, interpolated as in Spiegelhalter (2005, appendix),
+    divided by ``n``. With ``phi > 1``: ``p0 +- z sqrt(phi p0 (1 - p0) / n)``
+    clipped to 0..100. Columns ``population`` (holding n) and ``lo_<L>``,
+    ``hi_<L>`` as :func:`funnel_limits`. NaN for invalid n or benchmark.
+    """
+    n = as_float_array(sizes).ravel()
+    b = as_float_array(benchmark_pct)
+    b = float(b.item()) if b.size == 1 else np.nan
+    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b >= 0) & (b <= 100)
+    phi = as_float_array(overdispersion_phi if overdispersion_phi is not None else np.nan).item()
+    out = pd.DataFrame({"population": n})
+    p0 = b / 100
+    for level in levels:
+        tag = _level_label(level)
+        lo = np.full(n.shape, np.nan)
+        hi = np.full(n.shape, np.nan)
+        q = (1 - level) / 2
+        if ok.any():
+            nn = np.round(n[ok]) if not (np.isfinite(phi) and phi > 1) else n[ok]
+            if np.isfinite(phi) and phi > 1:
+                half = stats.norm.ppf(1 - q) * np.sqrt(phi * p0 * (1 - p0) / nn)
+                lo[ok] = np.clip(p0 - half, 0, 1) * 100
+                hi[ok] = np.clip(p0 + half, 0, 1) * 100
+            else:
+                lo[ok] = _exact_binomial_limit(nn, p0, q) / nn * 100
+                hi[ok] = _exact_binomial_limit(nn, p0, 1 - q) / nn * 100
+        out[f"lo_{tag}"] = lo
+        out[f"hi_{tag}"] = hi
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# Weighted sums of Poisson counts
+# --------------------------------------------------------------------------- #
+def dobson_ci(weighted_sum, variance, total_count, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Dobson et al. (1991) interval for a weighted sum of Poisson counts.
+
+    For ``T = sum w_i y_i`` with ``V = sum w_i^2 y_i`` and ``Y = sum y_i``, the
+    limits are ``T + sqrt(V / Y) * (Y_lo - Y)`` and ``T + sqrt(V / Y) * (Y_hi - Y)``,
+    where ``Y_lo, Y_hi`` are the exact (Garwood) limits of ``Y``. With ``Y = 0``
+    the interval is NaN (no information on the weights' mix). NaN for invalid input.
+    """
+    t, v, y = np.broadcast_arrays(as_float_array(weighted_sum), as_float_array(variance),
+                                  as_float_array(total_count))
+    ok = np.isfinite(t) & np.isfinite(v) & np.isfinite(y) & (y > 0) & (v >= 0)
+    low = np.full(t.shape, np.nan)
+    high = np.full(t.shape, np.nan)
+    if ok.any():
+        y_lo, y_hi = confint_poisson(y[ok], np.ones(int(ok.sum())), method="exact-c", alpha=alpha)
+        f = np.sqrt(v[ok] / y[ok])
+        low[ok] = t[ok] + f * (np.asarray(y_lo) - y[ok])
+        high[ok] = t[ok] + f * (np.asarray(y_hi) - y[ok])
+    return low, high
+
+
+# --------------------------------------------------------------------------- #
+# Funnel position per row (each row with its own benchmark and phi)
+# --------------------------------------------------------------------------- #
+def funnel_position(counts, populations, benchmark_rate, phi=None, level: float = 0.998,
+                    per: float = PER_100K) -> np.ndarray:
+    """:func:`funnel_outliers` with a benchmark and phi per row (vectorised over groups).
+
+    ``'above'``/``'below'``/``'within'`` the ``level`` limits of :func:`funnel_limits`
+    around the row's benchmark (overdispersion-adjusted where the row's phi > 1),
+    ``'unknown'`` for missing input.
+    """
+    y, n, ok = _valid_count_pop(counts, populations)
+    y, n, ok = y.ravel(), n.ravel(), ok.ravel()
+    bench = np.broadcast_to(as_float_array(benchmark_rate), y.shape).astype(float)
+    ph = np.broadcast_to(as_float_array(phi if phi is not None else np.nan), y.shape).astype(float)
+    ok = ok & np.isfinite(bench) & (bench >= 0)
+    lo = np.full(y.shape, np.nan)
+    hi = np.full(y.shape, np.nan)
+    q = (1 - level) / 2
+    theta = bench / per
+    od = ok & np.isfinite(ph) & (ph > 1)
+    if od.any():
+        half = stats.norm.ppf(1 - q) * np.sqrt(ph[od] * theta[od] / n[od])
+        lo[od] = np.maximum(theta[od] - half, 0.0) * per
+        hi[od] = (theta[od] + half) * per
+    ex = ok & ~od
+    if ex.any():
+        expected = theta[ex] * n[ex]
+        lo[ex] = _exact_poisson_limit(expected, q) / n[ex] * per
+        hi[ex] = _exact_poisson_limit(expected, 1 - q) / n[ex] * per
+    rate = np.where(ok, y / np.where(ok, n, 1.0) * per, np.nan)
+    known = np.isfinite(rate) & np.isfinite(lo) & np.isfinite(hi)
+    with np.errstate(invalid="ignore"):
+        label = np.where(rate > hi, "above", np.where(rate < lo, "below", "within"))
+    return np.where(known, label, "unknown").astype(object)
+
+
+def funnel_position_share(share_pct, n, benchmark_pct, phi=None, level: float = 0.998) -> np.ndarray:
+    """Position of each share against the :func:`funnel_limits_share` limits of its row."""
+    s, nn = np.broadcast_arrays(as_float_array(share_pct), as_float_array(n))
+    s, nn = s.ravel().astype(float), nn.ravel().astype(float)
+    bench = np.broadcast_to(as_float_array(benchmark_pct), s.shape).astype(float)
+    ph = np.broadcast_to(as_float_array(phi if phi is not None else np.nan), s.shape).astype(float)
+    ok = (np.isfinite(s) & (s >= 0) & (s <= 100) & np.isfinite(nn) & (nn > 0)
+          & np.isfinite(bench) & (bench >= 0) & (bench <= 100))
+    lo = np.full(s.shape, np.nan)
+    hi = np.full(s.shape, np.nan)
+    q = (1 - level) / 2
+    p0 = bench / 100
+    od = ok & np.isfinite(ph) & (ph > 1)
+    if od.any():
+        half = stats.norm.ppf(1 - q) * np.sqrt(ph[od] * p0[od] * (1 - p0[od]) / nn[od])
+        lo[od] = np.clip(p0[od] - half, 0, 1) * 100
+        hi[od] = np.clip(p0[od] + half, 0, 1) * 100
+    ex = ok & ~od
+    if ex.any():
+        nr = np.round(nn[ex])
+        lo[ex] = _exact_binomial_limit(nr, p0[ex], q) / nr * 100
+        hi[ex] = _exact_binomial_limit(nr, p0[ex], 1 - q) / nr * 100
+    known = ok & np.isfinite(lo) & np.isfinite(hi)
+    with np.errstate(invalid="ignore"):
+        label = np.where(s > hi, "above", np.where(s < lo, "below", "within"))
     return np.where(known, label, "unknown").astype(object)
