@@ -2,6 +2,8 @@
 
 import json
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,10 @@ def test_site_has_every_page(built_site):
     out, result = built_site
     assert not result.failed, [r.error for r in result.failed]
     names = sorted(p.name for p in out.glob("*.html"))
-    assert names == sorted(["index.html", "lan-21.html"] + [f"kommun-{c}.html" for c in GAVLEBORG])
+    method = ["metod.html"] if (Path(__file__).resolve().parents[1] / "docs" / "metod.md").is_file() else []
+    assert names == sorted(["index.html", "lan-21.html"] + [f"kommun-{c}.html" for c in GAVLEBORG] + method)
+    for code in GAVLEBORG:  # each report's own rows, for its download link
+        assert (out / "data" / f"kommun-{code}.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     assert (out / "assets" / "plotly.min.js").stat().st_size > 1_000_000
     assert (out / "data" / "indicators.csv").exists()
     # no staging or work folders left next to the site
@@ -125,27 +130,180 @@ def test_plotly_json_only_output_is_a_build_error(tmp_path):
         export_body(path)
 
 
-def test_failed_report_keeps_last_good_version(built_site, sample_store, tmp_path, monkeypatch):
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notebooks"
+
+
+@pytest.fixture(scope="module")
+def small_store(sample_dir, tmp_path_factory):
+    """Gävleborg's example data only: the fixture notebooks do not read the store, so keep it small."""
+    from tmb_analysis.store import import_paths
+
+    store = tmp_path_factory.mktemp("small") / "store"
+    import_paths([sample_dir / "exempeldata_bra_kommunindikatorer_21.csv"], store)
+    return store
+
+
+def fixture_build(store, out, name="ok", **kw):
+    nb = FIXTURES / f"{name}.ipynb"
+    kw.setdefault("notebooks", {"kommun": nb, "lan": nb})
+    return build(store=store, out=out, preload=(), progress=False, workers=1, **kw)
+
+
+def test_failed_report_keeps_last_good_version(built_site, small_store, tmp_path):
     """A report that fails keeps the published page, marked stale; the others are rebuilt."""
-    import shutil
-
-    import tmb_analysis.build as b
-
     out, _ = built_site
     site = tmp_path / "site"
     shutil.copytree(out, site)
     before = (site / "kommun-2180.html").read_bytes()
-    real = b.export_body
-
-    def broken(executed):
-        if "kommun-2180" in str(executed):
-            raise BuildError("simulated export failure")
-        return real(executed)
-
-    monkeypatch.setattr(b, "export_body", broken)
-    result = build(kommuner=["2180", "2101"], store=sample_store, out=site, workers=1)
+    result = fixture_build(small_store, site, "raises", lan=["21"])
     statuses = {r.page: r.status for r in result.reports}
-    assert statuses == {"kommun-2180.html": "stale", "kommun-2101.html": "ok"}
+    assert statuses.pop("kommun-2180.html") == "stale"
+    assert set(statuses.values()) == {"ok"} and len(statuses) == 10 and result.published
     assert (site / "kommun-2180.html").read_bytes() == before
     index = (site / "index.html").read_text("utf-8")
-    assert "inaktuell" in index and "simulated export failure" in index
+    assert "inaktuell" in index and "simulated failure in 2180" in index
+    m = json.loads((site / "manifest.json").read_text("utf-8"))
+    stale = next(r for r in m["reports"] if r["page"] == "kommun-2180.html")
+    assert stale["status"] == "stale" and stale["rebuilt"] is True and "simulated failure" in stale["error"]
+    # the next run tries the failed report again, and only it
+    again = fixture_build(small_store, site, "raises", lan=["21"])
+    assert [r.page for r in again.rebuilt] == ["kommun-2180.html"] and len(again.reused) == 10
+    assert (site / "kommun-2180.html").read_bytes() == before
+
+
+def test_last_good_page_must_still_fit_the_site(built_site, small_store, tmp_path):
+    """A kept page may not link to pages the new site lacks: then the failed report gets a page saying so."""
+    out, _ = built_site
+    site = tmp_path / "site"
+    shutil.copytree(out, site)
+    result = fixture_build(small_store, site, "raises", kommuner=["2180", "2101"])  # no lan-21.html this time
+    assert {r.page: r.status for r in result.reports} == {"kommun-2180.html": "failed", "kommun-2101.html": "ok"}
+    assert "Rapporten kunde inte byggas" in (site / "kommun-2180.html").read_text("utf-8")
+
+
+def test_rerun_with_unchanged_inputs_does_nothing(small_store, tmp_path):
+    out = tmp_path / "site"
+    first = fixture_build(small_store, out, kommuner=["2180", "2101"])
+    assert first.published and len(first.rebuilt) == 2
+    stat = out.stat()
+    files = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")}
+    again = fixture_build(small_store, out, kommuner=["2180", "2101"])
+    assert not again.published and again.rebuilt == [] and not again.failed
+    assert again.workers == 0  # no worker, no kernel started
+    assert out.stat().st_ino == stat.st_ino
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")} == files
+    assert again.seconds < 10
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_changed_notebook_rebuilds_only_its_reports(small_store, tmp_path):
+    import nbformat
+
+    kommun_nb, lan_nb = tmp_path / "kommun.ipynb", tmp_path / "lan.ipynb"
+    shutil.copy(FIXTURES / "ok.ipynb", kommun_nb)
+    shutil.copy(FIXTURES / "ok.ipynb", lan_nb)
+    out = tmp_path / "site"
+    nbs = {"kommun": kommun_nb, "lan": lan_nb}
+    first = fixture_build(small_store, out, lan=["09"], kommuner=["2180"], notebooks=nbs)  # Gotland: 1 kommun
+    assert len(first.rebuilt) == 3
+    nb = nbformat.read(lan_nb, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("En ny mening i länsöversikten.", id="ny"))
+    nbformat.write(nb, lan_nb)
+    second = fixture_build(small_store, out, lan=["09"], kommuner=["2180"], notebooks=nbs)
+    assert [r.page for r in second.rebuilt] == ["lan-09.html"] and second.published
+    assert "En ny mening" in (out / "lan-09.html").read_text("utf-8")
+    # a report added to the run is built; the others stay
+    third = fixture_build(small_store, out, lan=["09"], kommuner=["2180", "0114"], notebooks=nbs)
+    assert [r.page for r in third.rebuilt] == ["kommun-0114.html"]
+
+
+def test_changed_data_rebuilds_the_reports_that_show_it(small_store, tmp_path):
+    import pandas as pd
+
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    out = tmp_path / "site"
+    assert len(fixture_build(store, out, kommuner=["2180", "2101"]).rebuilt) == 2
+    crime = pd.read_parquet(store / "crime.parquet")
+    row = crime.index[(crime["area_code"] == "2180") & (crime["indicator"] == "bilbrott")][-1]
+    crime.loc[row, "count"] = int(crime.loc[row, "count"]) + 7
+    crime.to_parquet(store / "crime.parquet", index=False)
+    # every kommun report places the kommun among all kommuner: a changed figure rebuilds them all
+    again = fixture_build(store, out, kommuner=["2180", "2101"])
+    assert len(again.rebuilt) == 2
+    m = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert m["site_inputs"]["store"] and m["run"]["rebuilt"] == 2
+
+
+def test_reruns_give_byte_identical_pages(built_site, sample_store, tmp_path):
+    out, _ = built_site
+    site = tmp_path / "reports"
+    shutil.copytree(out, site)
+    result = build(lan=["21"], store=sample_store, out=site, force=True, progress=False)
+    assert len(result.rebuilt) == 11 and not result.failed
+    for page in out.glob("*.html"):
+        assert (site / page.name).read_bytes() == page.read_bytes(), page.name
+    assert not result.published  # the same site: nothing to publish
+
+
+def test_nightly_cli_on_an_unchanged_store(built_site, sample_store, tmp_path):
+    """`tmb build` on an unchanged store: nothing rebuilt, nothing published, exit 0, in seconds."""
+    import subprocess
+    import sys
+    import time
+
+    out, _ = built_site
+    site = tmp_path / "reports"
+    shutil.copytree(out, site)
+    manifest = (site / "manifest.json").read_bytes()
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "tmb_analysis.cli", "build", "--lan", "21", "--store", str(sample_store),
+                           "--out", str(site)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "up to date" in proc.stdout
+    assert time.monotonic() - t0 < 30
+    assert (site / "manifest.json").read_bytes() == manifest
+
+
+def test_validate_site_finds_broken_links(tmp_path):
+    from tmb_analysis.build import validate_site
+
+    (tmp_path / "index.html").write_text('<a href="kommun-2180.html">x</a><a href="#top">t</a><p id="top"></p>')
+    (tmp_path / "kommun-2180.html").write_text('<a href="index.html">i</a><a href="data/x.csv">csv</a>'
+                                               '<img src="../outside.png"><a href="https://example.org/">e</a>')
+    problems = validate_site(tmp_path, {"kommun-2180.html": None, "lan-21.html": None})
+    assert any("lan-21.html: missing" in p for p in problems)
+    assert any("'data/x.csv', which is not a file in the site" in p for p in problems)
+    assert any("'../outside.png'" in p for p in problems)
+    assert any("outside the site" in p and "example.org" in p for p in problems)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.csv").write_text("a")
+    assert not any("x.csv" in p for p in validate_site(tmp_path, {}))
+
+
+def test_publish_swaps_atomically_and_keeps_user_files(tmp_path):
+    from tmb_analysis.build import _publish
+
+    out, staging = tmp_path / "reports", tmp_path / ".reports.staging-1"
+    out.mkdir()
+    (out / "index.html").write_text("old")
+    (out / "README.md").write_text("mine")
+    staging.mkdir()
+    (staging / "index.html").write_text("new")
+    inode = out.stat().st_ino
+    _publish(staging, out)
+    assert (out / "index.html").read_text() == "new" and (out / "README.md").read_text() == "mine"
+    assert out.stat().st_ino != inode and not staging.exists()
+
+
+def test_recover_puts_back_a_site_lost_between_two_renames(tmp_path):
+    from tmb_analysis.build import _recover
+
+    out = tmp_path / "reports"
+    old = tmp_path / ".reports.old-123"
+    old.mkdir()
+    (old / "index.html").write_text("previous")
+    (tmp_path / ".reports.staging-abc").mkdir()
+    _recover(out)
+    assert (out / "index.html").read_text() == "previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]

@@ -2,7 +2,8 @@
 
 Every command takes ``--store DIR`` (default ``data/processed/``). Errors are
 printed as one line on stderr and give a non-zero exit code:
-1 = a report failed (the others were published), 2 = bad input or usage.
+1 = a report failed (the others were published), 2 = bad input or usage,
+3 = ``tmb build`` stopped before publishing (the live site is unchanged).
 """
 
 from __future__ import annotations
@@ -27,6 +28,30 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="read source files or folders, validate them and merge them into the store")
     i.add_argument("paths", nargs="+", help="files or folders")
     i.add_argument("--store", default=DEFAULT_STORE)
+    i.add_argument("--year", type=int, default=None,
+                   help="the year of files that name none in their content or file name (BRÅ's per-kommun CSV, SCB CSV)")
+
+    f = sub.add_parser("fetch", help="download SCB population, Kolada KPIs and groups or BRÅ's per-kommun CSV "
+                                     "into data/raw/ (cached, with provenance)")
+    fsub = f.add_subparsers(dest="source", required=True)
+    for name, text in (("scb-population", "SCB population (Folkmängd 31 december) for areas and years"),
+                       ("kolada", "Kolada KPI values (default: every KPI with a catalogue indicator)"),
+                       ("kolada-groups", "Kolada's municipality groups (SKR kommungrupper, Liknande kommuner)"),
+                       ("bra-csv", "BRÅ's yearly per-kommun CSV, given its URL (or --year for a known address)")):
+        fp = fsub.add_parser(name, help=text)
+        fp.add_argument("--raw", default="data/raw", help="download folder (cache), default data/raw")
+        fp.add_argument("--refresh", action="store_true", help="download again even when the file is cached")
+        fp.add_argument("--import", dest="do_import", action="store_true", help="import the file into --store afterwards")
+        fp.add_argument("--store", default=DEFAULT_STORE)
+        if name in ("scb-population", "kolada"):
+            fp.add_argument("--years", nargs="+", required=True, help="years: 2024, 2016-2025 or a list")
+            fp.add_argument("--areas", nargs="*", default=["all"],
+                            help="SCB codes (00, 21, 2180), '21+' for a län and its kommuner, or all (default)")
+        if name == "kolada":
+            fp.add_argument("--kpi", nargs="*", default=[], help="Kolada KPI ids, e.g. N07540 (default: the mapped ones)")
+        if name == "bra-csv":
+            fp.add_argument("url", nargs="?", default=None, help="the CSV's address on bra.se")
+            fp.add_argument("--year", type=int, default=None, help="the year of the figures")
 
     b = sub.add_parser("build", help="build the HTML reports")
     b.add_argument("--lan", nargs="*", default=[], help="län code(s), e.g. 21, or 'all'")
@@ -35,7 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", default="reports", help="output folder (default reports/)")
     b.add_argument("--year", type=int, default=0, help="report year (default: the latest in the store)")
     b.add_argument("--workers", type=int, default=None, help="parallel notebook runs (default: one per core)")
-    b.add_argument("--timeout", type=int, default=600, help="seconds a single notebook cell may run")
+    b.add_argument("--timeout", type=float, default=600,
+                   help="seconds one whole report notebook may run (wall clock; default 600)")
+    b.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
+    b.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks in (default python3)")
     return p
 
 
@@ -50,22 +78,80 @@ def _cmd_sample(args) -> int:
 def _cmd_import(args) -> int:
     from .store import import_paths
 
-    report = import_paths([Path(p) for p in args.paths], Path(args.store))
+    report = import_paths([Path(p) for p in args.paths], Path(args.store), year=getattr(args, "year", None))
     print(report if isinstance(report, str) else getattr(report, "summary", lambda: str(report))())
     return 0
 
 
+def _years(specs: list[str]) -> list[int]:
+    years: list[int] = []
+    for spec in specs:
+        for part in str(spec).replace(",", " ").split():
+            lo, _, hi = part.partition("-")
+            if not lo.isdigit() or (hi and not hi.isdigit()):
+                raise ValueError(f"--years: {part!r} is not a year or a range such as 2016-2025")
+            years += list(range(int(lo), int(hi or lo) + 1))
+    return sorted(set(years))
+
+
+def _cmd_fetch(args) -> int:
+    from . import fetch
+
+    fetcher = fetch.Fetcher(cache_dir=Path(args.raw), refresh=args.refresh)
+    if args.source == "scb-population":
+        got = fetch.fetch_scb_population(_years(args.years), args.areas, fetcher=fetcher)
+    elif args.source == "kolada":
+        got = fetch.fetch_kolada(args.kpi, _years(args.years), args.areas, fetcher=fetcher)
+    elif args.source == "kolada-groups":
+        got = fetch.fetch_kolada_groups(fetcher=fetcher)
+    else:
+        got = fetch.fetch_bra_kommun_csv(args.url, year=args.year, fetcher=fetcher)
+    print(f"{'cached' if got.from_cache else 'downloaded'} {got.path} (sha256 {got.provenance.get('sha256', '')[:12]}…, "
+          f"{got.provenance.get('retrieved_at', '')})")
+    if args.do_import:
+        from .store import import_paths
+
+        print(import_paths([got.path], Path(args.store), year=getattr(args, "year", None)).summary())
+    return 0
+
+
 def _cmd_build(args) -> int:
-    from .build import build
+    """Exit 0: every report is current (or nothing changed); 1: some report failed, the others were
+    published; 2: bad input, nothing written; 3: stopped before publishing, the live site is unchanged."""
+    import signal
+
+    from .build import BuildAborted, build, skip_slow_imports
+
+    skip_slow_imports()
 
     if not args.lan and not args.kommun:
         raise ValueError("tmb build: give --lan CODE (or all) and/or --kommun CODE")
-    result = build(lan=args.lan, kommuner=args.kommun, store=args.store, out=args.out, year=args.year,
-                   workers=args.workers, timeout=args.timeout)
+
+    def _terminate(signum, frame):  # systemd stop / kill: clean up workers and staging like Ctrl-C
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        result = build(lan=args.lan, kommuner=args.kommun, store=args.store, out=args.out, year=args.year,
+                       workers=args.workers, timeout=args.timeout, force=args.force, kernel_name=args.kernel)
+    except BuildAborted as exc:
+        print(f"tmb build: aborted: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("tmb build: interrupted; nothing was published, the live site is unchanged", file=sys.stderr)
+        return 3
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     ok = len(result.reports) - len(result.failed)
-    print(f"built {ok} of {len(result.reports)} report(s) into {result.out}")
+    if not result.published and not result.failed:
+        print(f"up to date: {len(result.reports)} report(s) in {result.out}, nothing changed")
+    else:
+        state = "published" if result.published else "unchanged"
+        print(f"{ok} of {len(result.reports)} report(s) current, {len(result.rebuilt)} rebuilt; site {state}: "
+              f"{result.out} ({result.seconds:.1f} s)")
     for r in result.failed:
-        print(f"FAILED {r.page}: {r.error}", file=sys.stderr)
+        print(f"FAILED {r.page}: {r.error}" + (" (last good version kept, marked stale)" if r.status == "stale" else ""),
+              file=sys.stderr)
     return 1 if result.failed else 0
 
 
@@ -74,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("papermill", "traitlets", "nbconvert", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    handler = {"sample": _cmd_sample, "import": _cmd_import, "build": _cmd_build}[args.command]
+    handler = {"sample": _cmd_sample, "import": _cmd_import, "build": _cmd_build, "fetch": _cmd_fetch}[args.command]
     try:
         return handler(args)
     except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
