@@ -34,9 +34,52 @@ def test_data_text_is_escaped_everywhere(ctx):
 
 def test_reason_sentence_matches_certainty():
     assert report._reason_sentence({"cmp_lan": "higher"}) == "Statistiskt säkerställt högre än länet."
-    both = report._reason_sentence({"cmp_riket": "higher", "trend": "increasing"})
+    both = report._reason_sentence({"cmp_riket": "higher", "trend": "increasing", "priority_confidence": "stark"})
     assert both == "Statistiskt säkerställt högre än riket och en säkerställd ökning de senaste åren."
     assert "osäkert" in report._reason_sentence({"cmp_lan": "similar"})
+
+
+def test_reason_sentence_names_both_similar_kommun_groups():
+    text = report._reason_sentence({"cmp_lan": "higher", "cmp_group": "higher", "cmp_peers": "higher",
+                                    "priority_confidence": "stark"})
+    assert text == "Statistiskt säkerställt högre än länet, kommungruppen och liknande kommuner."
+
+
+def test_reason_sentence_weak_and_moderate_evidence():
+    weak = report._reason_sentence({"trend": "increasing", "priority_confidence": "svag"})
+    assert weak == "Tecken på ökning, men osäkert."
+    weak = report._reason_sentence({"cmp_riket": "higher", "trend": "increasing", "priority_confidence": "svag"})
+    assert weak == "Tecken på högre nivå än riket och ökning, men osäkert."
+    moderate = report._reason_sentence({"cmp_lan": "higher", "priority_confidence": "måttlig"})
+    assert moderate == "Statistiskt säkerställt högre än länet, men underlaget är begränsat."
+
+
+def test_reason_sentence_where_lower_is_worse():
+    text = report._reason_sentence({"worse": "lower", "cmp_riket": "lower", "trend": "decreasing",
+                                    "priority_confidence": "stark"})
+    assert text == "Statistiskt säkerställt lägre än riket och en säkerställd minskning de senaste åren."
+    # 'higher' is not evidence when lower is worse
+    assert "osäkert" in report._reason_sentence({"worse": "lower", "cmp_riket": "higher"})
+
+
+def test_ntu_trend_is_shown_in_percentage_points(ctx):
+    from tmb_analysis.tables import _trend_cell
+
+    row = {"indicator": "otrygghet_kvall", "trend": "increasing", "trend_pct_per_year": 1.25,
+           "trend_ci_low": 0.25, "trend_ci_high": 2.0, "trend_unit": "percentage_points_per_year"}
+    cell = str(_trend_cell(row))
+    assert "+1,3\u00a0procentenheter per år" in cell and "+0,3 till +2,0\u00a0procentenheter" in cell
+    crime = dict(row, indicator="bostadsinbrott", trend_unit="percent_per_year")
+    assert "+1,3\u00a0% per år" in str(_trend_cell(crime))
+
+
+def test_uncertainty_note_follows_the_configured_rule(ctx):
+    from tmb_analysis.priorities import analysis_config
+
+    rule = analysis_config()["survey_uncertainty"]
+    html = report.trygghet(ctx).data
+    assert f"färre än {rule['min_respondents']} svarande" in html
+    assert f"bredare än {rule['max_ci_width_pp']} procentenheter" in html
 
 
 def test_followup_crime_ratio_against_hand_computation():
@@ -65,3 +108,19 @@ def test_followup_missing_baseline_is_unknown():
 def test_followup_without_file_explains_how_to_start(ctx):
     html = report.followup(ctx).data  # Ockelbo has no example follow-up file
     assert "uppfoljning/2101.yaml" in html
+
+
+def test_results_cache_key_covers_the_configuration(sample_store, monkeypatch, tmp_path):
+    """A changed threshold in config/*.yaml must never be served results computed with the old one."""
+    from pathlib import Path
+
+    store = Path(sample_store).resolve()
+    before = report._store_fingerprint(store)
+    config = Path(report.__file__).parent / "config" / "analysis.yaml"
+    original = config.read_bytes()
+    try:
+        config.write_bytes(original + b"\n# changed\n")
+        assert report._store_fingerprint(store) != before
+    finally:
+        config.write_bytes(original)
+    assert report._store_fingerprint(store) == before

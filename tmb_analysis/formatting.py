@@ -172,17 +172,37 @@ def fmt_interval(lo, hi, decimals: int = 0, missing: str = MISSING) -> str:
     return f"{a}{EN_DASH}{b}"
 
 
-def fmt_signed_pct(x, decimals: int = 1, missing: str = MISSING) -> str:
-    """A change in percent with its sign: '+3,2 %', '−1,5 %', '0,0 %'."""
+#: Suffix of a change by the unit of the trend (``trend_unit`` in the results table): crime
+#: trends are relative (% per year), NTU trends absolute (percentage points per year).
+CHANGE_SUFFIX = {
+    "percent": "%",
+    "percent_per_year": "%",
+    "percentage_points": "procentenheter",
+    "percentage_points_per_year": "procentenheter",
+}
+
+
+def _change_suffix(unit) -> str:
+    if unit is None or (isinstance(unit, float) and math.isnan(unit)):
+        return "%"
+    try:
+        return CHANGE_SUFFIX[str(unit)]
+    except KeyError:
+        raise ValueError(f"unknown change unit {unit!r}; expected one of {sorted(CHANGE_SUFFIX)}") from None
+
+
+def fmt_signed_pct(x, decimals: int = 1, missing: str = MISSING, unit=None) -> str:
+    """A change with its sign: '+3,2 %', '−1,5 %', '0,0 %'; with a percentage-point unit
+    (NTU trends) '+0,8 procentenheter'."""
     if is_missing(x):
         return missing
     q = _round(x, decimals)
     sign = "+" if q > 0 else ""
-    return f"{sign}{fmt_number(q, decimals)}{NBSP}%"
+    return f"{sign}{fmt_number(q, decimals)}{NBSP}{_change_suffix(unit)}"
 
 
-def fmt_signed_interval(lo, hi, decimals: int = 1, missing: str = MISSING) -> str:
-    """An interval of changes: '+1,0 till +5,4 %', '−3,2 till +1,5 %'."""
+def fmt_signed_interval(lo, hi, decimals: int = 1, missing: str = MISSING, unit=None) -> str:
+    """An interval of changes: '+1,0 till +5,4 %', '−3,2 till +1,5 procentenheter'."""
     if is_missing(lo) or is_missing(hi):
         return missing
 
@@ -190,7 +210,7 @@ def fmt_signed_interval(lo, hi, decimals: int = 1, missing: str = MISSING) -> st
         q = _round(v, decimals)
         return ("+" if q > 0 else "") + fmt_number(q, decimals)
 
-    return f"{signed(lo)} till {signed(hi)}{NBSP}%"
+    return f"{signed(lo)} till {signed(hi)}{NBSP}{_change_suffix(unit)}"
 
 
 def value_decimals(value, unit: str) -> int:

@@ -68,6 +68,10 @@ def _store_fingerprint(store_dir: Path) -> str:
     from . import __version__
 
     h = hashlib.sha256(__version__.encode())
+    # the analysis settings (thresholds, weights, groups) change the results as much as the data do
+    for p in sorted((Path(__file__).parent / "config").glob("*.yaml")):
+        h.update(p.name.encode())
+        h.update(p.read_bytes())
     for p in sorted(store_dir.glob("*")):
         if p.is_file():
             h.update(p.name.encode())
@@ -88,7 +92,8 @@ def load_results(store_dir: str | Path) -> tuple[pd.DataFrame, object]:
     Every report of a build reads the same cached table, so the analysis runs
     once per run, not once per notebook. The cache lives outside the store
     (``$TMB_CACHE_DIR``, default ``~/.cache/tmb-analys``), keyed by a hash of the
-    store files and the package version, so a changed store is never served
+    store files, the package's configuration (``config/*.yaml``) and the package
+    version, so a changed store or setting is never served
     stale results and the store itself is never written to.
     """
     store_dir = Path(store_dir).resolve()
@@ -279,16 +284,11 @@ def caterpillar_figure(ctx: ReportContext, indicator: str) -> HTML:
 
 
 def lan_tables(ctx: ReportContext) -> HTML:
-    from .catalogue import catalogue
-    from .tables import lan_table_html
+    """All kommuner against all indicators, one compact table per theme (value and comparison with
+    riket); the details per kommun are one click away in its report."""
+    from .tables import lan_matrix_html
 
-    parts = []
-    for ind in catalogue():
-        parts.append(
-            f"<details><summary>{esc(ind.label)}</summary>"
-            f"{lan_table_html(ctx.results, ctx.area.code, ind.id, ctx.year)}</details>"
-        )
-    return HTML("".join(parts))
+    return HTML(lan_matrix_html(ctx.results, ctx.area.code, ctx.year))
 
 
 def kommun_links(ctx: ReportContext) -> HTML:
@@ -347,20 +347,42 @@ def _has(ctx: ReportContext, col: str) -> bool:
 
 
 def _reason_sentence(row) -> str:
-    """One plain-Swedish sentence whose wording matches how certain the evidence is."""
-    parts = []
-    if row.get("cmp_lan") == "higher":
-        parts.append("statistiskt säkerställt högre än länet")
-    if row.get("cmp_riket") == "higher":
-        parts.append("statistiskt säkerställt högre än riket")
-    if row.get("cmp_group") == "higher":
-        parts.append("statistiskt säkerställt högre än liknande kommuner")
-    if row.get("trend") == "increasing":
-        parts.append("en säkerställd ökning de senaste åren")
-    if not parts:
+    """One plain-Swedish sentence whose wording matches how certain the evidence is.
+
+    The benchmarks named are those the indicator is significantly worse than (the whole 95 %
+    interval on the worse side: "statistiskt säkerställt"), using the same phrases as the
+    evidence text of :mod:`tmb_analysis.priorities`: länet, riket, kommungruppen (SKR) and
+    liknande kommuner (Kolada). With confidence ``svag`` the sentence says "tecken på …, men
+    osäkert"; with ``måttlig`` it adds that the evidence is limited.
+    """
+    from .priorities import BENCHMARKS
+
+    get = row.get
+    lower_worse = get("worse") == "lower"
+    bad_cmp = "lower" if lower_worse else "higher"
+    bad_trend = "decreasing" if lower_worse else "increasing"
+    direction = "lägre" if lower_worse else "högre"
+    benches = [phrase for col, _, phrase, _ in BENCHMARKS if get(col) == bad_cmp]
+    trend_hit = get("trend") == bad_trend
+    confidence = get("priority_confidence")
+
+    def joined(items):
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
+
+    if not benches and not trend_hit:
         return "Tecken på en högre nivå eller ökning, men underlaget är osäkert."
-    text = " och ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
-    return text[0].upper() + text[1:] + "."
+    if confidence == "svag":
+        signs = ([f"{direction} nivå än {joined(benches)}"] if benches else []) + (
+            ["ökning" if not lower_worse else "minskning"] if trend_hit else [])
+        return f"Tecken på {joined(signs)}, men osäkert."
+    parts = [f"statistiskt säkerställt {direction} än {joined(benches)}"] if benches else []
+    if trend_hit:
+        parts.append("en säkerställd " + ("minskning" if lower_worse else "ökning") + " de senaste åren")
+    text = joined(parts)
+    text = text[0].upper() + text[1:]
+    if confidence == "måttlig":
+        text += ", men underlaget är begränsat"
+    return text + "."
 
 
 def priorities(ctx: ReportContext) -> HTML:
@@ -384,7 +406,7 @@ def priorities(ctx: ReportContext) -> HTML:
         interval = fmt_value_interval(r["ci_low"], r["ci_high"], unit, r["value"])
         trend = ""
         if r.get("trend") in ("increasing", "decreasing", "no_clear_trend") and pd.notna(r.get("trend_pct_per_year")):
-            trend = f", trend {fmt_signed_pct(r['trend_pct_per_year'])} per år"
+            trend = f", trend {fmt_signed_pct(r['trend_pct_per_year'], unit=r.get('trend_unit'))} per år"
         conf = r.get("priority_confidence") if _has(ctx, "priority_confidence") else None
         evidence = r.get("priority_evidence") if _has(ctx, "priority_evidence") else None
         items.append(
@@ -403,25 +425,50 @@ def priorities(ctx: ReportContext) -> HTML:
 
 
 def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
+    """Funnel plot of the kommuner (the whole country in a kommun report, the county's in an
+    overview) with the limits of :func:`tmb_analysis.indicators.funnel_data`: widened for
+    overdispersion (Spiegelhalter 2005) when the kommuner of the country vary more than chance,
+    and a sentence listing which kommuner lie outside the 99,8 % limits."""
     from .catalogue import catalogue
     from .charts import funnel_chart
+    from .formatting import fmt_number
+    from .indicators import funnel_data
 
     ind = catalogue().get(indicator)
     lan_code = None if ctx.area.level == "kommun" else ctx.area.code
     highlight = ctx.area.code if ctx.area.level == "kommun" else None
-    limits = None
-    if _has(ctx, "funnel_riket"):
-        try:
-            from .indicators import funnel_data
-
-            limits = funnel_data(ctx.results, indicator, ctx.year)["limits"]
-        except Exception:  # older results without funnel support: the chart computes exact limits itself
-            limits = None
-    fig = funnel_chart(ctx.results, indicator, ctx.year, level="kommun", lan_code=lan_code, highlight=highlight, limits=limits)
+    # phi is estimated from all the country's kommuner (the same as the results table's funnel_riket)
+    data = funnel_data(ctx.results, indicator, ctx.year)
+    fig = funnel_chart(ctx.results, indicator, ctx.year, level="kommun", lan_code=lan_code, highlight=highlight,
+                       limits=data["limits"])
     where = "alla Sveriges kommuner" if lan_code is None else f"kommunerna i {ctx.area.name}"
-    return figure(fig, f"tratt-{indicator}",
-                  f"Trattdiagram: {ind.label.lower()} {ctx.year} för {where} mot folkmängden, med 95 % och 99,8 % "
-                  "kontrollgränser kring riket. Punkter utanför gränserna avviker mer än slumpen förklarar.")
+    if data["overdispersion"]:
+        limits_text = (f"kontrollgränser kring riket, vidgade för överspridning (φ = {fmt_number(data['phi'], 1)}: "
+                       "kommunerna varierar mer än slumpen ensam ger, Spiegelhalter 2005)")
+    else:
+        limits_text = "exakta kontrollgränser kring riket (ingen överspridning att justera för)"
+    caption = (f"Trattdiagram: {ind.label.lower()} {ctx.year} för {where} mot folkmängden, med 95 % och 99,8 % "
+               f"{limits_text}. Punkter utanför 99,8 %-gränserna avviker mer än slumpen förklarar.")
+    pts = data["points"]
+    col = "pos_998_od" if data["overdispersion"] else "pos_998"
+    outside = pts[pts[col].isin(["above", "below"])]
+    if lan_code is not None:
+        outside = outside[outside["area_code"].astype(str).str[:2] == lan_code]
+        names = {"above": [], "below": []}
+        for _, r in outside.sort_values("area_name").iterrows():
+            names[r[col]].append(esc(r["area_name"]))
+        said = [f"över gränsen: {', '.join(names['above'])}" if names["above"] else "",
+                f"under gränsen: {', '.join(names['below'])}" if names["below"] else ""]
+        said = "; ".join(t for t in said if t)
+        text = (f"Utanför 99,8 %-gränserna i {esc(ctx.area.name)}: {said}." if said
+                else f"Ingen kommun i {esc(ctx.area.name)} ligger utanför 99,8 %-gränserna.")
+    else:
+        own = pts.loc[pts["area_code"].astype(str) == ctx.area.code, col]
+        where_own = {"above": "över den övre gränsen", "below": "under den nedre gränsen",
+                     "within": "inom gränserna"}.get(own.iloc[0] if len(own) else "unknown", "utan känt läge")
+        text = (f"{esc(ctx.area.name)} ligger {where_own}. {len(outside)} av {len(pts)} kommuner i landet ligger "
+                "utanför 99,8 %-gränserna.")
+    return HTML(figure(fig, f"tratt-{indicator}", caption).data + f"<p class='note'>{text}</p>")
 
 
 def matrix_figure(ctx: ReportContext) -> HTML:
@@ -446,7 +493,7 @@ def _matrix_table(ctx: ReportContext) -> str:
         ratio = float(r["value"]) / float(b) if pd.notna(r["value"]) and pd.notna(b) and b else None
         body.append(
             f"<tr><th scope='row'>{esc(r['indicator_label'])}</th><td>{fmt_number(ratio, 2)}</td>"
-            f"<td>{esc(trend_text(r.get('trend')))} {fmt_signed_pct(r.get('trend_pct_per_year'))}</td>"
+            f"<td>{esc(trend_text(r.get('trend')))} {fmt_signed_pct(r.get('trend_pct_per_year'), unit=r.get('trend_unit'))}</td>"
             f"<td>{fmt_number(r.get('harm_weight') if _has(ctx, 'harm_weight') else None, 1)}</td></tr>"
         )
     return ("<table class='tmb-table'><caption>Prioriteringsmatrisen som tabell</caption><thead><tr>"
@@ -455,24 +502,30 @@ def _matrix_table(ctx: ReportContext) -> str:
             + "".join(body) + "</tbody></table>")
 
 
-#: NTU estimates with fewer respondents or a wider interval are marked "för osäkert" (see docs/metod.md).
-MIN_RESPONDENTS = 100
-MAX_CI_WIDTH_PP = 20.0
+def _uncertainty_rule() -> tuple[float, float]:
+    """(min_respondents, max_ci_width_pp) of ``config/analysis.yaml``: the rule that marks an NTU
+    estimate "för osäkert" (the results table's ``too_uncertain``)."""
+    from .priorities import analysis_config
+
+    rule = analysis_config().get("survey_uncertainty", {})
+    return float(rule.get("min_respondents", 100)), float(rule.get("max_ci_width_pp", 20))
 
 
 def _too_uncertain(row) -> bool:
     if "too_uncertain" in row and pd.notna(row["too_uncertain"]):
         return bool(row["too_uncertain"])
+    min_n, max_width = _uncertainty_rule()
     n, lo, hi = row.get("n_respondents"), row.get("ci_low"), row.get("ci_high")
-    if pd.notna(n) and n < MIN_RESPONDENTS:
+    if pd.notna(n) and n < min_n:
         return True
-    return pd.notna(lo) and pd.notna(hi) and (hi - lo) > MAX_CI_WIDTH_PP
+    return pd.notna(lo) and pd.notna(hi) and (hi - lo) > max_width
 
 
 def trygghet(ctx: ReportContext) -> HTML:
     """NTU indicators with interval and respondents; 'för osäkert' where the rule says so."""
     from .formatting import comparison_text, fmt_number, fmt_value, fmt_value_interval
 
+    min_n, max_width = _uncertainty_rule()
     rows = _latest(ctx)
     rows = rows[rows["source_kind"] == "survey"]
     if rows.empty:
@@ -495,28 +548,20 @@ def trygghet(ctx: ReportContext) -> HTML:
         f"{ctx.year}, {esc(ctx.area.display_name)}</caption><thead><tr><th scope='col'>Indikator</th>"
         "<th scope='col'>Andel</th><th scope='col'>95 % konfidensintervall</th><th scope='col'>Antal svarande</th>"
         "<th scope='col'>Jämfört med riket</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
-        f"<p class='note'>”För osäkert” betyder färre än {MIN_RESPONDENTS} svarande eller ett intervall bredare än "
-        f"{MAX_CI_WIDTH_PP:.0f} procentenheter; skillnader ska då inte tolkas.</p>"
+        f"<p class='note'>”För osäkert” betyder färre än {fmt_number(min_n)} svarande eller ett intervall bredare än "
+        f"{fmt_number(max_width)} procentenheter; skillnader ska då inte tolkas.</p>"
     )
 
 
-#: Register and survey side by side: a reported-crime indicator and the NTU indicators about the same problem.
-RELATED = {
-    "bostadsinbrott": ["oro_bostadsinbrott"],
-    "bilbrott": ["oro_bilbrott"],
-    "skadegorelse": ["problem_skadegorelse", "problem_klotter"],
-    "narkotika": ["problem_narkotikahandel", "problem_paverkade"],
-    "vald_offentlig_vuxna": ["utsatt_misshandel", "oro_misshandel"],
-    "trafikbrott": ["problem_fortkorning", "problem_storande_korning"],
-}
-
-
 def register_and_survey(ctx: ReportContext) -> HTML:
+    """Register and survey side by side: each reported-crime indicator with the NTU indicators about
+    the same problem (``config/related_indicators.yaml``, also the priority score's concern term)."""
     from .formatting import comparison_text, fmt_value, fmt_value_interval
+    from .priorities import related_indicators
 
     rows = _latest(ctx).set_index("indicator")
     blocks = []
-    for crime_id, survey_ids in RELATED.items():
+    for crime_id, survey_ids in related_indicators().items():
         if crime_id not in rows.index:
             continue
         c = rows.loc[crime_id]
@@ -577,8 +622,9 @@ def followup(ctx: ReportContext) -> HTML:
         if unit == "per_100k":
             change = f"{fmt_signed_pct(res['change'])} ({fmt_signed_interval(res['change_low'], res['change_high'])})"
         else:
-            change = (f"{fmt_signed_pct(res['change']).replace('%', 'procentenheter')} "
-                      f"({fmt_signed_interval(res['change_low'], res['change_high']).replace('%', 'procentenheter')})")
+            pp = "percentage_points"
+            change = (f"{fmt_signed_pct(res['change'], unit=pp)} "
+                      f"({fmt_signed_interval(res['change_low'], res['change_high'], unit=pp)})")
         body.append(
             f"<tr><th scope='row'>{esc(it.description or it.indicator)}<br><span class='small'>"
             f"{esc(it.kind)} · {esc(ctx.results.loc[ctx.results['indicator'] == it.indicator, 'indicator_label'].iloc[0])}"
