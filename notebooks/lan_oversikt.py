@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -70,6 +72,9 @@ report.shared_problems(ctx)
 
 # %% [markdown]
 # ## Alla kommuner, alla indikatorer
+#
+# En tabell per tema: kommunernas värden för varje indikator. Symbolen efter värdet visar
+# jämförelsen med riket. Intervall, jämförelse med länet och trend finns i varje kommuns rapport.
 
 # %%
 report.lan_tables(ctx)

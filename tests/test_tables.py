@@ -218,3 +218,47 @@ def test_table_css_covers_classes():
                 "trend-unknown", "visually-hidden"):
         assert f".{cls}" in TABLE_CSS
     assert "@media print" in TABLE_CSS and "@" not in TABLE_CSS.replace("@media", "")
+
+
+def test_lan_matrix_one_row_per_kommun_cells_classed_by_riket(results):
+    from tmb_analysis.tables import lan_matrix_html
+
+    html = lan_matrix_html(results, "21", 2024)
+    tables = re.findall(r"<table.*?</table>", html, re.S)
+    # one table per theme of the catalogue; the fixture has data for skadegörelse and otrygghet only
+    skad = next(t for t in tables if "Skadegörelsebrott<span" in t)
+    rows = re.findall(r'<tr><th scope="row">([^<]*)</th>(.*?)</tr>', skad)
+    names = [n for n, _ in rows]
+    assert names[:10] == ["Bollnäs", "Gävle", "Hofors", "Hudiksvall", "Ljusdal", "Nordanstig", "Ockelbo",
+                          "Ovanåker", "Sandviken", "Söderhamn"] and names[10:] == ["Gävleborgs län", "Riket"]
+    assert "Vansbro" not in names
+    sel = results[(results.year == 2024) & (results.indicator == "skadegorelse")].set_index("area_name")
+    col = skad.split("<th scope=\"col\">")[1:].index(next(h for h in skad.split("<th scope=\"col\">")[1:]
+                                                          if h.startswith("Skadegörelsebrott")))
+    for name, cells in rows[:10]:
+        tds = re.findall(r"<td( class=\"[^\"]*\")?>([^<]*)</td>", cells)
+        cls, text = tds[col - 1]
+        r = sel.loc[name]
+        expected = {"higher": "cmp-higher-bad", "lower": "cmp-lower-good", "similar": "cmp-similar"}[r.cmp_riket]
+        assert cls == f' class="{expected}"', name
+        assert text == f"{round(r.value):,}".replace(",", "\u00a0")  # Swedish thousands separator
+    # benchmark rows carry no comparison
+    assert re.search(r'<th scope="row">Riket</th><td>[^<]+</td>', skad)
+
+
+def test_lan_matrix_symbols_come_with_words_for_screen_readers():
+    from tmb_analysis.tables import MATRIX_CSS
+
+    for cls, word in (("cmp-higher-bad", "h\\0000f6gre \\0000e4n riket"), ("cmp-lower-good", "l\\0000e4gre"),
+                      ("cmp-similar", "ingen s\\0000e4ker skillnad"), ("cmp-unknown", "ok\\0000e4nt")):
+        rule = next(line for line in MATRIX_CSS.splitlines() if f"td.{cls}::after" in line)
+        assert " / " in rule and word in rule, rule
+
+
+def test_lan_matrix_escapes_data_text():
+    from tmb_analysis.tables import lan_matrix_html
+
+    df = synthetic_results()
+    df.loc[df.area_code == "21", "area_name"] = XSS
+    html = lan_matrix_html(df, "21", 2024)
+    assert "<script>" not in html and XSS_ESCAPED in html

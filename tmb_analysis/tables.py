@@ -86,6 +86,28 @@ for _sig in F.SIGNALS:
 del _sig
 
 
+def _css_string(text: str) -> str:
+    return '"' + "".join(c if c.isascii() and c not in '"\\' else f"\\{ord(c):06x}" for c in text) + '"'
+
+
+#: The compact county matrix (:func:`lan_matrix_html`) writes only the value in a cell; the CSS adds
+#: the comparison's symbol, with its word as the text alternative screen readers read
+#: (``content: "▲" / "högre än riket"``; browsers without that syntax keep the first declaration).
+MATRIX_CSS = "\n".join(
+    f"table.lan-matrix td.cmp-{c}{'-bad' if c in ('higher', 'lower') else ''}::after"
+    + (f", table.lan-matrix td.cmp-{c}-good::after" if c in ("higher", "lower") else "")
+    + f" {{ content: {_css_string(NBSP + sym)}; content: {_css_string(NBSP + sym)} / "
+    f"{_css_string(word.lower() + ' än riket' if c in ('higher', 'lower') else word.lower())}; }}"
+    for c, (sym, word) in F.COMPARISON_TEXT.items()
+) + """
+table.lan-matrix th[scope="col"] { font-size: 0.85em; font-weight: 700; vertical-align: bottom; }
+table.lan-matrix tbody td { text-align: right; white-space: nowrap; }
+table.lan-matrix th[scope="col"]:not(:first-child) { text-align: right; }
+.table-scroll { overflow-x: auto; }
+@media print { .table-scroll { overflow: visible; } table.lan-matrix { font-size: 8pt; } }"""
+TABLE_CSS += "\n" + MATRIX_CSS
+
+
 # ---- helpers --------------------------------------------------------------------
 
 
@@ -177,10 +199,12 @@ def _trend_cell(row) -> Markup:
     pct = _get(row, "trend_pct_per_year")
     rate = Markup("")
     if not F.is_missing(pct):
-        rate = Markup(" {}").format(F.fmt_signed_pct(pct, 1))
+        unit = _get(row, "trend_unit")
+        rate = Markup(" {} per år").format(F.fmt_signed_pct(pct, 1, unit=unit))
         lo, hi = _get(row, "trend_ci_low"), _get(row, "trend_ci_high")
         if not (F.is_missing(lo) or F.is_missing(hi)):
-            rate += Markup('<span class="sub">95{}% KI: {}</span>').format(NBSP, F.fmt_signed_interval(lo, hi, 1))
+            rate += Markup('<span class="sub">95{}% KI: {}</span>').format(
+                NBSP, F.fmt_signed_interval(lo, hi, 1, unit=unit))
     return Markup('<td class="{}"><span class="sym" aria-hidden="true">{}</span> {}{}</td>').format(
         cls, symbol, word, rate
     )
@@ -353,3 +377,64 @@ def lan_table_html(
         _tfoot(len(LAN_HEADINGS), notes),
     )
     return str(html)
+
+
+def lan_matrix_html(results: pd.DataFrame, lan_code: str, year: int) -> str:
+    """Every kommun of a län against every indicator, one compact table per theme.
+
+    Rows are the kommuner (Swedish order) and, set apart, the län and riket; columns are the
+    theme's indicators. A cell holds the value; its class gives the comparison with riket, shown
+    by the symbol the CSS adds (:data:`MATRIX_CSS`, with the word as text alternative) and by
+    colour. Intervals, the comparison with the län and trends are in each kommun's report and in
+    the per-indicator tables. Made compact so that a county of 49 kommuner stays a small page.
+    """
+    from .catalogue import THEMES, catalogue
+    from .geography import registry
+
+    lan_code = str(lan_code)
+    sel = _select(results, year=year)
+    kommuner = registry().kommuner(lan_code)
+    codes = [k.code for k in kommuner] + [lan_code, "00"]
+    sel = sel[sel["area_code"].astype(str).isin(codes)]
+    cells = {(str(r.area_code), str(r.indicator)): r for r in sel.itertuples(index=False)}
+    names = {k.code: k.name for k in kommuner}
+    order = sorted(names, key=lambda c: _sort_key_sv(names[c]))
+    by_theme: dict[str, list] = {}
+    for ind in catalogue():
+        by_theme.setdefault(ind.theme, []).append(ind)
+    legend = " ".join(f"{sym} {word.lower()}" for sym, word in F.COMPARISON_TEXT.values())
+    tables = []
+    for theme in sorted(by_theme, key=lambda t: THEMES.index(t) if t in THEMES else 1_000):
+        inds = by_theme[theme]
+
+        def cell(code, ind, compare=True):
+            r = cells.get((code, ind.id))
+            value = None if r is None else r.value
+            if F.is_missing(value):
+                return Markup('<td class="cmp-na">–</td>')
+            if not compare:
+                return Markup("<td>{}</td>").format(F.fmt_value(value, ind.unit))
+            c = r.cmp_riket if r.cmp_riket in F.COMPARISON_TEXT else "unknown"
+            cls = F.comparison_css_class(c, ind.worse)
+            return Markup('<td class="{}">{}</td>').format(cls, F.fmt_value(value, ind.unit))
+
+        def row(code, name, compare=True):
+            return Markup('<tr><th scope="row">{}</th>{}</tr>').format(
+                name, Markup("").join(cell(code, ind, compare) for ind in inds))
+
+        head = Markup("").join(
+            Markup('<th scope="col">{}<span class="sub unit">{}</span></th>').format(
+                ind.label, F.UNIT_SHORT[ind.unit] if ind.unit == "per_100k" else "andel i procent")
+            for ind in inds)
+        body = Markup("").join(row(c, names[c]) for c in order)
+        bench = row(lan_code, _area_name(results, lan_code), compare=False) + row("00", _area_name(results, "00"), False)
+        tables.append(Markup(
+            # focusable, so that keyboard users can scroll a wide table (WCAG 2.1.1)
+            '<div class="table-scroll" tabindex="0" role="region" aria-label="{}: alla kommuner">'
+            '<table class="tmb-table lan-matrix"><caption>{} {}: alla kommuner</caption>'
+            '<thead><tr><th scope="col">Kommun</th>{}</tr></thead><tbody>{}</tbody>'
+            '<tbody class="benchmarks">{}</tbody><tfoot><tr><td colspan="{}">Symbolen efter värdet jämför med riket '
+            '({}); högre eller lägre bara när hela 95{}%-intervallet ligger på samma sida om rikets värde.</td></tr>'
+            '</tfoot></table></div>'
+        ).format(F.theme_label(theme), F.theme_label(theme), int(year), head, body, bench, len(inds) + 1, legend, NBSP))
+    return str(Markup("").join(tables))
