@@ -365,3 +365,35 @@ def test_year_option_reaches_the_readers(tmp_path):
     assert not store.exists()
     import_paths([path], store, year=2022)
     assert set(pd.read_parquet(store / "crime.parquet")["year"]) == {2022}
+
+
+def test_same_figure_with_less_detail_keeps_the_detailed_row(write_bra, bra_lines, tmp_path):
+    """Kolada restates Brå's figures without counts or intervals: a later Kolada import must not strip
+    Gävle's count and NTU interval, but a revised figure (another value) does replace the row."""
+    store = tmp_path / "store"
+    import_paths([write_bra(bra_lines)], store)
+
+    def kv(kpi, year, value):
+        return {"kpi": kpi, "municipality": "2180", "period": year,
+                "values": [{"gender": "T", "count": 1, "status": "", "value": value}]}
+
+    kolada = tmp_path / "kolada.json"
+    kolada.write_text(json.dumps({"count": 3, "next_url": None, "values": [
+        kv("N07540", 2024, 8967.0),   # the same rate as Brå's, without the count of crimes
+        kv("N07609", 2024, 23.0),     # the same NTU share, without interval or respondents
+        kv("N07609", 2023, 25.0),     # a different share: a revision, which wins
+    ]}), encoding="utf-8")
+    report = import_paths([kolada], store)
+    st = load_store(store)
+    crime = _value(st.crime, area_code="2180", year=2024, indicator="totalt")
+    assert crime["count"] == 9100 and crime["rate_per_100k"] == 8967
+    ntu = _value(st.survey, area_code="2180", year=2024, indicator="otrygghet_kvall")
+    assert (ntu["share_pct"], ntu["ci_low_pct"], ntu["ci_high_pct"], ntu["n_respondents"]) == (23.0, 20.0, 27.0, 610)
+    bra_sha = next(s["sha256"] for s in st.sources if s["file"] == "bra.csv")
+    assert crime["source_sha256"] == bra_sha and ntu["source_sha256"] == bra_sha  # the row is kept whole
+    revised = _value(st.survey, area_code="2180", year=2023, indicator="otrygghet_kvall")
+    assert revised["share_pct"] == 25.0 and pd.isna(revised["ci_low_pct"])
+    assert report.tables["survey"].replaced == 1
+    assert any("restate stored figures without their ci_low_pct and ci_high_pct and n_respondents" in w
+               for w in report.warnings), report.warnings
+    assert not any("newer vintage" in w for w in report.warnings), report.warnings

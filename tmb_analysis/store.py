@@ -16,7 +16,9 @@ Merge rule, per key (``area_code, year, indicator``; ``area_code, year`` for pop
 of the newest vintage wins — a file's vintage is the publication date it states, else its download
 date (``tmb fetch``), else the time it was imported, so that with undated files a later import
 wins (and later files of the same import count as newer) — except that a ``final`` crime row is
-never replaced by a ``preliminary`` one, whatever its vintage. A group (``groups``) is replaced as
+never replaced by a ``preliminary`` one, whatever its vintage — and that a row which only restates a
+stored figure with less detail (Kolada's rates without counts, shares without an interval) does not
+replace the row that has the detail (:func:`_prefer_richer`). A group (``groups``) is replaced as
 a whole by a newer vintage of it (Kolada re-fills group ids with new members). Every replacement
 is logged in the :class:`ImportReport`. Re-importing the same file changes nothing.
 
@@ -329,7 +331,45 @@ def _combine(name: str, parts: list[pd.DataFrame], vkeys: list[pd.Series | str])
         best_part = stacked.sort_values(["group_id", "_v", "_order"], kind="stable").drop_duplicates("group_id", keep="last")
         chosen = stacked.merge(best_part[["group_id", "_order"]], on=["group_id", "_order"])
         return chosen.drop_duplicates(keys, keep="last")
-    return stacked.sort_values(keys + sort, kind="stable").drop_duplicates(keys, keep="last")
+    best = stacked.sort_values(keys + sort, kind="stable").drop_duplicates(keys, keep="last")
+    return _prefer_richer(name, stacked, best, sort)
+
+
+#: table: (figure column, tolerance, detail columns). A newer row that only restates a figure with
+#: less detail (Kolada's rates have no counts of crimes, its NTU shares often no interval or
+#: respondents) does not replace the row that has them: see :func:`_prefer_richer`.
+_RICHER = {
+    "crime": ("rate_per_100k", 0.5, ["count"]),
+    "survey": ("share_pct", 0.05, ["ci_low_pct", "ci_high_pct", "n_respondents"]),
+}
+
+
+def _prefer_richer(name: str, stacked: pd.DataFrame, best: pd.DataFrame, sort: list[str]) -> pd.DataFrame:
+    """Where the winning row lacks a detail (a count, an interval) that another row of the same key
+    has, for the same figure (within rounding) and the same status, keep that other row whole, so
+    that neither the detail nor the row's provenance is lost. A different figure is a revision: the
+    newer row wins as it is."""
+    spec = _RICHER.get(name)
+    if spec is None or best.empty:
+        return best
+    figure, tol, detail = spec
+    keys = KEYS[name]
+    lacking = best[detail].isna().any(axis=1).to_numpy()
+    rich = stacked[stacked[detail].notna().all(axis=1).to_numpy()]
+    if not lacking.any() or rich.empty:
+        return best
+    rich = rich.sort_values(keys + sort, kind="stable").drop_duplicates(keys, keep="last")
+    cand = best[lacking][keys + [figure] + (["status"] if "status" in best else [])].merge(
+        rich, on=keys, how="inner", suffixes=("_w", ""))
+    same = (cand[f"{figure}_w"] - cand[figure]).abs().to_numpy() <= tol
+    if "status" in best:
+        same &= (cand["status_w"] == cand["status"]).to_numpy()
+    cand = cand[same]
+    if cand.empty:
+        return best
+    idx = pd.MultiIndex.from_frame(cand[keys])
+    keep = ~pd.MultiIndex.from_frame(best[keys]).isin(idx)
+    return pd.concat([best[keep], cand[best.columns]], ignore_index=True)
 
 
 def _same(x: pd.Series, y: pd.Series) -> np.ndarray:
@@ -423,12 +463,23 @@ def _diff(name: str, old: pd.DataFrame, merged: pd.DataFrame, incoming: pd.DataF
         else:
             n_newer = len(lost)
         differs = lost.merge(stored, on=keys, suffixes=("", "_stored"))
-        n_diff = 0
+        n_diff = n_richer = 0
         if len(differs):
             d = np.zeros(len(differs), dtype=bool)
             for c in vals:
                 d = d | ~_same(differs[c], differs[f"{c}_stored"])
+            if name in _RICHER:  # the same figure without its detail: the stored row is kept whole
+                figure, tol, detail = _RICHER[name]
+                richer = d & differs[detail].isna().any(axis=1).to_numpy() & (
+                    (differs[figure] - differs[f"{figure}_stored"]).abs().to_numpy() <= tol)
+                n_richer = int(richer.sum())
+                d = d & ~richer
             n_diff = int(d.sum())
+        if n_richer:
+            files = ", ".join(sorted({_file_label(s, by_sha) for s in lost["source_sha256"]}))
+            warn.append(f"{name}: {n_richer} row(s) of {files} restate stored figures without their "
+                        f"{' and '.join(_RICHER[name][2])}; the stored rows, which have them, are kept")
+        n_newer = max(n_newer - n_richer, 0)
         ch.kept_newer = n_newer if n_diff else 0
         if ch.kept_final:
             warn.append(f"{name}: {ch.kept_final} final row(s) kept; preliminary figures never replace final ones")
