@@ -87,6 +87,16 @@ def test_results_csv_is_swedish_excel(built_site):
                 "ci_low", "ci_high", "count", "population", "n_respondents", "cmp_lan", "cmp_riket",
                 "trend_pct_per_year", "trend_ci_low", "trend_ci_high", "trend", "eb_value", "priority_rank"]:
         assert col in cols
+    # the areas the site reports on: Gävleborg's kommuner, the län and riket, every indicator and year
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert {r["area_code"] for r in rows} == set(GAVLEBORG) | {"21", "00"}
+    keys = [(r["area_code"], r["indicator"], r["year"]) for r in rows]
+    assert len(keys) == len(set(keys))
+    latest = max(r["year"] for r in rows)
+    assert len([k for k in keys if k[2] == latest]) == 12 * len({r["indicator"] for r in rows})
 
 
 def test_unknown_codes_rejected_before_anything_is_written(sample_store, tmp_path):

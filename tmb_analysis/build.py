@@ -877,10 +877,11 @@ def _write_assets(staging: Path) -> None:
 
 
 def _write_data(staging: Path, results, jobs: list[Job], live: Path | None = None, live_files: dict | None = None) -> None:
-    """``data/indicators.csv`` (every row) and ``data/<page>.csv`` (each report's own area).
+    """``data/indicators.csv`` (the rows of the areas the site reports on: its kommuner, their län
+    and riket; every row for the whole country) and ``data/<page>.csv`` (each report's own area).
 
-    When the live site was built from the same store and code (``live_files`` given), its CSV files
-    are taken over as they are: writing the country's table as CSV takes seconds.
+    When the live site was built from the same store and code (``live_files`` given) for the same
+    reports, its CSV files are taken over as they are: writing the country's table as CSV takes seconds.
     """
     from .indicators import write_results_csv
 
@@ -895,9 +896,13 @@ def _write_data(staging: Path, results, jobs: list[Job], live: Path | None = Non
         _copy_page(live / rel, staging / rel)
         return True
 
-    if not take_over("data/indicators.csv"):
-        write_results_csv(results, data / "indicators.csv")
     codes = {j.code for j in jobs}
+    own = {f"data/{Path(j.page).stem}.csv" for j in jobs}
+    same_reports = bool(live_files) and own == {k for k in live_files if k.startswith("data/")} - {"data/indicators.csv"}
+    if not (same_reports and take_over("data/indicators.csv")):
+        areas = codes | {c[:2] for c in codes} | {"00"}
+        site_rows = results[results["area_code"].isin(areas)]
+        write_results_csv(site_rows if len(site_rows) < len(results) else results, data / "indicators.csv")
     by_area = None
     for job in jobs:
         rel = f"data/{Path(job.page).stem}.csv"

@@ -259,6 +259,33 @@ def trend_figure(ctx: ReportContext, indicator: str) -> HTML:
                   f"{ind.label} i {ctx.area.display_name} per år, med länet och riket som jämförelse.")
 
 
+#: Indicators every kommun report charts anyway; the first priority is charted only when it is another.
+ALWAYS_CHARTED = ("totalt", "otrygghet_kvall")
+
+
+def first_priority(ctx: ReportContext) -> str | None:
+    """The indicator ranked first for the area and year, or None when nothing is ranked."""
+    rows = _latest(ctx)
+    if "priority_rank" not in rows:
+        return None
+    ranked = rows[rows["priority_rank"] == 1]
+    return str(ranked["indicator"].iloc[0]) if len(ranked) else None
+
+
+def priority_figure(ctx: ReportContext, chart: str) -> HTML:
+    """The trend (``chart='trend'``) or funnel (``'funnel'``) of the first priority, so that the
+    evidence for the proposal is seen, not only read; nothing when there is no priority or it is
+    already charted."""
+    ind = first_priority(ctx)
+    if ind is None or ind in ALWAYS_CHARTED:
+        return HTML("")
+    from .catalogue import catalogue
+
+    label = catalogue().get(ind).label
+    fig = trend_figure(ctx, ind) if chart == "trend" else funnel_figure(ctx, ind)
+    return HTML(f"<h3>Förslag 1: {esc(label)}</h3>{fig.data}")
+
+
 def map_figure(ctx: ReportContext, indicator: str) -> HTML:
     from .catalogue import catalogue
     from .charts import county_map
@@ -375,10 +402,11 @@ def _reason_sentence(row) -> str:
         signs = ([f"{direction} nivå än {joined(benches)}"] if benches else []) + (
             ["ökning" if not lower_worse else "minskning"] if trend_hit else [])
         return f"Tecken på {joined(signs)}, men osäkert."
-    parts = [f"statistiskt säkerställt {direction} än {joined(benches)}"] if benches else []
+    text = f"statistiskt säkerställt {direction} än {joined(benches)}" if benches else ""
     if trend_hit:
-        parts.append("en säkerställd " + ("minskning" if lower_worse else "ökning") + " de senaste åren")
-    text = joined(parts)
+        trend_text = "en säkerställd " + ("minskning" if lower_worse else "ökning") + " de senaste åren"
+        # "… kommungruppen och liknande kommuner, och en säkerställd ökning": no run-on of "och"
+        text = trend_text if not text else text + (", och " if len(benches) > 1 else " och ") + trend_text
     text = text[0].upper() + text[1:]
     if confidence == "måttlig":
         text += ", men underlaget är begränsat"
@@ -645,7 +673,7 @@ def downloads(ctx: ReportContext) -> HTML:
     name = f"data/{'kommun' if ctx.area.level == 'kommun' else 'lan'}-{ctx.area.code}.csv"
     return HTML(
         f'<p><a href="{name}" download>Ladda ner siffrorna för {esc(ctx.area.display_name)} (CSV för Excel)</a> · '
-        '<a href="data/indicators.csv" download>alla kommuner (CSV)</a> · '
+        '<a href="data/indicators.csv" download>alla områden i rapporterna (CSV)</a> · '
         '<a href="metod.html">Metodbeskrivning</a></p>'
     )
 
