@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -62,6 +64,9 @@ report.indicator_table(ctx)
 # jämförelsenivån.
 
 # %%
+report.priority_figure(ctx, "trend")
+
+# %%
 report.trend_figure(ctx, "totalt")
 
 # %%
@@ -72,6 +77,9 @@ report.trend_figure(ctx, "otrygghet_kvall")
 #
 # I trattdiagrammet är varje punkt en kommun. Ju fler invånare, desto smalare blir gränserna för vad
 # slumpen kan förklara. En kommun utanför de streckade gränserna avviker verkligen från riket.
+
+# %%
+report.priority_figure(ctx, "funnel")
 
 # %%
 report.funnel_figure(ctx, "totalt")

@@ -43,6 +43,9 @@ def test_reason_sentence_names_both_similar_kommun_groups():
     text = report._reason_sentence({"cmp_lan": "higher", "cmp_group": "higher", "cmp_peers": "higher",
                                     "priority_confidence": "stark"})
     assert text == "Statistiskt säkerställt högre än länet, kommungruppen och liknande kommuner."
+    text = report._reason_sentence({"cmp_lan": "higher", "cmp_riket": "higher", "trend": "increasing",
+                                    "priority_confidence": "stark"})
+    assert text == "Statistiskt säkerställt högre än länet och riket, och en säkerställd ökning de senaste åren."
 
 
 def test_reason_sentence_weak_and_moderate_evidence():
