@@ -85,20 +85,20 @@ def run() -> list[dict]:
         baseline = seconds - trend_seconds + per_series
         phase_text = ", ".join(f"{k} {v:.2f}" for k, v in phases.items())
         rows.append({
-            "name": "compute_results, hela landet (exempeldata)",
+            "name": "compute_results, whole country (example data)",
             "seconds": seconds,
             "target_seconds": TARGET_SECONDS,
             "baseline_seconds": baseline,
-            "note": (f"{len(res):,} rader × {res.shape[1]} kolumner, {res['area_code'].nunique()} områden; "
-                     f"median av {REPEATS}; baslinje = samma analys med trender per serie i statsmodels "
-                     f"(uppskattad från {fitted} anpassningar); faser (s): {phase_text}"),
+            "note": (f"{len(res):,} rows × {res.shape[1]} columns, {res['area_code'].nunique()} areas; "
+                     f"median of {REPEATS}; baseline = the same analysis with one statsmodels GLM per trend series "
+                     f"(extrapolated from {fitted} fits); phases (s): {phase_text}"),
         })
         rows.append({
-            "name": "trender: numpy-batch mot statsmodels per serie",
+            "name": "trends: numpy batch against statsmodels per series",
             "seconds": trend_seconds,
             "target_seconds": None,
             "baseline_seconds": per_series,
-            "note": f"{n_series_rows:,} trender (en per rad, femårsfönster)",
+            "note": f"{n_series_rows:,} trends (one per row, five-year window)",
         })
     if REAL_DALARNA.is_file():
         with tempfile.TemporaryDirectory() as tmp:
@@ -107,11 +107,11 @@ def run() -> list[dict]:
             compute_results(store)
             seconds, res = _time(lambda: compute_results(store))
             rows.append({
-                "name": "compute_results, Dalarna (verkliga data)",
+                "name": "compute_results, Dalarna (real data)",
                 "seconds": seconds,
                 "target_seconds": None,
                 "baseline_seconds": None,
-                "note": f"{len(res):,} rader",
+                "note": f"{len(res):,} rows",
             })
     return rows
 
