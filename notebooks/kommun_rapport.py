@@ -52,7 +52,8 @@ report.summary(ctx)
 #
 # Tabellen visar det senaste årets värde med 95 % konfidensintervall och jämförelsen med länet,
 # riket och liknande kommuner. ▲ betyder statistiskt säkerställt högre, ▼ säkerställt lägre och
-# ● ingen säker skillnad. För små kommuner visas också ett stabiliserat värde (empirisk Bayes).
+# ● ingen säker skillnad. För små kommuner visas också ett stabiliserat värde (empirisk Bayes) och
+# anmälda brott för de tre senaste åren sammantaget, som varierar mindre än ett enskilt år.
 
 # %%
 report.indicator_table(ctx)

@@ -262,3 +262,18 @@ def test_lan_matrix_escapes_data_text():
     df.loc[df.area_code == "21", "area_name"] = XSS
     html = lan_matrix_html(df, "21", 2024)
     assert "<script>" not in html and XSS_ESCAPED in html
+
+
+def test_small_kommun_shows_stabilised_and_pooled_rates():
+    from tmb_analysis.tables import _value_cell
+
+    row = {"indicator": "bostadsinbrott", "unit": "per_100k", "value": 250.0, "count": 15, "population": 6000,
+           "eb_value": 181.4, "pooled_value": 203.7, "pooled_years": "2023–2025", "small_area": True}
+    cell = str(_value_cell(row, show_eb=True))
+    assert "stabiliserat: 181" in cell and "2023–2025 sammantaget: 204" in cell
+    assert "stabiliserat" not in str(_value_cell(dict(row, small_area=False), show_eb=True))
+    assert "sammantaget" not in str(_value_cell(row, show_eb=False))  # län and riket rows
+    # without the flag (an older results table) the population decides
+    legacy = {k: v for k, v in row.items() if k != "small_area"}
+    assert "stabiliserat" in str(_value_cell(legacy, show_eb=True))
+    assert "stabiliserat" not in str(_value_cell(dict(legacy, population=45_000), show_eb=True))

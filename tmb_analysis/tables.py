@@ -142,8 +142,18 @@ def _unit(row) -> str:
     return "percent" if _get(row, "source_kind") == "survey" else "per_100k"
 
 
-#: Below this population a kommun's rate is also shown stabilised by empirical Bayes (see docs/metod.md).
-SMALL_KOMMUN_POPULATION = 30_000
+#: Below this population a kommun's rate is also shown stabilised by empirical Bayes and pooled over
+#: three years, when the results table has no ``small_area`` column (it follows
+#: ``pooling.small_area_population`` in config/analysis.yaml; see docs/metod.md).
+SMALL_KOMMUN_POPULATION = 20_000
+
+
+def _is_small(row) -> bool:
+    small = _get(row, "small_area")
+    if small is not None:
+        return bool(small)
+    pop = _get(row, "population")
+    return not F.is_missing(pop) and pop < SMALL_KOMMUN_POPULATION
 
 
 def _value_cell(row, show_eb: bool = False) -> Markup:
@@ -161,9 +171,13 @@ def _value_cell(row, show_eb: bool = False) -> Markup:
         if not F.is_missing(n):
             sub = f"antal: {F.fmt_number(n)}"
     sub_html = Markup('<span class="sub">{}</span>').format(sub) if sub else Markup("")
-    eb, pop = _get(row, "eb_value"), _get(row, "population")
-    if show_eb and unit == "per_100k" and not F.is_missing(eb) and not F.is_missing(pop) and pop < SMALL_KOMMUN_POPULATION:
-        sub_html += Markup('<span class="sub">stabiliserat: {}</span>').format(F.fmt_value(eb, unit))
+    if show_eb and unit == "per_100k" and _is_small(row):
+        eb = _get(row, "eb_value")
+        if not F.is_missing(eb):
+            sub_html += Markup('<span class="sub">stabiliserat: {}</span>').format(F.fmt_value(eb, unit))
+        pooled, years = _get(row, "pooled_value"), _get(row, "pooled_years")
+        if not F.is_missing(pooled) and isinstance(years, str) and years:
+            sub_html += Markup('<span class="sub">{} sammantaget: {}</span>').format(years, F.fmt_value(pooled, unit))
     if F.is_missing(value):
         return Markup('<td class="num">–<span class="sub">uppgift saknas</span></td>')
     return Markup('<td class="num">{}{}</td>').format(F.fmt_value(value, unit), sub_html)
