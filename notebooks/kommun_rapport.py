@@ -100,6 +100,9 @@ report.map_figure(ctx, "totalt")
 # hur allvarliga brotten är.
 
 # %%
+report.harm_index_summary(ctx)
+
+# %%
 report.matrix_figure(ctx)
 
 # %% [markdown]

@@ -127,3 +127,24 @@ def test_results_cache_key_covers_the_configuration(sample_store, monkeypatch, t
     finally:
         config.write_bytes(original)
     assert report._store_fingerprint(store) == before
+
+
+def test_harm_index_against_hand_computation(ctx):
+    """The index is the harm-weighted sum of the index indicators' rates; riket = 100."""
+    from tmb_analysis.priorities import _index_indicators, harm_weights
+
+    res, year, w = ctx.results, ctx.year, harm_weights()
+    inds = _index_indicators()
+
+    def index(code):
+        rows = res[(res.area_code == code) & (res.year == year) & res.indicator.isin(inds)]
+        assert len(rows) == len(inds)
+        return sum(w.get(i, 1.0) * c for i, c in zip(rows.indicator, rows["count"].astype(float))) \
+            / float(rows.population.iloc[0]) * 100_000
+
+    expected = index("2101") / index("00") * 100
+    html = report.harm_index_summary(ctx).data
+    assert f"Skadeviktat brottsindex {year}: {round(expected)}</strong>" in html
+    lan_ctx = report.context("21", ctx.store_dir, 0, kind="lan")
+    table = report.kommun_priorities(lan_ctx).data
+    assert table.count("<tr><th scope='row'>") == 10 and "riket = 100" in table

@@ -693,19 +693,58 @@ def selectable_map_figure(ctx: ReportContext) -> HTML:
                   "Varje kommun har sitt värde utskrivet, och alla värden finns i tabellerna längre ned.")
 
 
+def _harm_index(ctx: ReportContext) -> pd.DataFrame:
+    """The harm-weighted crime index of every area in the report year, indexed by area code."""
+    from .priorities import harm_index
+
+    return harm_index(ctx.results[ctx.results["year"] == ctx.year]).set_index("area_code")
+
+
+def _harm_index_cells(row) -> tuple[str, str, str]:
+    """(index with riket = 100, its 95 % interval on the same scale, comparison as symbol and word)."""
+    from .formatting import comparison_text, fmt_number
+
+    if row is None or pd.isna(row["harm_index"]) or pd.isna(row["riket_index"]) or not row["riket_index"]:
+        return "–", "–", comparison_text("unknown")
+    scale = 100 / row["riket_index"]
+    return (fmt_number(row["index_vs_riket"]), f"{fmt_number(row['ci_low'] * scale)}–{fmt_number(row['ci_high'] * scale)}",
+            comparison_text(row["cmp_riket"]))
+
+
+def harm_index_summary(ctx: ReportContext) -> HTML:
+    """One paragraph: the area's harm-weighted crime index against riket (= 100), with its interval."""
+    index = _harm_index(ctx)
+    row = index.loc[ctx.area.code] if ctx.area.code in index.index else None
+    value, interval, cmp = _harm_index_cells(row)
+    if value == "–":
+        reason = row["reason"] if row is not None and isinstance(row["reason"], str) and row["reason"] else "data saknas"
+        return HTML(f"<p>Skadeviktat brottsindex {ctx.year}: kan inte beräknas ({esc(reason)}).</p>")
+    words = {"higher": "statistiskt säkerställt högre än riket", "lower": "statistiskt säkerställt lägre än riket",
+             "similar": "ingen säker skillnad mot riket"}.get(row["cmp_riket"], "jämförelsen med riket är osäker")
+    return HTML(
+        f"<p><strong>Skadeviktat brottsindex {ctx.year}: {value}</strong> (riket = 100; 95 % konfidensintervall "
+        f"{interval}), {words}. Indexet väger samman de anmälda brotten efter hur allvarliga de är, med skadevikterna "
+        "i <a href='metod.html'>metodbeskrivningen</a>, så att några grova brott väger mer än många lindriga.</p>")
+
+
 def kommun_priorities(ctx: ReportContext) -> HTML:
-    """Each kommun's priorities side by side."""
+    """Each kommun's priorities side by side, with its harm-weighted crime index."""
     rows = ctx.results[(ctx.results["year"] == ctx.year) & (ctx.results["area_level"] == "kommun")
                        & (ctx.results["lan_code"] == ctx.area.code)]
+    index = _harm_index(ctx)
     body = []
     for k in registry().kommuner(ctx.area.code):
         kr = rows[rows["area_code"] == k.code]
         ranked = kr[kr["priority_rank"].notna()].sort_values("priority_rank") if "priority_rank" in kr else kr.iloc[0:0]
         items = ", ".join(f"{int(r.priority_rank)}. {esc(r.indicator_label)}" for r in ranked.itertuples()) or \
             "Inget förslag med tillräckligt stöd"
-        body.append(f"<tr><th scope='row'><a href='kommun-{k.code}.html'>{esc(k.name)}</a></th><td>{items}</td></tr>")
-    return HTML("<table class='tmb-table'><caption>Förslag till prioriteringar per kommun</caption><thead><tr>"
-                "<th scope='col'>Kommun</th><th scope='col'>Förslag (i ordning)</th></tr></thead><tbody>"
+        value, interval, cmp = _harm_index_cells(index.loc[k.code] if k.code in index.index else None)
+        body.append(f"<tr><th scope='row'><a href='kommun-{k.code}.html'>{esc(k.name)}</a></th><td>{items}</td>"
+                    f"<td class='num'>{value}<span class='sub'>{interval}</span></td><td>{esc(cmp)}</td></tr>")
+    return HTML("<table class='tmb-table'><caption>Förslag till prioriteringar och skadeviktat brottsindex per kommun "
+                f"{ctx.year}</caption><thead><tr><th scope='col'>Kommun</th><th scope='col'>Förslag (i ordning)</th>"
+                "<th scope='col'>Skadeviktat brottsindex (riket = 100; 95 % KI)</th>"
+                "<th scope='col'>Jämfört med riket</th></tr></thead><tbody>"
                 + "".join(body) + "</tbody></table>")
 
 
