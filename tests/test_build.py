@@ -74,6 +74,8 @@ def test_manifest(built_site):
     assert {r["page"] for r in m["reports"]} == {r.page for r in result.reports}
     assert all(r["status"] == "ok" and r["seconds"] > 0 for r in m["reports"])
     assert m["inputs"] and all("sha256" in s for s in m["inputs"])
+    credits = {s["publisher"]: s["credit"] for s in m["inputs"]}
+    assert credits == {"Brå": "Källa: Brå", "SCB": "Källa: SCB", "Kolada (RKA)": "Källa: Kolada (RKA)"}
     assert "pandas" in m["packages"]
 
 

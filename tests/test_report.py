@@ -148,3 +148,9 @@ def test_harm_index_against_hand_computation(ctx):
     lan_ctx = report.context("21", ctx.store_dir, 0, kind="lan")
     table = report.kommun_priorities(lan_ctx).data
     assert table.count("<tr><th scope='row'>") == 10 and "riket = 100" in table
+
+
+def test_method_section_credits_every_publisher_used(ctx):
+    html = report.method_and_sources(ctx).data
+    for line in ("Källa: Brå (anmälda brott", "Källa: SCB (befolkning)", "Källa: Kolada (RKA) (kommungrupper"):
+        assert line in html

