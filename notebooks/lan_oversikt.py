@@ -42,12 +42,10 @@ report.selectable_map_figure(ctx)
 #
 # Punkterna är kommunernas värden och strecken deras 95 % konfidensintervall. De lodräta linjerna
 # visar länets och rikets nivå. Kommunerna jämförs med intervallen, inte genom rangordning.
+# Välj indikator i listan ovanför diagrammet.
 
 # %%
-report.caterpillar_figure(ctx, "totalt")
-
-# %%
-report.caterpillar_figure(ctx, "otrygghet_kvall")
+report.caterpillar_selectable_figure(ctx)
 
 # %% [markdown]
 # ## Trattdiagram

@@ -115,3 +115,21 @@ def test_headings_in_order_and_print_css(browser, built_site):
     page.emulate_media(media="print")
     assert page.evaluate("() => getComputedStyle(document.querySelector('.site-header nav')).display") == "none"
     page.context.close()
+
+
+def test_indicator_choice_by_keyboard_redraws_the_charts(browser, built_site):
+    """The county overview's indicator lists are labelled <select>s (reachable by keyboard, read by
+    screen readers); choosing one redraws its chart with that indicator, offline."""
+    out, _ = built_site
+    page, errors, blocked = open_offline(browser, out / "lan-21.html")
+    charts_drawn(page)
+    for slug, label in (("intervall", "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"),
+                        ("karta-valbar", "Bostadsinbrott")):
+        select = page.locator(f"#val-{slug}")
+        assert page.locator(f"label[for=val-{slug}]").inner_text() == "Välj indikator"
+        select.focus()
+        select.select_option(label=label)
+        page.wait_for_function(
+            f"t => document.getElementById('fig-{slug}').layout.title.text.startsWith(t)", arg=label, timeout=10_000)
+        assert page.locator(f"#fig-{slug} .updatemenu-container").count() == 0  # no SVG drop-down left
+    assert errors == [] and blocked == []

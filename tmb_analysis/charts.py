@@ -38,6 +38,7 @@ __all__ = [
     "trend_chart",
     "county_map",
     "caterpillar_chart",
+    "caterpillar_selectable",
     "funnel_chart",
     "poisson_funnel_limits",
     "binomial_funnel_limits",
@@ -576,6 +577,97 @@ def caterpillar_chart(
         margin=dict(l=110, r=20, t=60, b=130),
     )
     fig.update_yaxes(tickvals=list(range(n)), ticktext=ticktext, range=span, showgrid=False, ticks="")
+    fig.update_xaxes(rangemode="tozero", tickformat=",.0f", showgrid=True, gridcolor="#e5e5e5")
+    return fig
+
+
+def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: list[str], year: int) -> go.Figure:
+    """One caterpillar chart of the län's kommuner with a drop-down over ``indicators``.
+
+    The same picture as :func:`caterpillar_chart` (kommuner sorted by value, 95 % intervals as
+    error bars, symbol and colour by the comparison with the län, lines for the län and riket)
+    with a fixed set of traces: one per comparison and the two lines. The drop-down replaces their
+    data, colours and the kommun names on the axis. Names sit on the axis only (hover shows the
+    value), so that 35 indicators for a county of 49 kommuner stay a small page.
+    """
+    lan_code = str(lan_code)
+    comparisons = ("higher", "similar", "lower", "unknown")
+    symbol_of = {"higher": "triangle-up", "lower": "triangle-down", "similar": "circle", "unknown": "circle-open"}
+    lan_name, riket_name = _esc(_area_name(results, lan_code)), _esc(_area_name(results, "00"))
+    data_year = _select(results, year=year)
+    states, most = [], 1
+    for ind in indicators:
+        meta = _indicator_meta(results, ind)
+        unit, worse = meta["unit"], meta["worse"]
+        dec = _value_decimals(unit)
+        data = data_year[data_year["indicator"] == ind]
+        kom = data[(data["area_level"] == "kommun") & (data["area_code"].astype("string").str[:2] == lan_code)].copy()
+        kom["_v"] = pd.to_numeric(kom["value"], errors="coerce")
+        kom = kom[kom["_v"].notna()].sort_values(["_v", "area_name"], ascending=[True, False]).reset_index(drop=True)
+        most = max(most, len(kom))
+        cmp = kom["cmp_lan"].astype("string") if "cmp_lan" in kom else pd.Series(pd.NA, index=kom.index, dtype="string")
+        kom["_cmp"] = cmp.where(cmp.isin(comparisons[:3]).fillna(False), "unknown")
+        fmt = f"%{{x:,.{dec}f}}"
+        traces = []
+        for c in comparisons:
+            part = kom[kom["_cmp"] == c]
+            v, lo, hi = _num(part["_v"], dec), _num(part["ci_low"], dec), _num(part["ci_high"], dec)
+            traces.append(dict(
+                x=v, y=part.index.tolist(), colour=F.SIGNAL_COLOURS[F.comparison_signal(c, worse)],
+                plus=[None if h is None or x is None else round(h - x, dec) for h, x in zip(hi, v)],
+                minus=[None if a is None or x is None else round(x - a, dec) for a, x in zip(lo, v)],
+                hover=fmt + "<extra></extra>"))
+        lines = []
+        for code, name in ((lan_code, lan_name), ("00", riket_name)):
+            row = data[data["area_code"].astype("string") == code]
+            val = None if row.empty or F.is_missing(row["value"].iloc[0]) else round(float(row["value"].iloc[0]), dec)
+            lines.append((val, f"{name}: {F.fmt_value(val, unit)}" if val is not None else f"{name}: uppgift saknas"))
+        states.append(dict(ind=ind, meta=meta, unit=unit, n=len(kom), traces=traces, lines=lines,
+                           names=[_esc(n) for n in kom["area_name"]]))
+
+    span = [-0.6, most - 0.4]
+
+    def data_update(st):
+        t, ln = st["traces"], st["lines"]
+        return {
+            "x": [tr["x"] for tr in t] + [[v, v] if v is not None else [] for v, _ in ln],
+            "y": [tr["y"] for tr in t] + [span if v is not None else [] for v, _ in ln],
+            "error_x.array": [tr["plus"] for tr in t] + [None, None],
+            "error_x.arrayminus": [tr["minus"] for tr in t] + [None, None],
+            "marker.color": [tr["colour"] for tr in t] + [None, None],
+            "error_x.color": [tr["colour"] for tr in t] + [None, None],
+            "hovertemplate": [tr["hover"] for tr in t] + [f"{name}<extra></extra>" for _, name in ln],
+            "name": [f"{F.comparison_text(c)} {'än' if c in ('higher', 'lower') else 'mot'} länet" for c in comparisons]
+                    + [name for _, name in ln],
+        }
+
+    def layout_update(st):
+        return {"title.text": f"{_esc(st['meta']['label'])} i kommunerna i {lan_name} {int(year)}",
+                "yaxis.tickvals": list(range(st["n"])), "yaxis.ticktext": st["names"],
+                "xaxis.title.text": F.UNIT_AXIS_TITLE[st["unit"]]}
+
+    first = states[0]
+    upd = data_update(first)
+    fig = go.Figure()
+    for i, c in enumerate(comparisons):
+        fig.add_trace(go.Scatter(
+            x=upd["x"][i], y=upd["y"][i], mode="markers", name=upd["name"][i], hovertemplate=upd["hovertemplate"][i],
+            marker=dict(symbol=symbol_of[c], size=11, color=upd["marker.color"][i], line=dict(color="#1a1a1a", width=0.5)),
+            error_x=dict(type="data", symmetric=False, array=upd["error_x.array"][i],
+                         arrayminus=upd["error_x.arrayminus"][i], color=upd["error_x.color"][i], thickness=2, width=4),
+        ))
+    for j, (colour, dash) in enumerate(((F.LAN_COLOUR, "dash"), (F.RIKET_COLOUR, "dot"))):
+        k = len(comparisons) + j
+        fig.add_trace(go.Scatter(x=upd["x"][k], y=upd["y"][k], mode="lines", name=upd["name"][k],
+                                 line=dict(color=colour, width=2, dash=dash), hovertemplate=upd["hovertemplate"][k]))
+    buttons = [dict(label=_esc(st["meta"]["label"]), method="update", args=[data_update(st), layout_update(st)])
+               for st in states]
+    lay = layout_update(first)
+    _finish(fig, lay["title.text"], lay["xaxis.title.text"], None, height=max(320, 170 + 30 * most),
+            legend=_LEGEND_BELOW, margin=dict(l=120, r=20, t=110, b=130),
+            updatemenus=[dict(buttons=buttons, direction="down", x=0, xanchor="left", y=1.0, yanchor="bottom",
+                              pad=dict(t=4, b=4), showactive=True)])
+    fig.update_yaxes(tickvals=lay["yaxis.tickvals"], ticktext=lay["yaxis.ticktext"], range=span, showgrid=False, ticks="")
     fig.update_xaxes(rangemode="tozero", tickformat=",.0f", showgrid=True, gridcolor="#e5e5e5")
     return fig
 

@@ -145,12 +145,14 @@ def banner(ctx: ReportContext) -> HTML:
     )
 
 
-def figure(fig, name: str, description: str, table_html: str = "") -> HTML:
+def figure(fig, name: str, description: str, table_html: str = "",
+           summary: str = "Visa siffrorna som tabell") -> HTML:
     """A plotly chart as an accessible figure: the chart, a caption, and optionally its data as a table.
 
     plotly.js itself is not embedded; the page loads it once from ``assets/``.
     """
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
+    fig, control = _menu_as_select(fig, slug)
     chart = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
@@ -159,11 +161,46 @@ def figure(fig, name: str, description: str, table_html: str = "") -> HTML:
     )
     details = ""
     if table_html:
-        details = f"<details><summary>Visa siffrorna som tabell</summary>{table_html}</details>"
+        details = f"<details><summary>{esc(summary)}</summary>{table_html}</details>"
     return HTML(
         f'<figure class="{FIGURE_CLASS}" data-figure="{esc(slug)}" role="group" aria-label="{esc(description)}">'
-        f'{chart}<figcaption>{esc(description)}</figcaption>{details}</figure>'
+        f'{control}{chart}<figcaption>{esc(description)}</figcaption>{details}</figure>'
     )
+
+
+def _menu_as_select(fig, slug: str):
+    """A chart's drop-down (plotly ``updatemenus``) as an HTML ``<select>`` with a label.
+
+    plotly draws its drop-down inside the SVG: it cannot be reached by keyboard or read by a
+    screen reader, and a long list runs out of the figure under the next section. The options
+    become a labelled ``<select>``; choosing one calls ``Plotly.update`` with the same data and
+    layout changes the button would have made (kept as JSON beside it). Returns the figure
+    without the menu and the control's HTML ('' when the chart has no menu).
+    """
+    menus = fig.layout.updatemenus
+    if not menus or not menus[0].buttons:
+        return fig, ""
+    import plotly.graph_objects as go
+    from plotly.io.json import to_json_plotly
+
+    buttons = menus[0].buttons
+    states = [[b.args[0], b.args[1] if len(b.args) > 1 else {}] for b in buttons]
+    fig = go.Figure(fig)
+    fig.layout.updatemenus = ()
+    fig.layout.margin.t = 60
+    options = "".join(f'<option value="{i}">{esc(html.unescape(b.label or ""))}</option>' for i, b in enumerate(buttons))
+    data = to_json_plotly(states).replace("</", "<\\/")
+    control = (
+        f'<p class="chart-select"><label for="val-{slug}">Välj indikator</label> '
+        f'<select id="val-{slug}">{options}</select></p>'
+        f'<script type="application/json" id="states-{slug}">{data}</script>'
+        "<script>(function(){"
+        f"var s=document.getElementById('val-{slug}'),"
+        f"st=JSON.parse(document.getElementById('states-{slug}').textContent);"
+        f"s.addEventListener('change',function(){{var k=st[s.value];Plotly.update('fig-{slug}',k[0],k[1]);}});"
+        "})();</script>"
+    )
+    return fig, control
 
 
 def raw(snippet: str) -> HTML:
@@ -314,6 +351,23 @@ def caterpillar_figure(ctx: ReportContext, indicator: str) -> HTML:
     return figure(fig, f"intervall-{indicator}",
                   f"{ind.label} {ctx.year} i länets kommuner med 95 % konfidensintervall.",
                   table_html=lan_table_html(ctx.results, ctx.area.code, indicator, ctx.year))
+
+
+def caterpillar_selectable_figure(ctx: ReportContext) -> HTML:
+    """Every kommun of the län with its 95 % interval, for any indicator (drop-down); the figures
+    for the first indicator as a table, the others in the tables per theme further down."""
+    from .catalogue import catalogue
+    from .charts import caterpillar_selectable
+    from .tables import lan_table_html
+
+    inds = [i.id for i in catalogue()]
+    first = catalogue().get(inds[0])
+    fig = caterpillar_selectable(ctx.results, ctx.area.code, inds, ctx.year)
+    return figure(fig, "intervall",
+                  f"Länets kommuner {ctx.year} med 95 % konfidensintervall; välj indikator i listan ovanför diagrammet. "
+                  "Symbolen visar jämförelsen med länet; de lodräta linjerna är länets och rikets värden.",
+                  table_html=lan_table_html(ctx.results, ctx.area.code, first.id, ctx.year),
+                  summary=f"Visa siffrorna för {first.label.lower()} som tabell")
 
 
 def lan_tables(ctx: ReportContext) -> HTML:
