@@ -359,3 +359,30 @@ def test_county_map_renders_offline(results, tmp_path):
             browser.close()
     assert requests == [] and errors == []
     assert drawn == 11  # ten kommuner plus the highlight outline
+
+
+def test_caterpillar_selectable_states_hold_each_indicators_intervals(results):
+    from tmb_analysis.charts import caterpillar_selectable
+
+    fig = caterpillar_selectable(results, "21", ["skadegorelse", "otrygghet_kvall"], 2024)
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == ["Skadegörelsebrott",
+                                          "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"]
+    assert len(fig.data) == 6  # four comparisons and the two lines, whatever the indicator
+    dec = 1  # traces keep one decimal (one more than the pages show)
+    for b, ind in zip(buttons, ["skadegorelse", "otrygghet_kvall"]):
+        data, layout = b.args[0], b.args[1]
+        names = layout["yaxis.ticktext"]
+        assert len(names) == 10 and "Vansbro" not in names
+        sel = results.query("year == 2024 and indicator == @ind").set_index("area_name")
+        for xs, ys, plus, minus in zip(data["x"][:4], data["y"][:4], data["error_x.array"][:4],
+                                       data["error_x.arrayminus"][:4]):
+            for x, y, p, m in zip(xs, ys, plus, minus):
+                r = sel.loc[names[y]]
+                assert x == round(r.value, dec)
+                assert abs(x + p - r.ci_high) <= 0.51 * 10 ** -dec and abs(x - m - r.ci_low) <= 0.51 * 10 ** -dec
+        values = [x for xs in data["x"][:4] for x in xs]
+        by_pos = sorted(zip([y for ys in data["y"][:4] for y in ys], values))
+        assert [v for _, v in by_pos] == sorted(values)  # sorted by value along the axis
+        lan, riket = data["x"][4], data["x"][5]
+        assert lan[0] == round(sel.loc["Gävleborgs län"].value, dec) and riket[0] == round(sel.loc["Riket"].value, dec)
