@@ -101,10 +101,13 @@ def load_results(store_dir: str | Path) -> tuple[pd.DataFrame, object]:
     cache = _cache_dir() / f"results-{_store_fingerprint(store_dir)}.parquet"
     if cache.exists():
         try:
-            return pd.read_parquet(cache), store
+            results = pd.read_parquet(cache)
+            results.attrs["tmb_key"] = cache.stem
+            return results, store
         except Exception:  # a damaged cache file is recomputed, never trusted
             cache.unlink(missing_ok=True)
     results = compute_results(store)
+    results.attrs["tmb_key"] = cache.stem
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
@@ -113,6 +116,24 @@ def load_results(store_dir: str | Path) -> tuple[pd.DataFrame, object]:
     except OSError:  # a read-only home still builds, only slower
         pass
     return results, store
+
+
+_SHARED: dict = {}
+
+
+def _shared(results: pd.DataFrame, name: tuple, compute):
+    """Work that is the same for every report of a run (the country's funnel of an indicator, the
+    harm index of a year), computed once per results table in a kernel that runs many reports.
+    Keyed by the table's ``attrs['tmb_key']`` (set by :func:`load_results`); a table without it
+    (built in a notebook by hand) is always computed afresh."""
+    key = results.attrs.get("tmb_key")
+    if key is None:
+        return compute()
+    if (key, name) not in _SHARED:
+        if len(_SHARED) >= 256:
+            _SHARED.clear()
+        _SHARED[(key, name)] = compute()
+    return _SHARED[(key, name)]
 
 
 def context(code, store: str | Path, year: int = 0, kind: str = "kommun") -> ReportContext:
@@ -529,7 +550,7 @@ def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
     lan_code = None if ctx.area.level == "kommun" else ctx.area.code
     highlight = ctx.area.code if ctx.area.level == "kommun" else None
     # phi is estimated from all the country's kommuner (the same as the results table's funnel_riket)
-    data = funnel_data(ctx.results, indicator, ctx.year)
+    data = _shared(ctx.results, ("funnel", indicator, ctx.year), lambda: funnel_data(ctx.results, indicator, ctx.year))
     fig = funnel_chart(ctx.results, indicator, ctx.year, level="kommun", lan_code=lan_code, highlight=highlight,
                        limits=data["limits"])
     where = "alla Sveriges kommuner" if lan_code is None else f"kommunerna i {ctx.area.name}"
@@ -760,7 +781,8 @@ def _harm_index(ctx: ReportContext) -> pd.DataFrame:
     """The harm-weighted crime index of every area in the report year, indexed by area code."""
     from .priorities import harm_index
 
-    return harm_index(ctx.results[ctx.results["year"] == ctx.year]).set_index("area_code")
+    return _shared(ctx.results, ("harm_index", ctx.year),
+                   lambda: harm_index(ctx.results[ctx.results["year"] == ctx.year]).set_index("area_code"))
 
 
 def _harm_index_cells(row) -> tuple[str, str, str]:
