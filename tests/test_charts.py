@@ -386,3 +386,17 @@ def test_caterpillar_selectable_states_hold_each_indicators_intervals(results):
         assert [v for _, v in by_pos] == sorted(values)  # sorted by value along the axis
         lan, riket = data["x"][4], data["x"][5]
         assert lan[0] == round(sel.loc["Gävleborgs län"].value, dec) and riket[0] == round(sel.loc["Riket"].value, dec)
+
+
+def test_funnel_highlight_marks_as_funnel_chart_does(results):
+    """The shared funnel (drawn once per run) marked per kommun equals drawing it with the mark."""
+    from tmb_analysis.charts import funnel_chart, funnel_highlight
+
+    for ind in ("skadegorelse", "otrygghet_kvall"):
+        direct = funnel_chart(results, ind, 2024, level="kommun", highlight="2180")
+        base = funnel_chart(results, ind, 2024, level="kommun")
+        marked = funnel_highlight(base, results, ind, 2024, "2180")
+        assert len(marked.data) == len(base.data) + 1 and len(base.data) == len(direct.data) - 1
+        a, b = direct.data[-1], marked.data[-1]
+        assert (a.x, a.y, a.name, a.hovertext, a.marker.symbol) == (b.x, b.y, b.name, b.hovertext, b.marker.symbol)
+    assert len(funnel_highlight(base, results, "otrygghet_kvall", 2024, "9999").data) == len(base.data)

@@ -409,11 +409,18 @@ def warm_up() -> None:
     what every report needs and the first report would otherwise pay for: the area registry, the
     kommun polygons (dissolved once), the indicator catalogue."""
     try:
+        import plotly.graph_objects as go
+
         from .catalogue import catalogue
+        from .formatting import fmt_number
         from .geography import registry
 
         registry().kommun_geometry()
         catalogue()
+        fmt_number(1234.5, 1)  # babel loads the Swedish locale data
+        # plotly builds its validators on first use: about half a second per trace type
+        go.Figure([go.Scatter(x=[1], y=[1]), go.Choropleth(), go.Scattergeo()]).to_html(
+            full_html=False, include_plotlyjs=False)
     except Exception:  # noqa: BLE001 - only a warm-up: a real problem shows in the report
         log.debug("kernel warm-up failed", exc_info=True)
 
@@ -676,6 +683,12 @@ def _worker_main(conn, config: dict) -> None:
             kernel.start()  # start at once, while the main process prepares
         except KernelStartError as exc:
             log.error("%s", exc)
+        try:  # the exporter's templates and filters load on first use: pay that now, not in the first report
+            import nbformat
+
+            _exporter().from_notebook_node(nbformat.v4.new_notebook())
+        except Exception:  # noqa: BLE001 - only a warm-up
+            log.debug("exporter warm-up failed", exc_info=True)
         while True:
             try:
                 msg = conn.recv()

@@ -40,6 +40,7 @@ __all__ = [
     "caterpillar_chart",
     "caterpillar_selectable",
     "funnel_chart",
+    "funnel_highlight",
     "poisson_funnel_limits",
     "binomial_funnel_limits",
     "kommun_geojson",
@@ -726,6 +727,34 @@ def binomial_funnel_limits(benchmark_pct: float, sizes) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _funnel_marker(size, value, name, hover: str, dec: int) -> go.Scatter:
+    """The marked area of a funnel chart: a labelled diamond."""
+    return go.Scatter(
+        x=_num([size], 0), y=_num([value], dec), mode="markers+text",
+        marker=dict(size=14, symbol="diamond", color=F.AREA_COLOUR, line=dict(color="#000000", width=2)),
+        text=[_esc(name)], textposition="top center", textfont=dict(size=12, color="#1a1a1a"),
+        name=_esc(name), hovertext=[hover], hovertemplate="%{hovertext}<extra></extra>",
+    )
+
+
+def funnel_highlight(fig: go.Figure, results: pd.DataFrame, indicator: str, year: int, highlight: str) -> go.Figure:
+    """A copy of a funnel chart made without ``highlight`` (shared by every kommun report of a run)
+    with one area marked, as :func:`funnel_chart` with ``highlight`` would draw it."""
+    out = go.Figure(fig)
+    row = _select(results, indicator=indicator, year=year, area_code=highlight)
+    if row.empty:
+        return out
+    r = row.iloc[0]
+    unit = _indicator_meta(row, indicator)["unit"]
+    size = r.get("n_respondents") if unit == "percent" else r.get("population")
+    if F.is_missing(r.get("value")) or F.is_missing(size) or not float(size) > 0:
+        return out
+    size_word = "Antal svarande" if unit == "percent" else "Folkmängd"
+    hover = f"<b>{_esc(r['area_name'])}</b><br>{_hover_value(r, unit)}<br>{size_word}: {F.fmt_number(size)}"
+    out.add_trace(_funnel_marker(float(size), float(r["value"]), r["area_name"], hover, _value_decimals(unit)))
+    return out
+
+
 def funnel_chart(
     results: pd.DataFrame,
     indicator: str,
@@ -829,20 +858,7 @@ def funnel_chart(
         h = pts[pts["area_code"].astype("string") == str(highlight)]
         if len(h):
             r = h.iloc[0]
-            fig.add_trace(
-                go.Scatter(
-                    x=_num([r["_n"]], 0),
-                    y=_num([r["_v"]], dec),
-                    mode="markers+text",
-                    marker=dict(size=14, symbol="diamond", color=F.AREA_COLOUR, line=dict(color="#000000", width=2)),
-                    text=[_esc(r["area_name"])],
-                    textposition="top center",
-                    textfont=dict(size=12, color="#1a1a1a"),
-                    name=_esc(r["area_name"]),
-                    hovertext=[texts[pts.index.get_loc(h.index[0])]],
-                    hovertemplate="%{hovertext}<extra></extra>",
-                )
-            )
+            fig.add_trace(_funnel_marker(r["_n"], r["_v"], r["area_name"], texts[pts.index.get_loc(h.index[0])], dec))
     where = ""
     if lan_code is not None and level == "kommun":
         where = f" i {_esc(_area_name(results, str(lan_code)))}"

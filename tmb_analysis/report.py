@@ -551,8 +551,14 @@ def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
     highlight = ctx.area.code if ctx.area.level == "kommun" else None
     # phi is estimated from all the country's kommuner (the same as the results table's funnel_riket)
     data = _shared(ctx.results, ("funnel", indicator, ctx.year), lambda: funnel_data(ctx.results, indicator, ctx.year))
-    fig = funnel_chart(ctx.results, indicator, ctx.year, level="kommun", lan_code=lan_code, highlight=highlight,
-                       limits=data["limits"])
+    if highlight is None:
+        fig = funnel_chart(ctx.results, indicator, ctx.year, level="kommun", lan_code=lan_code, limits=data["limits"])
+    else:  # the country's funnel is the same in every kommun report: drawn once, then marked per kommun
+        from .charts import funnel_highlight
+
+        base = _shared(ctx.results, ("funnel_chart", indicator, ctx.year),
+                       lambda: funnel_chart(ctx.results, indicator, ctx.year, level="kommun", limits=data["limits"]))
+        fig = funnel_highlight(base, ctx.results, indicator, ctx.year, highlight)
     where = "alla Sveriges kommuner" if lan_code is None else f"kommunerna i {ctx.area.name}"
     if data["overdispersion"]:
         limits_text = (f"kontrollgränser kring riket, vidgade för överspridning (φ = {fmt_number(data['phi'], 1)}: "
