@@ -5,11 +5,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-import yaml
+
+from .configfiles import read_config
 
 SOURCE_KINDS = ("crime", "survey")
 THEMES = (
@@ -125,13 +125,7 @@ class Catalogue:
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    if path is None:
-        text = resources.files("tmb_analysis").joinpath("config/indicators.yaml").read_text("utf-8")
-        where = "tmb_analysis/config/indicators.yaml"
-    else:
-        text = Path(path).read_text("utf-8")
-        where = str(path)
-    raw = yaml.safe_load(text)
+    raw, where = read_config("indicators", path)
     indicators: list[Indicator] = []
     for kind in SOURCE_KINDS:
         for pos, entry in enumerate(raw.get(kind) or []):

@@ -17,12 +17,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
+from .configfiles import read_config
 from .geography import UnknownAreaError, registry
 
 KINDS = ("split", "county_change")
@@ -149,13 +148,7 @@ class Crosswalk:
 
 
 def load_crosswalk(path: str | Path | None = None) -> Crosswalk:
-    if path is None:
-        text = resources.files("tmb_analysis").joinpath("config/kommun_changes.yaml").read_text("utf-8")
-        where = "tmb_analysis/config/kommun_changes.yaml"
-    else:
-        text = Path(path).read_text("utf-8")
-        where = str(path)
-    raw = yaml.safe_load(text) or {}
+    raw, where = read_config("kommun_changes", path)
     changes = []
     for pos, entry in enumerate(raw.get("changes") or []):
         missing = {"code", "name", "kind", "date"} - set(entry)

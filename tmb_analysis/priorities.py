@@ -25,14 +25,13 @@ from __future__ import annotations
 import copy
 import math
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import statistics as st
+from .configfiles import read_config
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -63,14 +62,7 @@ BENCHMARKS = (  # column, key in priorities.yaml, Swedish phrase, value column
 # --------------------------------------------------------------------------- #
 def load_config(name: str, path: str | Path | None = None) -> dict:
     """Read ``config/<name>.yaml`` from the package, or the YAML file at ``path``."""
-    if path is None:
-        text = resources.files("tmb_analysis").joinpath(f"config/{name}.yaml").read_text("utf-8")
-    else:
-        text = Path(path).read_text("utf-8")
-    data = yaml.safe_load(text) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path or name + '.yaml'}: expected a mapping at the top level")
-    return data
+    return read_config(name, path)[0]
 
 
 @lru_cache(maxsize=None)

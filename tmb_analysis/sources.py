@@ -429,11 +429,9 @@ def _crime_type_key(name: str) -> str:
 def sol_names() -> dict[str, str]:
     """Crime type key (see :func:`_crime_type_key`) -> catalogue id, from ``sol_names`` in
     ``config/indicators.yaml`` (only exact matches are listed there)."""
-    from importlib import resources
+    from .configfiles import read_config
 
-    import yaml
-
-    raw = yaml.safe_load(resources.files("tmb_analysis").joinpath("config/indicators.yaml").read_text("utf-8"))
+    raw = read_config("indicators")[0]
     out: dict[str, str] = {}
     ids = set(catalogue().ids)
     for entry in raw.get("crime") or []:
@@ -1547,7 +1545,6 @@ def read_bra_databasfil(path: str | Path) -> SourceTables:
     rate_i = next((i for i, h in enumerate(header) if "100 000" in h), None)
     width = len(header)
     mapping = sol_names()
-    reg = registry()
     out, unknown, skipped_areas, unmatched, subannual, bad = [], {}, set(), {}, 0, []
     for no, r in numbered[1:]:
         cells = [c.strip() for c in r]
