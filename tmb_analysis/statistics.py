@@ -324,6 +324,20 @@ def poisson_trend(
     )
 
 
+def _share_and_se(years, share_pct, ci_low_pct, ci_high_pct, ci_level: float):
+    """Years, shares (outside 0-100 -> NaN) and standard errors from the published intervals,
+    ``se = (hi - lo) / (2 * z)`` (non-positive -> NaN), as float arrays of the same length."""
+    yr = as_float_array(years).ravel()
+    s = np.broadcast_to(as_float_array(share_pct), yr.shape).astype(float).copy()
+    s[(s < 0) | (s > 100)] = np.nan
+    lo = np.broadcast_to(as_float_array(ci_low_pct), yr.shape)
+    hi = np.broadcast_to(as_float_array(ci_high_pct), yr.shape)
+    z = stats.norm.ppf(1 - (1 - ci_level) / 2)
+    with np.errstate(invalid="ignore"):
+        se = (hi - lo) / (2 * z)
+    return yr, s, np.where(se > 0, se, np.nan)
+
+
 def share_trend(
     years,
     share_pct,
@@ -343,15 +357,7 @@ def share_trend(
     chi2/df exceeds 1 the estimated scale is used, as in :func:`poisson_trend`.
     """
     unit = "percentage_points_per_year"
-    yr_all = as_float_array(years).ravel()
-    s_all = np.broadcast_to(as_float_array(share_pct), yr_all.shape).astype(float)
-    s_all[(s_all < 0) | (s_all > 100)] = np.nan
-    lo_all = np.broadcast_to(as_float_array(ci_low_pct), yr_all.shape)
-    hi_all = np.broadcast_to(as_float_array(ci_high_pct), yr_all.shape)
-    z = stats.norm.ppf(1 - (1 - ci_level) / 2)
-    with np.errstate(invalid="ignore"):
-        se_all = (hi_all - lo_all) / (2 * z)
-    se_all = np.where(se_all > 0, se_all, np.nan)
+    yr_all, s_all, se_all = _share_and_se(years, share_pct, ci_low_pct, ci_high_pct, ci_level)
     yr, (s, se) = _last_years(yr_all, [s_all, se_all], last_n)
     n = len(yr)
     if n < 3:
@@ -625,6 +631,26 @@ def _interval_quantile(dispersion, df, alpha, use_t):
     return scale, q
 
 
+def _window_start(n, n_valued, dup, missing_reason: str) -> tuple[np.ndarray, np.ndarray]:
+    """The reasons shared by both batch trends, per window: fewer than three usable years (``missing_reason``
+    when three years have a value but lack what the fit also needs), or a year twice. Returns the
+    reasons and the windows still to fit."""
+    reason = np.full(len(n), "", dtype=object)
+    few = n < 3
+    reason[few] = np.where(n_valued[few] >= 3, missing_reason, REASON_FEW_YEARS)
+    reason[~few & dup] = REASON_DUPLICATE_YEARS
+    return reason, ~few & ~dup
+
+
+def _window_arrays(n_rows: int, unit: str, n, mask, t_w) -> _TrendArrays:
+    """The result arrays with each window's number of years and first year filled in."""
+    res = _TrendArrays(n_rows, unit)
+    res.n_years = n.astype(np.int64)
+    with np.errstate(invalid="ignore"):
+        res.first_year = np.where(n > 0, np.where(mask, t_w, np.inf).min(axis=1), np.nan)
+    return res
+
+
 def poisson_trend_batch(
     series, years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True
 ) -> pd.DataFrame:
@@ -658,12 +684,7 @@ def poisson_trend_batch(
     p_w = np.where(mask, p[order][idx], 1.0)
     t_w = np.where(mask, yr[order][idx], 0.0)
 
-    reason = np.full(n_rows, "", dtype=object)
-    few = n < 3
-    reason[few] = np.where(n_c[few] >= 3, REASON_NO_POPULATION, REASON_FEW_YEARS)
-    todo = ~few
-    reason[todo & dup] = REASON_DUPLICATE_YEARS
-    todo &= ~dup
+    reason, todo = _window_start(n, n_c, dup, REASON_NO_POPULATION)
     total = y_w.sum(axis=1)
     reason[todo & (total == 0)] = REASON_ALL_ZERO
     todo &= total > 0
@@ -671,10 +692,7 @@ def poisson_trend_batch(
     reason[todo & (years_with_events < 2)] = REASON_ONE_YEAR_EVENTS
     todo &= years_with_events >= 2
 
-    res = _TrendArrays(n_rows, unit)  # in sorted order
-    res.n_years = n.astype(np.int64)
-    with np.errstate(invalid="ignore"):
-        res.first_year = np.where(n > 0, np.where(mask, t_w, np.inf).min(axis=1), np.nan)
+    res = _window_arrays(n_rows, unit, n, mask, t_w)  # in sorted order
     if todo.any():
         fit = _poisson_newton(y_w[todo], p_w[todo], t_w[todo], mask[todo])
         beta, var_b, chi2, ok = fit
@@ -777,18 +795,10 @@ def share_trend_batch(
     interval) in closed form, with the scale rule of :func:`share_trend`.
     """
     unit = "percentage_points_per_year"
-    yr = as_float_array(years).ravel()
+    yr, s, se = _share_and_se(years, share_pct, ci_low_pct, ci_high_pct, ci_level)
     n_rows = len(yr)
     if n_rows == 0:
         return _empty_trend_frame(0, unit)
-    s = np.broadcast_to(as_float_array(share_pct), yr.shape).astype(float).copy()
-    s[(s < 0) | (s > 100)] = np.nan
-    lo_in = np.broadcast_to(as_float_array(ci_low_pct), yr.shape)
-    hi_in = np.broadcast_to(as_float_array(ci_high_pct), yr.shape)
-    z = stats.norm.ppf(1 - (1 - ci_level) / 2)
-    with np.errstate(invalid="ignore"):
-        se = (hi_in - lo_in) / (2 * z)
-    se = np.where(se > 0, se, np.nan)
     has_year = np.isfinite(yr)
     usable = has_year & np.isfinite(s) & np.isfinite(se)
     order, idx, mask, n, dup = _trend_windows(series, yr, usable, last_n)
@@ -797,20 +807,12 @@ def share_trend_batch(
     w_w = np.where(mask, 1 / se[order][idx] ** 2, 0.0)
     t_w = np.where(mask, yr[order][idx], 0.0)
 
-    reason = np.full(n_rows, "", dtype=object)
-    few = n < 3
-    reason[few] = np.where(n_s[few] >= 3, REASON_NO_CI, REASON_FEW_YEARS)
-    todo = ~few
-    reason[todo & dup] = REASON_DUPLICATE_YEARS
-    todo &= ~dup
+    reason, todo = _window_start(n, n_s, dup, REASON_NO_CI)
     all_zero = ~(mask & (y_w != 0)).any(axis=1)
     reason[todo & all_zero] = REASON_ALL_ZERO
     todo &= ~all_zero
 
-    res = _TrendArrays(n_rows, unit)
-    res.n_years = n.astype(np.int64)
-    with np.errstate(invalid="ignore"):
-        res.first_year = np.where(n > 0, np.where(mask, t_w, np.inf).min(axis=1), np.nan)
+    res = _window_arrays(n_rows, unit, n, mask, t_w)
     if todo.any():
         w, y, t = w_w[todo], y_w[todo], t_w[todo]
         sw = w.sum(axis=1)
