@@ -572,16 +572,20 @@ class _Kernel:
                 if km.has_kernel:
                     _run_sync(km.shutdown_kernel)(now=True)  # also removes its connection file
             except Exception:  # noqa: BLE001
-                pid = getattr(getattr(km, "provisioner", None), "pid", None)
-                if pid:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
+                _kill(getattr(getattr(km, "provisioner", None), "pid", None))
                 try:
                     km.cleanup_connection_file()
                 except Exception:  # noqa: BLE001
                     pass
+
+
+def _kill(pid: int | None) -> None:
+    """SIGKILL a process that may already be gone."""
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def _register_engine() -> None:
@@ -1280,11 +1284,7 @@ class _Worker:
 
     def kill(self) -> None:
         for pid in (self.kernel_pid, self.process.pid):
-            if pid:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
+            _kill(pid)
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
