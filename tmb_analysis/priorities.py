@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import formatting as F
 from . import statistics as st
 from .configfiles import read_config
 
@@ -46,8 +47,7 @@ __all__ = [
 ]
 
 CONFIDENCE_LEVELS = ("stark", "måttlig", "svag")
-NBSP = "\u00a0"
-MINUS = "\u2212"
+NBSP, MINUS = F.NBSP, F.MINUS
 
 BENCHMARKS = (  # column, key in priorities.yaml, Swedish phrase, value column
     ("cmp_lan", "lan", "länet", "lan_value"),
@@ -290,28 +290,23 @@ _EVIDENCE_NUMBER_COLUMNS = ["year", "value", "ci_low", "ci_high", "count", "n_re
 
 
 def _fmt(values: np.ndarray, decimals: int | None = None, signed: bool = False, unit=None, where=None) -> np.ndarray:
-    """Swedish number texts for a float array ('–' for missing).
+    """Swedish number texts for a float array ('–' for missing), rounded and with the decimals of
+    :mod:`tmb_analysis.formatting`, so that the evidence text shows the same figures as the tables.
 
-    ``decimals=None``: one decimal below 10, else none (as for values and intervals);
-    ``unit`` (array of 'percent'/'per_100k'): a percent sign after shares. ``where``: a
-    boolean mask of the elements needed (the others are left '–').
+    ``decimals=None``: the decimals :func:`formatting.value_decimals` gives for each element's
+    ``unit`` (array of 'percent'/'per_100k'), which also puts a percent sign after shares.
+    ``where``: a boolean mask of the elements needed (the others are left '–'). Written without
+    babel (one call per number would cost seconds over the country's ranked rows).
     """
     vals = np.asarray(values, dtype=float)
     out = np.full(len(vals), "–", dtype=object)
     need = np.isfinite(vals) if where is None else np.isfinite(vals) & np.asarray(where, dtype=bool)
-    if decimals is None:
-        dec = np.where(np.abs(vals) < 10, 1, 0)
-    else:
-        dec = np.full(len(vals), int(decimals))
-    for d in np.unique(dec[need]).tolist():
-        idx = np.flatnonzero(need & (dec == d))
-        rounded = np.round(vals[idx], d) + 0.0  # + 0.0 turns −0.0 into 0.0
-        texts = [f"{v:,.{d}f}".translate(_SV) for v in rounded.tolist()]
-        if signed:
-            texts = ["+" + t if v > 0 else t for t, v in zip(texts, rounded.tolist())]
-        out[idx] = texts
-    if unit is not None:
-        out = np.where((np.asarray(unit) == "percent") & (out != "–"), out + NBSP + "%", out)
+    units = np.asarray(unit, dtype=object) if unit is not None else np.full(len(vals), None, dtype=object)
+    for i in np.flatnonzero(need).tolist():
+        d = int(decimals) if decimals is not None else F.value_decimals(vals[i], units[i])
+        q = F._round(vals[i], d)
+        text = f"{q:,.{d}f}".translate(_SV)
+        out[i] = ("+" + text if signed and q > 0 else text) + (NBSP + "%" if units[i] == "percent" else "")
     return out
 
 
