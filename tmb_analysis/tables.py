@@ -142,18 +142,17 @@ def _unit(row) -> str:
     return "percent" if _get(row, "source_kind") == "survey" else "per_100k"
 
 
-#: Below this population a kommun's rate is also shown stabilised by empirical Bayes and pooled over
-#: three years, when the results table has no ``small_area`` column (it follows
-#: ``pooling.small_area_population`` in config/analysis.yaml; see docs/metod.md).
-SMALL_KOMMUN_POPULATION = 20_000
-
-
 def _is_small(row) -> bool:
+    """Does the table show this kommun's stabilised and pooled rates? The results table's
+    ``small_area``; for a table without it, the same rule (``pooling.small_area_population`` in
+    config/analysis.yaml, see docs/metod.md) applied to the row's population."""
     small = _get(row, "small_area")
     if small is not None:
         return bool(small)
+    from .priorities import analysis_config
+
     pop = _get(row, "population")
-    return not F.is_missing(pop) and pop < SMALL_KOMMUN_POPULATION
+    return not F.is_missing(pop) and pop < float(analysis_config()["pooling"]["small_area_population"])
 
 
 def _value_cell(row, show_eb: bool = False) -> Markup:
