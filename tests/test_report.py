@@ -154,3 +154,32 @@ def test_method_section_credits_every_publisher_used(ctx):
     html = report.method_and_sources(ctx).data
     for line in ("Källa: Brå (anmälda brott", "Källa: SCB (befolkning)", "Källa: Kolada (RKA) (kommungrupper"):
         assert line in html
+
+
+def test_funnel_lists_the_kommuner_outside_the_limits(ctx):
+    """The county funnel's sentence names exactly the kommuner outside the 99,8 % limits, worked out
+    here from Spiegelhalter's overdispersed limits: riket's rate ± z(0,999)·sqrt(φ·θ/n)."""
+    import numpy as np
+    from scipy.stats import norm
+
+    from tmb_analysis.indicators import funnel_data
+
+    lan_ctx = report.context("21", ctx.store_dir, 0, kind="lan")
+    res = lan_ctx.results
+    phi = funnel_data(res, "totalt", lan_ctx.year)["phi"]  # estimated from all the country's kommuner
+    assert phi > 1  # the example data are overdispersed, as crime rates are: the adjusted limits apply
+    sel = res[(res.indicator == "totalt") & (res.year == lan_ctx.year)]
+    riket = sel[sel.area_code == "00"].iloc[0]
+    theta = float(riket["count"]) / float(riket.population)
+    above, below = [], []
+    for r in sel[(sel.area_level == "kommun") & (sel.lan_code == "21")].itertuples():
+        half = norm.ppf(0.999) * np.sqrt((phi if phi > 1 else 1.0) * theta / float(r.population))
+        rate = float(r.count) / float(r.population)
+        (above if rate > theta + half else below if rate < theta - half else []).append(r.area_name)
+    html = report.funnel_figure(lan_ctx, "totalt").data
+    sentence = html[html.index("<p class='note'>"):]
+    assert above  # not a vacuous check: Gävle lies above in the example data
+    for name in above + below:
+        assert name in sentence
+    others = set(sel[(sel.area_level == "kommun") & (sel.lan_code == "21")].area_name) - set(above + below)
+    assert not any(f" {n}," in sentence or f" {n}." in sentence for n in others)
