@@ -68,9 +68,11 @@ def _store_fingerprint(store_dir: Path) -> str:
     from . import __version__
 
     h = hashlib.sha256(__version__.encode())
-    # the analysis settings (thresholds, weights, groups) change the results as much as the data do
-    for p in sorted((Path(__file__).parent / "config").glob("*.yaml")):
-        h.update(p.name.encode())
+    # the analysis code and its settings (thresholds, weights, groups) change the results as much as
+    # the data do: a changed statistic must never be served results computed by the old code
+    package = Path(__file__).parent
+    for p in sorted([*package.glob("*.py"), *package.glob("*/*.py"), *(package / "config").glob("*.yaml")]):
+        h.update(p.relative_to(package).as_posix().encode())
         h.update(p.read_bytes())
     for p in sorted(store_dir.glob("*")):
         if p.is_file():
