@@ -40,6 +40,18 @@ def sample_store(sample_dir, tmp_path_factory) -> Path:
     return store
 
 
+@pytest.fixture(scope="session")
+def small_store(sample_dir, tmp_path_factory) -> Path:
+    """A few counties of the example data, for builds with the fixture notebooks (which do not read the
+    store): Gävleborg, Stockholm (0114, a code with a leading zero) and Gotland (a county of one kommun).
+    Treat as read-only."""
+    from tmb_analysis.store import import_paths
+
+    store = tmp_path_factory.mktemp("small") / "store"
+    import_paths([sample_dir / f"exempeldata_bra_kommunindikatorer_{lan}.csv" for lan in ("21", "01", "09")], store)
+    return store
+
+
 @pytest.fixture
 def write_bra(tmp_path):
     """Write a small BRÅ long-form CSV: ``write_bra(lines, name=..., encoding=...)`` -> Path.

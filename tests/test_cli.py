@@ -70,3 +70,80 @@ def test_pyproject_and_environment_yml_in_step():
     env = yaml.safe_load((root / "environment.yml").read_text())["dependencies"]
     flat = [d for d in env if isinstance(d, str)] + [d for e in env if isinstance(e, dict) for d in e.get("pip", [])]
     assert sorted(d.replace(" ", "") for d in deps) == sorted(d for d in flat if not d.startswith(("python", "pip", "-e")))
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def users_folder(folder: Path) -> dict:
+    (folder / "photos").mkdir(parents=True)
+    (folder / "thesis.txt").write_text("x\n", encoding="utf-8")
+    (folder / "photos" / "p1.jpg").write_bytes(bytes(range(256)))
+    return snapshot(folder)
+
+
+def test_build_into_a_folder_of_the_users_files_is_refused(sample_store, tmp_path):
+    """`mkdir -p mine/photos && echo x > mine/thesis.txt; tmb build --kommun 2180 --out mine`: exit 2, kept."""
+    before = users_folder(tmp_path / "mine")
+    msg = one_line_error(run("build", "--kommun", "2180", "--store", sample_store, "--out", "mine", cwd=tmp_path))
+    assert "mine: the folder holds" in msg and "--force-out" in msg
+    assert snapshot(tmp_path / "mine") == before and sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+def test_build_into_the_store_is_refused(sample_store, tmp_path):
+    """`tmb build --store S --out S` and `--out data` (which holds data/processed): exit 2, store kept."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_store, data / "processed")
+    before = snapshot(data)
+    assert "is the store" in one_line_error(run("build", "--kommun", "2180", "--store", "data/processed",
+                                                "--out", "data/processed", cwd=tmp_path))
+    assert "holds the store" in one_line_error(run("build", "--kommun", "2180", "--store", "data/processed",
+                                                   "--out", "data", cwd=tmp_path))
+    assert snapshot(data) == before
+
+
+def test_build_into_the_working_directory_is_refused(sample_store, tmp_path):
+    """`tmb build --kommun 2180 --out .`: the current folder is never emptied."""
+    before = users_folder(tmp_path / "work")
+    for out in (".", ".."):
+        msg = one_line_error(run("build", "--kommun", "2180", "--store", sample_store, "--out", out,
+                                 "--force-out", cwd=tmp_path / "work"))
+        assert "holds the working directory" in msg
+    assert snapshot(tmp_path / "work") == before
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--timeout", "0", "argument --timeout: '0' must be at least 1"),
+    ("--timeout", "-5", "argument --timeout: '-5' must be at least 1"),
+    ("--timeout", "nan", "argument --timeout: 'nan' is not a whole number"),
+    ("--workers", "0", "argument --workers: '0' must be at least 1"),
+    ("--workers", "-1", "argument --workers: '-1' must be at least 1"),
+    ("--year", "18000", "argument --year: '18000' is not a year"),
+    ("--year", "1800", "--year 1800: the store"),
+    ("--year", "3000", "--year 3000: the store"),
+])
+def test_build_parameters_checked_up_front(sample_store, tmp_path, option, value, expected):
+    out = tmp_path / "site"
+    msg = one_line_error(run("build", "--kommun", "2180", "--store", sample_store, "--out", out, option, value))
+    assert expected in msg
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_store_path_that_is_a_file(tmp_path, sample_dir):
+    store = tmp_path / "store"
+    store.write_bytes(b"mine")
+    for args in (("import", sample_dir / "exempeldata_scb_folkmangd.json"), ("build", "--lan", "21")):
+        msg = one_line_error(run(*args, "--store", store, "--out", tmp_path / "site"
+                                 ) if args[0] == "build" else run(*args, "--store", store))
+        assert "is a file, not a store folder" in msg
+    assert store.read_bytes() == b"mine" and sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+def test_build_an_area_the_store_has_no_data_for(tmp_path, sample_dir):
+    """A store that holds only Dalarna: building Gävleborg exits 2 and names it, nothing is published."""
+    store = tmp_path / "store"
+    assert run("import", sample_dir / "exempeldata_bra_kommunindikatorer_20.csv", "--store", store).returncode == 0
+    msg = one_line_error(run("build", "--lan", "21", "--store", store, "--out", tmp_path / "site"))
+    assert "holds no data for Gävleborgs län (21) and its kommuner" in msg
+    assert not (tmp_path / "site").exists()

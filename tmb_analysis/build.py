@@ -52,7 +52,6 @@ import ctypes
 import datetime as _dt
 import errno
 import hashlib
-import html as html_lib
 import json
 import logging
 import math
@@ -69,6 +68,7 @@ import time
 import traceback
 from collections import deque
 from dataclasses import asdict, dataclass, field, fields
+from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -84,7 +84,6 @@ LAN_NOTEBOOK = "lan_oversikt.ipynb"
 #: Fewest charts each kind of page must show; fewer means a chart was lost.
 MIN_FIGURES = {"kommun": 2, "lan": 2}
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-_EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 _CODE_RE = {"kommun": re.compile(r"\d{4}"), "lan": re.compile(r"\d{2}")}
 _PAGE_RE = re.compile(r"(?:kommun-\d{4}|lan-\d{2})\.html")
 
@@ -146,6 +145,7 @@ class JobResult:
     kernel_start_failures: int = 0  # kernel starts that failed and were retried for this report
     kernel_peak_mb: float | None = None  # peak resident memory of the kernel that ran it
     traceback: str | None = None
+    links: list[str] = field(default_factory=list)  # the page's href/src values, from its scan (site check)
 
 
 @dataclass
@@ -156,6 +156,7 @@ class BuildResult:
     seconds: float = 0.0
     workers: int = 0
     worker_peak_mb: float | None = None  # peak of (worker process + its kernel) over all workers
+    moved_aside: Path | None = None  # where the folder that was at ``out`` went (force_out)
 
     @property
     def failed(self) -> list[JobResult]:
@@ -260,6 +261,45 @@ def check_parameters(jobs: list[Job], store: str | Path, year: int) -> None:
             raise BuildError(str(exc)) from None
         if job.page != f"{job.kind}-{code}.html" or not _PAGE_RE.fullmatch(job.page):
             raise BuildError(f"page name {job.page!r} is not built from the code {code!r}")
+
+
+def _positive_whole(value, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value != int(value) or value < 1:
+        raise BuildError(f"{name} must be a positive whole number, got {value!r}")
+
+
+def check_run_options(workers, timeout) -> None:
+    """``workers`` (None = one per core) and ``timeout`` (seconds per report) are positive whole numbers."""
+    if workers is not None:
+        _positive_whole(workers, "--workers")
+    _positive_whole(timeout, "--timeout")
+
+
+def check_data_for_jobs(jobs: list[Job], results, store: Path, year: int) -> None:
+    """Refuse, before anything is written, a report year outside the store's years and an area the store
+    holds no rows for (a county's page would otherwise be an absence of data worded as a finding)."""
+    from .geography import registry
+
+    years = results["year"].dropna().astype(int) if len(results) else results["year"]
+    if not len(years):
+        return
+    lo, hi = int(years.min()), int(years.max())
+    if year and not lo <= year <= hi:
+        raise BuildError(f"--year {year}: the store {store} holds data for {lo}–{hi}; give a year in that range "
+                         "(or none for the latest)")
+    reg = registry()
+    present = set(results["area_code"].astype(str).unique())
+    missing = []
+    for job in jobs:
+        if job.kind == "kommun":
+            if job.code not in present:
+                missing.append(f"{reg.area(job.code).name} ({job.code})")
+        elif job.code not in present and not any(k.code in present for k in reg.kommuner(job.code)):
+            missing.append(f"{reg.area(job.code).name} ({job.code}) and its kommuner")
+    if missing:
+        raise BuildError(f"the store {store} holds no data for {_listing(missing)}; import data for "
+                         f"{'it' if len(missing) == 1 else 'them'} first (tmb import) or build areas the store covers")
 
 
 # ---- input hashes ----------------------------------------------------------------------------------
@@ -794,48 +834,102 @@ def export_body(executed) -> tuple[str, int]:
     return body, figures
 
 
-def check_page(html_text: str, page: str, kind: str) -> int:
-    """Fail loudly if a chart is missing from a page or the page reaches outside the site."""
-    FIGURE_CLASS = _figure_class()
-    markers = html_text.count(f'class="{FIGURE_CLASS}"')
-    plots = html_text.count('class="plotly-graph-div"')
-    drawn = html_text.count("Plotly.newPlot(")
+@dataclass
+class PageScan:
+    """What one pass of an HTML parser finds in a page: the ``href``/``src`` (and other URL) attributes
+    of its elements, its ids, and its chart parts. Text is never an element: escaped text such as
+    ``&lt;img src=x&gt;`` in an imported file's name or a follow-up description is not a link."""
+
+    urls: list[str] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    figures: int = 0  # elements of the chart marker class (report.FIGURE_CLASS)
+    containers: int = 0  # plotly's chart containers
+    drawn: int = 0  # Plotly.newPlot( calls in scripts
+
+
+#: Attributes whose value is an address the browser loads or follows.
+URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "poster", "data"})
+
+
+class _PageScanner(HTMLParser):
+    def __init__(self, figure_class: str):
+        super().__init__(convert_charrefs=True)
+        self.scan = PageScan()
+        self.figure_class = figure_class
+        self._script = False
+
+    def _attributes(self, attrs) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name in URL_ATTRIBUTES:
+                self.scan.urls.append(value.strip())
+            elif name in ("id", "name"):
+                self.scan.ids.add(value)
+            elif name == "class":
+                classes = value.split()
+                self.scan.figures += self.figure_class in classes
+                self.scan.containers += "plotly-graph-div" in classes
+
+    def handle_starttag(self, tag, attrs):
+        self._attributes(attrs)
+        self._script = tag == "script"
+
+    def handle_startendtag(self, tag, attrs):
+        self._attributes(attrs)
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._script = False
+
+    def handle_data(self, data):
+        if self._script:
+            self.scan.drawn += data.count("Plotly.newPlot(")
+
+
+def scan_page(html_text: str) -> PageScan:
+    """Parse a page once (``html.parser``): its links, ids and chart parts (see :class:`PageScan`)."""
+    parser = _PageScanner(_figure_class())
+    parser.feed(html_text)
+    parser.close()
+    return parser.scan
+
+
+def _external(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.netloc) or parts.scheme not in ("", "mailto", "tel", "data", "javascript")
+
+
+def check_page(html_text: str, page: str, kind: str, scan: PageScan | None = None) -> int:
+    """Fail loudly if a chart is missing from a page or the page reaches outside the site.
+
+    Reads the page's elements (:func:`scan_page`), never its text: text that merely looks like markup
+    cannot fail a page."""
+    scan = scan if scan is not None else scan_page(html_text)
+    markers = scan.figures
     if markers < MIN_FIGURES[kind]:
         raise BuildError(f"{page}: {markers} chart(s) on the page, expected at least {MIN_FIGURES[kind]}")
-    if not (markers == plots == drawn):
-        raise BuildError(f"{page}: {markers} figure(s) but {plots} chart container(s) and {drawn} drawing call(s): a chart is missing")
-    ext = _EXTERNAL.search(html_text)
-    if ext:
-        raise BuildError(f"{page}: refers to an address outside the site ({html_text[ext.start():ext.start() + 80]!r})")
+    if not (markers == scan.containers == scan.drawn):
+        raise BuildError(f"{page}: {markers} figure(s) but {scan.containers} chart container(s) and {scan.drawn} "
+                         "drawing call(s): a chart is missing")
+    ext = next((u for u in scan.urls if _external(u)), None)
+    if ext is not None:
+        raise BuildError(f"{page}: refers to an address outside the site ({ext[:80]!r})")
     return markers
 
 
-_VALUE = r"""\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`]+))"""
-_URL_ATTRS = (re.compile("href" + _VALUE), re.compile("src" + _VALUE))
-_ID_ATTRS = (re.compile("id" + _VALUE), re.compile("name" + _VALUE))
-
-
-def _attr_values(patterns, text: str) -> list[str]:
-    return [html_lib.unescape(next(g for g in m.groups() if g is not None)).strip()
-            for rx in patterns for m in rx.finditer(text) if m.start() > 0 and text[m.start() - 1].isspace()]
-
-
-def _links(text: str) -> tuple[list[str], set[str]]:
-    """The ``href``/``src`` values and the ids of a page. Regular expressions with a literal start
-    (an HTML parser in Python takes a minute over the country's 60 MB of pages); the pages are
-    generated, with lower-case attribute names."""
-    return _attr_values(_URL_ATTRS, text), set(_attr_values(_ID_ATTRS, text))
-
-
-def validate_site(site: Path, pages: dict[str, str]) -> list[str]:
+def validate_site(site: Path, pages: dict[str, str], known: dict[str, list[str]] | None = None) -> list[str]:
     """Problems in a staged site (empty when it may be published).
 
     ``pages`` maps each report page that must be present to its kind (``kommun``/``lan``), or to
     ``None`` for a page without charts (the page of a report that never built). Every chart page must
     pass :func:`check_page`; every HTML file's local ``href``/``src`` must resolve to a file inside the
-    site, and nothing may be loaded from outside it. Broken in-page anchors are logged, not fatal.
+    site, and nothing may be loaded from outside it. ``known`` gives the links of pages already
+    scanned and checked (a page built in this run, or a reused page whose bytes match the manifest):
+    those are not parsed again. Broken in-page anchors are logged, not fatal.
     """
     problems = []
+    known = known or {}
     root = site.resolve()
     for page, kind in sorted(pages.items()):
         if not (site / page).is_file():
@@ -844,15 +938,19 @@ def validate_site(site: Path, pages: dict[str, str]) -> list[str]:
         problems.append("index.html: missing from the site")
     for path in sorted(site.rglob("*.html")):
         rel = path.relative_to(site).as_posix()
-        text = path.read_text("utf-8")
-        kind = pages.get(rel)
-        if kind:
-            try:
-                check_page(text, rel, kind)
-            except BuildError as exc:
-                problems.append(str(exc))
-        urls, ids = _links(text)
-        for url in urls:
+        if rel in known:
+            urls, ids = known[rel], None
+        else:
+            text = path.read_text("utf-8")
+            scan = scan_page(text)
+            urls, ids = scan.urls, scan.ids
+            kind = pages.get(rel)
+            if kind:
+                try:
+                    check_page(text, rel, kind, scan)
+                except BuildError as exc:
+                    problems.append(str(exc))
+        for url in dict.fromkeys(urls):
             parts = urlsplit(url)
             if parts.scheme in ("mailto", "tel", "data", "javascript"):
                 continue
@@ -860,7 +958,7 @@ def validate_site(site: Path, pages: dict[str, str]) -> list[str]:
                 problems.append(f"{rel}: refers to an address outside the site ({url[:80]!r})")
                 continue
             if not parts.path:
-                if parts.fragment and unquote(parts.fragment) not in ids:
+                if ids is not None and parts.fragment and unquote(parts.fragment) not in ids:
                     log.warning("%s: in-page link %r has no target", rel, url[:80])
                 continue
             target = (path.parent / unquote(parts.path)).resolve()
@@ -1131,6 +1229,99 @@ def _write_manifest(result: BuildResult, staging: Path, st, vintage: str, hashes
 
 # ---- publishing -------------------------------------------------------------------------------------
 
+def _inside(path: Path, folder: Path) -> bool:
+    """Is ``path`` the folder itself or somewhere inside it (after resolving symbolic links)?"""
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
+
+
+def _is_site_manifest(manifest: dict) -> bool:
+    return (isinstance(manifest.get("tmb_analysis_version"), str) and isinstance(manifest.get("reports"), list)
+            and isinstance(manifest.get("files"), dict))
+
+
+def _foreign_entries(out: Path, manifest: dict) -> list[str]:
+    """Paths in a site folder that its manifest does not list as written by tmb (nor the manifest and
+    ``KEEP_FILES``): the user's own files and folders, which publishing would otherwise remove."""
+    written = set(manifest.get("files") or {}) | {"manifest.json", *KEEP_FILES}
+    folders = {parent.as_posix() for rel in written for parent in Path(rel).parents if parent.as_posix() != "."}
+    foreign = []
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if rel not in folders:
+                foreign.append(rel + "/")
+        elif rel not in written:
+            foreign.append(rel)
+    top = [f for f in foreign if not any(f != g and g.endswith("/") and f.startswith(g) for g in foreign)]
+    return top
+
+
+def _listing(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def check_output_folder(out: Path, store: Path, jobs: list[Job], force_out: bool = False) -> str:
+    """May the site be published into ``out``? Returns how: ``new`` (absent or empty: only
+    ``KEEP_FILES``), ``site`` (a site tmb built, which this run replaces) or ``move-aside`` (anything
+    else, with ``force_out``: the folder is moved aside whole when the new site is published, never deleted).
+
+    Raises :class:`BuildError` (exit 2, nothing written) when ``out`` is a file or a symbolic link, is or
+    holds the store or the working directory, lies inside the store, holds anything that tmb did not
+    write (unless ``force_out``), or is a site whose reports this run would drop (a subset of its reports:
+    build the whole site instead, or use another folder).
+    """
+    out = Path(out).absolute()
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise BuildError(f"--out {out}: must be a folder (not a file or a symbolic link)")
+    cwd = Path.cwd()
+    if _inside(cwd, out):
+        raise BuildError(f"--out {out}: the folder holds the working directory ({cwd}); publishing would replace it. "
+                         "Give a folder of its own, such as reports/")
+    if _inside(store, out):
+        what = "is the store" if store.resolve() == out.resolve() else f"holds the store ({store})"
+        raise BuildError(f"--out {out}: the folder {what}; publishing would replace it. Give a folder of its own, "
+                         "such as reports/")
+    if store.exists() and _inside(out, store):
+        raise BuildError(f"--out {out}: lies inside the store ({store}), which holds only imported data. "
+                         "Give a folder outside it, such as reports/")
+    if not out.exists():
+        return "new"
+    entries = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir() if p.name not in KEEP_FILES)
+    if not entries:
+        return "new"
+    manifest = _read_manifest(out)
+    if _is_site_manifest(manifest):
+        foreign = _foreign_entries(out, manifest)
+        if not foreign:
+            live = {r.get("page") for r in manifest["reports"] if isinstance(r, dict)}
+            dropped = sorted(p for p in live - {j.page for j in jobs} if isinstance(p, str))
+            if not dropped or force_out:
+                return "site" if not dropped else "move-aside"
+            raise BuildError(
+                f"--out {out}: the site there has {len(live)} report(s); this run builds {len(jobs)} and would drop "
+                f"{len(dropped)} ({_listing(dropped)}). Build the whole site (add its --lan/--kommun codes; unchanged "
+                "reports are reused, not rebuilt), give another --out, or --force-out to move the old site aside")
+        what = f"files that tmb did not write ({_listing(foreign)})"
+    else:
+        what = f"{_listing(entries)} and no site built by tmb (no manifest.json of tmb's)"
+    if force_out:
+        return "move-aside"
+    raise BuildError(f"--out {out}: the folder holds {what}; tmb publishes only into an empty folder or a site "
+                     "it built. Give another --out, or --force-out to move this folder aside whole (nothing is deleted)")
+
+
+def _aside_name(out: Path) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = out.parent / f"{out.name}.moved-aside-{stamp}"
+    n = 1
+    while target.exists():
+        n += 1
+        target = out.parent / f"{out.name}.moved-aside-{stamp}-{n}"
+    return target
+
+
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -1153,21 +1344,29 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _publish(staging: Path, out: Path) -> None:
-    """Make the staged site the live one. The previous site is live until the single swap."""
+def _publish(staging: Path, out: Path, move_aside: bool = False) -> Path | None:
+    """Make the staged site the live one. The previous site is live until the single swap.
+
+    With ``move_aside`` the folder that was there is renamed beside it, whole (returned), never deleted."""
     if not out.exists():
         os.rename(staging, out)
-        return
+        return None
+    if move_aside:
+        aside = _aside_name(out)
+        os.rename(out, aside)  # a crash between the two renames leaves both folders, nothing lost
+        os.rename(staging, out)
+        return aside
     _carry_over(out, staging)
     if _exchange(staging, out):
         shutil.rmtree(staging, ignore_errors=True)  # now the previous site
-        return
+        return None
     # Fallback without an atomic exchange: two renames. A crash between them leaves the previous
     # complete site in .<name>.old-*, which _recover() puts back at the start of the next run.
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     os.rename(out, old)
     os.rename(staging, out)
     shutil.rmtree(old, ignore_errors=True)
+    return None
 
 
 def _carry_over(out: Path, staging: Path) -> None:
@@ -1504,13 +1703,18 @@ def build(
     start_timeout: float = 60,
     start_backoff: float = 1.0,
     progress: bool | None = None,
+    force_out: bool = False,
 ) -> BuildResult:
     """Build the reports for the given län and/or kommuner into ``out`` (see the module docstring).
 
-    ``timeout`` is the wall-clock limit for one whole notebook. ``force`` rebuilds every report even
-    when its inputs are unchanged. ``notebooks`` (``{"kommun": path, "lan": path}``) replaces the
-    report notebooks. ``preload`` lists the modules each kernel imports when it starts. ``progress``:
-    None shows a bar when stderr is a terminal and log lines otherwise.
+    ``timeout`` is the wall-clock limit (seconds, a positive whole number) for one whole notebook;
+    ``workers`` the number of notebooks run at once (a positive whole number; None = one per core).
+    ``force`` rebuilds every report even when its inputs are unchanged. ``out`` must be absent, empty
+    or a site that tmb built (:func:`check_output_folder`); ``force_out`` publishes over anything else
+    by first moving the folder aside whole (``BuildResult.moved_aside``). ``notebooks``
+    (``{"kommun": path, "lan": path}``) replaces the report notebooks. ``preload`` lists the modules
+    each kernel imports when it starts. ``progress``: None shows a bar when stderr is a terminal and
+    log lines otherwise.
 
     Raises on bad input before anything is written (:class:`BuildError`, ``UnknownAreaError``,
     ``EmptyStoreError``); raises :class:`BuildAborted` when the run stops before publishing (another
@@ -1519,13 +1723,15 @@ def build(
     """
     t_start = time.perf_counter()
     started = _dt.datetime.now(_dt.timezone.utc)
+    check_run_options(workers, timeout)
     jobs = plan(lan, kommuner, notebooks=notebooks, notebook_dir=notebook_dir)  # raises on unknown codes
     store = Path(store).resolve()
+    if store.exists() and not store.is_dir():
+        raise BuildError(f"--store {store}: is a file, not a store folder (tmb import writes one)")
     check_parameters(jobs, store, year)  # raises on a misspelt or mistyped parameter, before anything runs
     out = Path(out).absolute()
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise BuildError(f"output path {out} must be a folder (not a file or a symbolic link)")
-    if not force and store.is_dir() and out.is_dir():
+    out_state = check_output_folder(out, store, jobs, force_out)  # raises before anything is written
+    if not force and out_state == "site" and store.is_dir():
         try:
             with _Lock(out), _Phase("check whether anything changed"):
                 current = _up_to_date(out, jobs, store, year)
@@ -1549,13 +1755,14 @@ def build(
             from .report import load_results  # after the workers started: this import alone takes seconds
 
             results, st = load_results(store)  # raises EmptyStoreError / validation errors before anything is written
+        check_data_for_jobs(jobs, results, store, year)  # a year or an area the store has no data for
         out.parent.mkdir(parents=True, exist_ok=True)
         result = BuildResult(out)
         try:
             with _Lock(out):
                 _recover(out)
                 _build_locked(jobs, results, st, store, out, year, workers, timeout, force, result, started, progress,
-                              kernel_cfg, pool)
+                              kernel_cfg, pool, force_out=force_out)
         except (BuildAborted, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:  # a crash: nothing was published
@@ -1570,7 +1777,7 @@ def build(
 
 
 def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, result, started, progress, kernel_cfg,
-                  pool: _Pool | None):
+                  pool: _Pool | None, force_out: bool = False):
     from .geography import registry
 
     reg = registry()
@@ -1586,12 +1793,15 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
         inputs = site_inputs(jobs, store, year)
         hashes = input_hashes(jobs, inputs, _hashable_contexts(jobs, reg, pages))
 
-    previous = {r.get("page"): r for r in _read_manifest(out).get("reports", []) if isinstance(r, dict)} if out.is_dir() else {}
+    out_state = check_output_folder(out, store, jobs, force_out)  # as it is now, under the lock
+    live_manifest = _read_manifest(out) if out_state == "site" else {}
+    previous = {r.get("page"): r for r in live_manifest.get("reports", []) if isinstance(r, dict)}
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the published site must be readable
     try:
         reused: list[JobResult] = []
         todo: list[Job] = []
+        scanned: dict[str, list[str]] = {}  # pages already scanned and checked: their links
         for job in jobs:
             prev = previous.get(job.page)
             live = out / job.page
@@ -1600,7 +1810,10 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
                 _copy_page(live, staging / job.page)
                 r = JobResult(job.kind, job.code, job.page, "ok", float(prev.get("seconds") or 0.0),
                               figures=int(prev.get("figures") or 0), bytes=live.stat().st_size, rebuilt=False,
-                              input_hash=hashes[job.page], sha256=prev["sha256"], kernel_peak_mb=prev.get("kernel_peak_mb"))
+                              input_hash=hashes[job.page], sha256=prev["sha256"], kernel_peak_mb=prev.get("kernel_peak_mb"),
+                              links=[str(u) for u in prev.get("links") or []])
+                if isinstance(prev.get("links"), list):  # checked when it was built; its bytes are the same
+                    scanned[job.page] = r.links
                 reused.append(r)
             else:
                 todo.append(job)
@@ -1616,7 +1829,6 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
         else:
             log.info("all %d report(s) are up to date", len(jobs))
 
-        live_manifest = _read_manifest(out) if out.is_dir() else {}
         same_data = {k: (live_manifest.get("site_inputs") or {}).get(k) for k in ("code", "store")} == \
             {k: inputs[k] for k in ("code", "store")}
 
@@ -1637,10 +1849,12 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
             if body is not None:
                 page = _render_page(env, contexts[job.page], body)
                 try:
-                    r.figures = check_page(page, job.page, job.kind)
+                    scan = scan_page(page)  # here, while the kernels run, rather than all at the end
+                    r.figures = check_page(page, job.page, job.kind, scan)
                     data = page.encode("utf-8")
                     (staging / job.page).write_bytes(data)
-                    r.bytes, r.sha256 = len(data), _sha256(data)
+                    r.bytes, r.sha256, r.links = len(data), _sha256(data), sorted(set(scan.urls))
+                    scanned[job.page] = r.links
                 except BuildError as exc:
                     r.status, r.error, r.traceback = "failed", str(exc), None
             if r.status != "ok":
@@ -1670,7 +1884,9 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
         result.reports.sort(key=lambda r: order[r.page])
         _write_index(result, staging, env, vintage, synthetic, jobs)
         with _Phase("validate"):
-            problems = validate_site(staging, {r.page: (r.kind if r.status != "failed" else None) for r in result.reports})
+            problems = validate_site(staging, {r.page: (r.kind if r.status != "failed" else None) for r in result.reports},
+                                     known={r.page: scanned[r.page] for r in result.reports
+                                            if r.status == "ok" and r.page in scanned})
         if problems:
             shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
             raise BuildAborted(f"the staged site failed its checks, nothing was published: {shown}")
@@ -1684,7 +1900,14 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
             log.info("the site is unchanged; nothing to publish")
             return
         _write_manifest(result, staging, st, vintage, inputs, started)
-        _publish(staging, out)
+        # The folder may have changed during the run (a file dropped into it): look again before replacing it.
+        try:
+            unchanged = check_output_folder(out, store, jobs, force_out) == out_state
+        except BuildError as exc:
+            raise BuildAborted(f"{out} changed while the site was built ({exc}); nothing was published") from None
+        if not unchanged:
+            raise BuildAborted(f"{out} changed while the site was built; nothing was published")
+        result.moved_aside = _publish(staging, out, move_aside=out_state == "move-aside")
         result.published = True
     finally:
         if staging.exists():
@@ -1693,7 +1916,7 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
 
 def _fits(page: Path, staging: Path, pages: set[str]) -> bool:
     """Does every local link of a page from the live site resolve in the new site?"""
-    for url in _links(page.read_text("utf-8"))[0]:
+    for url in scan_page(page.read_text("utf-8")).urls:
         parts = urlsplit(url)
         if parts.scheme or parts.netloc or not parts.path:
             continue
@@ -1734,7 +1957,7 @@ def _keep_last_good(r: JobResult, job: Job, prev: dict | None, out: Path, stagin
     The last good page is kept only while its links still resolve in the new site (a run of fewer
     reports than the last one may have dropped the page it links to)."""
     live = out / job.page
-    if live.is_file() and (prev is None or prev.get("status") in ("ok", "stale")) and _fits(live, staging, pages):
+    if live.is_file() and prev is not None and prev.get("status") in ("ok", "stale") and _fits(live, staging, pages):
         _copy_page(live, staging / job.page)
         r.status = "stale"
         r.input_hash = (prev or {}).get("input_hash", "")

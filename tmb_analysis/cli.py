@@ -16,10 +16,41 @@ from pathlib import Path
 DEFAULT_STORE = "data/processed"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error convention: one line on stderr, exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog.split()[0]} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _year(text: str) -> int:
+    if not text.isdigit() or len(text) != 4:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a year such as 2024")
+    return int(text)
+
+
+def _store_folder(path: str | Path) -> Path:
+    """``--store``: a folder, or a path where one can be made; never an existing file."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--store {path}: is a file, not a store folder (give a folder; tmb import creates it)")
+    return path
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tmb", description="tmb-analys: lägesbilder för brottsförebyggande arbete")
+    p = _Parser(prog="tmb", description="tmb-analys: lägesbilder för brottsförebyggande arbete")
     p.add_argument("-v", "--verbose", action="store_true", help="more log output")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("sample", help="write the synthetic example dataset as files in the real source formats")
     s.add_argument("--out", default="data/sample", help="folder to write to (default data/sample)")
@@ -57,10 +88,15 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--lan", nargs="*", default=[], help="län code(s), e.g. 21, or 'all'")
     b.add_argument("--kommun", nargs="*", default=[], help="kommun code(s), e.g. 2180")
     b.add_argument("--store", default=DEFAULT_STORE)
-    b.add_argument("--out", default="reports", help="output folder (default reports/)")
-    b.add_argument("--year", type=int, default=0, help="report year (default: the latest in the store)")
-    b.add_argument("--workers", type=int, default=None, help="parallel notebook runs (default: one per core)")
-    b.add_argument("--timeout", type=float, default=600,
+    b.add_argument("--out", default="reports",
+                   help="output folder (default reports/): absent, empty or a site tmb built; never the store or a "
+                        "folder holding the working directory")
+    b.add_argument("--force-out", action="store_true",
+                   help="publish into a folder that holds other files by first moving it aside whole (never deleted)")
+    b.add_argument("--year", type=_year, default=0,
+                   help="report year: each source up to and including it (default: the latest in the store)")
+    b.add_argument("--workers", type=_positive_int, default=None, help="parallel notebook runs (default: one per core)")
+    b.add_argument("--timeout", type=_positive_int, default=600,
                    help="seconds one whole report notebook may run (wall clock; default 600)")
     b.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
     b.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks in (default python3)")
@@ -78,7 +114,7 @@ def _cmd_sample(args) -> int:
 def _cmd_import(args) -> int:
     from .store import import_paths
 
-    report = import_paths([Path(p) for p in args.paths], Path(args.store), year=getattr(args, "year", None))
+    report = import_paths([Path(p) for p in args.paths], _store_folder(args.store), year=getattr(args, "year", None))
     print(report if isinstance(report, str) else getattr(report, "summary", lambda: str(report))())
     return 0
 
@@ -111,7 +147,7 @@ def _cmd_fetch(args) -> int:
     if args.do_import:
         from .store import import_paths
 
-        print(import_paths([got.path], Path(args.store), year=getattr(args, "year", None)).summary())
+        print(import_paths([got.path], _store_folder(args.store), year=getattr(args, "year", None)).summary())
     return 0
 
 
@@ -132,8 +168,9 @@ def _cmd_build(args) -> int:
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        result = build(lan=args.lan, kommuner=args.kommun, store=args.store, out=args.out, year=args.year,
-                       workers=args.workers, timeout=args.timeout, force=args.force, kernel_name=args.kernel)
+        result = build(lan=args.lan, kommuner=args.kommun, store=_store_folder(args.store), out=args.out,
+                       year=args.year, workers=args.workers, timeout=args.timeout, force=args.force,
+                       force_out=args.force_out, kernel_name=args.kernel)
     except BuildAborted as exc:
         print(f"tmb build: aborted: {exc}", file=sys.stderr)
         return 3
@@ -149,6 +186,8 @@ def _cmd_build(args) -> int:
         state = "published" if result.published else "unchanged"
         print(f"{ok} of {len(result.reports)} report(s) current, {len(result.rebuilt)} rebuilt; site {state}: "
               f"{result.out} ({result.seconds:.1f} s)")
+    if result.moved_aside is not None:
+        print(f"the folder that was at {result.out} was moved aside whole to {result.moved_aside}")
     for r in result.failed:
         print(f"FAILED {r.page}: {r.error}" + (" (last good version kept, marked stale)" if r.status == "stale" else ""),
               file=sys.stderr)
@@ -163,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"sample": _cmd_sample, "import": _cmd_import, "build": _cmd_build, "fetch": _cmd_fetch}[args.command]
     try:
         return handler(args)
-    except (ValueError, KeyError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, KeyError, OSError, RuntimeError) as exc:
         if args.verbose:
             raise
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
