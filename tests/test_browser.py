@@ -133,3 +133,105 @@ def test_indicator_choice_by_keyboard_redraws_the_charts(browser, built_site):
             f"t => document.getElementById('fig-{slug}').layout.title.text.startsWith(t)", arg=label, timeout=10_000)
         assert page.locator(f"#fig-{slug} .updatemenu-container").count() == 0  # no SVG drop-down left
     assert errors == [] and blocked == []
+
+
+# ---- every county map right side out ----------------------------------------------------------
+
+#: A map drawn inside out paints one kommun's polygon over "the whole world except the kommun", so one
+#: fill colour covers most of the geo frame and the background hardly shows (measured: one fill 67-95 %,
+#: background 0-5 % for Kalmar, Skåne, Halland, Dalarna and Jämtland). On the 21 right maps the largest
+#: fill covers at most 16 % of the frame (Gotland, one kommun) and the background at least 48 % (Skåne).
+MAX_ONE_FILL_SHARE = 0.50
+MIN_BACKGROUND_SHARE = 0.25
+
+# Per map: the share of the geo frame (the subplot's background rectangle) covered by its background
+# colour and by its most common other colour, counted in a screenshot of the page decoded on a canvas.
+_COLOUR_SHARES_JS = """async ({png, frames}) => {
+  const img = new Image();
+  img.src = 'data:image/png;base64,' + png;
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = img.width; canvas.height = img.height;
+  const g = canvas.getContext('2d', {willReadFrequently: true});
+  g.drawImage(img, 0, 0);
+  const out = {};
+  for (const [code, r] of Object.entries(frames)) {
+    const px = g.getImageData(Math.ceil(r.x), Math.ceil(r.y), Math.floor(r.width) - 1, Math.floor(r.height) - 1).data;
+    const counts = new Map();
+    for (let i = 0; i < px.length; i += 4) {
+      const key = (px[i] << 16) | (px[i + 1] << 8) | px[i + 2];
+      counts.set(key, (counts.get(key) || 0) + 1);
+    }
+    const bg = parseInt(r.background.slice(1), 16), n = px.length / 4;
+    let top = 0, colour = 0;
+    for (const [k, c] of counts) if (k !== bg && c > top) { top = c; colour = k; }
+    out[code] = {fill: top / n, colour: '#' + colour.toString(16).padStart(6, '0'), background: (counts.get(bg) || 0) / n};
+  }
+  return out;
+}"""
+
+
+def _one_value_per_kommun():
+    """A results table with one indicator whose values differ between the kommuner of each län, so
+    that every kommun gets a fill colour of its own."""
+    import pandas as pd
+
+    from tmb_analysis.geography import registry
+
+    reg = registry()
+    rows = []
+    for lan in reg.all_lan():
+        kommuner = reg.kommuner(lan.code)
+        for i, k in enumerate(kommuner):
+            rows.append(dict(area_code=k.code, area_name=k.name, area_level="kommun", value=10 + 90 * i / max(len(kommuner) - 1, 1)))
+        rows.append(dict(area_code=lan.code, area_name=lan.name, area_level="lan", value=50.0))
+    frame = pd.DataFrame(rows)
+    return frame.assign(indicator="skadegorelse", indicator_label="Skadegörelsebrott", source_kind="crime",
+                        unit="per_100k", year=2024, cmp_lan="similar", cmp_riket="similar")
+
+
+def test_every_county_map_is_drawn_right_side_out(browser, tmp_path):
+    """All 21 county maps, as the reports draw them, in one page: no geo frame is (almost) one colour."""
+    from plotly.offline import get_plotlyjs
+
+    from tmb_analysis.charts import county_map
+    from tmb_analysis.geography import registry
+
+    results = _one_value_per_kommun()
+    codes = [lan.code for lan in registry().all_lan()]
+    (tmp_path / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
+    maps = "".join(
+        county_map(results, code, "skadegorelse", 2024).to_html(full_html=False, include_plotlyjs=False,
+                                                               div_id=f"karta-{code}", default_width="600px")
+        for code in codes)
+    page_path = tmp_path / "kartor.html"
+    page_path.write_text(
+        "<!doctype html><html lang='sv'><head><meta charset='utf-8'><script src='plotly.min.js'></script>"
+        "<style>body{margin:0;display:grid;grid-template-columns:repeat(3,600px)}</style></head>"
+        f"<body>{maps}</body></html>", encoding="utf-8")
+    page, errors, blocked = open_offline(browser, page_path)
+    page.set_viewport_size({"width": 1800, "height": 600 * 7})
+    page.wait_for_function(
+        "n => document.querySelectorAll('.geo .layer.bg rect').length === n && "
+        "[...document.querySelectorAll('.js-plotly-plot')].every(d => d.querySelector('path.choroplethlocation'))",
+        arg=len(codes), timeout=60_000)
+    frames = page.evaluate(
+        """codes => Object.fromEntries(codes.map(c => {
+             const rect = document.querySelector('#karta-' + c + ' .geo .layer.bg rect'), r = rect.getBoundingClientRect();
+             const rgb = getComputedStyle(rect).fill.match(/\\d+/g).slice(0, 3).map(Number);
+             const background = '#' + rgb.map(v => v.toString(16).padStart(2, '0')).join('');
+             return [c, {x: r.x, y: r.y, width: r.width, height: r.height, background}]; }))""", codes)
+    import base64
+
+    png = base64.b64encode(page.screenshot(full_page=True)).decode("ascii")
+    shares = page.evaluate(_COLOUR_SHARES_JS, {"png": png, "frames": frames})
+    page.context.close()
+    report = {c: f"largest fill {s['fill']:.0%} ({s['colour']}), background {s['background']:.0%}"
+              for c, s in sorted(shares.items())}
+    print("county map frames:", report)
+    assert sorted(shares) == sorted(codes)
+    assert all(f["width"] > 300 and f["height"] > 300 and f["background"] == "#ffffff" for f in frames.values()), frames
+    inside_out = {c: report[c] for c, s in shares.items()
+                  if s["fill"] > MAX_ONE_FILL_SHARE or s["background"] < MIN_BACKGROUND_SHARE}
+    assert inside_out == {}, f"county maps drawn inside out (one colour covers the frame): {inside_out}"
+    assert errors == [] and blocked == []

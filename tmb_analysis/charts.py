@@ -44,6 +44,7 @@ __all__ = [
     "poisson_funnel_limits",
     "binomial_funnel_limits",
     "kommun_geojson",
+    "orient_for_plotly",
     "figure_json_size",
 ]
 
@@ -290,24 +291,64 @@ def _label_point(geom):
         return geom.representative_point()
 
 
-@lru_cache(maxsize=32)
-def _kommun_geojson_text(lan_code: str | None) -> str:
+def orient_for_plotly(geoms):
+    """Rings oriented for plotly's geo layer: exterior rings clockwise, holes counter-clockwise (in
+    lon/lat, north up), for an array of (Multi)Polygons.
+
+    plotly.js draws geojson with d3-geo, which reads a ring's direction on the sphere to tell its
+    inside: a counter-clockwise exterior ring encloses the whole world except the kommun, and the
+    map frame fills with that kommun's colour. This is the opposite of the GeoJSON RFC 7946
+    right-hand rule; coverage simplification can reverse rings, so orient after it (and after
+    rounding).
+    """
     import shapely
-    from shapely.geometry import mapping
+
+    geoms = np.asarray(geoms)
+    if hasattr(shapely, "orient_polygons"):  # shapely >= 2.1, vectorised
+        return shapely.orient_polygons(geoms, exterior_cw=True)
+    from shapely.geometry.polygon import orient
+
+    def one(g):
+        if g is None or g.is_empty:
+            return g
+        if g.geom_type == "MultiPolygon":
+            return shapely.multipolygons([orient(p, sign=-1.0) for p in g.geoms])
+        return orient(g, sign=-1.0) if g.geom_type == "Polygon" else g
+
+    return np.array([one(g) for g in geoms], dtype=object)
+
+
+def _simplified_kommun_geometry(lan_code: str | None):
+    """(frame, geometries): the län's kommuner simplified (coverage-preserving), snapped to the
+    4-decimal grid (``set_precision`` keeps them valid and drops parts that collapse) and oriented
+    for plotly; a kommun that would vanish keeps its snapped original."""
+    import shapely
 
     from .geography import registry
 
     gdf = registry().kommun_geometry(lan_code)
-    geoms = gdf.geometry.values
+    geoms = np.asarray(gdf.geometry.values)
     try:  # topology-aware: neighbours keep a shared border, no slivers or gaps
-        simplified = shapely.coverage_simplify(np.asarray(geoms), SIMPLIFY_TOLERANCE)
+        simplified = shapely.coverage_simplify(geoms, SIMPLIFY_TOLERANCE)
     except Exception:  # older GEOS
-        simplified = shapely.simplify(np.asarray(geoms), SIMPLIFY_TOLERANCE, preserve_topology=True)
-    simplified = shapely.transform(simplified, lambda c: np.round(c, COORD_DECIMALS))
+        simplified = shapely.simplify(geoms, SIMPLIFY_TOLERANCE, preserve_topology=True)
+    grid = 10.0 ** -COORD_DECIMALS
+    snapped = shapely.set_precision(simplified, grid)
+    vanished = shapely.is_missing(snapped) | shapely.is_empty(snapped)
+    if vanished.any():
+        snapped[vanished] = shapely.set_precision(geoms[vanished], grid)
+    # set_precision works on the grid in binary floating point: round so that JSON has 4 decimals
+    snapped = shapely.transform(snapped, lambda c: np.round(c, COORD_DECIMALS))
+    return gdf, orient_for_plotly(snapped)
+
+
+@lru_cache(maxsize=32)
+def _kommun_geojson_text(lan_code: str | None) -> str:
+    from shapely.geometry import mapping
+
+    gdf, simplified = _simplified_kommun_geometry(lan_code)
     features = []
-    for code, name, geom, orig in zip(gdf["area_code"], gdf["area_name"], simplified, geoms):
-        if geom is None or geom.is_empty:
-            geom = shapely.transform(orig, lambda c: np.round(c, COORD_DECIMALS))
+    for code, name, geom, orig in zip(gdf["area_code"], gdf["area_name"], simplified, gdf.geometry.values):
         pt = _label_point(orig)
         features.append(
             {
@@ -356,7 +397,8 @@ def county_map(
     Traces, in order: the label Scattergeo (always first, see the note in the code;
     with ``labels=False`` an invisible anchor), the choropleth of the values, the grey
     choropleth of kommuner without a value (if any), the highlight outline (if any).
-    Geometries are simplified (coverage-preserving, 0.005°) and rounded to 4 decimals.
+    Geometries are simplified (coverage-preserving, 0.005°), snapped to 4 decimals and wound the
+    way plotly's geo layer needs (:func:`orient_for_plotly`).
     """
     lan_code = str(lan_code)
     meta = _indicator_meta(results, indicator)

