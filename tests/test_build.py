@@ -308,3 +308,41 @@ def test_recover_puts_back_a_site_lost_between_two_renames(tmp_path):
     _recover(out)
     assert (out / "index.html").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
+
+
+@pytest.mark.browser
+def test_pdf_beside_every_page_printed_by_one_chromium(small_store, tmp_path):
+    """`tmb build --pdf`: every report printed to A4 beside its page, linked from the index and the page;
+    a rerun reuses the PDFs; the PDF's first page holds the page's own text and a running header."""
+    import os
+
+    from pypdf import PdfReader
+
+    from tmb_analysis.pdf import find_chromium
+
+    try:
+        find_chromium()
+    except RuntimeError:
+        if os.environ.get("TMB_REQUIRE_BROWSER") == "1":
+            pytest.fail("Debian chromium is required (TMB_REQUIRE_BROWSER=1)")
+        pytest.skip("Debian chromium not installed")
+    out = tmp_path / "site"
+    result = fixture_build(small_store, out, kommuner=["2180", "2101"], pdf=True)
+    assert result.published and not result.failed
+    for r in result.reports:
+        assert r.pdf == r.page.replace(".html", ".pdf") and r.pdf_error is None
+        reader = PdfReader(out / r.pdf)
+        assert reader.pages[0].mediabox.width == pytest.approx(595.3, abs=1)  # A4: 210 mm = 595 pt
+        first = reader.pages[0].extract_text()
+        assert f"Testrapport {r.code}" in first and "sida 1 av" in first and "Lägesbild" in first
+        assert f'href="{r.pdf}"' in (out / r.page).read_text("utf-8")
+    assert 'href="kommun-2180.pdf"' in (out / "index.html").read_text("utf-8")
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert "kommun-2180.pdf" in manifest["files"] and manifest["site_inputs"]["pdf"] is True
+    pdf_bytes = (out / "kommun-2180.pdf").read_bytes()
+    again = fixture_build(small_store, out, kommuner=["2180", "2101"], pdf=True)
+    assert not again.published and again.rebuilt == []
+    assert (out / "kommun-2180.pdf").read_bytes() == pdf_bytes
+    # without --pdf the site no longer carries PDFs or links to them
+    plain = fixture_build(small_store, out, kommuner=["2180", "2101"])
+    assert plain.published and not list(out.glob("*.pdf")) and ".pdf" not in (out / "index.html").read_text("utf-8")

@@ -146,6 +146,8 @@ class JobResult:
     kernel_peak_mb: float | None = None  # peak resident memory of the kernel that ran it
     traceback: str | None = None
     links: list[str] = field(default_factory=list)  # the page's href/src values, from its scan (site check)
+    pdf: str | None = None  # the page printed to A4 (``--pdf``), beside it in the site
+    pdf_error: str | None = None  # why it could not be printed (the HTML page is published anyway)
 
 
 @dataclass
@@ -358,10 +360,11 @@ def _followup_files(code: str) -> list[Path]:
         return []
 
 
-def site_inputs(jobs: list[Job], store: Path, year: int) -> dict:
+def site_inputs(jobs: list[Job], store: Path, year: int, pdf: bool = False) -> dict:
     """What the whole site is built from, cheap to compute without loading the store."""
     method = _method_source()
     return {
+        "pdf": pdf,
         "code": code_hash(),
         "store": store_hash(store),
         "year": year,
@@ -1103,6 +1106,11 @@ def vintage_text(results) -> str:
     return "; ".join(parts) if parts else "inga data"
 
 
+def pdf_name(page: str) -> str:
+    """``kommun-2180.html`` -> ``kommun-2180.pdf`` (built from the validated page name only)."""
+    return page.removesuffix(".html") + ".pdf"
+
+
 def _page_context(job: Job, reg, pages: set[str], common: dict) -> dict:
     area = reg.area(job.code)
     lan_link = None
@@ -1111,12 +1119,13 @@ def _page_context(job: Job, reg, pages: set[str], common: dict) -> dict:
         if f"lan-{lan_area.code}.html" in pages:  # link the county overview only when the site has it
             lan_link = {"href": f"lan-{lan_area.code}.html", "text": f"Länsöversikt – {lan_area.name}"}
     title = f"Lägesbild – {area.display_name}" if job.kind == "kommun" else f"Länsöversikt – {area.name}"
-    return {"title": title, "lan_link": lan_link, **common}
+    pdf_href = pdf_name(job.page) if common.get("pdf") else None
+    return {"title": title, "lan_link": lan_link, "pdf_href": pdf_href, **common}
 
 
-def _hashable_contexts(jobs: list[Job], reg, pages: set[str]) -> dict[str, dict]:
+def _hashable_contexts(jobs: list[Job], reg, pages: set[str], pdf: bool = False) -> dict[str, dict]:
     """The page contexts without what is computed from the store (the store's hash stands for that)."""
-    return {j.page: _page_context(j, reg, pages, {"version": __version__}) for j in jobs}
+    return {j.page: _page_context(j, reg, pages, {"version": __version__, "pdf": pdf}) for j in jobs}
 
 
 def _render_page(env, context: dict, body: str) -> str:
@@ -1149,6 +1158,7 @@ def _write_index(result: BuildResult, staging: Path, env, vintage: str, syntheti
         return {
             "name": name,
             "href": page if r.status in ("ok", "stale") else None,
+            "pdf": r.pdf if r.status in ("ok", "stale") else None,
             "status": r.status,
             "status_text": status_text[r.status],
             "error": r.error if r.status != "ok" else None,
@@ -1162,7 +1172,7 @@ def _write_index(result: BuildResult, staging: Path, env, vintage: str, syntheti
         kommun_pages = [j for j in jobs if j.kind == "kommun" and reg.area(j.code).lan_code == code]
         lans.append({
             "name": lan_area.name,
-            **({k: v for k, v in entry(f"lan-{code}.html", lan_area.name).items() if k in ("href", "status", "status_text")}
+            **({k: v for k, v in entry(f"lan-{code}.html", lan_area.name).items() if k in ("href", "pdf", "status", "status_text")}
                if f"lan-{code}.html" in by_page else {"href": None, "status": "absent", "status_text": "ingår inte i körningen"}),
             "kommuner": [entry(j.page, reg.area(j.code).name) for j in kommun_pages],
         })
@@ -1704,6 +1714,7 @@ def build(
     start_backoff: float = 1.0,
     progress: bool | None = None,
     force_out: bool = False,
+    pdf: bool = False,
 ) -> BuildResult:
     """Build the reports for the given län and/or kommuner into ``out`` (see the module docstring).
 
@@ -1711,7 +1722,8 @@ def build(
     ``workers`` the number of notebooks run at once (a positive whole number; None = one per core).
     ``force`` rebuilds every report even when its inputs are unchanged. ``out`` must be absent, empty
     or a site that tmb built (:func:`check_output_folder`); ``force_out`` publishes over anything else
-    by first moving the folder aside whole (``BuildResult.moved_aside``). ``notebooks``
+    by first moving the folder aside whole (``BuildResult.moved_aside``). ``pdf`` also prints every
+    report to A4 PDF beside its page (Debian's chromium; see :mod:`tmb_analysis.pdf`). ``notebooks``
     (``{"kommun": path, "lan": path}``) replaces the report notebooks. ``preload`` lists the modules
     each kernel imports when it starts. ``progress``: None shows a bar when stderr is a terminal and
     log lines otherwise.
@@ -1731,10 +1743,19 @@ def build(
     check_parameters(jobs, store, year)  # raises on a misspelt or mistyped parameter, before anything runs
     out = Path(out).absolute()
     out_state = check_output_folder(out, store, jobs, force_out)  # raises before anything is written
+    if pdf:
+        from .pdf import ChromiumMissing, find_chromium
+
+        try:
+            import playwright  # noqa: F401
+
+            find_chromium()
+        except (ChromiumMissing, ImportError) as exc:
+            raise BuildError(str(exc) if isinstance(exc, ChromiumMissing) else "--pdf needs the package playwright") from None
     if not force and out_state == "site" and store.is_dir():
         try:
             with _Lock(out), _Phase("check whether anything changed"):
-                current = _up_to_date(out, jobs, store, year)
+                current = _up_to_date(out, jobs, store, year, pdf)
         except BuildAborted:
             raise
         except Exception:  # noqa: BLE001 - any doubt: do the full run, which checks everything itself
@@ -1762,7 +1783,7 @@ def build(
             with _Lock(out):
                 _recover(out)
                 _build_locked(jobs, results, st, store, out, year, workers, timeout, force, result, started, progress,
-                              kernel_cfg, pool, force_out=force_out)
+                              kernel_cfg, pool, force_out=force_out, pdf=pdf)
         except (BuildAborted, KeyboardInterrupt, SystemExit):
             raise
         except Exception as exc:  # a crash: nothing was published
@@ -1777,7 +1798,7 @@ def build(
 
 
 def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, result, started, progress, kernel_cfg,
-                  pool: _Pool | None, force_out: bool = False):
+                  pool: _Pool | None, force_out: bool = False, pdf: bool = False):
     from .geography import registry
 
     reg = registry()
@@ -1786,18 +1807,21 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
     synthetic = st.is_synthetic
     pop_credit = "SCB" if any(s.get("publisher") == "SCB" for s in st.sources) else \
         "härledd från Brå:s antal och antal per 100 000 invånare"
-    common = {"synthetic": synthetic, "vintage": vintage, "population_credit": pop_credit, "version": __version__}
+    common = {"synthetic": synthetic, "vintage": vintage, "population_credit": pop_credit, "version": __version__,
+              "pdf": pdf}
     pages = {j.page for j in jobs}
     contexts = {j.page: _page_context(j, reg, pages, common) for j in jobs}
     with _Phase("input hashes"):
-        inputs = site_inputs(jobs, store, year)
-        hashes = input_hashes(jobs, inputs, _hashable_contexts(jobs, reg, pages))
+        inputs = site_inputs(jobs, store, year, pdf)
+        hashes = input_hashes(jobs, inputs, _hashable_contexts(jobs, reg, pages, pdf))
 
     out_state = check_output_folder(out, store, jobs, force_out)  # as it is now, under the lock
     live_manifest = _read_manifest(out) if out_state == "site" else {}
     previous = {r.get("page"): r for r in live_manifest.get("reports", []) if isinstance(r, dict)}
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the published site must be readable
+    assets_ready = threading.Event()
+    printer = _Printer(staging, out, assets_ready, vintage, contexts) if pdf else None
     try:
         reused: list[JobResult] = []
         todo: list[Job] = []
@@ -1814,6 +1838,8 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
                               links=[str(u) for u in prev.get("links") or []])
                 if isinstance(prev.get("links"), list):  # checked when it was built; its bytes are the same
                     scanned[job.page] = r.links
+                if printer is not None:
+                    printer.page_ready(r, prev)
                 reused.append(r)
             else:
                 todo.append(job)
@@ -1835,6 +1861,7 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
         def write_shared_files() -> None:
             with _Phase("assets and data"):
                 _write_assets(staging)
+                assets_ready.set()
                 _write_data(staging, results, jobs, out, live_manifest.get("files") if same_data else None)
                 _write_method_page(staging, env, common, pages)
 
@@ -1855,11 +1882,15 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
                     (staging / job.page).write_bytes(data)
                     r.bytes, r.sha256, r.links = len(data), _sha256(data), sorted(set(scan.urls))
                     scanned[job.page] = r.links
+                    if printer is not None:
+                        printer.page_ready(r, None)
                 except BuildError as exc:
                     r.status, r.error, r.traceback = "failed", str(exc), None
             if r.status != "ok":
                 shared.wait()  # the last good page must link only to files of the new site
                 _keep_last_good(r, job, previous.get(job.page), out, staging, env, contexts[job.page], reg, pages)
+                if printer is not None and r.status == "stale":
+                    printer.page_ready(r, previous.get(job.page))
             result.reports.append(r)
             bar.update(r)
 
@@ -1882,6 +1913,9 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
             shared.join()
         order = {j.page: i for i, j in enumerate(jobs)}
         result.reports.sort(key=lambda r: order[r.page])
+        if printer is not None:
+            with _Phase("pdf"):
+                printer.finish()
         _write_index(result, staging, env, vintage, synthetic, jobs)
         with _Phase("validate"):
             problems = validate_site(staging, {r.page: (r.kind if r.status != "failed" else None) for r in result.reports},
@@ -1910,8 +1944,53 @@ def _build_locked(jobs, results, st, store, out, year, workers, timeout, force, 
         result.moved_aside = _publish(staging, out, move_aside=out_state == "move-aside")
         result.published = True
     finally:
+        if printer is not None:
+            printer.close()
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+class _Printer:
+    """``--pdf``: each staged page printed to A4 beside it, by one chromium in a thread of its own
+    (:class:`tmb_analysis.pdf.PdfPrinter`), while the kernels build the next reports. A reused or stale
+    page takes its PDF from the live site when that PDF is the one the live manifest records. A page that
+    cannot be printed is still published; its report records why (``pdf_error``)."""
+
+    def __init__(self, staging: Path, out: Path, assets_ready: threading.Event, vintage: str, contexts: dict):
+        from .pdf import PdfPrinter
+
+        self.staging, self.out, self.contexts = staging, out, contexts
+        self.vintage = vintage
+        self.files = (_read_manifest(out).get("files") or {}) if out.is_dir() else {}
+        self.printer = PdfPrinter(wait_for=assets_ready)
+        self.pending: list[tuple[JobResult, object]] = []
+
+    def page_ready(self, r: JobResult, prev: dict | None) -> None:
+        name = pdf_name(r.page)
+        live = self.out / name
+        if prev is not None and prev.get("pdf") == name and live.is_file() and \
+                self.files.get(name) == _file_sha256(live):
+            _copy_page(live, self.staging / name)
+            r.pdf, r.pdf_error = name, None
+            return
+        header = f"{self.contexts[r.page]['title']} · data: {self.vintage}"
+        self.pending.append((r, self.printer.submit(self.staging / r.page, self.staging / name, header)))
+
+    def finish(self) -> None:
+        for r, future in self.pending:
+            try:
+                future.result()
+                r.pdf, r.pdf_error = pdf_name(r.page), None
+            except Exception as exc:  # noqa: BLE001 - the HTML page stands without its PDF
+                r.pdf, r.pdf_error = None, _short_error(exc)
+                log.error("%s: could not be printed to PDF: %s", r.page, r.pdf_error)
+        self.pending = []
+
+    def close(self) -> None:
+        try:
+            self.printer.close()
+        except Exception:  # noqa: BLE001 - a browser that went away
+            log.debug("closing the PDF printer failed", exc_info=True)
 
 
 def _fits(page: Path, staging: Path, pages: set[str]) -> bool:
@@ -1926,7 +2005,7 @@ def _fits(page: Path, staging: Path, pages: set[str]) -> bool:
     return True
 
 
-def _up_to_date(out: Path, jobs: list[Job], store: Path, year: int) -> BuildResult | None:
+def _up_to_date(out: Path, jobs: list[Job], store: Path, year: int, pdf: bool = False) -> BuildResult | None:
     """The live site, when it is exactly what this run would build; else None.
 
     True when the live site's manifest records the same site inputs (code, store, notebooks, method
@@ -1935,7 +2014,7 @@ def _up_to_date(out: Path, jobs: list[Job], store: Path, year: int) -> BuildResu
     the store loaded nor a kernel: a nightly run on an unchanged store ends here, in seconds.
     """
     manifest = _read_manifest(out)
-    if manifest.get("site_inputs") != site_inputs(jobs, store, year):
+    if manifest.get("site_inputs") != site_inputs(jobs, store, year, pdf):
         return None
     reports = manifest.get("reports") or []
     if {r.get("page") for r in reports} != {j.page for j in jobs} or any(r.get("status") != "ok" for r in reports):

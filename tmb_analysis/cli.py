@@ -99,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--timeout", type=_positive_int, default=600,
                    help="seconds one whole report notebook may run (wall clock; default 600)")
     b.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
+    b.add_argument("--pdf", action="store_true",
+                   help="also print every report to A4 PDF beside its page (needs Debian's chromium)")
     b.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks in (default python3)")
     return p
 
@@ -170,7 +172,7 @@ def _cmd_build(args) -> int:
     try:
         result = build(lan=args.lan, kommuner=args.kommun, store=_store_folder(args.store), out=args.out,
                        year=args.year, workers=args.workers, timeout=args.timeout, force=args.force,
-                       force_out=args.force_out, kernel_name=args.kernel)
+                       force_out=args.force_out, pdf=args.pdf, kernel_name=args.kernel)
     except BuildAborted as exc:
         print(f"tmb build: aborted: {exc}", file=sys.stderr)
         return 3

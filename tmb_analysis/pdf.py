@@ -1,0 +1,152 @@
+"""Print pages of the site to A4 PDF with Debian's chromium (headless), one browser for a whole build.
+
+The reports are read on paper at hearings, so ``tmb build --pdf`` writes ``kommun-XXXX.pdf`` and
+``lan-XX.pdf`` beside the HTML. :class:`PdfPrinter` starts one chromium (driven by playwright, with
+``executable_path``: playwright never downloads a browser here) in a thread of its own, so that pages
+are printed while the kernels build the next reports. Every request other than ``file://`` is
+blocked, as in the browser tests. Each page is laid out at the A4 text width before it is drawn, so
+that plotly draws its charts at the width of the paper (a chart drawn for a wide screen and shrunk,
+or cut off, at print time would mislead); every ``<details>`` is opened, and chromium adds a running
+header (the page's title and data year) and page numbers.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+__all__ = ["ChromiumMissing", "PdfPrinter", "find_chromium", "A4_TEXT_WIDTH_PX"]
+
+#: Flags for a headless chromium on a machine without a network (as the browser tests use).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+#: A4 is 210 mm wide; with 15 mm margins the text is 180 mm = 680 CSS pixels (96 per inch).
+MARGIN_MM = 15
+A4_TEXT_WIDTH_PX = round((210 - 2 * MARGIN_MM) / 25.4 * 96)
+#: Seconds a page may take to load and draw its charts before its PDF fails.
+PAGE_TIMEOUT_S = 60
+
+_PREPARE = """() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  document.documentElement.classList.add('tmb-print');
+}"""
+_CHARTS_DRAWN = """() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('svg.main-svg'))"""
+
+
+class ChromiumMissing(RuntimeError):
+    """``--pdf`` was asked for, but Debian's chromium (or playwright) is not installed."""
+
+
+def find_chromium() -> str:
+    """The chromium executable: ``$TMB_CHROMIUM``, else ``chromium`` on the PATH, else /usr/bin/chromium."""
+    for candidate in (os.environ.get("TMB_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise ChromiumMissing("--pdf needs Debian's chromium (apt-get install chromium), or $TMB_CHROMIUM naming one")
+
+
+def _template(text: str, right: str) -> str:
+    style = "font-family:system-ui,Arial,sans-serif;font-size:8pt;color:#4a4a4a;width:100%;margin:0 15mm;"
+    return (f'<div style="{style}display:flex;justify-content:space-between">'
+            f"<span>{html.escape(text)}</span><span>{right}</span></div>")
+
+
+class PdfPrinter:
+    """One headless chromium, in one thread, printing pages as they are submitted.
+
+    ``submit(html_path, pdf_path, header)`` returns a future that completes when the PDF is written
+    (or raises what went wrong). ``wait_for`` (an event) holds every print until it is set: a build sets
+    it once the shared assets (plotly.js, the stylesheet) are in the staging folder. Use as a context
+    manager, or call :meth:`close`.
+    """
+
+    def __init__(self, executable: str | None = None, wait_for: threading.Event | None = None):
+        try:
+            import playwright.sync_api  # noqa: F401 - checked here, used in the printer's thread
+        except ImportError:
+            raise ChromiumMissing("--pdf needs the Python package playwright (pip install playwright)") from None
+        self.executable = executable or find_chromium()
+        self.wait_for = wait_for
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tmb-pdf")
+        self._state: dict = {}  # playwright objects, created and used in the printer's thread only
+        self.printed = 0
+
+    def _browser(self):
+        if "browser" not in self._state:
+            from playwright.sync_api import sync_playwright
+
+            pw = sync_playwright().start()
+            self._state["pw"] = pw
+            self._state["browser"] = pw.chromium.launch(executable_path=self.executable, headless=True,
+                                                        args=CHROMIUM_ARGS)
+            ctx = self._state["browser"].new_context(viewport={"width": A4_TEXT_WIDTH_PX, "height": 1000})
+
+            def offline(route):
+                if route.request.url.startswith("file://"):
+                    route.continue_()
+                else:
+                    route.abort()
+
+            ctx.route("**/*", offline)
+            self._state["context"] = ctx
+            # One tab for every page: its renderer keeps plotly.js compiled between pages (a new tab
+            # parses the 4.8 MB again), and print media from the start, so the charts are drawn once.
+            page = ctx.new_page()
+            page.set_default_timeout(PAGE_TIMEOUT_S * 1000)
+            page.emulate_media(media="print")
+            self._state["page"] = page
+        return self._state["page"]
+
+    def _print(self, html_path: Path, pdf_path: Path, header: str) -> Path:
+        if self.wait_for is not None and not self.wait_for.wait(timeout=600):
+            raise TimeoutError("the site's assets were never written")
+        page = self._browser()
+        page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
+        page.wait_for_function(_CHARTS_DRAWN)
+        page.evaluate(_PREPARE)
+        tmp = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.tmp")
+        try:
+            page.pdf(path=str(tmp), format="A4", print_background=True, display_header_footer=True,
+                     header_template=_template(header, ""),
+                     footer_template=_template("tmb-analys", 'sida <span class="pageNumber"></span> av '
+                                                             '<span class="totalPages"></span>'),
+                     margin={"top": "16mm", "bottom": "14mm", "left": f"{MARGIN_MM}mm", "right": f"{MARGIN_MM}mm"})
+            os.replace(tmp, pdf_path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        self.printed += 1
+        return pdf_path
+
+    def submit(self, html_path: Path, pdf_path: Path, header: str) -> Future:
+        return self._pool.submit(self._print, Path(html_path), Path(pdf_path), header)
+
+    def _stop(self) -> None:
+        for key in ("page", "context", "browser"):
+            try:
+                if key in self._state:
+                    self._state[key].close()
+            except Exception:  # noqa: BLE001 - closing a browser that already went away
+                pass
+        if "pw" in self._state:
+            try:
+                self._state["pw"].stop()
+            except Exception:  # noqa: BLE001
+                pass
+        self._state.clear()
+
+    def close(self) -> None:
+        """Finish what was submitted, then stop the browser."""
+        try:
+            self._pool.submit(self._stop).result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
