@@ -18,6 +18,7 @@ For an NTU share the change is a difference of two published estimates with stan
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy import optimize, stats
@@ -28,8 +29,13 @@ ALPHA = 0.05
 POWER = 0.8
 
 
+@lru_cache(maxsize=32)
+def _q(p: float) -> float:
+    return float(stats.norm.ppf(p))
+
+
 def _z(alpha: float, power: float) -> float:
-    return float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    return _q(1 - alpha / 2) + _q(power)
 
 
 def detectable_change_rate(expected_count: float, phi: float = 1.0, direction: str = "minska",
@@ -88,7 +94,7 @@ def change_test(count0: float, pop0: float, count1: float, pop1: float, phi: flo
     c0, p0, c1, p1 = vals
     phi = max(float(phi), 1.0) if math.isfinite(phi) else 1.0
     lr = math.log((c1 / p1) / (c0 / p0))
-    half = float(stats.norm.ppf(1 - alpha / 2)) * math.sqrt(phi * (1 / c0 + 1 / c1))
+    half = _q(1 - alpha / 2) * math.sqrt(phi * (1 / c0 + 1 / c1))
     out.update(ratio=math.exp(lr), low=math.exp(lr - half), high=math.exp(lr + half),
                significant=abs(lr) > half)
     return out
@@ -102,5 +108,5 @@ def share_change_test(share0: float, se0: float, share1: float, se1: float, alph
     if not all(math.isfinite(v) for v in vals) or se0 <= 0 or se1 <= 0:
         return {"difference": nan, "low": nan, "high": nan, "significant": False}
     d = share1 - share0
-    half = float(stats.norm.ppf(1 - alpha / 2)) * math.hypot(se0, se1)
+    half = _q(1 - alpha / 2) * math.hypot(se0, se1)
     return {"difference": d, "low": d - half, "high": d + half, "significant": abs(d) > half}
