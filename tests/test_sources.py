@@ -75,14 +75,24 @@ def test_real_dalarna_survey(real_bra_dalarna):
     assert (m["share_pct"], m["ci_low_pct"], m["ci_high_pct"]) == (1.6, 0.7, 2.9)
     assert _row(t.survey, area_code="00", year=2023, indicator="otrygghet_kvall")["n_respondents"] == 63683
     assert t.survey["indicator"].nunique() == 20
-    # no respondent row exists for 2016 (utsatthet only): n is missing, not invented
-    assert t.survey.loc[t.survey["year"] == 2016, "n_respondents"].isna().all()
-    assert t.survey.loc[t.survey["year"] > 2016, "n_respondents"].notna().all()
+    # victimisation is labelled by reference year and measured in the next NTU: Falun's 2016 row carries
+    # the respondents of NTU 2017 (398 in the file), its 2017 row those of NTU 2018 (451), while
+    # otrygghet 2017 carries NTU 2017's own 398
+    assert _row(t.survey, area_code="2080", year=2016, indicator="utsatt_misshandel")["n_respondents"] == 398
+    assert _row(t.survey, area_code="2080", year=2017, indicator="utsatt_misshandel")["n_respondents"] == 451
+    assert _row(t.survey, area_code="2080", year=2017, indicator="otrygghet_kvall")["n_respondents"] == 398
+    assert _row(t.survey, area_code="2080", year=2024, indicator="utsatt_cykelstold")["n_respondents"] == 465
+    assert t.survey["n_respondents"].notna().all() and t.survey["period"].isna().all()
+    assert p_vintage(t) == "anmälda brott 2017–2024, NTU 2017–2025"
     p = t.provenance
     assert p["publisher"] == "Brå" and p["format"] == "bra_long" and p["synthetic"] is False
     assert p["sha256"] == hashlib.sha256(real_bra_dalarna.read_bytes()).hexdigest()
     assert p["file"] == real_bra_dalarna.name
     assert t.population.empty and list(t.population.columns) == COLUMNS["population"]
+
+
+def p_vintage(t):
+    return t.provenance["vintage"]
 
 
 # ---- small BRÅ files --------------------------------------------------------------------
@@ -578,3 +588,71 @@ def test_kolada_groups_csv_and_errors(tmp_path):
 ])
 def test_group_kinds(title, code, kind, subject):
     assert skr_group_code(title) == code and group_kind(title) == kind and group_subject(title) == subject
+
+
+# ---- NTU years and periods in the long form ------------------------------------------------
+
+NTU = "Nationella trygghetsundersökningen (NTU)"
+EXPOSED = "Självrapporterad utsatthet för misshandel"
+EXPOSED_UNIT = "Andel (%) utsatta i befolkningen (16-84 år)."
+
+
+def _ntu_rows(area, ar, var, unit, share, low, high):
+    return [f"{area},{unit},{ar},{var},{share},{NTU}", f"{area},KI (95 %) undre gräns,{ar},{var},{low},{NTU}",
+            f"{area},KI (95 %) övre gräns,{ar},{var},{high},{NTU}"]
+
+
+def test_bra_long_victimisation_takes_the_respondents_of_the_next_ntu(write_bra):
+    lines = [f"Gävle,,2023,Antal svarande i NTU.,600.0,{NTU}", f"Gävle,,2024,Antal svarande i NTU.,610.0,{NTU}"]
+    lines += _ntu_rows("Gävle", 2023, EXPOSED, EXPOSED_UNIT, 3.0, 1.8, 4.6)  # reference year 2023 = NTU 2024
+    lines += _ntu_rows("Gävle", 2024, EXPOSED, EXPOSED_UNIT, 2.5, 1.4, 4.0)  # NTU 2025: not in the file
+    t = read_bra_long(write_bra(lines))
+    assert _row(t.survey, year=2023, indicator="utsatt_misshandel")["n_respondents"] == 610
+    assert pd.isna(_row(t.survey, year=2024, indicator="utsatt_misshandel")["n_respondents"])
+    assert t.provenance["vintage"] == "NTU 2024–2025"
+
+
+def test_bra_long_pooled_periods_keep_their_period(write_bra):
+    var = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
+    unit = "Andel (%) i befolkningen (16–84 år) som känner sig ganska/mycket otrygga."
+    lines = _ntu_rows("Gävle", "2017/2018", var, unit, 24, 20, 28) + _ntu_rows("Gävle", "2018–2019", var, unit, 23, 19, 27)
+    lines += [f"Gävle,,2017/2018,Antal svarande i NTU.,1100.0,{NTU}", f"Gävle,,2018,Antal svarande i NTU.,555.0,{NTU}"]
+    t = read_bra_long(write_bra(lines))
+    a = _row(t.survey, year=2018, indicator="otrygghet_kvall")
+    assert (a["period"], a["share_pct"], a["n_respondents"]) == ("2017–2018", 24, 1100)  # the pooled n, not 2018's
+    b = _row(t.survey, year=2019, indicator="otrygghet_kvall")
+    assert b["period"] == "2018–2019" and pd.isna(b["n_respondents"])
+    assert any("pooled two-year" in n for n in t.notes)
+
+
+@pytest.mark.parametrize("ar, message", [
+    ("2017/2019", r"column 'ar' must be a four-digit year \(or a two-year NTU period such as 2017/2018\); found '2017/2019' \(lines 2, 3, 4\)"),
+    ("17", r"column 'ar' .*; found '17' \(lines 2, 3, 4\)"),
+])
+def test_bra_long_bad_periods(write_bra, ar, message):
+    var = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
+    with pytest.raises(DataValidationError, match=r"^bra\.csv: " + message):
+        read_bra_long(write_bra(_ntu_rows("Gävle", ar, var, "Andel (%)", 24, 20, 28)))
+
+
+def test_bra_long_yearly_and_pooled_value_of_one_year_conflict(write_bra):
+    var = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
+    lines = _ntu_rows("Gävle", "2017/2018", var, "Andel (%)", 24, 20, 28) + _ntu_rows("Gävle", "2018", var, "Andel (%)", 23, 19, 27)
+    with pytest.raises(DataValidationError, match=r"^bra\.csv: Gävle .*otrygghet.* has both a pooled 2017–2018 value \(line 2\) "
+                                                  r"and a yearly 2018 value \(line 5\); expected one of them"):
+        read_bra_long(write_bra(lines))
+
+
+def test_bra_long_crime_never_has_a_period(write_bra):
+    lines = ["Gävle,Antal,2017/2018,Totalt antal anmälda brott,100.0,Anmälda brott",
+             "Gävle,Antal per 100 000 inv,2017/2018,Totalt antal anmälda brott,99.0,Anmälda brott"]
+    with pytest.raises(DataValidationError, match=r"^bra\.csv: line 2: reported crime for the period '2017/2018'; expected a single year"):
+        read_bra_long(write_bra(lines))
+
+
+def test_bra_long_skips_an_indicator_bra_dropped(write_bra, bra_lines):
+    """'Oro för att utsättas för rån' (April 2025 edition) is listed as not imported, the rest is read."""
+    lines = bra_lines + _ntu_rows("Gävle", 2024, "Oro för att utsättas för rån", "Andel (%)", 5, 3, 7)
+    t = read_bra_long(write_bra(lines))
+    assert len(t.survey) == 3 * 2 and "indicator Oro för att utsättas för rån" in t.provenance["not_imported"]
+    assert any("not imported" in n and "rån" in n for n in t.notes)

@@ -71,7 +71,7 @@ def _key(text: str) -> str:
 class Catalogue:
     """All indicators, in catalogue order (crime first, then survey)."""
 
-    def __init__(self, indicators: list[Indicator], respondent_names: list[str]):
+    def __init__(self, indicators: list[Indicator], respondent_names: list[str], not_imported: list[str] = ()):
         self.indicators = indicators
         self._by_id = {i.id: i for i in indicators}
         if len(self._by_id) != len(indicators):
@@ -81,6 +81,7 @@ class Catalogue:
             for name in (ind.label, *ind.bra_names, *ind.older_names):
                 self._by_name.setdefault(_key(name), ind)
         self._respondents = {_key(n) for n in respondent_names}
+        self._not_imported = {_key(n) for n in not_imported}
 
     def __iter__(self):
         return iter(self.indicators)
@@ -115,6 +116,11 @@ class Catalogue:
 
     def is_respondent_count(self, name: str) -> bool:
         return _key(name) in self._respondents
+
+    def is_not_imported(self, name: str) -> bool:
+        """A BRÅ indicator deliberately left out of the catalogue (``not_imported_names``): readers
+        skip it and list it in the import report instead of refusing the file."""
+        return _key(name) in self._not_imported
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -166,7 +172,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     unknown = ref_ids - {i.id for i in indicators if i.source_kind == "survey"}
     if unknown:
         raise ValueError(f"{where}: ntu_reference_year lists {', '.join(sorted(unknown))}, which are not NTU indicators")
-    return Catalogue(indicators, raw.get("ntu_respondents_names") or [])
+    return Catalogue(indicators, raw.get("ntu_respondents_names") or [], raw.get("not_imported_names") or [])
 
 
 @lru_cache(maxsize=1)

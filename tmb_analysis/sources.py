@@ -301,6 +301,26 @@ def _norm_text(text) -> str:
 _YEAR_IN_NAME = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
 
 
+_PERIOD_TEXT = re.compile(r"^\s*((?:19|20)\d\d)\s*(?:[/\u2013\u2014-]\s*((?:19|20)\d\d))?\s*$")
+
+
+def parse_year_or_period(text) -> tuple[int, bool] | None:
+    """(year, pooled) of a year label: ``2024`` -> (2024, False); a pooled two-year NTU period
+    ``2017/2018`` (or ``2017–2018``) -> (2018, True): the period is stored under its last year. None
+    for anything else (a range that is not two consecutive years, text)."""
+    if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
+        return (int(text), False) if 1900 <= int(text) <= 2099 else None
+    if isinstance(text, float) and text.is_integer():
+        return parse_year_or_period(int(text))
+    m = _PERIOD_TEXT.match(str(text)) if isinstance(text, str) else None
+    if not m:
+        return None
+    if m.group(2) is None:
+        return int(m.group(1)), False
+    first, last = int(m.group(1)), int(m.group(2))
+    return (last, True) if last == first + 1 else None
+
+
 def _year_from_name(path: Path) -> int | None:
     """The year in a file name (``Anmälda brott i kommunerna 2023.csv``), None when there is none.
     Several different years in the name raise."""
@@ -784,14 +804,16 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
     (``geografi, enhet, ar, variabel, varde``) with the location of every row (line numbers, or
     cell references for a workbook)."""
 
-    # years
+    # years: '2024', or a pooled two-year NTU period '2017/2018' (stored as year 2018, period '2017–2018')
     y_codes, y_uniq = _factor(col["ar"])
-    y_vals = np.array([int(u.strip()) if re.fullmatch(r"\s*\d{4}\s*", u) else -1 for u in y_uniq], dtype=np.int64)
+    y_parsed = [parse_year_or_period(u) for u in y_uniq]
+    y_vals = np.array([p[0] if p else -1 for p in y_parsed], dtype=np.int64)
     year = y_vals[y_codes]
+    pooled = np.array([bool(p and p[1]) for p in y_parsed], dtype=bool)[y_codes]
     if (year < 0).any():
         raise _fail(
             path,
-            f"column 'ar' must be a four-digit year; found "
+            f"column 'ar' must be a four-digit year (or a two-year NTU period such as 2017/2018); found "
             f"{_values_with_lines(np.asarray(col['ar'], dtype=object), lines, year < 0)}",
         )
 
@@ -826,7 +848,7 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
     a_codes, a_uniq = pd.factorize(np.array(area_of, dtype=object)[g_codes])
     a_uniq = [str(a) for a in a_uniq]
 
-    # indicators (index into ind_ids; -1 = the respondent count) and kinds
+    # indicators (index into ind_ids; -1 = the respondent count, -3 = known but not imported) and kinds
     cat = catalogue()
     ind_ids: list[str] = []
     k_codes, k_uniq = _factor(col["variabel"])
@@ -835,6 +857,10 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
         if cat.is_respondent_count(name):
             var_ind.append(-1)
             var_kind.append("respondents")
+            continue
+        if cat.is_not_imported(name):
+            var_ind.append(-3)
+            var_kind.append("skipped")
             continue
         try:
             ind = cat.from_bra_name(name)
@@ -856,6 +882,22 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
             f"{n} unknown indicator name(s) in column 'variabel' (not in the indicator catalogue "
             f"tmb_analysis/config/indicators.yaml): {_values_with_lines(variabel, lines, ind_idx == -2)}",
         )
+    notes = list(notes or [])
+    not_imported = list(extra.pop("not_imported", None) or [])
+    if (ind_idx == -3).any():
+        skipped = [k for k, v in zip(k_uniq, var_kind) if v == "skipped"]
+        notes.append(f"{len(skipped)} indicator(s) not imported (BRÅ publishes them, the catalogue has no id for them): "
+                     f"{_listing(skipped)}")
+        not_imported += [f"indicator {k}" for k in skipped]
+        keep = ind_idx != -3
+        col = {k: np.asarray(v, dtype=object)[keep] for k, v in col.items()}
+        lines, year, pooled, ind_idx, kind = lines[keep], year[keep], pooled[keep], ind_idx[keep], kind[keep]
+        value = value[keep]
+        a_codes = a_codes[keep]
+    if pooled.any() and (kind[pooled] == "crime").any():
+        i = np.flatnonzero(pooled & (kind == "crime"))[0]
+        raise _fail(path, f"{_loc_text([lines[i]])}: reported crime for the period {col['ar'][i]!r}; expected a single year "
+                          "(only NTU publishes pooled two-year periods)")
 
     # units -> part
     e_codes, e_uniq = _factor(col["enhet"])
@@ -877,7 +919,7 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
 
     # duplicates (after mapping names to codes: 'Falun' and 'Falu kommun' are one area)
     n_ind = len(ind_ids) + 1
-    cell = (((a_codes.astype(np.int64) * 3000 + year) * n_ind + (ind_idx + 1)) * len(_PARTS)) + part
+    cell = (((a_codes.astype(np.int64) * 6000 + year * 2 + pooled) * n_ind + (ind_idx + 1)) * len(_PARTS)) + part
     _, counts = np.unique(cell, return_counts=True)
     if (counts > 1).any():
         order = np.argsort(cell, kind="stable")
@@ -903,14 +945,26 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
         )
 
     source = BRA_SOURCE
-    group = (a_codes.astype(np.int64) * 3000 + year) * n_ind + (ind_idx + 1)
-    ctx = {"geografi": col["geografi"], "variabel": col["variabel"], "lines": lines}
+    group = (a_codes.astype(np.int64) * 6000 + year * 2 + pooled) * n_ind + (ind_idx + 1)
+    ctx = {"geografi": col["geografi"], "variabel": col["variabel"], "lines": lines, "pooled": pooled}
     crime_t = _bra_table(path, "crime", kind == "crime", group, part, value, a_codes, a_uniq, year, ind_idx, ind_ids, ctx)
     survey_t = _bra_table(path, "survey", kind == "survey", group, part, value, a_codes, a_uniq, year, ind_idx, ind_ids, ctx)
+    both = survey_t[survey_t.duplicated(["area_code", "year", "indicator"], keep=False)]
+    if len(both):
+        r = both.iloc[0]
+        sel = (np.array(a_uniq, dtype=object)[a_codes] == r["area_code"]) & (year == r["year"]) & (kind == "survey") & (
+            np.array(ind_ids + [""], dtype=object)[np.where(ind_idx >= 0, ind_idx, len(ind_ids))] == r["indicator"])
+        at = {bool(p_): lines[np.flatnonzero(sel & (pooled == p_))[0]] for p_ in (True, False)}
+        raise _fail(path, f"{registry().name(r['area_code'])} {r['indicator']} has both a pooled {r['year'] - 1}\u2013{r['year']} "
+                          f"value ({_loc_text([at[True]])}) and a yearly {r['year']} value ({_loc_text([at[False]])}); "
+                          "expected one of them")
     crime_t["status"] = "final"
     crime_t["source"] = source
     survey_t["source"] = source
-    # respondents: one n per area and year, joined to every NTU indicator of that area and year
+    # respondents: one n per area and NTU year, joined to every NTU indicator measured in that survey;
+    # a victimisation indicator of reference year Y was measured in NTU Y + offset (catalogue)
+    offsets = np.array([cat.get(i).ntu_year_offset for i in survey_t["indicator"]], dtype=np.int64)
+    survey_t["_ntu_year"] = survey_t["year"].to_numpy(dtype=np.int64) + offsets
     resp = kind == "respondents"
     if resp.any() and len(survey_t):
         n_val = value[resp]
@@ -918,21 +972,28 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
         if frac.any():
             i = np.flatnonzero(resp)[np.flatnonzero(frac)[0]]
             raise _fail(path, f"'{BRA_RESPONDENTS}' must be a whole number; {_loc_text([lines[i]])} has {col['varde'][i]!r}")
-        n_map = pd.Series(n_val, index=pd.MultiIndex.from_arrays([np.array(a_uniq, dtype=object)[a_codes[resp]], year[resp]]))
-        key = pd.MultiIndex.from_arrays([survey_t["area_code"].to_numpy(dtype=object), survey_t["year"].to_numpy()])
+        n_map = pd.Series(n_val, index=pd.MultiIndex.from_arrays(
+            [np.array(a_uniq, dtype=object)[a_codes[resp]], year[resp], pooled[resp]]))
+        key = pd.MultiIndex.from_arrays([survey_t["area_code"].to_numpy(dtype=object), survey_t["_ntu_year"].to_numpy(),
+                                         survey_t["period"].notna().to_numpy()])
         survey_t["n_respondents"] = n_map.reindex(key).to_numpy()
     else:
         survey_t["n_respondents"] = np.nan
+    ntu_years = survey_t["_ntu_year"]
     cols_c = [c for c in COLUMNS["crime"] if c != "source_sha256"]
     cols_s = [c for c in COLUMNS["survey"] if c != "source_sha256"]
     crime_t = crime_t[cols_c]
     survey_t = survey_t[cols_s]
 
     years_c = f"anmälda brott {crime_t['year'].min()}–{crime_t['year'].max()}" if len(crime_t) else None
-    years_s = f"NTU {survey_t['year'].min()}–{survey_t['year'].max()}" if len(survey_t) else None
+    years_s = f"NTU {ntu_years.min()}–{ntu_years.max()}" if len(survey_t) else None
     vintage = ", ".join(v for v in (years_c, years_s) if v) or None
+    if survey_t["period"].notna().any():
+        notes.append(f"{int(survey_t['period'].notna().sum())} NTU value(s) are pooled two-year estimates "
+                     f"({_listing(sorted(set(survey_t['period'].dropna())))}); they keep their period and are "
+                     "never mixed with yearly values")
     return _finish(path, data, PUBLISHER_BRA, fmt, vintage, crime=crime_t, survey=survey_t, notes=notes,
-                   status="final", **extra)
+                   status="final", not_imported=not_imported or None, **extra)
 
 
 def _bra_table(path, name, mask, group, part, value, a_codes, a_uniq, year, ind_idx, ind_ids, ctx) -> pd.DataFrame:
@@ -941,7 +1002,7 @@ def _bra_table(path, name, mask, group, part, value, a_codes, a_uniq, year, ind_
     what = "crime" if name == "crime" else "NTU"
     rows = np.flatnonzero(mask)
     if rows.size == 0:
-        return pd.DataFrame({c: [] for c in ["area_code", "year", "indicator", *parts]})
+        return pd.DataFrame({c: [] for c in ["area_code", "year", "indicator", *parts] + (["period"] if name == "survey" else [])})
     gid, _uniq = pd.factorize(group[rows])
     n = int(gid.max()) + 1
     first = np.full(n, -1, dtype=np.int64)
@@ -951,6 +1012,8 @@ def _bra_table(path, name, mask, group, part, value, a_codes, a_uniq, year, ind_
         "year": year[first],
         "indicator": np.array(ind_ids, dtype=object)[ind_idx[first]],
     }
+    if name == "survey":
+        out["period"] = np.where(ctx["pooled"][first], [f"{y - 1}\u2013{y}" for y in year[first]], None).astype(object)
     present = {}
     for p in parts:
         arr = np.full(n, np.nan)
