@@ -288,27 +288,75 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # ---- BRÅ lägesbild workbook ---------------------------------------------------------------
 
-@pytest.mark.parametrize("layout", ["current", "old"])
-def test_bra_xlsx(tmp_path, layout):
-    path = shapes.lagesbild_xlsx(tmp_path / "Falun.xlsx", ntu_layout=layout)
+@pytest.mark.parametrize("edition", ["2025-04", "2025-12", "2026-04"])
+def test_bra_xlsx_editions(tmp_path, edition):
+    """BRÅ's workbook in its three editions (fixtures with invented numbers, tests/fixtures/shapes.py)."""
+    path = shapes.lagesbild_xlsx(tmp_path / "Falun.xlsx", edition=edition)
     assert detect_format(path) == "bra_xlsx"
     t = read_source(path)
     assert t.provenance["format"] == "bra_xlsx" and t.provenance["publisher"] == "Brå"
+    assert t.provenance["edition"] == {"2025-04": "april 2025", "2025-12": "december 2025", "2026-04": "april 2026"}[edition]
     tot = _row(t.crime, area_code="2080", year=2023, indicator="totalt")
     assert (tot["count"], tot["rate_per_100k"], tot["status"]) == (5043, 8419, "final")
     vnk = _row(t.crime, area_code="00", year=2024, indicator="vald_nara_kvinnor")  # "Våld i nära relationer, mot kvinnor"
     assert (vnk["count"], vnk["rate_per_100k"]) == (43362, 410)
+    dash = _row(t.crime, area_code="2080", year=2024, indicator="vald_nara_kvinnor")  # '-' is BRÅ's zero
+    assert (dash["count"], dash["rate_per_100k"]) == (0, 0)
     assert len(t.crime) == 2 * 3 * 2
-    falun = _row(t.survey, area_code="2080", year=2023, indicator="otrygghet_kvall")
-    assert falun["share_pct"] == 21 and falun["n_respondents"] == 447
-    # '..' = no value: Falun 2024 has no NTU row (its respondents exist), never a zero
-    assert t.survey[(t.survey["area_code"] == "2080") & (t.survey["year"] == 2024)].empty
-    if layout == "current":
-        assert (falun["ci_low_pct"], falun["ci_high_pct"]) == (17, 25)
-    else:  # the older layout has no intervals: missing, not invented
-        assert pd.isna(falun["ci_low_pct"]) and pd.isna(falun["ci_high_pct"])
+    assert any("footnote row(s) skipped" in n and "'Totalt (anmälda)'!A7" in n for n in t.notes)  # 'Källa: Brå'
     assert any("Innehåll" in n for n in t.notes)  # the table of contents is skipped and listed
     assert (t.crime["source_sha256"] == t.provenance["sha256"]).all()
+    s = t.survey
+    if edition == "2025-04":
+        # pooled two-year periods keep their period, stored under their last year; no intervals, no n
+        o = _row(s, area_code="2080", year=2024, indicator="otrygghet_kvall")
+        assert (o["period"], o["share_pct"]) == ("2023–2024", 20) and pd.isna(o["ci_low_pct"]) and pd.isna(o["n_respondents"])
+        card = _row(s, area_code="2080", year=2023, indicator="utsatt_kortbedrageri")  # 'kort-/kreditbedrägeri'
+        assert (card["period"], card["share_pct"]) == ("2022–2023", 4.4)
+        assert set(s["period"]) == {"2022–2023", "2023–2024", "2021–2022"} and len(s) == 3 * 2 * 2
+        assert "indicator Oro för att utsättas för rån" in t.provenance["not_imported"]
+        return
+    falun = _row(s, area_code="2080", year=2023, indicator="otrygghet_kvall")
+    assert (falun["share_pct"], falun["ci_low_pct"], falun["ci_high_pct"], falun["n_respondents"]) == (21, 17, 25, 447)
+    # '..' = no value: Falun 2024 has no otrygghet row (its respondents exist), never a zero
+    assert s[(s["area_code"] == "2080") & (s["year"] == 2024) & (s["indicator"] == "otrygghet_kvall")].empty
+    # victimisation of reference year 2022 was measured in NTU 2023 (n 447), 2023 in NTU 2024 (n 120)
+    m22 = _row(s, area_code="2080", year=2022, indicator="utsatt_misshandel")
+    m23 = _row(s, area_code="2080", year=2023, indicator="utsatt_misshandel")
+    assert (m22["share_pct"], m22["n_respondents"], m23["share_pct"], m23["n_respondents"]) == (1.8, 447, 1.6, 120)
+    assert _row(s, area_code="00", year=2023, indicator="utsatt_misshandel")["n_respondents"] == 64751
+    assert s["period"].isna().all()
+    assert t.provenance["vintage"] == "anmälda brott 2023–2024, NTU 2023–2024"
+
+
+def test_bra_xlsx_victimisation_labelled_by_ntu_year_is_shifted(tmp_path):
+    """A pooled sheet whose labels run over the survey years (2022/2023 'enligt NTU 2022–2024') rather
+    than the reference years (2021–2023) is read as reference years 2021/2022 …."""
+    def relabel(wb):
+        ws = wb["Kort_kreditbedrägeri-NTU"]
+        ws["B2"], ws["C2"] = "2022/2023", "2023/2024"
+
+    t = read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "ntu.xlsx", edition="2025-04", mutate=relabel))
+    card = t.survey[t.survey["indicator"] == "utsatt_kortbedrageri"]
+    assert set(card["period"]) == {"2021–2022", "2022–2023"}
+
+
+def test_bra_xlsx_title_offset_must_agree_with_the_catalogue(tmp_path):
+    def same_years(wb):
+        wb["Utsatt misshandel"]["A1"] = ("Självrapporterad utsatthet för misshandel 2022–2023, enligt NTU 2022–2023. "
+                                         "Andel (%) utsatta i befolkningen (16–84 år).")
+
+    with pytest.raises(DataValidationError, match=r"^bad\.xlsx: sheet 'Utsatt misshandel': the title gives years 2022–2023 "
+                                                  r"'enligt NTU 2022–2023', an offset of 0 year\(s\); the catalogue expects 1"):
+        read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "bad.xlsx", mutate=same_years))
+
+
+def test_bra_xlsx_values_in_a_footnote_row_are_refused(tmp_path):
+    def values(wb):
+        wb["Totalt (anmälda)"]["B7"] = 12
+
+    with pytest.raises(DataValidationError, match=r"^bad\.xlsx: 1 unknown area name.*'Källa: Brå' \(cells 'Totalt \(anmälda\)'!B7"):
+        read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "bad.xlsx", mutate=values))
 
 
 def test_bra_xlsx_unknown_indicator_and_area(tmp_path):

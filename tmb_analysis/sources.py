@@ -10,11 +10,9 @@ real layouts are described in ``../shared/CONTEXT.md`` §4 and ``data/real/PROVE
     the unit text), ``KI (95 %) undre gräns`` and ``KI (95 %) övre gräns`` rows, and the respondent
     count ``Antal svarande i NTU.`` (``enhet`` empty) per area and year.
 ``bra_xlsx``
-    The same indicators as BRÅ's per-kommun workbook (PROVENANCE §16): one sheet per indicator;
-    ``(anmälda)`` sheets hold reported crime (A1 title, row 2 ``Antal 2017 … Antal per 100 000 inv
-    2024``, one row per geography); the other sheets hold NTU, in the current layout (a row of
-    geography names heading blocks of ``Andel (%)``, ``KI (95 %) undre gräns``, ``KI (95 %) övre
-    gräns``, one row per year) or the older one (laid out like the crime sheets, no intervals).
+    The same indicators as BRÅ's per-kommun workbook (PROVENANCE §16), in its April 2025, December
+    2025 and April 2026 editions: one sheet per indicator; ``(anmälda)`` sheets hold reported crime,
+    the others NTU. Every layout, with the evidence for it, is described in :mod:`tmb_analysis.bra_workbook`.
 ``bra_kommun_csv``
     BRÅ's yearly per-kommun totals (``Kommun;Antal;Per 100 000 inv.``): UTF-8 with BOM, ``;``, CRLF,
     with or without the header, names with or without ``kommun`` (genitive forms, en dashes), city
@@ -530,6 +528,8 @@ def _is_bra_kommun_line(line: str) -> bool:
 
 
 def _detect_xlsx(path: Path) -> str:
+    from .bra_workbook import is_lagesbild_sheet
+
     try:
         import openpyxl
 
@@ -544,8 +544,7 @@ def _detect_xlsx(path: Path) -> str:
                 if len(cells) >= 2 and cells[0] == "lagrum" and cells[1] == "brottstyp":
                     return "bra_table_xlsx"
             first = next(ws.iter_rows(min_row=1, max_row=1, max_col=1, values_only=True), (None,))[0]
-            title = str(first or "")
-            if "(anmälda)" in ws.title.casefold() or "(anmälda brott)" in title.casefold() or "enligt NTU" in title:
+            if is_lagesbild_sheet(ws.title, str(first or "")):
                 lagesbild = True
         return "bra_xlsx" if lagesbild else "xlsx_other"
     finally:
@@ -1269,184 +1268,45 @@ def _open_workbook(path: Path, data: bytes):
         raise _fail(path, f"cannot open the workbook ({type(exc).__name__}: {exc}); is the file damaged or truncated?") from None
 
 
-def _sheet_rows(ws) -> list[list]:
-    rows = []
-    for row in ws.iter_rows(values_only=True):
-        row = list(row)
-        while row and (row[-1] is None or (isinstance(row[-1], str) and not row[-1].strip())):
-            row.pop()
-        rows.append(row)
-    while rows and not rows[-1]:
-        rows.pop()
-    return rows
-
-
-def _cell_ref(sheet: str, r: int, c: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return f"'{sheet}'!{get_column_letter(c + 1)}{r + 1}"
-
-
-def _cell_text(v) -> str:
-    """A workbook value as the long form writes it: numbers as '5043.0', text as is, empty as ''."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, (int, float)):
-        return repr(float(v))
-    text = str(v).strip()
-    num = _parse_spaced(text)
-    if num is not None and np.isfinite(num):
-        return repr(num)
-    return text
-
-
-def _year_cell(v) -> int | None:
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and 1990 <= v <= 2100:
-        return int(v)
-    if isinstance(v, str) and re.fullmatch(r"\s*(19|20)\d\d\s*", v):
-        return int(v)
-    return None
-
-
-_YEAR_RANGE = re.compile(r"\s*\d{4}\s*[-–—]\s*\d{4}")
-
-
-def _ntu_title(title: str) -> tuple[str, str]:
-    """(indicator name, unit text) of an NTU sheet title
-    '<Indikator> <YYYY–YYYY>, enligt NTU <YYYY–YYYY>. <enhet>'."""
-    t = " ".join(title.split())
-    name = re.split(r",?\s*enligt NTU", t, maxsplit=1)[0]
-    name = _YEAR_RANGE.sub("", name).strip().rstrip(",").strip()
-    m = re.search(r"NTU\s*\d{4}\s*[-–—]\s*\d{4}\.\s*(.*)$", t)
-    return name, (m.group(1).strip() if m else "")
-
-
-def _crime_title(title: str) -> str:
-    t = " ".join(title.split())
-    t = re.sub(r"\s+i kommunen, länet.*$", "", t)
-    t = t.replace("(anmälda brott)", "")
-    t = _YEAR_RANGE.sub("", t)
-    return " ".join(t.split()).strip().rstrip(",").strip()
-
-
 def read_bra_xlsx(path: str | Path) -> SourceTables:
-    """Read BRÅ's per-kommun lägesbild workbook (PROVENANCE §16; see the module docstring).
+    """Read BRÅ's per-kommun lägesbild workbook in any of its editions (the layouts, and the evidence for
+    them, are in :mod:`tmb_analysis.bra_workbook`).
 
-    Every sheet is turned into long-form rows and read with the same rules as the long form:
-    names through the geography registry, indicators through the catalogue, ``..`` = no value.
-    Sheets without indicator data (a table of contents, notes) are skipped and listed.
+    Every sheet is turned into long-form rows and read with the same rules as the long form: names
+    through the geography registry, indicators through the catalogue, ``..`` = no value, respondents
+    of the NTU year that measured each value, pooled two-year periods kept as periods. Sheets without
+    indicator data (a table of contents, notes) and footnote rows are skipped and listed.
     """
+    from .bra_workbook import WorkbookError, read_workbook
+
     path = Path(path)
     data = _read_bytes(path)
     wb = _open_workbook(path, data)
-    cols: dict[str, list] = {c: [] for c in BRA_LONG_COLUMNS}
-    locs: list[str] = []
-    skipped: list[str] = []
-
-    def add(geo, enhet, year, var, value, kalla, loc):
-        cols["geografi"].append(str(geo).strip())
-        cols["enhet"].append(enhet)
-        cols["ar"].append(str(year))
-        cols["variabel"].append(var)
-        cols["varde"].append(_cell_text(value))
-        cols["kalla"].append(kalla)
-        locs.append(loc)
-
     try:
-        for ws in wb.worksheets:
-            rows = _sheet_rows(ws)
-            title = rows[0][0] if rows and rows[0] else None
-            if not isinstance(title, str) or not title.strip() or len(rows) < 3:
-                skipped.append(ws.title)
-                continue
-            sheet = ws.title
-            crime_sheet = "(anmälda)" in sheet.casefold() or "(anmälda brott)" in title.casefold()
-            if crime_sheet:
-                var = _crime_title(title)
-                header = rows[1]
-                spec = {}
-                for j, label in enumerate(header[1:], start=1):
-                    if label is None or str(label).strip() == "":
-                        continue
-                    m = re.fullmatch(r"(.*\S)\s+((?:19|20)\d\d)", str(label).strip())
-                    if not m:
-                        raise _fail(path, f"sheet {sheet!r}, header cell {_cell_ref(sheet, 1, j)} is {label!r}; "
-                                          "expected '<enhet> <year>' such as 'Antal 2024' or 'Antal per 100 000 inv 2024'")
-                    spec[j] = (m.group(1), int(m.group(2)))
-                for r in range(2, len(rows)):
-                    row = rows[r]
-                    if not row or row[0] is None or not str(row[0]).strip():
-                        if any(v is not None and str(v).strip() for v in row[1:]):
-                            raise _fail(path, f"sheet {sheet!r}, row {r + 1} has values but no geography in column A")
-                        continue
-                    for j, (enhet, year) in spec.items():
-                        add(row[0], enhet, year, var, row[j] if j < len(row) else None, BRA_KALLA_CRIME, _cell_ref(sheet, r, j))
-                continue
-            var, unit = _ntu_title(title)
-            r0 = next((r for r in range(1, len(rows)) if rows[r] and _year_cell(rows[r][0]) is not None), None)
-            if r0 is not None and r0 >= 2:  # current layout: geography blocks, one row per year
-                header = rows[r0 - 1]
-                geo_row_i = next((r for r in range(r0 - 2, 0, -1) if any(v is not None and str(v).strip() for v in rows[r][1:])), None)
-                if geo_row_i is None:
-                    raise _fail(path, f"sheet {sheet!r}: no row of geography names above the header (row {r0}); "
-                                      "expected the kommun, its län and 'Hela landet' heading blocks of columns")
-                geo_row = rows[geo_row_i]
-                starts = [j for j in range(1, len(geo_row)) if geo_row[j] is not None and str(geo_row[j]).strip()]
-                last = max(len(header), len(geo_row)) - 1
-                blocks = []
-                for k, s in enumerate(starts):
-                    e = (starts[k + 1] - 1) if k + 1 < len(starts) else last
-                    blocks.append((str(geo_row[s]).strip(), s, e))
-                for r in range(r0, len(rows)):
-                    row = rows[r]
-                    year = _year_cell(row[0]) if row else None
-                    if year is None:
-                        if row and any(v is not None and str(v).strip() for v in row[1:]):
-                            raise _fail(path, f"sheet {sheet!r}, cell {_cell_ref(sheet, r, 0)} is {row[0]!r}; expected a year such as 2024")
-                        continue
-                    for geo, s, e in blocks:
-                        for j in range(s, e + 1):
-                            label = header[j] if j < len(header) else None
-                            if label is None or not str(label).strip():
-                                continue
-                            add(geo, str(label).strip(), year, var, row[j] if j < len(row) else None, BRA_KALLA_NTU,
-                                _cell_ref(sheet, r, j))
-                continue
-            # older layout: like the crime sheets, one column per year, no intervals
-            header = rows[1]
-            spec = {}
-            for j, label in enumerate(header[1:], start=1):
-                if label is None or str(label).strip() == "":
-                    continue
-                m = re.search(r"((?:19|20)\d\d)$", str(label).strip()) if not isinstance(label, (int, float)) else None
-                y = _year_cell(label) if isinstance(label, (int, float)) else (int(m.group(1)) if m else None)
-                if y is None:
-                    spec = {}
-                    break
-                spec[j] = y
-            if not spec:
-                skipped.append(sheet)
-                continue
-            for r in range(2, len(rows)):
-                row = rows[r]
-                if not row or row[0] is None or not str(row[0]).strip():
-                    continue
-                for j, year in spec.items():
-                    ref = _cell_ref(sheet, r, j)
-                    add(row[0], unit, year, var, row[j] if j < len(row) else None, BRA_KALLA_NTU, ref)
-                    if not catalogue().is_respondent_count(var):  # no intervals in this layout: missing
-                        add(row[0], BRA_CI_LOW, year, var, None, BRA_KALLA_NTU, ref)
-                        add(row[0], BRA_CI_HIGH, year, var, None, BRA_KALLA_NTU, ref)
+        got = read_workbook(wb)
+    except WorkbookError as exc:
+        raise _fail(path, str(exc)) from None
     finally:
         wb.close()
-    if not locs:
+    if not got.locs:
         raise _fail(path, "no indicator sheets found; expected BRÅ's lägesbild workbook with '(anmälda)' sheets and NTU sheets")
-    col = {k: np.asarray(v, dtype=object) for k, v in cols.items()}
-    notes = [f"sheets without indicator data skipped: {_listing(skipped)}"] if skipped else []
-    return _bra_long_tables(path, data, col, np.asarray(locs, dtype=object), "bra_xlsx", notes,
-                            not_imported=[f"sheet {s}" for s in skipped] or None)
+    col = {k: np.asarray(v, dtype=object) for k, v in got.columns.items()}
+    notes = []
+    edition = got.edition
+    if edition is not None:
+        notes.append(f"workbook edition: {edition.label} (NTU sheets laid out as "
+                     f"{'one column per period' if edition.ntu_layout == 'periods' else 'geography blocks, one row per year'})")
+    elif len(got.editions) > 1:
+        notes.append(f"the NTU sheets follow different editions ({', '.join(sorted(got.editions))}); each was read by its layout")
+    if got.skipped:
+        notes.append(f"sheets without indicator data skipped: {_listing(got.skipped)}")
+    if got.footnotes:
+        notes.append(f"{len(got.footnotes)} footnote row(s) skipped ({_listing(got.footnotes)})")
+    if got.dashes:
+        notes.append(f"{got.dashes} cell(s) with BRÅ's dash marker: zero in crime sheets, no value in NTU sheets")
+    return _bra_long_tables(path, data, col, np.asarray(got.locs, dtype=object), "bra_xlsx", notes,
+                            not_imported=[f"sheet {s}" for s in got.skipped] or None,
+                            edition=edition.label if edition else None)
 
 
 # ---- BRÅ yearly per-kommun CSV --------------------------------------------------------
@@ -1781,13 +1641,15 @@ def read_bra_table(path: str | Path) -> SourceTables:
     (``not_imported``) and counted in the notes. ``- `` is zero and ``. `` not applicable (missing),
     as BRÅ's legend says. The status is ``preliminary`` unless the title says ``slutlig`` statistics.
     """
+    from .bra_workbook import sheet_rows
+
     path = Path(path)
     data = _read_bytes(path)
     published = None
     if data[:4] == b"PK\x03\x04":
         wb = _open_workbook(path, data)
         try:
-            sheets = [(ws.title, _sheet_rows(ws)) for ws in wb.worksheets]
+            sheets = [(ws.title, sheet_rows(ws)) for ws in wb.worksheets]
         finally:
             wb.close()
         tables, titles, info = [], [], []
