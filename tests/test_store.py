@@ -397,3 +397,69 @@ def test_same_figure_with_less_detail_keeps_the_detailed_row(write_bra, bra_line
     assert any("restate stored figures without their ci_low_pct and ci_high_pct and n_respondents" in w
                for w in report.warnings), report.warnings
     assert not any("newer vintage" in w for w in report.warnings), report.warnings
+
+
+# ---- example data and real data never share a store ----------------------------------------
+
+def test_real_files_into_an_example_store_are_refused(sample_store, write_bra, bra_lines, tmp_path, capsys):
+    from tmb_analysis.cli import main
+
+    store = tmp_path / "processed"
+    shutil.copytree(sample_store, store)
+    before = _snapshot(store)
+    real = write_bra(bra_lines, name="riktig.csv")
+    assert main(["import", str(real), "--store", str(store)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "riktig.csv" in err[0] and "holds the example data" in err[0]
+    assert "--store data/verklig" in err[0] and "--replace-example" in err[0]
+    assert _snapshot(store) == before
+    # --replace-example empties the store of the example data, then imports the real file
+    assert main(["import", str(real), "--store", str(store), "--replace-example"]) == 0
+    out = capsys.readouterr().out
+    assert "example data were removed first" in out
+    st = load_store(store)
+    assert not st.is_synthetic and [s["file"] for s in st.sources] == ["riktig.csv"]
+    assert set(st.crime["area_code"]) == {"2180", "21", "00"} and st.groups.empty
+
+
+def test_example_data_into_a_real_store_and_both_at_once_are_refused(sample_dir, write_bra, bra_lines, tmp_path):
+    from tmb_analysis.store import MixedStoreError
+
+    store = tmp_path / "store"
+    real = write_bra(bra_lines, name="riktig.csv")
+    import_paths([real], store)
+    example = sample_dir / "exempeldata_bra_kommunindikatorer_21.csv"
+    with pytest.raises(MixedStoreError, match=r"^exempeldata_bra_kommunindikatorer_21\.csv: is example data .* holds real data"):
+        import_paths([example], store)
+    with pytest.raises(MixedStoreError, match=r"^riktig\.csv: real files and example data .* in one import"):
+        import_paths([real, example], tmp_path / "other")
+    assert not (tmp_path / "other").exists()
+
+
+def test_published_lan_count_against_its_complete_kommun_sum(tmp_path):
+    """Gävleborg's ten kommuner and a län row: a sum that differs is a warning naming the rows and file;
+    an equal sum, or an incomplete set of kommuner, is none."""
+    from tmb_analysis.geography import registry
+
+    ks = registry().kommuner("21")
+    crime, ntu = "Anmälda brott", "Totalt antal anmälda brott"
+
+    def write(name, lan_count, drop=()):
+        lines = ["geografi,enhet,ar,variabel,varde,kalla"]
+        for i, k in enumerate(ks):
+            if k.code in drop:
+                continue
+            lines += [f"{k.name},Antal,2024,{ntu},{100 + i}.0,{crime}", f"{k.name},Antal per 100 000 inv,2024,{ntu},900.0,{crime}"]
+        lines += [f"Gävleborgs län,Antal,2024,{ntu},{lan_count}.0,{crime}",
+                  f"Gävleborgs län,Antal per 100 000 inv,2024,{ntu},910.0,{crime}"]
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    total = sum(100 + i for i in range(10))  # 1045, worked out by hand
+    assert not import_paths([write("same.csv", total)], tmp_path / "a").warnings
+    report = import_paths([write("off.csv", total + 7)], tmp_path / "b")
+    assert report.warnings == [
+        f"crime: Gävleborgs län 2024 totalt: the published count {total + 7} differs from the sum of its 10 kommuner, "
+        f"{total} (rows area_code=21 and its kommuner, indicator=totalt, year=2024; from off.csv)"]
+    assert not import_paths([write("part.csv", total + 7, drop=("2101",))], tmp_path / "c").warnings
