@@ -249,7 +249,7 @@ def test_sample_pooled_rate_by_hand(sample_results):
 
 def test_sample_funnel_matches_funnel_outliers(sample_results):
     res = sample_results
-    year = int(res.year.max())
+    year = int(res.loc[res.source_kind == "crime", "year"].max())  # crime runs to 2024, NTU to 2025
     kom = res[(res.area_level == "kommun") & (res.indicator == "bostadsinbrott") & (res.year == year)]
     riket = res[(res.area_code == "00") & (res.indicator == "bostadsinbrott") & (res.year == year)].iloc[0]
     bench = float(riket["count"]) / float(riket["population"]) * 1e5  # unrounded, as the table uses it
@@ -266,7 +266,9 @@ def test_sample_funnel_matches_funnel_outliers(sample_results):
     assert (lim["lo_998"] <= lim["lo_95"]).all() and (lim["hi_95"] <= lim["hi_998"]).all()
     # Shares: the funnel is drawn against respondents.
     fs = funnel_data(res, "otrygghet_kvall", year, lan_code="21")
-    assert fs["unit"] == "percent" and len(fs["points"]) == 10
+    n21 = int(((res.indicator == "otrygghet_kvall") & (res.year == year) & (res.lan_code == "21")
+               & (res.area_level == "kommun")).sum())  # a small kommun's NTU may be left out (n < 100)
+    assert fs["unit"] == "percent" and len(fs["points"]) == n21 >= 9
 
 
 def test_results_csv_roundtrip_with_new_columns(sample_results, tmp_path):

@@ -69,7 +69,8 @@ class MixedStoreError(DataValidationError):
 
 @dataclass(frozen=True)
 class Vintage:
-    """What a store covers: first and last year of each source kind, and the status of the last crime year."""
+    """What a store covers: first and last year of each source kind (for NTU the survey years), and the
+    status of the last crime year."""
 
     crime_first: int | None
     crime_last: int | None
@@ -119,12 +120,15 @@ class Store:
         if last is not None:
             st = set(c.loc[c["year"] == last, "status"])
             status = "preliminary" if "preliminary" in st else "final"
+        from .periods import measured_year
+
+        ntu = measured_year(s)  # the survey years (victimisation is labelled by the year before)
         return Vintage(
             crime_first=int(c["year"].min()) if len(c) else None,
             crime_last=last,
             crime_last_status=status,
-            survey_first=int(s["year"].min()) if len(s) else None,
-            survey_last=int(s["year"].max()) if len(s) else None,
+            survey_first=int(ntu.min()) if len(s) else None,
+            survey_last=int(ntu.max()) if len(s) else None,
         )
 
 
