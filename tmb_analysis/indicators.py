@@ -344,17 +344,23 @@ def add_derived_benchmarks(base: pd.DataFrame) -> pd.DataFrame:
     lan_of = {a.code: a.lan_code for a in reg.kommuner()}
     size = {lan.code: len(reg.kommuner(lan.code)) for lan in reg.all_lan()}
     size[RIKET_CODE] = len(reg.kommuner())
-    have = set(zip(base.loc[np.isfinite(_f(base["value"])), "area_code"], base.loc[np.isfinite(_f(base["value"])), "indicator"],
-                   base.loc[np.isfinite(_f(base["value"])), "year"]))
+    valued = base[np.isfinite(_f(base["value"])) & (level != "kommun").to_numpy()]
+    have = pd.MultiIndex.from_arrays([valued["area_code"].to_numpy(dtype=object), valued["indicator"].to_numpy(dtype=object),
+                                      valued["year"].to_numpy(dtype=np.int64)])
     derived = []
-    for target in (kom["area_code"].map(lan_of), pd.Series(RIKET_CODE, index=kom.index)):
-        g = kom.assign(_to=target.to_numpy()).groupby(["_to", "indicator", "year"])
+    for target in (kom["area_code"].map(lan_of).to_numpy(dtype=object), np.full(len(kom), RIKET_CODE, dtype=object)):
+        wanted = ~pd.MultiIndex.from_arrays([target, kom["indicator"].to_numpy(dtype=object),
+                                             kom["year"].to_numpy(dtype=np.int64)]).isin(have)
+        if not wanted.any():  # every benchmark is published: nothing to derive
+            continue
+        g = kom[wanted].assign(_to=target[wanted]).groupby(["_to", "indicator", "year"])
         agg = g.agg(count=("_c", "sum"), population=("_p", "sum"), n=("area_code", "nunique"), prel=("_prel", "any"))
         agg = agg.reset_index()
         complete = agg["n"].to_numpy() == agg["_to"].map(size).to_numpy()
-        missing = [k not in have for k in zip(agg["_to"], agg["indicator"], agg["year"])]
-        derived.append(agg[complete & np.array(missing, dtype=bool)])
-    new = pd.concat(derived, ignore_index=True)
+        keys = pd.MultiIndex.from_arrays([agg["_to"].to_numpy(dtype=object), agg["indicator"].to_numpy(dtype=object),
+                                          agg["year"].to_numpy(dtype=np.int64)])
+        derived.append(agg[complete & ~keys.isin(have)])
+    new = pd.concat(derived, ignore_index=True) if derived else pd.DataFrame()
     if new.empty:
         return base
     low, high = st.poisson_rate_ci(new["count"].to_numpy(dtype=float), new["population"].to_numpy(dtype=float))
