@@ -195,26 +195,9 @@ def test_no_empty_chart_or_section_on_the_example_site(browser, built_site):
     assert_no_holes(browser, out)
 
 
-@pytest.fixture(scope="module")
-def dalarna_site(tmp_path_factory):
-    """Dalarna's site built from BRÅ's real indicators (crime to 2024, NTU to 2025), default year."""
-    from conftest import REAL_BRA_DALARNA
-
-    from tmb_analysis.build import build
-    from tmb_analysis.store import import_paths
-
-    if not REAL_BRA_DALARNA.is_file():
-        pytest.skip(f"real data not available ({REAL_BRA_DALARNA})")
-    base = tmp_path_factory.mktemp("dalarna")
-    import_paths([REAL_BRA_DALARNA], base / "store")
-    result = build(lan=["20"], store=base / "store", out=base / "site", workers=2)
-    assert not result.failed, [(r.page, r.error) for r in result.failed]
-    return base / "site"
-
-
 @pytest.mark.realdata
 def test_no_empty_chart_or_section_on_the_real_dalarna_site(browser, dalarna_site):
-    assert_no_holes(browser, dalarna_site)
+    assert_no_holes(browser, dalarna_site[1])
 
 
 def test_hole_check_finds_an_empty_chart_and_an_empty_section(browser, tmp_path, built_site):

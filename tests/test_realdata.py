@@ -185,16 +185,16 @@ def test_one_county_databasfil_compares_every_kommun_with_its_derived_county(tmp
 
 
 @pytest.mark.slow
-def test_dalarna_overview_and_falun_report_build(dalarna_store, tmp_path):
+def test_dalarna_overview_and_falun_report_build(dalarna_site):
     """The Dalarna overview and Falun's report build from the real file (all 15 kommuner of län 20)."""
-    from tmb_analysis.build import build
-
-    out = tmp_path / "site"
-    result = build(lan=["20"], store=dalarna_store, out=out, workers=2)
-    assert not result.failed, [(r.page, r.error) for r in result.failed]
+    _, out = dalarna_site
     assert (out / "lan-20.html").is_file() and (out / "kommun-2080.html").is_file()
     page = (out / "kommun-2080.html").read_text("utf-8")
     assert "Falun" in page and "Exempeldata" not in page
+    # the default report: crime 2024 with its funnel, map and matrix, beside NTU 2025
+    assert "Dalarnas län · anmälda brott 2024, NTU 2025" in page
+    for fig in ('data-figure="tratt-totalt"', 'data-figure="karta-totalt"', 'data-figure="prioriteringsmatris"'):
+        assert fig in page
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     assert manifest["synthetic_data"] is False
     assert [i["file"] for i in manifest["inputs"]] == ["bra_kommunindikatorer.derived.csv"]
