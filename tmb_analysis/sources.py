@@ -8,7 +8,9 @@ real layouts are described in ``../shared/CONTEXT.md`` §4 and ``data/real/PROVE
     UTF-8 CSV, ``,``, columns ``geografi, enhet, ar, variabel, varde, kalla``. Reported crime has
     ``enhet`` ``Antal`` and ``Antal per 100 000 inv``; an NTU indicator has a share row (``enhet`` =
     the unit text), ``KI (95 %) undre gräns`` and ``KI (95 %) övre gräns`` rows, and the respondent
-    count ``Antal svarande i NTU.`` (``enhet`` empty) per area and year.
+    count ``Antal svarande i NTU.`` (``enhet`` empty) per area and NTU year. Self-reported
+    victimisation is labelled by reference year Y and gets the respondents of NTU Y+1 (catalogue
+    ``ntu_reference_year``); ``ar`` may be a pooled two-year period ``2017/2018`` (survey ``period``).
 ``bra_xlsx``
     The same indicators as BRÅ's per-kommun workbook (PROVENANCE §16), in its April 2025, December
     2025 and April 2026 editions: one sheet per indicator; ``(anmälda)`` sheets hold reported crime,
@@ -783,8 +785,12 @@ def read_bra_long(path: str | Path) -> SourceTables:
     * Crime: ``Antal`` and ``Antal per 100 000 inv`` are joined into ``count`` and
       ``rate_per_100k``; each needs the other (a missing partner row suggests a truncated file).
     * NTU: the share, ``KI (95 %) undre/övre gräns`` are joined into ``share_pct``, ``ci_low_pct``,
-      ``ci_high_pct``; ``Antal svarande i NTU.`` of the same area and year becomes ``n_respondents``
-      (for every NTU indicator of that area and year, as published).
+      ``ci_high_pct``; ``Antal svarande i NTU.`` of the same area and NTU year becomes ``n_respondents``
+      of every NTU indicator measured in that survey (victimisation of reference year Y: NTU Y+1). A
+      pooled period ``2017/2018`` is stored as year 2018 with ``period`` ``2017–2018``; a yearly and a
+      pooled value of the same area, indicator and year in one file are an error.
+    * Indicators BRÅ publishes that the catalogue leaves out (``not_imported_names``) are listed in
+      the notes and the provenance, not refused; any other unknown name is an error.
     * ``varde`` must be a number (``.`` as decimal mark); ``..`` or an empty cell means "no value"
       (an area-year-indicator with no value at all is left out). A value given twice for the same
       area, year, indicator and unit is an error.
