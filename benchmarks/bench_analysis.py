@@ -1,6 +1,6 @@
 """Speed of the whole-country analysis: ``compute_results`` on the full example store.
 
-Target: the results table for 290 kommuner, 21 län and riket, 35 indicators and 10 years
+Target: the results table for 290 kommuner, 21 län and riket, 35 indicators and 9–10 years
 (about 100 000 rows, with trends for every row, empirical Bayes, funnels, pooling, similar-kommun
 comparisons and priorities) in under 3 s.
 

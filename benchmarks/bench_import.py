@@ -1,7 +1,7 @@
 """Import speed: the whole country's lägesbild indicators for ten years (the example data).
 
 The example data holds BRÅ's indicator set for all 290 kommuner, 21 län and riket, reported crime
-2016–2025 and NTU 2017–2025, as 21 long-form files (one per län, about 36 MB) — the size of a real
+2016–2024 and NTU 2017–2025, as 21 long-form files (one per län, about 36 MB) — the size of a real
 national import. Measured in the same run:
 
 * ``import_lagesbild``: ``tmb import`` of the 21 files into an empty store (read, map names, validate,

@@ -50,8 +50,8 @@ report.summary(ctx)
 # %% [markdown]
 # ## Kartläggning: alla indikatorer
 #
-# Tabellen visar det senaste årets värde med 95 % konfidensintervall och jämförelsen med länet,
-# riket och liknande kommuner. ▲ betyder statistiskt säkerställt högre, ▼ säkerställt lägre och
+# Tabellen visar varje källas senaste år (anmälda brott och NTU kan ha olika år) med 95 %
+# konfidensintervall och jämförelsen med länet, riket och liknande kommuner. ▲ betyder statistiskt säkerställt högre, ▼ säkerställt lägre och
 # ● ingen säker skillnad. För små kommuner visas också ett stabiliserat värde (empirisk Bayes) och
 # anmälda brott för de tre senaste åren sammantaget, som varierar mindre än ett enskilt år.
 
@@ -77,7 +77,7 @@ report.trend_figure(ctx, "otrygghet_kvall")
 # ## Kommunen bland alla kommuner
 #
 # I trattdiagrammet är varje punkt en kommun. Ju fler invånare, desto smalare blir gränserna för vad
-# slumpen kan förklara. En kommun utanför de streckade gränserna avviker verkligen från riket.
+# slumpen kan förklara. En kommun utanför de streckade gränserna avviker verkligen från jämförelsevärdet.
 
 # %%
 report.priority_figure(ctx, "funnel")

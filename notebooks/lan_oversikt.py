@@ -51,7 +51,7 @@ report.caterpillar_selectable_figure(ctx)
 # ## Trattdiagram
 #
 # Varje punkt är en av länets kommuner, ställd mot folkmängden. Kommuner utanför de streckade
-# gränserna avviker mer från riket än slumpen kan förklara.
+# gränserna avviker mer från jämförelsevärdet än slumpen kan förklara.
 
 # %%
 report.funnel_figure(ctx, "totalt")

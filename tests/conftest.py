@@ -106,3 +106,19 @@ def built_site(sample_store, tmp_path_factory):
     out = tmp_path_factory.mktemp("site") / "reports"
     result = build(lan=["21"], store=sample_store, out=out)
     return out, result
+
+
+@pytest.fixture(scope="session")
+def dalarna_site(tmp_path_factory):
+    """Dalarna's site built from BRÅ's real indicators (crime to 2024, NTU to 2025), default year, once per
+    session: (store, out). Skips when the real data are absent. Treat as read-only."""
+    from tmb_analysis.build import build
+    from tmb_analysis.store import import_paths
+
+    if not REAL_BRA_DALARNA.is_file():
+        pytest.skip(f"real data not available ({REAL_BRA_DALARNA})")
+    base = tmp_path_factory.mktemp("dalarna")
+    import_paths([REAL_BRA_DALARNA], base / "store")
+    result = build(lan=["20"], store=base / "store", out=base / "site", workers=2)
+    assert not result.failed, [(r.page, r.error) for r in result.failed]
+    return base / "store", base / "site"

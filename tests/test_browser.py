@@ -235,3 +235,85 @@ def test_every_county_map_is_drawn_right_side_out(browser, tmp_path):
                   if s["fill"] > MAX_ONE_FILL_SHARE or s["background"] < MIN_BACKGROUND_SHARE}
     assert inside_out == {}, f"county maps drawn inside out (one colour covers the frame): {inside_out}"
     assert errors == [] and blocked == []
+
+
+# ---- no holes: no empty chart, no heading with nothing under it (example site and real Dalarna) ----
+
+HOLES_JS = """() => {
+  const main = document.querySelector('main') || document.body;
+  const heads = [...main.querySelectorAll('h2, h3')];
+  const all = [...main.querySelectorAll('h1, h2, h3')];
+  const empty = [];
+  for (const h of heads) {
+    const level = +h.tagName[1];
+    const next = all.slice(all.indexOf(h) + 1).find(x => +x.tagName[1] <= level);
+    const range = document.createRange();
+    range.setStartAfter(h);
+    if (next) range.setEndBefore(next); else range.setEndAfter(main.lastChild);
+    const frag = range.cloneContents();
+    // on a report page the content must come from a code cell's output; other pages: any content
+    const inOutput = !!h.closest('.output_area') || !main.querySelector('.output_area');
+    const outputs = inOutput ? [frag] : [...frag.querySelectorAll('.output_area')];
+    const shown = outputs.some(o => (o.textContent || '').trim().length > 0 || o.querySelector('figure, table'));
+    if (!shown) empty.push(h.textContent.trim());
+  }
+  const charts = [];
+  for (const f of main.querySelectorAll('figure.tmb-figure')) {
+    const gd = f.querySelector('.plotly-graph-div');
+    let values = 0, located = 0;
+    for (const t of (gd && gd.data) || []) {
+      for (const k of ['x', 'y', 'z']) {
+        const arr = t[k] ? Array.from(t[k]) : [];
+        values += arr.filter(v => v !== null && v !== undefined && v === v && v !== '').length;
+      }
+      if (t.type === 'choropleth') {
+        const text = t.text ? Array.from(t.text) : [];
+        located += text.filter(s => typeof s === 'string' && !s.includes('Uppgift saknas')).length;
+      } else if (t.type !== 'scattergeo') {
+        located += 1;
+      }
+    }
+    if (!values || !located) charts.push(f.dataset.figure);
+  }
+  return {empty, charts};
+}"""
+
+
+def assert_no_holes(browser, site):
+    pages = sorted(site.glob("*.html"))
+    assert len(pages) > 2
+    for page_path in pages:
+        page, errors, blocked = open_offline(browser, page_path)
+        if page.locator("figure.tmb-figure").count():
+            charts_drawn(page)
+        found = page.evaluate(HOLES_JS)
+        assert found == {"empty": [], "charts": []}, (page_path.name, found)
+        assert errors == [] and blocked == [], (page_path.name, errors, blocked)
+        page.context.close()
+
+
+def test_no_empty_chart_or_section_on_the_example_site(browser, built_site):
+    out, _ = built_site
+    assert_no_holes(browser, out)
+
+
+@pytest.mark.realdata
+def test_no_empty_chart_or_section_on_the_real_dalarna_site(browser, dalarna_site):
+    assert_no_holes(browser, dalarna_site[1])
+
+
+def test_hole_check_finds_an_empty_chart_and_an_empty_section(browser, tmp_path, built_site):
+    """The check itself can fail: a page with a heading followed by an empty output and a chart without data."""
+    out, _ = built_site
+    html = (out / "kommun-2180.html").read_text("utf-8")
+    html = html.replace("</main>", "<div class='cell'><h3>Tom rubrik</h3></div><div class='output_area'></div></main>")
+    broken = tmp_path / "site"
+    shutil.copytree(out, broken)
+    (broken / "kommun-2180.html").write_text(html, "utf-8")
+    page, _, _ = open_offline(browser, broken / "kommun-2180.html")
+    charts_drawn(page)
+    page.evaluate("() => { const gd = document.querySelector('figure.tmb-figure .plotly-graph-div');"
+                  " return Plotly.react(gd, [{type: 'scatter', x: [], y: []}], gd.layout); }")
+    found = page.evaluate(HOLES_JS)
+    assert found["empty"] == ["Tom rubrik"] and len(found["charts"]) == 1
+    page.context.close()

@@ -52,3 +52,28 @@ def test_bad_catalogue_file_is_reported(tmp_path):
     p.write_text("crime:\n  - id: x\n    label: X\n    theme: astrologi\n    bra_names: [X]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="astrologi"):
         load_catalogue(p)
+
+
+def test_victimisation_is_measured_in_the_next_ntu_year():
+    """BRÅ's titles say so: 'Självrapporterad utsatthet för misshandel 2016–2024, enligt NTU 2017–2025'."""
+    cat = catalogue()
+    exposed = {i.id for i in cat if i.ntu_year_offset == 1}
+    assert exposed == {i.id for i in cat.of_kind("survey") if i.theme == "utsatthet"}
+    assert cat.get("utsatt_misshandel").ntu_year(2016) == 2017
+    assert cat.get("otrygghet_kvall").ntu_year(2025) == 2025
+    assert cat.get("totalt").ntu_year_offset == 0
+
+
+def test_titles_of_the_april_2025_workbook_edition_map():
+    cat = catalogue()
+    assert cat.from_bra_name("Självrapporterad utsatthet för kort-/kreditbedrägeri").id == "utsatt_kortbedrageri"
+    assert cat.from_bra_name("Problem med personer påverkade av alkohol eller droger utomhus i det egna "
+                             "bostadsområdet").id == "problem_paverkade"
+
+
+def test_reference_year_list_must_name_ntu_indicators(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("crime:\n  - id: x\n    label: X\n    theme: totalt\n    bra_names: [X]\n"
+                 "ntu_reference_year: {offset: 1, indicators: [x]}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="not NTU indicators"):
+        load_catalogue(p)

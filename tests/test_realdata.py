@@ -54,7 +54,8 @@ def _one(df, **where):
 @pytest.fixture(scope="module")
 def dalarna_store(tmp_path_factory):
     store = tmp_path_factory.mktemp("real") / "store"
-    import_paths([real(DALARNA)], store)
+    report = import_paths([real(DALARNA)], store)
+    assert report.warnings == []  # Dalarnas län's published counts equal the sums of its 15 kommuner
     return store
 
 
@@ -104,8 +105,13 @@ def test_results_match_published_ntu(dalarna_results):
     n = raw[raw["variabel"] == "Antal svarande i NTU."]
     n = {(DALARNA_CODES[g], int(y)): int(float(v)) for g, y, v in zip(n["geografi"], n["ar"], n["varde"])}
     survey = res[res["source_kind"] == "survey"]
-    got = survey.drop_duplicates(["area_code", "year"]).set_index(["area_code", "year"])["n_respondents"].dropna()
-    assert {k: int(v) for k, v in got.items()} == {k: v for k, v in n.items() if k in got.index}
+    # every NTU row carries the respondents of the survey that measured it: the survey year itself,
+    # or for self-reported victimisation (labelled by reference year) the next one
+    exposed = survey["theme"] == "utsatthet"
+    ntu_year = survey["year"] + exposed.astype(int)
+    expected = [n.get((a, y)) for a, y in zip(survey["area_code"], ntu_year)]
+    assert [None if pd.isna(v) else int(v) for v in survey["n_respondents"]] == expected
+    assert None not in expected
 
 
 def test_provenance_of_the_real_file(dalarna_store):
@@ -117,17 +123,78 @@ def test_provenance_of_the_real_file(dalarna_store):
     assert set(st.crime["source_sha256"]) == {rec["sha256"]}
 
 
-@pytest.mark.slow
-def test_dalarna_overview_and_falun_report_build(dalarna_store, tmp_path):
-    """The Dalarna overview and Falun's report build from the real file (all 15 kommuner of län 20)."""
-    from tmb_analysis.build import build
+def test_dalarna_default_round_is_crime_2024_and_ntu_2025(dalarna_store):
+    """BRÅ's real Dalarna file holds crime to 2024 and NTU to 2025: by default Falun's report shows both,
+    with the funnel, map and priority matrix of 2024 crime (not an empty 2025)."""
+    from tmb_analysis import report
 
-    out = tmp_path / "site"
-    result = build(lan=["20"], store=dalarna_store, out=out, workers=2)
-    assert not result.failed, [(r.page, r.error) for r in result.failed]
+    ctx = report.context("2080", dalarna_store, 0, kind="kommun")
+    assert (ctx.year, ctx.crime_year, ctx.survey_year) == (2025, 2024, 2025)
+    assert "Dalarnas län · anmälda brott 2024, NTU 2025" in report.kommun_title(ctx).data
+    assert "utsatthet för brott avser året före undersökningen: 2016–2024" in report.kommun_title(ctx).data
+    funnel = report.funnel_figure(ctx, "totalt").data
+    assert "tmb-figure" in funnel and "totalt antal anmälda brott 2024" in funnel
+    assert "tmb-figure" in report.map_figure(ctx, "totalt").data
+    assert "tmb-figure" in report.matrix_figure(ctx).data
+    assert "Skadeviktat brottsindex 2024: " in report.harm_index_summary(ctx).data
+    rows = report._latest(ctx)
+    assert len(rows[rows.source_kind == "crime"]) == 15 and len(rows[rows.source_kind == "survey"]) == 20
+
+
+def _databasfil_from_dalarna(path):
+    """A coordinator's SOL export: 'Totalt antal brott' for Dalarna's 15 kommuner only (no län, no riket), in
+    Databasfil.txt's layout (ISO-8859-1, ';', spaced numbers, trailing ';'), from the real Dalarna totals."""
+    raw = pd.read_csv(real(DALARNA), dtype=str, keep_default_na=False)
+    tot = raw[(raw["variabel"] == "Totalt antal anmälda brott") & ~raw["geografi"].isin(["Dalarnas län", "Hela landet"])]
+    wide = tot.pivot_table(index=["geografi", "ar"], columns="enhet", values="varde", aggfunc="first").reset_index()
+    lines = ["Region;Brott;År;Period;Antal;/100 000 inv"]
+    for r in wide.itertuples(index=False):
+        count, rate = (f"{int(float(v)):,}".replace(",", " ") for v in (r[2], r[3]))
+        lines.append(f"{r.geografi};Totalt antal brott;År;{r.ar};{count};{rate};")
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
+    return wide
+
+
+def test_one_county_databasfil_compares_every_kommun_with_its_derived_county(tmp_path):
+    from tmb_analysis import report
+    from tmb_analysis.indicators import BENCHMARK_DERIVED, compute_results
+
+    wide = _databasfil_from_dalarna(tmp_path / "Databasfil.txt")
+    assert len(wide) == 15 * 8
+    store = tmp_path / "store"
+    import_paths([tmp_path / "Databasfil.txt"], store)
+    res = compute_results(load_store(store))
+    lan = _one(res, area_code="20", indicator="totalt", year=2024)
+    # the county is the sum of its kommuner: the same total BRÅ publishes for Dalarnas län in the long form
+    published = pd.read_csv(real(DALARNA), dtype=str, keep_default_na=False)
+    dal = published[(published["geografi"] == "Dalarnas län") & (published["variabel"] == "Totalt antal anmälda brott")
+                    & (published["ar"] == "2024") & (published["enhet"] == "Antal")]["varde"]
+    assert lan["count"] == int(float(dal.iloc[0])) and lan["benchmark_source"] == BENCHMARK_DERIVED
+    kom = res[(res.area_level == "kommun") & (res.indicator == "totalt") & (res.year == 2024)]
+    assert len(kom) == 15 and kom["lan_value"].notna().all() and (kom["cmp_lan"] != "unknown").all()
+    assert not (res.area_code == "00").any()  # one county is not the country: no riket is made up
+    ctx = report.context("2080", store, 0, kind="kommun")
+    assert "anmälda brott 2024, NTU saknas" in report.kommun_title(ctx).data
+    assert "beräknade från kommunerna" in report.indicator_table(ctx).data
+    funnel = report.funnel_figure(ctx, "totalt").data
+    assert "av de 15 kommuner som finns i datalagret" in funnel and "i landet" not in funnel
+    assert "kring genomsnittet för de 15 kommuner som finns i datalagret" in funnel
+    assert "tmb-figure" not in report.matrix_figure(ctx).data and "rikets värden saknas" in report.matrix_figure(ctx).data
+    assert "Nationella trygghetsundersökningen (NTU) saknas" in report.trygghet(ctx).data
+    assert "Ingen jämförelse sida vid sida" in report.register_and_survey(ctx).data
+
+
+@pytest.mark.slow
+def test_dalarna_overview_and_falun_report_build(dalarna_site):
+    """The Dalarna overview and Falun's report build from the real file (all 15 kommuner of län 20)."""
+    _, out = dalarna_site
     assert (out / "lan-20.html").is_file() and (out / "kommun-2080.html").is_file()
     page = (out / "kommun-2080.html").read_text("utf-8")
     assert "Falun" in page and "Exempeldata" not in page
+    # the default report: crime 2024 with its funnel, map and matrix, beside NTU 2025
+    assert "Dalarnas län · anmälda brott 2024, NTU 2025" in page
+    for fig in ('data-figure="tratt-totalt"', 'data-figure="karta-totalt"', 'data-figure="prioriteringsmatris"'):
+        assert fig in page
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     assert manifest["synthetic_data"] is False
     assert [i["file"] for i in manifest["inputs"]] == ["bra_kommunindikatorer.derived.csv"]

@@ -149,7 +149,8 @@ def test_harm_index_against_hand_computation(ctx):
     """The index is the harm-weighted sum of the index indicators' rates; riket = 100."""
     from tmb_analysis.priorities import _index_indicators, harm_weights
 
-    res, year, w = ctx.results, ctx.year, harm_weights()
+    res, year, w = ctx.results, ctx.crime_year, harm_weights()
+    assert year == 2024  # the example data arrive like real data: crime to 2024
     inds = _index_indicators()
 
     def index(code):
@@ -164,6 +165,32 @@ def test_harm_index_against_hand_computation(ctx):
     lan_ctx = report.context("21", ctx.store_dir, 0, kind="lan")
     table = report.kommun_priorities(lan_ctx).data
     assert table.count("<tr><th scope='row'>") == 10 and "riket = 100" in table
+
+
+def test_each_source_at_its_own_year(sample_store):
+    """The example data arrive like real data (crime to 2024, NTU 2025): Gävle's report shows both, and
+    its NTU round holds utsatthet 2024, measured by NTU 2025."""
+    gavle = report.context("2180", sample_store, 0, kind="kommun")
+    assert (gavle.year, gavle.crime_year, gavle.survey_year) == (2025, 2024, 2025)
+    assert "Gävleborgs län · anmälda brott 2024, NTU 2025" in report.kommun_title(gavle).data
+    rows = report._latest(gavle)
+    assert set(zip(rows.source_kind, rows.year)) == {("crime", 2024), ("survey", 2025), ("survey", 2024)}
+    assert set(rows.loc[(rows.source_kind == "survey") & (rows.year == 2024), "theme"]) == {"utsatthet"}
+    html = report.trygghet(gavle).data
+    assert "NTU 2025, Gävle" in html and "avser 2024" in html
+    earlier = report.context("2180", sample_store, 2023, kind="kommun")  # --year 2023: up to and including 2023
+    assert (earlier.crime_year, earlier.survey_year) == (2023, 2023)
+    with pytest.raises(report.ParameterError, match="no data up to 2000"):
+        report.context("2180", sample_store, 2000, kind="kommun")
+
+
+def test_side_by_side_lists_each_indicator_once(sample_store):
+    import re
+
+    gavle = report.context("2180", sample_store, 0, kind="kommun")
+    html = report.register_and_survey(gavle).data
+    heads = re.findall(r"<th scope='row'>([^<]+)</th>", html)
+    assert heads and len(heads) == len(set(heads))
 
 
 def test_method_section_credits_every_publisher_used(ctx):
@@ -182,9 +209,9 @@ def test_funnel_lists_the_kommuner_outside_the_limits(ctx):
 
     lan_ctx = report.context("21", ctx.store_dir, 0, kind="lan")
     res = lan_ctx.results
-    phi = funnel_data(res, "totalt", lan_ctx.year)["phi"]  # estimated from all the country's kommuner
+    phi = funnel_data(res, "totalt", lan_ctx.crime_year)["phi"]  # estimated from all the country's kommuner
     assert phi > 1  # the example data are overdispersed, as crime rates are: the adjusted limits apply
-    sel = res[(res.indicator == "totalt") & (res.year == lan_ctx.year)]
+    sel = res[(res.indicator == "totalt") & (res.year == lan_ctx.crime_year)]
     riket = sel[sel.area_code == "00"].iloc[0]
     theta = float(riket["count"]) / float(riket.population)
     above, below = [], []

@@ -75,14 +75,24 @@ def test_real_dalarna_survey(real_bra_dalarna):
     assert (m["share_pct"], m["ci_low_pct"], m["ci_high_pct"]) == (1.6, 0.7, 2.9)
     assert _row(t.survey, area_code="00", year=2023, indicator="otrygghet_kvall")["n_respondents"] == 63683
     assert t.survey["indicator"].nunique() == 20
-    # no respondent row exists for 2016 (utsatthet only): n is missing, not invented
-    assert t.survey.loc[t.survey["year"] == 2016, "n_respondents"].isna().all()
-    assert t.survey.loc[t.survey["year"] > 2016, "n_respondents"].notna().all()
+    # victimisation is labelled by reference year and measured in the next NTU: Falun's 2016 row carries
+    # the respondents of NTU 2017 (398 in the file), its 2017 row those of NTU 2018 (451), while
+    # otrygghet 2017 carries NTU 2017's own 398
+    assert _row(t.survey, area_code="2080", year=2016, indicator="utsatt_misshandel")["n_respondents"] == 398
+    assert _row(t.survey, area_code="2080", year=2017, indicator="utsatt_misshandel")["n_respondents"] == 451
+    assert _row(t.survey, area_code="2080", year=2017, indicator="otrygghet_kvall")["n_respondents"] == 398
+    assert _row(t.survey, area_code="2080", year=2024, indicator="utsatt_cykelstold")["n_respondents"] == 465
+    assert t.survey["n_respondents"].notna().all() and t.survey["period"].isna().all()
+    assert p_vintage(t) == "anmälda brott 2017–2024, NTU 2017–2025"
     p = t.provenance
     assert p["publisher"] == "Brå" and p["format"] == "bra_long" and p["synthetic"] is False
     assert p["sha256"] == hashlib.sha256(real_bra_dalarna.read_bytes()).hexdigest()
     assert p["file"] == real_bra_dalarna.name
     assert t.population.empty and list(t.population.columns) == COLUMNS["population"]
+
+
+def p_vintage(t):
+    return t.provenance["vintage"]
 
 
 # ---- small BRÅ files --------------------------------------------------------------------
@@ -278,27 +288,75 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # ---- BRÅ lägesbild workbook ---------------------------------------------------------------
 
-@pytest.mark.parametrize("layout", ["current", "old"])
-def test_bra_xlsx(tmp_path, layout):
-    path = shapes.lagesbild_xlsx(tmp_path / "Falun.xlsx", ntu_layout=layout)
+@pytest.mark.parametrize("edition", ["2025-04", "2025-12", "2026-04"])
+def test_bra_xlsx_editions(tmp_path, edition):
+    """BRÅ's workbook in its three editions (fixtures with invented numbers, tests/fixtures/shapes.py)."""
+    path = shapes.lagesbild_xlsx(tmp_path / "Falun.xlsx", edition=edition)
     assert detect_format(path) == "bra_xlsx"
     t = read_source(path)
     assert t.provenance["format"] == "bra_xlsx" and t.provenance["publisher"] == "Brå"
+    assert t.provenance["edition"] == {"2025-04": "april 2025", "2025-12": "december 2025", "2026-04": "april 2026"}[edition]
     tot = _row(t.crime, area_code="2080", year=2023, indicator="totalt")
     assert (tot["count"], tot["rate_per_100k"], tot["status"]) == (5043, 8419, "final")
     vnk = _row(t.crime, area_code="00", year=2024, indicator="vald_nara_kvinnor")  # "Våld i nära relationer, mot kvinnor"
     assert (vnk["count"], vnk["rate_per_100k"]) == (43362, 410)
+    dash = _row(t.crime, area_code="2080", year=2024, indicator="vald_nara_kvinnor")  # '-' is BRÅ's zero
+    assert (dash["count"], dash["rate_per_100k"]) == (0, 0)
     assert len(t.crime) == 2 * 3 * 2
-    falun = _row(t.survey, area_code="2080", year=2023, indicator="otrygghet_kvall")
-    assert falun["share_pct"] == 21 and falun["n_respondents"] == 447
-    # '..' = no value: Falun 2024 has no NTU row (its respondents exist), never a zero
-    assert t.survey[(t.survey["area_code"] == "2080") & (t.survey["year"] == 2024)].empty
-    if layout == "current":
-        assert (falun["ci_low_pct"], falun["ci_high_pct"]) == (17, 25)
-    else:  # the older layout has no intervals: missing, not invented
-        assert pd.isna(falun["ci_low_pct"]) and pd.isna(falun["ci_high_pct"])
+    assert any("footnote row(s) skipped" in n and "'Totalt (anmälda)'!A7" in n for n in t.notes)  # 'Källa: Brå'
     assert any("Innehåll" in n for n in t.notes)  # the table of contents is skipped and listed
     assert (t.crime["source_sha256"] == t.provenance["sha256"]).all()
+    s = t.survey
+    if edition == "2025-04":
+        # pooled two-year periods keep their period, stored under their last year; no intervals, no n
+        o = _row(s, area_code="2080", year=2024, indicator="otrygghet_kvall")
+        assert (o["period"], o["share_pct"]) == ("2023–2024", 20) and pd.isna(o["ci_low_pct"]) and pd.isna(o["n_respondents"])
+        card = _row(s, area_code="2080", year=2023, indicator="utsatt_kortbedrageri")  # 'kort-/kreditbedrägeri'
+        assert (card["period"], card["share_pct"]) == ("2022–2023", 4.4)
+        assert set(s["period"]) == {"2022–2023", "2023–2024", "2021–2022"} and len(s) == 3 * 2 * 2
+        assert "indicator Oro för att utsättas för rån" in t.provenance["not_imported"]
+        return
+    falun = _row(s, area_code="2080", year=2023, indicator="otrygghet_kvall")
+    assert (falun["share_pct"], falun["ci_low_pct"], falun["ci_high_pct"], falun["n_respondents"]) == (21, 17, 25, 447)
+    # '..' = no value: Falun 2024 has no otrygghet row (its respondents exist), never a zero
+    assert s[(s["area_code"] == "2080") & (s["year"] == 2024) & (s["indicator"] == "otrygghet_kvall")].empty
+    # victimisation of reference year 2022 was measured in NTU 2023 (n 447), 2023 in NTU 2024 (n 120)
+    m22 = _row(s, area_code="2080", year=2022, indicator="utsatt_misshandel")
+    m23 = _row(s, area_code="2080", year=2023, indicator="utsatt_misshandel")
+    assert (m22["share_pct"], m22["n_respondents"], m23["share_pct"], m23["n_respondents"]) == (1.8, 447, 1.6, 120)
+    assert _row(s, area_code="00", year=2023, indicator="utsatt_misshandel")["n_respondents"] == 64751
+    assert s["period"].isna().all()
+    assert t.provenance["vintage"] == "anmälda brott 2023–2024, NTU 2023–2024"
+
+
+def test_bra_xlsx_victimisation_labelled_by_ntu_year_is_shifted(tmp_path):
+    """A pooled sheet whose labels run over the survey years (2022/2023 'enligt NTU 2022–2024') rather
+    than the reference years (2021–2023) is read as reference years 2021/2022 …."""
+    def relabel(wb):
+        ws = wb["Kort_kreditbedrägeri-NTU"]
+        ws["B2"], ws["C2"] = "2022/2023", "2023/2024"
+
+    t = read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "ntu.xlsx", edition="2025-04", mutate=relabel))
+    card = t.survey[t.survey["indicator"] == "utsatt_kortbedrageri"]
+    assert set(card["period"]) == {"2021–2022", "2022–2023"}
+
+
+def test_bra_xlsx_title_offset_must_agree_with_the_catalogue(tmp_path):
+    def same_years(wb):
+        wb["Utsatt misshandel"]["A1"] = ("Självrapporterad utsatthet för misshandel 2022–2023, enligt NTU 2022–2023. "
+                                         "Andel (%) utsatta i befolkningen (16–84 år).")
+
+    with pytest.raises(DataValidationError, match=r"^bad\.xlsx: sheet 'Utsatt misshandel': the title gives years 2022–2023 "
+                                                  r"'enligt NTU 2022–2023', an offset of 0 year\(s\); the catalogue expects 1"):
+        read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "bad.xlsx", mutate=same_years))
+
+
+def test_bra_xlsx_values_in_a_footnote_row_are_refused(tmp_path):
+    def values(wb):
+        wb["Totalt (anmälda)"]["B7"] = 12
+
+    with pytest.raises(DataValidationError, match=r"^bad\.xlsx: 1 unknown area name.*'Källa: Brå' \(cells 'Totalt \(anmälda\)'!B7"):
+        read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "bad.xlsx", mutate=values))
 
 
 def test_bra_xlsx_unknown_indicator_and_area(tmp_path):
@@ -578,3 +636,71 @@ def test_kolada_groups_csv_and_errors(tmp_path):
 ])
 def test_group_kinds(title, code, kind, subject):
     assert skr_group_code(title) == code and group_kind(title) == kind and group_subject(title) == subject
+
+
+# ---- NTU years and periods in the long form ------------------------------------------------
+
+NTU = "Nationella trygghetsundersökningen (NTU)"
+EXPOSED = "Självrapporterad utsatthet för misshandel"
+EXPOSED_UNIT = "Andel (%) utsatta i befolkningen (16-84 år)."
+
+
+def _ntu_rows(area, ar, var, unit, share, low, high):
+    return [f"{area},{unit},{ar},{var},{share},{NTU}", f"{area},KI (95 %) undre gräns,{ar},{var},{low},{NTU}",
+            f"{area},KI (95 %) övre gräns,{ar},{var},{high},{NTU}"]
+
+
+def test_bra_long_victimisation_takes_the_respondents_of_the_next_ntu(write_bra):
+    lines = [f"Gävle,,2023,Antal svarande i NTU.,600.0,{NTU}", f"Gävle,,2024,Antal svarande i NTU.,610.0,{NTU}"]
+    lines += _ntu_rows("Gävle", 2023, EXPOSED, EXPOSED_UNIT, 3.0, 1.8, 4.6)  # reference year 2023 = NTU 2024
+    lines += _ntu_rows("Gävle", 2024, EXPOSED, EXPOSED_UNIT, 2.5, 1.4, 4.0)  # NTU 2025: not in the file
+    t = read_bra_long(write_bra(lines))
+    assert _row(t.survey, year=2023, indicator="utsatt_misshandel")["n_respondents"] == 610
+    assert pd.isna(_row(t.survey, year=2024, indicator="utsatt_misshandel")["n_respondents"])
+    assert t.provenance["vintage"] == "NTU 2024–2025"
+
+
+def test_bra_long_pooled_periods_keep_their_period(write_bra):
+    var = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
+    unit = "Andel (%) i befolkningen (16–84 år) som känner sig ganska/mycket otrygga."
+    lines = _ntu_rows("Gävle", "2017/2018", var, unit, 24, 20, 28) + _ntu_rows("Gävle", "2018–2019", var, unit, 23, 19, 27)
+    lines += [f"Gävle,,2017/2018,Antal svarande i NTU.,1100.0,{NTU}", f"Gävle,,2018,Antal svarande i NTU.,555.0,{NTU}"]
+    t = read_bra_long(write_bra(lines))
+    a = _row(t.survey, year=2018, indicator="otrygghet_kvall")
+    assert (a["period"], a["share_pct"], a["n_respondents"]) == ("2017–2018", 24, 1100)  # the pooled n, not 2018's
+    b = _row(t.survey, year=2019, indicator="otrygghet_kvall")
+    assert b["period"] == "2018–2019" and pd.isna(b["n_respondents"])
+    assert any("pooled two-year" in n for n in t.notes)
+
+
+@pytest.mark.parametrize("ar, message", [
+    ("2017/2019", r"column 'ar' must be a four-digit year \(or a two-year NTU period such as 2017/2018\); found '2017/2019' \(lines 2, 3, 4\)"),
+    ("17", r"column 'ar' .*; found '17' \(lines 2, 3, 4\)"),
+])
+def test_bra_long_bad_periods(write_bra, ar, message):
+    var = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
+    with pytest.raises(DataValidationError, match=r"^bra\.csv: " + message):
+        read_bra_long(write_bra(_ntu_rows("Gävle", ar, var, "Andel (%)", 24, 20, 28)))
+
+
+def test_bra_long_yearly_and_pooled_value_of_one_year_conflict(write_bra):
+    var = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
+    lines = _ntu_rows("Gävle", "2017/2018", var, "Andel (%)", 24, 20, 28) + _ntu_rows("Gävle", "2018", var, "Andel (%)", 23, 19, 27)
+    with pytest.raises(DataValidationError, match=r"^bra\.csv: Gävle .*otrygghet.* has both a pooled 2017–2018 value \(line 2\) "
+                                                  r"and a yearly 2018 value \(line 5\); expected one of them"):
+        read_bra_long(write_bra(lines))
+
+
+def test_bra_long_crime_never_has_a_period(write_bra):
+    lines = ["Gävle,Antal,2017/2018,Totalt antal anmälda brott,100.0,Anmälda brott",
+             "Gävle,Antal per 100 000 inv,2017/2018,Totalt antal anmälda brott,99.0,Anmälda brott"]
+    with pytest.raises(DataValidationError, match=r"^bra\.csv: line 2: reported crime for the period '2017/2018'; expected a single year"):
+        read_bra_long(write_bra(lines))
+
+
+def test_bra_long_skips_an_indicator_bra_dropped(write_bra, bra_lines):
+    """'Oro för att utsättas för rån' (April 2025 edition) is listed as not imported, the rest is read."""
+    lines = bra_lines + _ntu_rows("Gävle", 2024, "Oro för att utsättas för rån", "Andel (%)", 5, 3, 7)
+    t = read_bra_long(write_bra(lines))
+    assert len(t.survey) == 3 * 2 and "indicator Oro för att utsättas för rån" in t.provenance["not_imported"]
+    assert any("not imported" in n and "rån" in n for n in t.notes)

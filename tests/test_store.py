@@ -47,11 +47,12 @@ def test_sample_store(sample_store):
     rec = st.source_of(st.groups["source_sha256"].iloc[0])
     assert rec["file"] == "exempeldata_kolada_kommungrupper.json" and rec["publisher"] == "Kolada (RKA)"
     assert len(st.groups) == 290 + 290 * 7
-    assert len(st.crime) == 312 * 10 * 15
+    assert len(st.crime) == 312 * 9 * 15  # crime 2016–2024
     assert st.crime["area_code"].nunique() == 312 and st.survey["area_code"].nunique() == 312
     v = st.vintage
-    assert (v.crime_first, v.crime_last, v.crime_last_status, v.survey_first, v.survey_last) == (2016, 2025, "final", 2017, 2025)
-    assert str(v) == "anmälda brott 2016–2025 (2025 slutliga uppgifter), NTU 2017–2025"
+    # NTU a year ahead of crime, as real data arrive; utsatthet 2016 was measured by NTU 2017
+    assert (v.crime_first, v.crime_last, v.crime_last_status, v.survey_first, v.survey_last) == (2016, 2024, "final", 2017, 2025)
+    assert str(v) == "anmälda brott 2016–2024 (2024 slutliga uppgifter), NTU 2017–2025"
     assert str(st.crime["count"].dtype) == "Int64" and str(st.survey["share_pct"].dtype) == "Float64"
     assert str(st.population["population"].dtype) == "Int64" and str(st.crime["year"].dtype) == "int64"
     # SCB population is imported, so nothing is derived
@@ -67,7 +68,7 @@ def test_reimport_changes_nothing(sample_store, sample_dir, tmp_path):
     again = [sample_dir / "exempeldata_bra_kommunindikatorer_21.csv", sample_dir / "exempeldata_scb_folkmangd.json"]
     report = import_paths(again, store)
     assert report.changed is False
-    assert report.tables["crime"].unchanged == 12 * 10 * 15 and report.tables["crime"].added == 0
+    assert report.tables["crime"].unchanged == 12 * 9 * 15 and report.tables["crime"].added == 0
     assert report.tables["population"].unchanged == 312 * 10
     assert not report.warnings and not report.changes
     assert _snapshot(store) == before
@@ -397,3 +398,69 @@ def test_same_figure_with_less_detail_keeps_the_detailed_row(write_bra, bra_line
     assert any("restate stored figures without their ci_low_pct and ci_high_pct and n_respondents" in w
                for w in report.warnings), report.warnings
     assert not any("newer vintage" in w for w in report.warnings), report.warnings
+
+
+# ---- example data and real data never share a store ----------------------------------------
+
+def test_real_files_into_an_example_store_are_refused(sample_store, write_bra, bra_lines, tmp_path, capsys):
+    from tmb_analysis.cli import main
+
+    store = tmp_path / "processed"
+    shutil.copytree(sample_store, store)
+    before = _snapshot(store)
+    real = write_bra(bra_lines, name="riktig.csv")
+    assert main(["import", str(real), "--store", str(store)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "riktig.csv" in err[0] and "holds the example data" in err[0]
+    assert "--store data/verklig" in err[0] and "--replace-example" in err[0]
+    assert _snapshot(store) == before
+    # --replace-example empties the store of the example data, then imports the real file
+    assert main(["import", str(real), "--store", str(store), "--replace-example"]) == 0
+    out = capsys.readouterr().out
+    assert "example data were removed first" in out
+    st = load_store(store)
+    assert not st.is_synthetic and [s["file"] for s in st.sources] == ["riktig.csv"]
+    assert set(st.crime["area_code"]) == {"2180", "21", "00"} and st.groups.empty
+
+
+def test_example_data_into_a_real_store_and_both_at_once_are_refused(sample_dir, write_bra, bra_lines, tmp_path):
+    from tmb_analysis.store import MixedStoreError
+
+    store = tmp_path / "store"
+    real = write_bra(bra_lines, name="riktig.csv")
+    import_paths([real], store)
+    example = sample_dir / "exempeldata_bra_kommunindikatorer_21.csv"
+    with pytest.raises(MixedStoreError, match=r"^exempeldata_bra_kommunindikatorer_21\.csv: is example data .* holds real data"):
+        import_paths([example], store)
+    with pytest.raises(MixedStoreError, match=r"^riktig\.csv: real files and example data .* in one import"):
+        import_paths([real, example], tmp_path / "other")
+    assert not (tmp_path / "other").exists()
+
+
+def test_published_lan_count_against_its_complete_kommun_sum(tmp_path):
+    """Gävleborg's ten kommuner and a län row: a sum that differs is a warning naming the rows and file;
+    an equal sum, or an incomplete set of kommuner, is none."""
+    from tmb_analysis.geography import registry
+
+    ks = registry().kommuner("21")
+    crime, ntu = "Anmälda brott", "Totalt antal anmälda brott"
+
+    def write(name, lan_count, drop=()):
+        lines = ["geografi,enhet,ar,variabel,varde,kalla"]
+        for i, k in enumerate(ks):
+            if k.code in drop:
+                continue
+            lines += [f"{k.name},Antal,2024,{ntu},{100 + i}.0,{crime}", f"{k.name},Antal per 100 000 inv,2024,{ntu},900.0,{crime}"]
+        lines += [f"Gävleborgs län,Antal,2024,{ntu},{lan_count}.0,{crime}",
+                  f"Gävleborgs län,Antal per 100 000 inv,2024,{ntu},910.0,{crime}"]
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    total = sum(100 + i for i in range(10))  # 1045, worked out by hand
+    assert not import_paths([write("same.csv", total)], tmp_path / "a").warnings
+    report = import_paths([write("off.csv", total + 7)], tmp_path / "b")
+    assert report.warnings == [
+        f"crime: Gävleborgs län 2024 totalt: the published count {total + 7} differs from the sum of its 10 kommuner, "
+        f"{total} (rows area_code=21 and its kommuner, indicator=totalt, year=2024; from off.csv)"]
+    assert not import_paths([write("part.csv", total + 7, drop=("2101",))], tmp_path / "c").warnings

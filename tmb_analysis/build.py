@@ -1094,16 +1094,11 @@ def _package_versions() -> dict[str, str]:
 
 
 def vintage_text(results) -> str:
-    """Swedish one-line description of the data years and status, e.g. 'anmälda brott 2016–2025 (slutlig statistik) …'."""
-    parts = []
-    for kind, label in (("crime", "anmälda brott"), ("survey", "NTU")):
-        sub = results[results["source_kind"] == kind]
-        if len(sub):
-            lo, hi = int(sub["year"].min()), int(sub["year"].max())
-            prel = sorted(set(sub.loc[sub["status"] == "preliminary", "year"]))
-            status = "slutlig statistik" if not prel else f"preliminär statistik för {', '.join(map(str, prel))}"
-            parts.append(f"{label} {lo}–{hi} ({status})" if kind == "crime" else f"{label} {lo}–{hi}")
-    return "; ".join(parts) if parts else "inga data"
+    """Swedish one-line description of the data years and status, e.g. 'anmälda brott 2016–2024 (slutlig
+    statistik); NTU 2017–2025 (…)': the same wording as every report's "Data:" line (periods.vintage_text)."""
+    from .periods import vintage_text as text
+
+    return text(results)
 
 
 def pdf_name(page: str) -> str:

@@ -45,6 +45,14 @@ class Indicator:
     worse: str  # higher | lower
     bra_names: tuple[str, ...]
     bra_unit: str | None = None
+    older_names: tuple[str, ...] = ()
+    #: NTU indicators labelled by reference year Y are measured in NTU year Y + ntu_year_offset
+    #: (``ntu_reference_year`` in indicators.yaml); 0 for all others.
+    ntu_year_offset: int = 0
+
+    def ntu_year(self, year: int) -> int:
+        """The NTU (survey) year that measured this indicator's value for ``year``."""
+        return int(year) + self.ntu_year_offset
 
     @property
     def unit_label(self) -> str:
@@ -63,16 +71,17 @@ def _key(text: str) -> str:
 class Catalogue:
     """All indicators, in catalogue order (crime first, then survey)."""
 
-    def __init__(self, indicators: list[Indicator], respondent_names: list[str]):
+    def __init__(self, indicators: list[Indicator], respondent_names: list[str], not_imported: list[str] = ()):
         self.indicators = indicators
         self._by_id = {i.id: i for i in indicators}
         if len(self._by_id) != len(indicators):
             raise ValueError("indicator ids in the catalogue are not unique")
         self._by_name: dict[str, Indicator] = {}
         for ind in indicators:
-            for name in (ind.label, *ind.bra_names):
+            for name in (ind.label, *ind.bra_names, *ind.older_names):
                 self._by_name.setdefault(_key(name), ind)
         self._respondents = {_key(n) for n in respondent_names}
+        self._not_imported = {_key(n) for n in not_imported}
 
     def __iter__(self):
         return iter(self.indicators)
@@ -108,6 +117,11 @@ class Catalogue:
     def is_respondent_count(self, name: str) -> bool:
         return _key(name) in self._respondents
 
+    def is_not_imported(self, name: str) -> bool:
+        """A BRÅ indicator deliberately left out of the catalogue (``not_imported_names``): readers
+        skip it and list it in the import report instead of refusing the file."""
+        return _key(name) in self._not_imported
+
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
@@ -126,6 +140,9 @@ class Catalogue:
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     raw, where = read_config("indicators", path)
+    ref = raw.get("ntu_reference_year") or {}
+    offset = int(ref.get("offset", 0))
+    ref_ids = set(ref.get("indicators") or [])
     indicators: list[Indicator] = []
     for kind in SOURCE_KINDS:
         for pos, entry in enumerate(raw.get(kind) or []):
@@ -148,9 +165,14 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
                     worse=worse,
                     bra_names=tuple(entry["bra_names"]),
                     bra_unit=entry.get("bra_unit"),
+                    older_names=tuple(entry.get("older_names") or ()),
+                    ntu_year_offset=offset if entry["id"] in ref_ids else 0,
                 )
             )
-    return Catalogue(indicators, raw.get("ntu_respondents_names") or [])
+    unknown = ref_ids - {i.id for i in indicators if i.source_kind == "survey"}
+    if unknown:
+        raise ValueError(f"{where}: ntu_reference_year lists {', '.join(sorted(unknown))}, which are not NTU indicators")
+    return Catalogue(indicators, raw.get("ntu_respondents_names") or [], raw.get("not_imported_names") or [])
 
 
 @lru_cache(maxsize=1)

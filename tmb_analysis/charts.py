@@ -23,6 +23,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import formatting as F
+from .periods import select_rows, year_for, year_mask
 
 TEMPLATE = "simple_white"
 SEPARATORS = ", "  # decimal comma, (no-break-less) space between thousands
@@ -70,13 +71,15 @@ def _num(values, decimals: int = 1) -> list:
 
 
 def _select(results: pd.DataFrame, **eq) -> pd.DataFrame:
-    mask = pd.Series(True, index=results.index)
-    for col, val in eq.items():
-        if col == "year":
-            mask &= pd.to_numeric(results["year"], errors="coerce") == int(val)
-        else:
-            mask &= results[col].astype("string") == str(val)
-    return results[mask]
+    return select_rows(results, **eq)
+
+
+def _year_of(year, indicator: str) -> int:
+    """The year an indicator is shown for: ``year`` itself, or its source kind's year in a per-source spec."""
+    from .catalogue import catalogue
+
+    kind = catalogue().get(indicator).source_kind if indicator in catalogue() else "crime"
+    return year_for(year, kind)
 
 
 def _indicator_meta(results: pd.DataFrame, indicator: str) -> dict:
@@ -641,9 +644,8 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
     cols = [c for c in ("area_code", "area_name", "area_level", "indicator", "indicator_label", "unit", "source_kind",
                         "year", "value", "ci_low", "ci_high", "cmp_lan") if c in results.columns]
     codes = results["area_code"].astype("string")
-    keep = (pd.to_numeric(results["year"], errors="coerce") == int(year)) & (
-        (codes.str[:2] == lan_code) | (codes == "00")).fillna(False)
-    data_year = results.loc[keep.to_numpy(), cols]
+    keep = year_mask(results, year) & ((codes.str[:2] == lan_code) | (codes == "00")).fillna(False).to_numpy(dtype=bool)
+    data_year = results.loc[keep, cols]
     states, most = [], 1
     for ind in indicators:
         meta = _indicator_meta(data_year, ind)
@@ -672,7 +674,7 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
             val = None if row.empty or F.is_missing(row["value"].iloc[0]) else round(float(row["value"].iloc[0]), dec)
             lines.append((val, f"{name}: {F.fmt_value(val, unit)}" if val is not None else f"{name}: uppgift saknas"))
         states.append(dict(ind=ind, meta=meta, unit=unit, n=len(kom), traces=traces, lines=lines,
-                           names=[_esc(n) for n in kom["area_name"]]))
+                           names=[_esc(n) for n in kom["area_name"]], year=_year_of(year, ind)))
 
     span = [-0.6, most - 0.4]
 
@@ -691,7 +693,7 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
         }
 
     def layout_update(st):
-        return {"title.text": f"{_esc(st['meta']['label'])} i kommunerna i {lan_name} {int(year)}",
+        return {"title.text": f"{_esc(st['meta']['label'])} i kommunerna i {lan_name} {st['year']}",
                 "yaxis.tickvals": list(range(st["n"])), "yaxis.ticktext": st["names"],
                 "xaxis.title.text": F.UNIT_AXIS_TITLE[st["unit"]]}
 
@@ -961,6 +963,7 @@ def county_map_selectable(results: pd.DataFrame, lan_code: str, indicators: list
                 hover.append(f"<b>{name}</b><br>{_hover_value(r, unit)}")
         states.append((ind, meta, unit, z, label_text, hover))
     first = states[0]
+    first_year = _year_of(year, first[0])
     fig = go.Figure()
     fig.add_trace(go.Scattergeo(  # first trace: lon/lat labels, so plotly.js fetches no world map
         lon=[props[c]["label_lon"] for c in codes], lat=[props[c]["label_lat"] for c in codes],
@@ -983,11 +986,11 @@ def county_map_selectable(results: pd.DataFrame, lan_code: str, indicators: list
             args=[
                 {"text": [label_text, hover], "z": [None, z],
                  "colorbar.title.text": [None, F.UNIT_SHORT[unit] if unit == "per_100k" else "Andel (%)"]},
-                {"title.text": f"{_esc(meta['label'])} i {lan_name} {int(year)}"},
+                {"title.text": f"{_esc(meta['label'])} i {lan_name} {_year_of(year, ind)}"},
                 [0, 1],
             ],
         ))
-    _finish(fig, f"{_esc(first[1]['label'])} i {lan_name} {int(year)}", None, None,
+    _finish(fig, f"{_esc(first[1]['label'])} i {lan_name} {first_year}", None, None,
             margin=dict(l=10, r=10, t=110, b=10), height=620, showlegend=False,
             updatemenus=[dict(buttons=buttons, direction="down", x=0, xanchor="left", y=1.0, yanchor="bottom",
                               pad=dict(t=4, b=4), showactive=True)])

@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--store", default=DEFAULT_STORE)
     i.add_argument("--year", type=int, default=None,
                    help="the year of files that name none in their content or file name (BRÅ's per-kommun CSV, SCB CSV)")
+    i.add_argument("--replace-example", action="store_true",
+                   help="empty the store of the example data before importing real files (a store never mixes them)")
 
     f = sub.add_parser("fetch", help="download SCB population, Kolada KPIs and groups or BRÅ's per-kommun CSV "
                                      "into data/raw/ (cached, with provenance)")
@@ -116,7 +118,8 @@ def _cmd_sample(args) -> int:
 def _cmd_import(args) -> int:
     from .store import import_paths
 
-    report = import_paths([Path(p) for p in args.paths], _store_folder(args.store), year=getattr(args, "year", None))
+    report = import_paths([Path(p) for p in args.paths], _store_folder(args.store), year=getattr(args, "year", None),
+                          replace_example=getattr(args, "replace_example", False))
     print(report if isinstance(report, str) else getattr(report, "summary", lambda: str(report))())
     return 0
 

@@ -42,7 +42,10 @@ CONTRACT_COLUMNS = [
     "eb_value",
     "priority_rank",
 ]
-EXTRA_COLUMNS = ["lan_code", "theme", "unit", "status", "population_source", "source"]
+EXTRA_COLUMNS = ["lan_code", "theme", "unit", "status", "population_source", "source", "period", "benchmark_source"]
+#: ``benchmark_source`` of a län or riket row: published by BRÅ, or computed here from a complete set of kommuner.
+BENCHMARK_PUBLISHED = "publicerat"
+BENCHMARK_DERIVED = "beräknat från kommunerna"
 #: Columns added by the statistics (docs/metod.md explains each), after the contract and extras.
 ANALYSIS_COLUMNS = [
     "worse",
@@ -115,6 +118,7 @@ def _crime_rows(store) -> pd.DataFrame:
     low, high = st.poisson_rate_ci(count.to_numpy(), population.to_numpy())
     crime["ci_low"], crime["ci_high"] = low, high
     crime["n_respondents"] = pd.NA
+    crime["period"] = crime["year"].astype(str).astype(object)
     return crime
 
 
@@ -133,12 +137,25 @@ def _survey_rows(store) -> pd.DataFrame:
     survey["population"] = pd.NA
     survey["population_source"] = pd.NA
     survey["status"] = "final"
+    given = survey["period"] if "period" in survey else pd.Series(pd.NA, index=survey.index)
+    survey["period"] = given.astype(object).where(given.notna(), survey["year"].astype(str)).astype(object)
     return survey
 
 
 def _f(series) -> np.ndarray:
     """A column as a float ndarray (NaN for missing)."""
     return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def period_split(res: pd.DataFrame) -> np.ndarray:
+    """True for the rows of pooled two-year NTU estimates (``period`` '2017–2018'), False for yearly rows.
+
+    The statistics keep the two apart: a pooled value is compared only with a benchmark of the same
+    period, pooled and yearly values are never in the same trend, shrinkage prior or funnel.
+    """
+    if "period" not in res:
+        return np.zeros(len(res), dtype=bool)
+    return (res["period"].astype(str).to_numpy() != res["year"].astype(str).to_numpy())
 
 
 def _obj(values, like: pd.DataFrame) -> pd.Series:
@@ -246,7 +263,8 @@ def _group_benchmarks(res: pd.DataFrame, groups: pd.DataFrame, cfg: dict) -> dic
     extra = sorted((set(groups["area_code"]) | {m for ms in groups["members"] for m in ms}) - set(area_uniq))
     codes = np.array(list(area_uniq) + extra, dtype=object)
     pos = {c: i for i, c in enumerate(codes)}
-    key_codes, key_uniq = pd.factorize(pd.factorize(res["indicator"])[0].astype(np.int64) * 10_000 + res["year"].to_numpy())
+    key_codes, key_uniq = pd.factorize((pd.factorize(res["indicator"])[0].astype(np.int64) * 10_000 + res["year"].to_numpy()) * 2
+                                       + period_split(res))
     a_idx = area_codes.astype(np.int64)
     use = kom & (a_idx >= 0)
     crime = (res["source_kind"] == "crime").to_numpy()
@@ -298,6 +316,66 @@ def _group_benchmarks(res: pd.DataFrame, groups: pd.DataFrame, cfg: dict) -> dic
 
 
 # --------------------------------------------------------------------------- #
+# Benchmarks derived from complete sets of kommuner
+# --------------------------------------------------------------------------- #
+def add_derived_benchmarks(base: pd.DataFrame) -> pd.DataFrame:
+    """``base`` (crime and survey rows, before any statistic) with län and riket crime rows computed
+    from their kommuner where the store has no published row, and ``benchmark_source`` on every
+    län and riket row (:data:`BENCHMARK_PUBLISHED` or :data:`BENCHMARK_DERIVED`; empty for kommuner).
+
+    A län row is derived for an indicator and year only when *every* kommun of the län
+    (``registry().kommuner(lan)``) has a count and a population: count = Σ counts, population =
+    Σ populations, value = count / population × 100 000, with the exact Poisson interval of the
+    summed count; riket likewise from all 290 kommuner. Nothing is derived from an incomplete set.
+    The status is preliminary when any kommun's figure is. NTU shares are never derived: a share of
+    the län is not the mean of its kommuner' shares (BRÅ weights its survey to the population, and the
+    published kommun figures do not carry those weights), so no defensible rule exists.
+    """
+    reg = registry()
+    base = base.copy()
+    level = base["area_code"].astype(str).str.len().map({4: "kommun", 2: "lan"}).where(base["area_code"] != RIKET_CODE, "riket")
+    base["benchmark_source"] = np.where(level == "kommun", "", BENCHMARK_PUBLISHED).astype(object)
+    crime_ids = {i.id for i in catalogue().of_kind("crime")}
+    c, p = _f(base["count"]), _f(base["population"])
+    usable = ((level == "kommun") & base["indicator"].isin(crime_ids)).to_numpy() & np.isfinite(c) & (c >= 0) & (p > 0)
+    kom = base[usable].assign(_c=c[usable], _p=p[usable], _prel=(base["status"][usable] == "preliminary").to_numpy())
+    if kom.empty:
+        return base
+    lan_of = {a.code: a.lan_code for a in reg.kommuner()}
+    size = {lan.code: len(reg.kommuner(lan.code)) for lan in reg.all_lan()}
+    size[RIKET_CODE] = len(reg.kommuner())
+    valued = base[np.isfinite(_f(base["value"])) & (level != "kommun").to_numpy()]
+    have = pd.MultiIndex.from_arrays([valued["area_code"].to_numpy(dtype=object), valued["indicator"].to_numpy(dtype=object),
+                                      valued["year"].to_numpy(dtype=np.int64)])
+    derived = []
+    for target in (kom["area_code"].map(lan_of).to_numpy(dtype=object), np.full(len(kom), RIKET_CODE, dtype=object)):
+        wanted = ~pd.MultiIndex.from_arrays([target, kom["indicator"].to_numpy(dtype=object),
+                                             kom["year"].to_numpy(dtype=np.int64)]).isin(have)
+        if not wanted.any():  # every benchmark is published: nothing to derive
+            continue
+        g = kom[wanted].assign(_to=target[wanted]).groupby(["_to", "indicator", "year"])
+        agg = g.agg(count=("_c", "sum"), population=("_p", "sum"), n=("area_code", "nunique"), prel=("_prel", "any"))
+        agg = agg.reset_index()
+        complete = agg["n"].to_numpy() == agg["_to"].map(size).to_numpy()
+        keys = pd.MultiIndex.from_arrays([agg["_to"].to_numpy(dtype=object), agg["indicator"].to_numpy(dtype=object),
+                                          agg["year"].to_numpy(dtype=np.int64)])
+        derived.append(agg[complete & ~keys.isin(have)])
+    new = pd.concat(derived, ignore_index=True) if derived else pd.DataFrame()
+    if new.empty:
+        return base
+    low, high = st.poisson_rate_ci(new["count"].to_numpy(dtype=float), new["population"].to_numpy(dtype=float))
+    rows = pd.DataFrame({
+        "area_code": new["_to"].to_numpy(dtype=object), "year": new["year"].to_numpy(), "indicator": new["indicator"].to_numpy(),
+        "value": new["count"].to_numpy() / new["population"].to_numpy() * 100_000, "ci_low": low, "ci_high": high,
+        "count": new["count"].to_numpy(), "population": new["population"].to_numpy(), "n_respondents": pd.NA,
+        "status": np.where(new["prel"], "preliminary", "final"), "population_source": "summa av kommunernas befolkning",
+        "source": "beräknat från kommunerna", "period": new["year"].astype(str).to_numpy(dtype=object),
+        "benchmark_source": BENCHMARK_DERIVED,
+    })
+    return pd.concat([base, rows], ignore_index=True)
+
+
+# --------------------------------------------------------------------------- #
 # The results table
 # --------------------------------------------------------------------------- #
 def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
@@ -315,8 +393,8 @@ def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     keep = ["area_code", "year", "indicator", "value", "ci_low", "ci_high", "count", "population",
-            "n_respondents", "status", "population_source", "source"]
-    res = pd.concat([p[keep] for p in parts], ignore_index=True)
+            "n_respondents", "status", "population_source", "source", "period"]
+    res = add_derived_benchmarks(pd.concat([p[keep] for p in parts], ignore_index=True))
     res = res.merge(reg.frame(), on="area_code", how="left")
     res = res.merge(cat[["indicator", "indicator_label", "source_kind", "theme", "unit", "worse"]], on="indicator", how="left")
     res["year"] = res["year"].astype("int64")
@@ -355,11 +433,13 @@ def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         exact_rate = np.where(crime & np.isfinite(c_all) & (p_all > 0), c_all / p_all * 100_000, np.nan)
     res["_bench"] = np.where(np.isfinite(exact_rate), exact_rate, value)
-    bench = res[["area_code", "indicator", "year", "_bench"]].rename(columns={"_bench": "value"})
+    # a value is compared only with a benchmark of the same period: a pooled two-year NTU estimate
+    # with the pooled benchmark, a yearly one with the yearly benchmark (see period_split)
+    bench = res[["area_code", "indicator", "year", "period", "_bench"]].rename(columns={"_bench": "value"})
     lan_bench = bench.rename(columns={"area_code": "lan_code", "value": "lan_value"})
-    res = res.merge(lan_bench, on=["lan_code", "indicator", "year"], how="left")
+    res = res.merge(lan_bench, on=["lan_code", "indicator", "year", "period"], how="left")
     riket_bench = bench[bench["area_code"] == RIKET_CODE].drop(columns="area_code").rename(columns={"value": "riket_value"})
-    res = res.merge(riket_bench, on=["indicator", "year"], how="left")
+    res = res.merge(riket_bench, on=["indicator", "year", "period"], how="left")
     res["lan_value"] = np.where(is_kommun, _f(res["lan_value"]), np.nan)
     res["riket_value"] = np.where(~is_riket, _f(res["riket_value"]), np.nan)
     uncertain = res["too_uncertain"].to_numpy()
@@ -413,12 +493,15 @@ def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
     tcfg = cfg["trend"]
     last_n, alpha = int(tcfg["last_n_years"]), float(tcfg["alpha"])
     first = tcfg.get("first_year", {})
-    series = res.groupby(["area_code", "indicator"], sort=False).ngroup().to_numpy()
+    pooled = period_split(res)
+    series = res.assign(_pooled=pooled).groupby(["area_code", "indicator", "_pooled"], sort=False).ngroup().to_numpy()
     years = res["year"].to_numpy(dtype=float)
     cols = {k: np.full(len(res), np.nan) for k in ("pct_per_year", "ci_low", "ci_high", "n_years", "scale", "first_year")}
     cols.update({k: np.full(len(res), "", dtype=object) for k in ("classification", "reason", "unit")})
     ci_ = np.flatnonzero(crime)
-    si_ = np.flatnonzero(~crime)
+    si_ = np.flatnonzero(~crime & ~pooled)  # overlapping two-year periods give no trend
+    cols["classification"][pooled] = "unknown"
+    cols["reason"][pooled] = "sammanvägd tvåårsperiod: ingen trend beräknas"
     for rows, is_crime in ((ci_, True), (si_, False)):
         if not len(rows):
             continue
@@ -478,7 +561,7 @@ def _add_eb(res, cfg, is_kommun, crime, lo, hi, value) -> None:
                                              "eb_lan_value", "eb_lan_ci_low", "eb_lan_ci_high", "eb_prior_n")}
     prior = np.full(n, "", dtype=object)
     reason = np.full(n, "", dtype=object)
-    key = res.groupby(["indicator", "year"], sort=False).ngroup().to_numpy().astype(np.int64)
+    key = res.groupby(["indicator", "year", "period"], sort=False).ngroup().to_numpy().astype(np.int64)
     lan = pd.factorize(res["lan_code"])[0].astype(np.int64)
     c, p = _f(res["count"]), _f(res["population"])
     se = (hi - lo) / (2 * Z95)
@@ -579,7 +662,7 @@ def _add_funnel(res, cfg, crime) -> None:
     lev = res["area_level"].to_numpy()
     bench = _f(res["riket_value"])
     c, p, v, nr = _f(res["count"]), _f(res["population"]), _f(res["value"]), _f(res["n_respondents"])
-    key = res.groupby(["area_level", "indicator", "year"], sort=False, dropna=False).ngroup().to_numpy()
+    key = res.groupby(["area_level", "indicator", "year", "period"], sort=False, dropna=False).ngroup().to_numpy()
     applies = np.isin(lev, ["kommun", "lan"])
     for is_crime in (True, False):
         rows = np.flatnonzero(applies & (crime == is_crime))

@@ -11,14 +11,15 @@ import hashlib
 import os
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from IPython.display import HTML
 
-from .geography import Area, UnknownAreaError, registry
-from .indicators import compute_results
+from .geography import RIKET_CODE, Area, UnknownAreaError, registry
+from .indicators import BENCHMARK_DERIVED, compute_results
+from .periods import default_report_year, lan_source_years, source_years, vintage_text, year_for, year_mask, years_text
 from .store import load_store
 
 #: Marker that build.py counts to check that every chart reached the page.
@@ -32,12 +33,17 @@ class ParameterError(ValueError):
 
 @dataclass
 class ReportContext:
+    """What a report needs: the area, the report year (``--year``: up to and including it), the
+    results and, per source kind, the year the report shows (:mod:`tmb_analysis.periods`: crime at
+    its latest year, NTU at its own; None where the store has none)."""
+
     area: Area
     year: int
     store_dir: Path
     results: pd.DataFrame
     synthetic: bool
     sources: list
+    source_years: dict = field(default_factory=dict)
 
     @property
     def lan(self) -> Area:
@@ -47,6 +53,20 @@ class ReportContext:
     def years(self) -> tuple[int, int]:
         ys = self.results["year"]
         return int(ys.min()), int(ys.max())
+
+    @property
+    def crime_year(self) -> int | None:
+        return self.source_years.get("crime")
+
+    @property
+    def survey_year(self) -> int | None:
+        return self.source_years.get("survey")
+
+    def year_of(self, indicator: str) -> int | None:
+        """The round's year for an indicator (its source kind's year; None when the source is missing)."""
+        from .catalogue import catalogue
+
+        return self.source_years.get(catalogue().get(indicator).source_kind)
 
 
 def _check_code(value, kind: str) -> str:
@@ -145,11 +165,13 @@ def context(code, store: str | Path, year: int = 0, kind: str = "kommun") -> Rep
         raise ParameterError(f"parameter 'year' must be an integer (0 = latest), got {year!r}")
     results, st = load_results(store)
     area = registry().area(code)
+    first = int(pd.to_numeric(results["year"], errors="coerce").min()) if len(results) else 0
     if year == 0:
-        year = int(results["year"].max())
-    elif year not in set(results["year"]):
-        raise ParameterError(f"year {year} has no data in the store {store}")
-    return ReportContext(area, year, Path(store).resolve(), results, st.is_synthetic, list(st.sources))
+        year = default_report_year(results)
+    elif year < first:
+        raise ParameterError(f"year {year}: the store {store} has no data up to {year} (its first year is {first})")
+    years = source_years(results, code, year) if kind == "kommun" else lan_source_years(results, code, year)
+    return ReportContext(area, year, Path(store).resolve(), results, st.is_synthetic, list(st.sources), years)
 
 
 # ---- HTML snippets -------------------------------------------------------------
@@ -234,22 +256,66 @@ def raw(snippet: str) -> HTML:
 # ---- sections ------------------------------------------------------------------
 
 def _latest(ctx: ReportContext, code: str | None = None) -> pd.DataFrame:
+    """The rows of the report's round for the area (or ``code``): each source at its own year."""
     r = ctx.results
-    return r[(r["area_code"] == (code or ctx.area.code)) & (r["year"] == ctx.year)]
+    return r[(r["area_code"] == (code or ctx.area.code)).to_numpy() & year_mask(r, ctx.source_years)]
 
 
 def _vintage_line(ctx: ReportContext) -> str:
-    r = ctx.results[ctx.results["area_code"] == ctx.area.code]
-    prel = sorted(set(r.loc[r["status"] == "preliminary", "year"]))
-    status = "slutlig statistik" if not prel else f"preliminär statistik för {', '.join(map(str, prel))}"
-    crime = r[r["source_kind"] == "crime"]["year"]
-    survey = r[r["source_kind"] == "survey"]["year"]
-    parts = []
-    if len(crime):
-        parts.append(f"anmälda brott {int(crime.min())}–{int(crime.max())} ({status})")
-    if len(survey):
-        parts.append(f"NTU {int(survey.min())}–{int(survey.max())}")
-    return "; ".join(parts)
+    r = ctx.results
+    if ctx.area.level == "lan":
+        codes = r["area_code"].astype(str)
+        r = r[(codes == ctx.area.code) | ((r["area_level"] == "kommun") & (codes.str[:2] == ctx.area.code))]
+        return vintage_text(r)
+    return vintage_text(r, ctx.area.code)
+
+
+#: What is missing, and which file brings it: one sentence each, for sections with nothing to show.
+LAGESBILD_FILE = ("Brå:s indikatorer för kommuners lägesbild (kommunens arbetsbok från bra.se eller samma tabell i lång "
+                  "form)")
+MISSING = {
+    "crime": "anmälda brott saknas i datalagret; de kommer med " + LAGESBILD_FILE
+             + " eller en export ur Brå:s statistikdatabas (Databasfil.txt)",
+    "survey": "resultat från Nationella trygghetsundersökningen (NTU) saknas i datalagret; de kommer med " + LAGESBILD_FILE,
+    "riket": "rikets värden saknas i datalagret; de kommer med " + LAGESBILD_FILE
+             + " (raderna för Hela landet) eller en fil med alla 290 kommuner, som Brå:s årliga kommunfil",
+    "lan": "länets värden saknas i datalagret; de kommer med " + LAGESBILD_FILE
+           + ", eller beräknas när alla länets kommuner finns med",
+}
+
+
+def missing_sentence(what: str, subject: str = "") -> str:
+    """'För Falun kommun: anmälda brott saknas …; de kommer med …' as one HTML paragraph."""
+    text = MISSING[what]
+    text = (f"För {subject}: {text}" if subject else text[0].upper() + text[1:]) + "."
+    return f"<p class='missing'>{esc(text)}</p>"
+
+
+def _header_years(ctx: ReportContext) -> str:
+    """'anmälda brott 2024, NTU 2025' (a missing source says so)."""
+    crime = f"anmälda brott {ctx.crime_year}" if ctx.crime_year is not None else "anmälda brott saknas"
+    survey = f"NTU {ctx.survey_year}" if ctx.survey_year is not None else "NTU saknas"
+    return f"{crime}, {survey}"
+
+
+def _has_riket(ctx: ReportContext, kind: str = "crime") -> bool:
+    """Does the store (with derived benchmarks) hold riket's values for this source in the round?"""
+    r = ctx.results
+    return bool(((r["area_code"] == RIKET_CODE).to_numpy() & (r["source_kind"] == kind).to_numpy()
+                 & year_mask(r, ctx.source_years) & pd.to_numeric(r["value"], errors="coerce").notna().to_numpy()).any())
+
+
+def _n_kommuner(ctx: ReportContext, indicator: str) -> int:
+    """How many kommuner of the whole store have a value for an indicator in the round."""
+    r = ctx.results
+    return int(((r["indicator"] == indicator).to_numpy() & (r["area_level"] == "kommun").to_numpy()
+                & year_mask(r, ctx.source_years) & pd.to_numeric(r["value"], errors="coerce").notna().to_numpy()).sum())
+
+
+def _country_words(ctx: ReportContext, indicator: str) -> str:
+    """'alla Sveriges kommuner' when every kommun has data, else 'de N kommuner som finns i datalagret'."""
+    n = _n_kommuner(ctx, indicator)
+    return "alla Sveriges kommuner" if n == len(registry().kommuner()) else f"de {n} kommuner som finns i datalagret"
 
 
 def _sources_line(ctx: ReportContext) -> str:
@@ -268,7 +334,7 @@ def kommun_title(ctx: ReportContext) -> HTML:
     return HTML(
         banner(ctx).data +
         f"<h1>Lägesbild för {esc(ctx.area.display_name)}</h1>"
-        f'<p class="lead">{esc(ctx.lan.name)} · rapportår {ctx.year}</p>'
+        f'<p class="lead">{esc(ctx.lan.name)} · {esc(_header_years(ctx))}</p>'
         f'<p class="meta">Data: {esc(_vintage_line(ctx))}. {esc(_sources_line(ctx))}.</p>'
     )
 
@@ -278,19 +344,28 @@ def lan_title(ctx: ReportContext) -> HTML:
     return HTML(
         banner(ctx).data +
         f"<h1>Länsöversikt: {esc(ctx.area.name)}</h1>"
-        f'<p class="lead">{n} kommuner · rapportår {ctx.year}</p>'
+        f'<p class="lead">{n} kommuner · {esc(_header_years(ctx))}</p>'
+        f'<p class="meta">Data: {esc(_vintage_line(ctx))}. {esc(_sources_line(ctx))}.</p>'
     )
 
 
 def summary(ctx: ReportContext) -> HTML:
-    """Plain-Swedish summary: which indicators are reliably higher or lower than the län and riket."""
+    """Plain-Swedish summary: which indicators are reliably higher or lower than the län and riket,
+    for the round's years; what cannot be compared, and why, when benchmarks or a source are missing."""
     from .catalogue import catalogue
 
     rows = _latest(ctx)
     cat = catalogue()
+    name = ctx.area.display_name
+    missing = "".join(missing_sentence(k) for k in ("crime", "survey") if ctx.source_years.get(k) is None)
+    if rows.empty:
+        return HTML(f"<p>Det finns inga värden för {esc(name)} till och med {ctx.year} i datalagret.</p>{missing}")
     items = []
     total = len(rows)
-    for cmp_col, bench in (("cmp_lan", f"länet ({ctx.lan.name})"), ("cmp_riket", "riket")):
+    benches = []
+    for cmp_col, value_col, bench in (("cmp_lan", "lan_value", f"länet ({ctx.lan.name})"), ("cmp_riket", "riket_value", "riket")):
+        if pd.to_numeric(rows[value_col], errors="coerce").notna().any():
+            benches.append(bench)
         for direction, word in (("higher", "högre"), ("lower", "lägre")):
             labels = [cat.get(i).label for i in rows.loc[rows[cmp_col] == direction, "indicator"]]
             if labels:
@@ -299,20 +374,55 @@ def summary(ctx: ReportContext) -> HTML:
                     f"<li>{len(labels)} av {total} indikatorer är statistiskt säkerställt <strong>{word}</strong> "
                     f"än {esc(bench)}, bland annat {esc(shown.lower())}.</li>"
                 )
+    years = esc(years_text(ctx.source_years))
+    known = rows[["cmp_lan", "cmp_riket"]].isin(["higher", "lower", "similar"]).any(axis=1)
+    if not items and known.any():
+        items.append(f"<li>Inget av kommunens värden ({years}) skiljer sig säkert från {esc(' eller '.join(benches))}.</li>")
+    elif not items:
+        gone = [k for k, col in (("lan", "lan_value"), ("riket", "riket_value"))
+                if not pd.to_numeric(rows[col], errors="coerce").notna().any()]
+        why = "".join(missing_sentence(k) for k in gone) or (
+            "<p>Kommunens värden är för osäkra eller saknar intervall för en jämförelse; se tabellen nedan.</p>")
+        return HTML(f"<p>Kommunens värden ({years}) kan inte jämföras med länet eller riket.</p>{why}{missing}")
     n_unknown = int((rows["cmp_lan"] == "unknown").sum())
-    if not items:
-        items.append(f"<li>Inget av kommunens värden för {ctx.year} skiljer sig säkert från länet eller riket.</li>")
     note = ""
     if n_unknown:
-        note = (f"<p>För {n_unknown} indikatorer saknas data eller jämförelsevärde för {ctx.year}; "
+        note = (f"<p>För {n_unknown} av {total} indikatorer saknas data eller jämförelsevärde för länet ({years}); "
                 "de visas som ”Okänt”.</p>")
-    return HTML(f"<ul>{''.join(items)}</ul>{note}")
+    return HTML(f"<ul>{''.join(items)}</ul>{note}{missing}")
 
 
 def indicator_table(ctx: ReportContext) -> HTML:
     from .tables import indicator_table_html
 
-    return HTML(indicator_table_html(ctx.results, ctx.area.code, ctx.year))
+    html = indicator_table_html(ctx.results, ctx.area.code, ctx.source_years)
+    derived = _derived_benchmarks(ctx)
+    if derived:
+        html += f"<p class='note'>{esc(derived)}</p>"
+    return HTML(html)
+
+
+def _derived_benchmarks(ctx: ReportContext) -> str:
+    """A sentence naming the benchmarks of the round computed from the kommuner ('' when none)."""
+    r = ctx.results
+    if "benchmark_source" not in r:
+        return ""
+    sel = r[(r["benchmark_source"] == BENCHMARK_DERIVED).to_numpy() & year_mask(r, ctx.source_years)
+            & r["area_code"].isin([ctx.area.lan_code, RIKET_CODE]).to_numpy()]
+    names = [registry().name(c) if c != RIKET_CODE else "riket" for c in dict.fromkeys(sel["area_code"])]
+    if not names:
+        return ""
+    return (f"Värdena för {' och '.join(names)} är beräknade från kommunerna (summan av de anmälda brotten delad med "
+            "summan av befolkningen), eftersom Brå:s egen siffra saknas i datalagret och alla kommuner finns med.")
+
+
+def _has_values(ctx: ReportContext, indicator: str, codes, year=None) -> bool:
+    r = ctx.results
+    sel = (r["indicator"] == indicator).to_numpy() & r["area_code"].astype(str).isin(list(codes)).to_numpy() & \
+        pd.to_numeric(r["value"], errors="coerce").notna().to_numpy()
+    if year is not None:
+        sel &= year_mask(r, year)
+    return bool(sel.any())
 
 
 def trend_figure(ctx: ReportContext, indicator: str) -> HTML:
@@ -320,6 +430,9 @@ def trend_figure(ctx: ReportContext, indicator: str) -> HTML:
     from .charts import trend_chart
 
     ind = catalogue().get(indicator)
+    if not _has_values(ctx, indicator, [ctx.area.code]):
+        return HTML(f"<p class='missing'>{esc(ind.label)}: inget diagram för {esc(ctx.area.display_name)}; "
+                    f"{esc(MISSING[ind.source_kind])}.</p>")
     fig = trend_chart(ctx.results, ctx.area.code, indicator)
     return figure(fig, f"trend-{indicator}",
                   f"{ind.label} i {ctx.area.display_name} per år, med länet och riket som jämförelse.")
@@ -330,7 +443,7 @@ ALWAYS_CHARTED = ("totalt", "otrygghet_kvall")
 
 
 def first_priority(ctx: ReportContext) -> str | None:
-    """The indicator ranked first for the area and year, or None when nothing is ranked."""
+    """The indicator ranked first for the area in the round, or None when nothing is ranked."""
     rows = _latest(ctx)
     if "priority_rank" not in rows:
         return None
@@ -341,7 +454,7 @@ def first_priority(ctx: ReportContext) -> str | None:
 def priority_figure(ctx: ReportContext, chart: str) -> HTML:
     """The trend (``chart='trend'``) or funnel (``'funnel'``) of the first priority, so that the
     evidence for the proposal is seen, not only read; nothing when there is no priority or it is
-    already charted."""
+    already charted (the section's other charts follow under the same heading)."""
     ind = first_priority(ctx)
     if ind is None or ind in ALWAYS_CHARTED:
         return HTML("")
@@ -358,10 +471,15 @@ def map_figure(ctx: ReportContext, indicator: str) -> HTML:
 
     ind = catalogue().get(indicator)
     lan_code = ctx.area.lan_code
+    lan = registry().area(lan_code)
+    year = ctx.year_of(indicator)
+    if year is None or not _has_values(ctx, indicator, [k.code for k in registry().kommuner(lan_code)], ctx.source_years):
+        return HTML(f"<p>Ingen karta över {esc(lan.name)}: för {esc(ind.label.lower())} "
+                    + esc(MISSING[ind.source_kind]) + ".</p>")
     highlight = ctx.area.code if ctx.area.level == "kommun" else None
-    fig = county_map(ctx.results, lan_code, indicator, ctx.year, highlight=highlight)
+    fig = county_map(ctx.results, lan_code, indicator, year, highlight=highlight)
     return figure(fig, f"karta-{indicator}",
-                  f"Karta över {registry().area(lan_code).name}: {ind.label.lower()}, {ind.unit_label}, {ctx.year}.")
+                  f"Karta över {lan.name}: {ind.label.lower()}, {ind.unit_label}, {year}.")
 
 
 def caterpillar_figure(ctx: ReportContext, indicator: str) -> HTML:
@@ -370,26 +488,37 @@ def caterpillar_figure(ctx: ReportContext, indicator: str) -> HTML:
     from .tables import lan_table_html
 
     ind = catalogue().get(indicator)
-    fig = caterpillar_chart(ctx.results, ctx.area.code, indicator, ctx.year)
+    year = ctx.year_of(indicator)
+    if year is None:
+        return HTML(f"<p>{esc(ind.label)}: " + esc(MISSING[ind.source_kind]) + ".</p>")
+    fig = caterpillar_chart(ctx.results, ctx.area.code, indicator, year)
     return figure(fig, f"intervall-{indicator}",
-                  f"{ind.label} {ctx.year} i länets kommuner med 95 % konfidensintervall.",
-                  table_html=lan_table_html(ctx.results, ctx.area.code, indicator, ctx.year))
+                  f"{ind.label} {year} i länets kommuner med 95 % konfidensintervall.",
+                  table_html=lan_table_html(ctx.results, ctx.area.code, indicator, year))
+
+
+def _lan_indicators(ctx: ReportContext, indicators) -> list[str]:
+    """The indicators some kommun of the län has a value for in the round."""
+    codes = [k.code for k in registry().kommuner(ctx.area.code)]
+    return [i for i in indicators if _has_values(ctx, i, codes, ctx.source_years)]
 
 
 def caterpillar_selectable_figure(ctx: ReportContext) -> HTML:
-    """Every kommun of the län with its 95 % interval, for any indicator (drop-down); the figures
-    for the first indicator as a table, the others in the tables per theme further down."""
+    """Every kommun of the län with its 95 % interval, for any indicator with data (drop-down); the
+    figures for the first indicator as a table, the others in the tables per theme further down."""
     from .catalogue import catalogue
     from .charts import caterpillar_selectable
     from .tables import lan_table_html
 
-    inds = [i.id for i in catalogue()]
+    inds = _lan_indicators(ctx, [i.id for i in catalogue()])
+    if not inds:
+        return HTML(missing_sentence("crime", f"kommunerna i {ctx.area.name}"))
     first = catalogue().get(inds[0])
-    fig = caterpillar_selectable(ctx.results, ctx.area.code, inds, ctx.year)
+    fig = caterpillar_selectable(ctx.results, ctx.area.code, inds, ctx.source_years)
     return figure(fig, "intervall",
-                  f"Länets kommuner {ctx.year} med 95 % konfidensintervall; välj indikator i listan ovanför diagrammet. "
-                  "Symbolen visar jämförelsen med länet; de lodräta linjerna är länets och rikets värden.",
-                  table_html=lan_table_html(ctx.results, ctx.area.code, first.id, ctx.year),
+                  f"Länets kommuner ({years_text(ctx.source_years)}) med 95 % konfidensintervall; välj indikator i listan "
+                  "ovanför diagrammet. Symbolen visar jämförelsen med länet; de lodräta linjerna är länets och rikets värden.",
+                  table_html=lan_table_html(ctx.results, ctx.area.code, first.id, ctx.year_of(first.id)),
                   summary=f"Visa siffrorna för {first.label.lower()} som tabell")
 
 
@@ -398,7 +527,11 @@ def lan_tables(ctx: ReportContext) -> HTML:
     riket); the details per kommun are one click away in its report."""
     from .tables import lan_matrix_html
 
-    return HTML(lan_matrix_html(ctx.results, ctx.area.code, ctx.year))
+    html = lan_matrix_html(ctx.results, ctx.area.code, ctx.source_years)
+    if not html:
+        return HTML(missing_sentence("crime", f"kommunerna i {ctx.area.name}"))
+    derived = _derived_benchmarks(ctx)
+    return HTML(html + (f"<p class='note'>{esc(derived)}</p>" if derived else ""))
 
 
 def kommun_links(ctx: ReportContext) -> HTML:
@@ -507,6 +640,17 @@ def priorities(ctx: ReportContext) -> HTML:
     if not _has(ctx, "priority_rank"):
         return HTML("<p>Prioriteringar beräknas inte i den här versionen.</p>")
     ranked = rows[rows["priority_rank"].notna()].sort_values("priority_rank")
+    cmp_cols = [c for c in ("cmp_lan", "cmp_riket", "cmp_group", "cmp_peers") if c in rows]
+    comparable = rows[cmp_cols].isin(["higher", "lower", "similar"]).any(axis=1).any() or \
+        rows["trend"].isin(["increasing", "decreasing", "no_clear_trend"]).any()
+    if ranked.empty and not comparable:
+        gone = [k for k in ("crime", "survey") if ctx.source_years.get(k) is None]
+        gone += [k for k, col in (("lan", "lan_value"), ("riket", "riket_value"))
+                 if not pd.to_numeric(rows.get(col, pd.Series(dtype=float)), errors="coerce").notna().any()]
+        return HTML(
+            "<p>Inga förslag kan tas fram ur statistiken: kommunens värden kan varken jämföras med länet, riket eller "
+            "liknande kommuner eller följas över tid. Det är inte ett besked om att allt är bra.</p>"
+            + "".join(missing_sentence(k) for k in dict.fromkeys(gone)))
     if ranked.empty:
         return HTML(
             "<p>Inget område uppfyller kraven för ett förslag i år: ingen indikator är statistiskt säkerställt "
@@ -539,39 +683,52 @@ def priorities(ctx: ReportContext) -> HTML:
 
 
 def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
-    """Funnel plot of the kommuner (the whole country in a kommun report, the county's in an
-    overview) with the limits of :func:`tmb_analysis.indicators.funnel_data`: widened for
-    overdispersion (Spiegelhalter 2005) when the kommuner of the country vary more than chance,
-    and a sentence listing which kommuner lie outside the 99,8 % limits."""
+    """Funnel plot of the kommuner (all in the store in a kommun report, the county's in an overview)
+    with the limits of :func:`tmb_analysis.indicators.funnel_data`: widened for overdispersion
+    (Spiegelhalter 2005) when the kommuner vary more than chance, and a sentence listing which
+    kommuner lie outside the 99,8 % limits. Around riket's value when the store has it, else around
+    the kommuner's pooled value, and the text then says how many kommuner the store holds."""
     from .catalogue import catalogue
     from .charts import funnel_chart
     from .formatting import fmt_number
     from .indicators import funnel_data
 
     ind = catalogue().get(indicator)
+    year = ctx.year_of(indicator)
     lan_code = None if ctx.area.level == "kommun" else ctx.area.code
     highlight = ctx.area.code if ctx.area.level == "kommun" else None
-    # phi is estimated from all the country's kommuner (the same as the results table's funnel_riket)
-    data = _shared(ctx.results, ("funnel", indicator, ctx.year), lambda: funnel_data(ctx.results, indicator, ctx.year))
+    if year is None:
+        return HTML(f"<p class='missing'>Inget trattdiagram för {esc(ind.label.lower())}: {esc(MISSING[ind.source_kind])}.</p>")
+    # phi is estimated from all the kommuner in the store (the same as the results table's funnel_riket)
+    data = _shared(ctx.results, ("funnel", indicator, year), lambda: funnel_data(ctx.results, indicator, year))
+    pts = data["points"]
+    usable = pts[pd.to_numeric(pts["value"], errors="coerce").notna() & (pd.to_numeric(pts["size"], errors="coerce") > 0)]
+    mine = usable if lan_code is None else usable[usable["area_code"].astype(str).str[:2] == lan_code]
+    if mine.empty or data["limits"].empty:
+        subject = ctx.area.display_name if lan_code is None else f"kommunerna i {ctx.area.name}"
+        return HTML(f"<p class='missing'>Inget trattdiagram för {esc(ind.label.lower())} {year}: det behöver antal "
+                    f"och befolkning för {esc(subject)}; {esc(MISSING[ind.source_kind])}.</p>")
     if highlight is None:
-        fig = funnel_chart(ctx.results, indicator, ctx.year, level="kommun", lan_code=lan_code, limits=data["limits"])
+        fig = funnel_chart(ctx.results, indicator, year, level="kommun", lan_code=lan_code, limits=data["limits"])
     else:  # the country's funnel is the same in every kommun report: drawn once, then marked per kommun
         from .charts import funnel_highlight
 
-        base = _shared(ctx.results, ("funnel_chart", indicator, ctx.year),
-                       lambda: funnel_chart(ctx.results, indicator, ctx.year, level="kommun", limits=data["limits"]))
-        fig = funnel_highlight(base, ctx.results, indicator, ctx.year, highlight)
-    where = "alla Sveriges kommuner" if lan_code is None else f"kommunerna i {ctx.area.name}"
+        base = _shared(ctx.results, ("funnel_chart", indicator, year),
+                       lambda: funnel_chart(ctx.results, indicator, year, level="kommun", limits=data["limits"]))
+        fig = funnel_highlight(base, ctx.results, indicator, year, highlight)
+    everyone = len(usable) == len(registry().kommuner())
+    country = "alla Sveriges kommuner" if everyone else f"de {len(usable)} kommuner som finns i datalagret"
+    where = country if lan_code is None else f"kommunerna i {ctx.area.name}"
+    centre = "riket" if data["benchmark_code"] == RIKET_CODE else f"genomsnittet för {country}"
     if data["overdispersion"]:
-        limits_text = (f"kontrollgränser kring riket, vidgade för överspridning (φ = {fmt_number(data['phi'], 1)}: "
+        limits_text = (f"kontrollgränser kring {centre}, vidgade för överspridning (φ = {fmt_number(data['phi'], 1)}: "
                        "kommunerna varierar mer än slumpen ensam ger, Spiegelhalter 2005)")
     else:
-        limits_text = "exakta kontrollgränser kring riket (ingen överspridning att justera för)"
-    caption = (f"Trattdiagram: {ind.label.lower()} {ctx.year} för {where} mot folkmängden, med 95 % och 99,8 % "
+        limits_text = f"exakta kontrollgränser kring {centre} (ingen överspridning att justera för)"
+    caption = (f"Trattdiagram: {ind.label.lower()} {year} för {where} mot folkmängden, med 95 % och 99,8 % "
                f"{limits_text}. Punkter utanför 99,8 %-gränserna avviker mer än slumpen förklarar.")
-    pts = data["points"]
     col = "pos_998_od" if data["overdispersion"] else "pos_998"
-    outside = pts[pts[col].isin(["above", "below"])]
+    outside = usable[usable[col].isin(["above", "below"])]
     if lan_code is not None:
         outside = outside[outside["area_code"].astype(str).str[:2] == lan_code]
         names = {"above": [], "below": []}
@@ -583,34 +740,44 @@ def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
         text = (f"Utanför 99,8 %-gränserna i {esc(ctx.area.name)}: {said}." if said
                 else f"Ingen kommun i {esc(ctx.area.name)} ligger utanför 99,8 %-gränserna.")
     else:
-        own = pts.loc[pts["area_code"].astype(str) == ctx.area.code, col]
+        own = usable.loc[usable["area_code"].astype(str) == ctx.area.code, col]
         where_own = {"above": "över den övre gränsen", "below": "under den nedre gränsen",
                      "within": "inom gränserna"}.get(own.iloc[0] if len(own) else "unknown", "utan känt läge")
-        text = (f"{esc(ctx.area.name)} ligger {where_own}. {len(outside)} av {len(pts)} kommuner i landet ligger "
-                "utanför 99,8 %-gränserna.")
+        among = f"{len(usable)} kommuner i landet" if everyone else f"de {len(usable)} kommuner som finns i datalagret"
+        text = (f"{esc(ctx.area.name)} ligger {where_own}. {len(outside)} av {among} ligger utanför 99,8 %-gränserna.")
     return HTML(figure(fig, f"tratt-{indicator}", caption).data + f"<p class='note'>{text}</p>")
+
+
+def _matrix_rows(ctx: ReportContext) -> pd.DataFrame:
+    """The kommun's crime rows of the round with riket's value (the matrix's level is relative to riket)."""
+    rows = _latest(ctx)
+    rows = rows[rows["source_kind"] == "crime"]
+    ok = pd.to_numeric(rows["value"], errors="coerce").notna() & (pd.to_numeric(rows["riket_value"], errors="coerce") > 0)
+    return rows[ok]
 
 
 def matrix_figure(ctx: ReportContext) -> HTML:
     from .charts import priority_matrix
 
-    fig = priority_matrix(ctx.results, ctx.area.code, ctx.year)
+    if ctx.crime_year is None:
+        return HTML(missing_sentence("crime", ctx.area.display_name))
+    if _matrix_rows(ctx).empty:
+        return HTML("<p class='missing'>Ingen prioriteringsmatris: den visar nivån jämfört med riket, och "
+                    f"{esc(MISSING['riket'])}.</p>")
+    fig = priority_matrix(ctx.results, ctx.area.code, ctx.crime_year)
     return figure(fig, "prioriteringsmatris",
-                  "Prioriteringsmatris: varje bubbla är en brottsindikator. Längre till höger betyder högre nivå än "
-                  "riket, högre upp betyder ökning. Bubblans storlek visar skadevikten; siffran är förslagets rangordning.",
+                  f"Prioriteringsmatris {ctx.crime_year}: varje bubbla är en brottsindikator. Längre till höger betyder "
+                  "högre nivå än riket, högre upp betyder ökning. Bubblans storlek visar skadevikten; siffran är "
+                  "förslagets rangordning.",
                   table_html=_matrix_table(ctx))
 
 
 def _matrix_table(ctx: ReportContext) -> str:
     from .formatting import fmt_number, fmt_signed_pct, trend_text
 
-    rows = _latest(ctx)
-    rows = rows[rows["source_kind"] == "crime"]
-    riket = ctx.results[(ctx.results["area_code"] == "00") & (ctx.results["year"] == ctx.year)].set_index("indicator")["value"]
     body = []
-    for _, r in rows.iterrows():
-        b = riket.get(r["indicator"])
-        ratio = float(r["value"]) / float(b) if pd.notna(r["value"]) and pd.notna(b) and b else None
+    for _, r in _matrix_rows(ctx).iterrows():
+        ratio = float(r["value"]) / float(r["riket_value"])
         body.append(
             f"<tr><th scope='row'>{esc(r['indicator_label'])}</th><td>{fmt_number(ratio, 2)}</td>"
             f"<td>{esc(trend_text(r.get('trend')))} {fmt_signed_pct(r.get('trend_pct_per_year'), unit=r.get('trend_unit'))}</td>"
@@ -649,27 +816,35 @@ def trygghet(ctx: ReportContext) -> HTML:
     rows = _latest(ctx)
     rows = rows[rows["source_kind"] == "survey"]
     if rows.empty:
-        return HTML(f"<p>NTU-resultat saknas för {esc(ctx.area.display_name)} {ctx.year}.</p>")
+        return HTML(missing_sentence("survey", ctx.area.display_name))
     body = []
+    reference = False
     for theme, grp in rows.groupby("theme", sort=False):
         body.append(f"<tr><th scope='rowgroup' colspan='5'>{esc(str(theme).capitalize())}</th></tr>")
         for _, r in grp.iterrows():
             unsure = _too_uncertain(r)
             cmp = "För osäkert" if unsure else comparison_text(r.get("cmp_riket"))
+            when = ""
+            if isinstance(r.get("period"), str) and r["period"] != str(r["year"]):
+                when = f"<span class='sub'>tvåårsperioden {esc(r['period'])}</span>"
+            elif int(r["year"]) != ctx.survey_year:
+                when, reference = f"<span class='sub'>avser {int(r['year'])}</span>", True
             body.append(
-                f"<tr><th scope='row'>{esc(r['indicator_label'])}</th>"
+                f"<tr><th scope='row'>{esc(r['indicator_label'])}{when}</th>"
                 f"<td class='num'>{fmt_value(r['value'], 'percent')}</td>"
                 f"<td class='num'>{fmt_value_interval(r['ci_low'], r['ci_high'], 'percent', r['value'])}</td>"
                 f"<td class='num'>{fmt_number(r['n_respondents'])}</td>"
                 f"<td>{'<strong>' if unsure else ''}{esc(cmp)}{'</strong>' if unsure else ''}</td></tr>"
             )
+    ref_note = (f" Utsatthet för brott avser året före undersökningen: NTU {ctx.survey_year} frågar om vad som hände "
+                f"{ctx.survey_year - 1}." if reference else "")
     return HTML(
         "<table class='tmb-table'><caption>Trygghet och utsatthet enligt NTU "
-        f"{ctx.year}, {esc(ctx.area.display_name)}</caption><thead><tr><th scope='col'>Indikator</th>"
+        f"{ctx.survey_year}, {esc(ctx.area.display_name)}</caption><thead><tr><th scope='col'>Indikator</th>"
         "<th scope='col'>Andel</th><th scope='col'>95 % konfidensintervall</th><th scope='col'>Antal svarande</th>"
         "<th scope='col'>Jämfört med riket</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
         f"<p class='note'>”För osäkert” betyder färre än {fmt_number(min_n)} svarande eller ett intervall bredare än "
-        f"{fmt_number(max_width)} procentenheter; skillnader ska då inte tolkas.</p>"
+        f"{fmt_number(max_width)} procentenheter; skillnader ska då inte tolkas.{esc(ref_note)}</p>"
     )
 
 
@@ -681,17 +856,20 @@ def register_and_survey(ctx: ReportContext) -> HTML:
 
     rows = _latest(ctx).set_index("indicator")
     blocks = []
+    listed: set[str] = set()  # each indicator once, under the first crime indicator it belongs to
     for crime_id, survey_ids in related_indicators().items():
-        if crime_id not in rows.index:
+        if crime_id not in rows.index or crime_id in listed:
             continue
+        listed.add(crime_id)
         c = rows.loc[crime_id]
         cells = [f"<tr><th scope='row'>{esc(c['indicator_label'])} (anmälda brott)</th>"
                  f"<td class='num'>{fmt_value(c['value'], 'per_100k')} per 100 000</td>"
                  f"<td class='num'>{fmt_value_interval(c['ci_low'], c['ci_high'], 'per_100k', c['value'])}</td>"
                  f"<td>{esc(comparison_text(c['cmp_riket']))}</td></tr>"]
         for sid in survey_ids:
-            if sid not in rows.index:
+            if sid not in rows.index or sid in listed:
                 continue
+            listed.add(sid)
             s_ = rows.loc[sid]
             cmp = "För osäkert" if _too_uncertain(s_) else comparison_text(s_["cmp_riket"])
             cells.append(f"<tr><th scope='row'>{esc(s_['indicator_label'])} (NTU)</th>"
@@ -699,14 +877,26 @@ def register_and_survey(ctx: ReportContext) -> HTML:
                          f"<td class='num'>{fmt_value_interval(s_['ci_low'], s_['ci_high'], 'percent', s_['value'])}</td>"
                          f"<td>{esc(cmp)}</td></tr>")
         blocks.append("".join(cells))
-    if not blocks:
-        return HTML("")
+    if not blocks or not any(k in rows.index for ids in related_indicators().values() for k in ids):
+        gone = [k for k in ("crime", "survey") if ctx.source_years.get(k) is None] or ["survey"]
+        return HTML("<p class='missing'>Ingen jämförelse sida vid sida: den behöver både anmälda brott och NTU för "
+                    f"{esc(ctx.area.display_name)}, och {'; '.join(esc(MISSING[k]) for k in gone)}.</p>")
     return HTML(
-        "<table class='tmb-table'><caption>Anmälda brott och trygghetsundersökningen sida vid sida</caption>"
+        f"<table class='tmb-table'><caption>Anmälda brott {ctx.crime_year} och trygghetsundersökningen NTU "
+        f"{ctx.survey_year} sida vid sida</caption>"
         "<thead><tr><th scope='col'>Indikator</th><th scope='col'>Värde</th><th scope='col'>95 % konfidensintervall</th>"
         "<th scope='col'>Jämfört med riket</th></tr></thead>"
         + "".join(f"<tbody>{b}</tbody>" for b in blocks) + "</table>"
     )
+
+
+def _round_year(ctx: ReportContext, indicator: str) -> int | None:
+    """The year label of an indicator's row in the round (a victimisation row: the year before its NTU)."""
+    from .catalogue import catalogue
+
+    ind = catalogue().get(indicator) if indicator in catalogue() else None
+    year = ctx.source_years.get(ind.source_kind) if ind else None
+    return None if year is None else year - ind.ntu_year_offset
 
 
 def followup(ctx: ReportContext) -> HTML:
@@ -730,7 +920,8 @@ def followup(ctx: ReportContext) -> HTML:
              "no_clear_change": "Ingen säker förändring", "unknown": "Kan inte beräknas"}
     body = []
     for it in items:
-        res = compare_with_baseline(ctx.results, ctx.area.code, it, ctx.year)
+        latest = _round_year(ctx, it.indicator) or ctx.year
+        res = compare_with_baseline(ctx.results, ctx.area.code, it, latest)
         unit = res["unit"]
         b, c = res["baseline"], res["latest"]
 
@@ -748,7 +939,7 @@ def followup(ctx: ReportContext) -> HTML:
         body.append(
             f"<tr><th scope='row'>{esc(it.description or it.indicator)}<br><span class='small'>"
             f"{esc(it.kind)} · {esc(ctx.results.loc[ctx.results['indicator'] == it.indicator, 'indicator_label'].iloc[0])}"
-            f"</span></th><td>{it.baseline_year}: {cell(b)}</td><td>{ctx.year}: {cell(c)}</td>"
+            f"</span></th><td>{it.baseline_year}: {cell(b)}</td><td>{latest}: {cell(c)}</td>"
             f"<td>{esc(change) if res['direction'] != 'unknown' else '–'}</td><td>{words[res['direction']]}</td></tr>"
         )
     decided = f" (beslutade {esc(raw.get('beslutad'))})" if raw.get("beslutad") else ""
@@ -779,18 +970,24 @@ MAP_INDICATORS = ["totalt", "vald_offentlig_vuxna", "vald_nara_kvinnor", "skadeg
 def selectable_map_figure(ctx: ReportContext) -> HTML:
     from .charts import county_map_selectable
 
-    fig = county_map_selectable(ctx.results, ctx.area.code, MAP_INDICATORS, ctx.year)
+    inds = _lan_indicators(ctx, MAP_INDICATORS)
+    if not inds:
+        return HTML(missing_sentence("crime", f"kommunerna i {ctx.area.name}"))
+    fig = county_map_selectable(ctx.results, ctx.area.code, inds, ctx.source_years)
     return figure(fig, "karta-valbar",
-                  f"Karta över {ctx.area.name} {ctx.year}; välj indikator i listan ovanför kartan. "
+                  f"Karta över {ctx.area.name} ({years_text(ctx.source_years)}); välj indikator i listan ovanför kartan. "
                   "Varje kommun har sitt värde utskrivet, och alla värden finns i tabellerna längre ned.")
 
 
 def _harm_index(ctx: ReportContext) -> pd.DataFrame:
-    """The harm-weighted crime index of every area in the report year, indexed by area code."""
+    """The harm-weighted crime index of every area in the round's crime year, indexed by area code."""
     from .priorities import harm_index
 
-    return _shared(ctx.results, ("harm_index", ctx.year),
-                   lambda: harm_index(ctx.results[ctx.results["year"] == ctx.year]).set_index("area_code"))
+    year = ctx.crime_year
+    if year is None:
+        return pd.DataFrame(columns=["harm_index", "riket_index", "reason"])
+    return _shared(ctx.results, ("harm_index", year),
+                   lambda: harm_index(ctx.results[ctx.results["year"] == year]).set_index("area_code"))
 
 
 def _harm_index_cells(row) -> tuple[str, str, str]:
@@ -804,47 +1001,71 @@ def _harm_index_cells(row) -> tuple[str, str, str]:
             comparison_text(row["cmp_riket"]))
 
 
+def _harm_index_missing(ctx: ReportContext, row) -> str:
+    """Why an area's harm index cannot be given, and which file brings what is missing."""
+    if ctx.crime_year is None:
+        return MISSING["crime"]
+    if row is not None and isinstance(row.get("reason"), str) and row["reason"]:
+        return (f"{row['reason']}; alla brottsindikatorerna som indexet väger samman kommer med {LAGESBILD_FILE}")
+    if not _has_riket(ctx, "crime"):
+        return MISSING["riket"]
+    return "data saknas"
+
+
 def harm_index_summary(ctx: ReportContext) -> HTML:
     """One paragraph: the area's harm-weighted crime index against riket (= 100), with its interval."""
     index = _harm_index(ctx)
     row = index.loc[ctx.area.code] if ctx.area.code in index.index else None
     value, interval, cmp = _harm_index_cells(row)
+    year = ctx.crime_year
     if value == "–":
-        reason = row["reason"] if row is not None and isinstance(row["reason"], str) and row["reason"] else "data saknas"
-        return HTML(f"<p>Skadeviktat brottsindex {ctx.year}: kan inte beräknas ({esc(reason)}).</p>")
+        return HTML(f"<p class='missing'>Skadeviktat brottsindex{f' {year}' if year else ''}: kan inte beräknas; "
+                    f"{esc(_harm_index_missing(ctx, row))}.</p>")
     words = {"higher": "statistiskt säkerställt högre än riket", "lower": "statistiskt säkerställt lägre än riket",
              "similar": "ingen säker skillnad mot riket"}.get(row["cmp_riket"], "jämförelsen med riket är osäker")
     return HTML(
-        f"<p><strong>Skadeviktat brottsindex {ctx.year}: {value}</strong> (riket = 100; 95 % konfidensintervall "
+        f"<p><strong>Skadeviktat brottsindex {year}: {value}</strong> (riket = 100; 95 % konfidensintervall "
         f"{interval}), {words}. Indexet väger samman de anmälda brotten efter hur allvarliga de är, med skadevikterna "
         "i <a href='metod.html'>metodbeskrivningen</a>, så att några grova brott väger mer än många lindriga.</p>")
 
 
+def _lan_round(ctx: ReportContext) -> pd.DataFrame:
+    """The round's rows of the län's kommuner."""
+    r = ctx.results
+    return r[year_mask(r, ctx.source_years) & (r["area_level"] == "kommun").to_numpy()
+             & (r["lan_code"] == ctx.area.code).to_numpy()]
+
+
 def kommun_priorities(ctx: ReportContext) -> HTML:
     """Each kommun's priorities side by side, with its harm-weighted crime index."""
-    rows = ctx.results[(ctx.results["year"] == ctx.year) & (ctx.results["area_level"] == "kommun")
-                       & (ctx.results["lan_code"] == ctx.area.code)]
+    rows = _lan_round(ctx)
     index = _harm_index(ctx)
     body = []
     for k in registry().kommuner(ctx.area.code):
         kr = rows[rows["area_code"] == k.code]
         ranked = kr[kr["priority_rank"].notna()].sort_values("priority_rank") if "priority_rank" in kr else kr.iloc[0:0]
         items = ", ".join(f"{int(r.priority_rank)}. {esc(r.indicator_label)}" for r in ranked.itertuples()) or \
-            "Inget förslag med tillräckligt stöd"
+            ("Inget förslag med tillräckligt stöd" if len(kr) else "Data saknas")
         value, interval, cmp = _harm_index_cells(index.loc[k.code] if k.code in index.index else None)
         body.append(f"<tr><th scope='row'><a href='kommun-{k.code}.html'>{esc(k.name)}</a></th><td>{items}</td>"
                     f"<td class='num'>{value}<span class='sub'>{interval}</span></td><td>{esc(cmp)}</td></tr>")
-    return HTML("<table class='tmb-table'><caption>Förslag till prioriteringar och skadeviktat brottsindex per kommun "
-                f"{ctx.year}</caption><thead><tr><th scope='col'>Kommun</th><th scope='col'>Förslag (i ordning)</th>"
+    note = ""
+    if index.empty or not pd.to_numeric(index.get("riket_index", pd.Series(dtype=float)), errors="coerce").notna().any():
+        note = f"<p class='missing'>Skadeviktat brottsindex kan inte beräknas; {esc(_harm_index_missing(ctx, None))}.</p>"
+    return HTML("<table class='tmb-table'><caption>Förslag till prioriteringar och skadeviktat brottsindex per kommun, "
+                f"{esc(_header_years(ctx))}</caption><thead><tr><th scope='col'>Kommun</th>"
+                "<th scope='col'>Förslag (i ordning)</th>"
                 "<th scope='col'>Skadeviktat brottsindex (riket = 100; 95 % KI)</th>"
                 "<th scope='col'>Jämfört med riket</th></tr></thead><tbody>"
-                + "".join(body) + "</tbody></table>")
+                + "".join(body) + "</tbody></table>" + note)
 
 
 def shared_problems(ctx: ReportContext) -> HTML:
     """Indicators where several kommuner of the län are reliably above riket."""
-    rows = ctx.results[(ctx.results["year"] == ctx.year) & (ctx.results["area_level"] == "kommun")
-                       & (ctx.results["lan_code"] == ctx.area.code)]
+    rows = _lan_round(ctx)
+    if not (_has_riket(ctx, "crime") or _has_riket(ctx, "survey")):
+        return HTML("<p class='missing'>Gemensamma utmaningar kan inte pekas ut: de bygger på jämförelsen med riket, och "
+                    f"{esc(MISSING['riket'])}.</p>")
     n_k = rows["area_code"].nunique()
     counts = rows[rows["cmp_riket"] == "higher"].groupby(["indicator", "indicator_label"])["area_name"].apply(list)
     shared = [(label, names) for (ind, label), names in counts.items() if len(names) >= max(2, n_k // 3)]

@@ -17,11 +17,14 @@
 
 The model, with constants taken from the real ``Hela landet`` rows of BRÅ's indicator set:
 
-* Population: a rank-size curve (log-linear between anchor ranks) from about 1 000 000 (rank 1) to
-  2 500 (rank 290), about 10.8 million in all; Stockholm, Göteborg and Malmö take ranks 1–3 and Gävle
-  the rank nearest 100 000; the other kommuner are ranked by a seeded score that favours the
-  ``…80`` residence-town codes. Growth of a few per mille a year, faster in larger kommuner.
-* Reported crime 2016–2025 (all ``final``): a national rate per indicator (as in the real
+* Population: each kommun's **real** population of 1 November 2024 (SCB, CC0; the committed table
+  :data:`POPULATION_FILE`), so that Ockelbo has about 5 700 inhabitants and Gävle about 104 000, and
+  the small-kommun paths of the reports (stabilised and pooled values) show where they would with real
+  data. The other years grow or shrink from it by a few per mille a year, faster in larger kommuner.
+* Publication rhythm as real data arrive: reported crime 2016–2024, NTU 2017–2025 (a year ahead), and
+  self-reported victimisation (``utsatthet``) labelled by reference year 2016–2024, measured in NTU
+  2017–2025 (its respondents are those of the next year's survey), as in BRÅ's files.
+* Reported crime (all ``final``): a national rate per indicator (as in the real
   ``Hela landet`` rows, e.g. about 14 300 anmälda brott per 100 000 in 2023) with a national trend;
   each kommun has a log-normal level (a shared component, sd 0.18, plus an indicator component,
   sd 0.20), a size effect, its own small trend (sd 2 % a year), extra over-dispersion (sd 5 %), a
@@ -36,8 +39,8 @@ The model, with constants taken from the real ``Hela landet`` rows of BRÅ's ind
   on the logit scale linked to the kommun's crime level and size. Published with the 95 % Wilson
   interval: one decimal for the utsatthet indicators, whole per cent for the others; the län and
   riket values are n-weighted (Σx/Σn) with their own, narrower Wilson interval and summed n, at full
-  precision like the real file. Indicators run 2017–2025; four neighbourhood-problem indicators
-  start in 2018, as in the real file.
+  precision like the real file. Indicators run over NTU 2017–2025; four neighbourhood-problem
+  indicators start in 2018, as in the real file.
 """
 
 from __future__ import annotations
@@ -58,8 +61,10 @@ BRA_FILE = "exempeldata_bra_kommunindikatorer_{lan}.csv"
 SCB_FILE = "exempeldata_scb_folkmangd.json"
 KOLADA_FILE = "exempeldata_kolada_kommungrupper.json"
 
-YEARS = tuple(range(2016, 2026))
-CRIME_YEARS = YEARS
+YEARS = tuple(range(2016, 2026))  # population
+#: The publication rhythm of real data: reported crime to year Y, NTU to Y+1 (BRÅ publishes NTU 2025 in
+#: December, crime 2025 the following March); self-reported victimisation is labelled by reference year.
+CRIME_YEARS = tuple(range(2016, 2025))
 NTU_YEARS = tuple(range(2017, 2026))
 NTU_LATE_START = {"problem_fortkorning": 2018, "problem_storande_korning": 2018, "problem_paverkade": 2018, "problem_gang": 2018}
 NTU_MIN_RESPONDENTS = 100
@@ -73,14 +78,23 @@ CI_HIGH = "KI (95 %) övre gräns"
 RESPONDENTS = "Antal svarande i NTU."
 RIKET_NAME = "Hela landet"
 
-METROS = ("0180", "1480", "1280")  # Stockholm, Göteborg, Malmö: ranks 1-3
-GAVLE = "2180"
+METROS = ("0180", "1480", "1280")  # Stockholm, Göteborg, Malmö
 TOURISM = ("2321", "2023", "0885", "2361", "1486")  # Åre, Malung-Sälen, Borgholm, Härjedalen, Strömstad
-RANK_ANCHORS = (
-    (1, 1_000_000), (2, 600_000), (3, 360_000), (10, 150_000), (30, 80_000), (60, 45_000),
-    (100, 28_000), (145, 16_000), (200, 10_000), (250, 6_500), (280, 4_000), (290, 2_500),
-)
-BASE_YEAR = 2024  # the rank-size populations are for this year
+#: Each kommun's real population (SCB, 1 November 2024, CC0): the example data's only real numbers.
+POPULATION_FILE = Path(__file__).parent / "data" / "scb_folkmangd_kommuner_2024.csv"
+BASE_YEAR = 2024  # the year of POPULATION_FILE
+
+
+def real_populations() -> dict[str, int]:
+    """Kommun code -> population on 1 November 2024 (SCB), from :data:`POPULATION_FILE`."""
+    out = {}
+    for line in POPULATION_FILE.read_text("utf-8").splitlines():
+        if not line.strip() or line.startswith("#") or line.startswith("kod;"):
+            continue
+        code, pop = line.split(";")
+        out[code] = int(pop)
+    return out
+
 
 #: id -> (national rate per 100 000 in 2023, national log-trend per year, log size slope per decade).
 #: Rates from BRÅ's real "Hela landet" rows (2023: totalt 14 349, skadegörelse 2 076, narkotika
@@ -184,26 +198,12 @@ class _Model:
     def _population(self) -> None:
         rng = self.rng[0]
         nk = len(self.kommuner)
-        ranks = np.arange(1, nk + 1)
-        anchors = np.array(RANK_ANCHORS, dtype=float)
-        base = np.exp(np.interp(np.log(ranks), np.log(anchors[:, 0]), np.log(anchors[:, 1])))
-        gavle_rank = int(np.argmin(np.abs(base - 100_000))) + 1
-        score = rng.normal(size=nk)
-        suffix = np.array([int(c[2:]) for c in self.k_codes])
-        score += np.where(suffix == 80, 1.5, np.where((suffix >= 81) & (suffix <= 86), 0.5, 0.0))
-        fixed = {code: r for r, code in enumerate(METROS, start=1)}
-        fixed[GAVLE] = gavle_rank
-        free_ranks = [r for r in ranks if r not in fixed.values()]
-        free = [i for i, c in enumerate(self.k_codes) if c not in fixed]
-        order = sorted(free, key=lambda i: (-score[i], self.k_codes[i]))
-        rank_of = np.zeros(nk, dtype=int)
-        for i, r in zip(order, free_ranks):
-            rank_of[i] = r
-        for code, r in fixed.items():
-            rank_of[self.k_codes.index(code)] = r
-        jitter = np.exp(rng.normal(0, 0.03, nk))
-        jitter[[self.k_codes.index(c) for c in fixed]] = 1.0
-        pop_base = base[rank_of - 1] * jitter
+        real = real_populations()
+        missing = set(self.k_codes) ^ set(real)
+        if missing:
+            raise RuntimeError(f"{POPULATION_FILE.name} and the geography registry differ: {sorted(missing)}")
+        pop_base = np.array([real[c] for c in self.k_codes], dtype=float)
+        # growth of a few per mille a year, faster in larger kommuner (only the other years are modelled)
         growth = 0.004 + 0.004 * np.log10(pop_base / 16_000) + rng.normal(0, 0.004, nk)
         years = np.array(YEARS)
         pop = np.rint(pop_base[:, None] * np.exp(growth[:, None] * (years[None, :] - BASE_YEAR)))
@@ -224,11 +224,12 @@ class _Model:
         missing = set(ids) ^ set(CRIME_MODEL)
         if missing:
             raise RuntimeError(f"sample.CRIME_MODEL and the catalogue differ: {sorted(missing)}")
-        nk, ni, nt = len(self.kommuner), len(ids), len(self.years)
+        cyears = np.array(CRIME_YEARS)
+        nk, ni, nt = len(self.kommuner), len(ids), len(cyears)
         base = np.array([CRIME_MODEL[i][0] for i in ids])
         trend = np.array([CRIME_MODEL[i][1] for i in ids])
         slope = np.array([CRIME_MODEL[i][2] for i in ids])
-        t = self.years - 2023
+        t = cyears - 2023
         national = base[:, None] * np.exp(trend[:, None] * t[None, :])  # (ind, year)
         national = national * np.exp(rng.normal(0, 0.02, (ni, nt)))
         g = rng.normal(0, 0.18, nk)
@@ -236,12 +237,12 @@ class _Model:
         tau = rng.normal(0, 0.02, (nk, ni))
         noise = rng.normal(0, 0.05, (nk, ni, nt))
         log_m = g[:, None, None] + h[:, :, None] + slope[None, :, None] * self.size_k[:, None, None]
-        log_m = log_m + tau[:, :, None] * (self.years - 2021)[None, None, :] + noise
+        log_m = log_m + tau[:, :, None] * (cyears - 2021)[None, None, :] + noise
         tourism = np.array([c in TOURISM for c in self.k_codes])
         touristy = np.array([i in TOURISM_INDICATORS for i in ids])
         log_m = log_m + 0.45 * (tourism[:, None] & touristy[None, :])[:, :, None]
         m = np.exp(log_m)
-        pop = self.pop_k[:, None, :].astype(float)
+        pop = self.pop_k[:, None, [list(self.years).index(y) for y in cyears]].astype(float)
         # calibrate: the national rate is the population-weighted mean of the kommun rates
         weighted = (m * pop).sum(axis=0) / pop.sum(axis=0)
         mu = pop * m / weighted[None, :, :] * national[None, :, :] / 100_000
@@ -254,9 +255,11 @@ class _Model:
             mu[k, i, y] *= 3.0
         counts_k = rng.poisson(mu).astype(np.int64)
         self.crime_ids = ids
-        self.counts = self._aggregate(counts_k)  # (area, ind, year)
+        self.crime_years = cyears
+        self.counts = self._aggregate(counts_k)  # (area, ind, crime year)
         self.pop = self._aggregate(self.pop_k)  # (area, year)
-        self.rates = _round_half_up(self.counts / self.pop[:, None, :] * 100_000, 0)
+        crime_pop = self.pop[:, [list(self.years).index(y) for y in cyears]]
+        self.rates = _round_half_up(self.counts / crime_pop[:, None, :] * 100_000, 0)
         self.g = g
 
     # survey --------------------------------------------------------------------
@@ -350,7 +353,7 @@ def _bra_lines(model: _Model, lan_index: int) -> list[str]:
     names = {k: _field(model.kommuner[k].name) for k in kommuner}
     names[lan_row] = _field(model.lan[lan_index].name)
     names[riket_row] = RIKET_NAME
-    cyears = [str(y) for y in model.years]
+    cyears = [str(y) for y in model.crime_years]
     nyears = [str(y) for y in model.ntu_years]
     k_crime, k_ntu = _field(KALLA_CRIME), _field(KALLA_NTU)
     ci_low, ci_high, resp = _field(CI_LOW), _field(CI_HIGH), _field(RESPONDENTS)
@@ -381,9 +384,10 @@ def _bra_lines(model: _Model, lan_index: int) -> list[str]:
                     continue
                 written.add((a, ind))
                 share, low, high = (model.ntu_published[q, a, j].tolist() for q in range(3))
-                for t, y in enumerate(nyears):
+                for t, ntu_year in enumerate(model.ntu_years):
                     if not model.ntu_active[j, t] or model.ntu_omitted[a, t]:
                         continue
+                    y = str(ntu_year - meta.ntu_year_offset)  # victimisation: labelled by reference year
                     lines.append(f"{names[a]},{unit},{y},{var},{_num(share[t])},{k_ntu}\n")
                     lines.append(f"{names[a]},{ci_low},{y},{var},{_num(low[t])},{k_ntu}\n")
                     lines.append(f"{names[a]},{ci_high},{y},{var},{_num(high[t])},{k_ntu}\n")

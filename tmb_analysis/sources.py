@@ -8,13 +8,13 @@ real layouts are described in ``../shared/CONTEXT.md`` §4 and ``data/real/PROVE
     UTF-8 CSV, ``,``, columns ``geografi, enhet, ar, variabel, varde, kalla``. Reported crime has
     ``enhet`` ``Antal`` and ``Antal per 100 000 inv``; an NTU indicator has a share row (``enhet`` =
     the unit text), ``KI (95 %) undre gräns`` and ``KI (95 %) övre gräns`` rows, and the respondent
-    count ``Antal svarande i NTU.`` (``enhet`` empty) per area and year.
+    count ``Antal svarande i NTU.`` (``enhet`` empty) per area and NTU year. Self-reported
+    victimisation is labelled by reference year Y and gets the respondents of NTU Y+1 (catalogue
+    ``ntu_reference_year``); ``ar`` may be a pooled two-year period ``2017/2018`` (survey ``period``).
 ``bra_xlsx``
-    The same indicators as BRÅ's per-kommun workbook (PROVENANCE §16): one sheet per indicator;
-    ``(anmälda)`` sheets hold reported crime (A1 title, row 2 ``Antal 2017 … Antal per 100 000 inv
-    2024``, one row per geography); the other sheets hold NTU, in the current layout (a row of
-    geography names heading blocks of ``Andel (%)``, ``KI (95 %) undre gräns``, ``KI (95 %) övre
-    gräns``, one row per year) or the older one (laid out like the crime sheets, no intervals).
+    The same indicators as BRÅ's per-kommun workbook (PROVENANCE §16), in its April 2025, December
+    2025 and April 2026 editions: one sheet per indicator; ``(anmälda)`` sheets hold reported crime,
+    the others NTU. Every layout, with the evidence for it, is described in :mod:`tmb_analysis.bra_workbook`.
 ``bra_kommun_csv``
     BRÅ's yearly per-kommun totals (``Kommun;Antal;Per 100 000 inv.``): UTF-8 with BOM, ``;``, CRLF,
     with or without the header, names with or without ``kommun`` (genitive forms, en dashes), city
@@ -301,6 +301,26 @@ def _norm_text(text) -> str:
 _YEAR_IN_NAME = re.compile(r"(?<!\d)(19[89]\d|20\d\d)(?!\d)")
 
 
+_PERIOD_TEXT = re.compile(r"^\s*((?:19|20)\d\d)\s*(?:[/\u2013\u2014-]\s*((?:19|20)\d\d))?\s*$")
+
+
+def parse_year_or_period(text) -> tuple[int, bool] | None:
+    """(year, pooled) of a year label: ``2024`` -> (2024, False); a pooled two-year NTU period
+    ``2017/2018`` (or ``2017–2018``) -> (2018, True): the period is stored under its last year. None
+    for anything else (a range that is not two consecutive years, text)."""
+    if isinstance(text, (int, np.integer)) and not isinstance(text, bool):
+        return (int(text), False) if 1900 <= int(text) <= 2099 else None
+    if isinstance(text, float) and text.is_integer():
+        return parse_year_or_period(int(text))
+    m = _PERIOD_TEXT.match(str(text)) if isinstance(text, str) else None
+    if not m:
+        return None
+    if m.group(2) is None:
+        return int(m.group(1)), False
+    first, last = int(m.group(1)), int(m.group(2))
+    return (last, True) if last == first + 1 else None
+
+
 def _year_from_name(path: Path) -> int | None:
     """The year in a file name (``Anmälda brott i kommunerna 2023.csv``), None when there is none.
     Several different years in the name raise."""
@@ -510,6 +530,8 @@ def _is_bra_kommun_line(line: str) -> bool:
 
 
 def _detect_xlsx(path: Path) -> str:
+    from .bra_workbook import is_lagesbild_sheet
+
     try:
         import openpyxl
 
@@ -524,8 +546,7 @@ def _detect_xlsx(path: Path) -> str:
                 if len(cells) >= 2 and cells[0] == "lagrum" and cells[1] == "brottstyp":
                     return "bra_table_xlsx"
             first = next(ws.iter_rows(min_row=1, max_row=1, max_col=1, values_only=True), (None,))[0]
-            title = str(first or "")
-            if "(anmälda)" in ws.title.casefold() or "(anmälda brott)" in title.casefold() or "enligt NTU" in title:
+            if is_lagesbild_sheet(ws.title, str(first or "")):
                 lagesbild = True
         return "bra_xlsx" if lagesbild else "xlsx_other"
     finally:
@@ -764,8 +785,12 @@ def read_bra_long(path: str | Path) -> SourceTables:
     * Crime: ``Antal`` and ``Antal per 100 000 inv`` are joined into ``count`` and
       ``rate_per_100k``; each needs the other (a missing partner row suggests a truncated file).
     * NTU: the share, ``KI (95 %) undre/övre gräns`` are joined into ``share_pct``, ``ci_low_pct``,
-      ``ci_high_pct``; ``Antal svarande i NTU.`` of the same area and year becomes ``n_respondents``
-      (for every NTU indicator of that area and year, as published).
+      ``ci_high_pct``; ``Antal svarande i NTU.`` of the same area and NTU year becomes ``n_respondents``
+      of every NTU indicator measured in that survey (victimisation of reference year Y: NTU Y+1). A
+      pooled period ``2017/2018`` is stored as year 2018 with ``period`` ``2017–2018``; a yearly and a
+      pooled value of the same area, indicator and year in one file are an error.
+    * Indicators BRÅ publishes that the catalogue leaves out (``not_imported_names``) are listed in
+      the notes and the provenance, not refused; any other unknown name is an error.
     * ``varde`` must be a number (``.`` as decimal mark); ``..`` or an empty cell means "no value"
       (an area-year-indicator with no value at all is left out). A value given twice for the same
       area, year, indicator and unit is an error.
@@ -784,14 +809,16 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
     (``geografi, enhet, ar, variabel, varde``) with the location of every row (line numbers, or
     cell references for a workbook)."""
 
-    # years
+    # years: '2024', or a pooled two-year NTU period '2017/2018' (stored as year 2018, period '2017–2018')
     y_codes, y_uniq = _factor(col["ar"])
-    y_vals = np.array([int(u.strip()) if re.fullmatch(r"\s*\d{4}\s*", u) else -1 for u in y_uniq], dtype=np.int64)
+    y_parsed = [parse_year_or_period(u) for u in y_uniq]
+    y_vals = np.array([p[0] if p else -1 for p in y_parsed], dtype=np.int64)
     year = y_vals[y_codes]
+    pooled = np.array([bool(p and p[1]) for p in y_parsed], dtype=bool)[y_codes]
     if (year < 0).any():
         raise _fail(
             path,
-            f"column 'ar' must be a four-digit year; found "
+            f"column 'ar' must be a four-digit year (or a two-year NTU period such as 2017/2018); found "
             f"{_values_with_lines(np.asarray(col['ar'], dtype=object), lines, year < 0)}",
         )
 
@@ -826,7 +853,7 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
     a_codes, a_uniq = pd.factorize(np.array(area_of, dtype=object)[g_codes])
     a_uniq = [str(a) for a in a_uniq]
 
-    # indicators (index into ind_ids; -1 = the respondent count) and kinds
+    # indicators (index into ind_ids; -1 = the respondent count, -3 = known but not imported) and kinds
     cat = catalogue()
     ind_ids: list[str] = []
     k_codes, k_uniq = _factor(col["variabel"])
@@ -835,6 +862,10 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
         if cat.is_respondent_count(name):
             var_ind.append(-1)
             var_kind.append("respondents")
+            continue
+        if cat.is_not_imported(name):
+            var_ind.append(-3)
+            var_kind.append("skipped")
             continue
         try:
             ind = cat.from_bra_name(name)
@@ -856,6 +887,22 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
             f"{n} unknown indicator name(s) in column 'variabel' (not in the indicator catalogue "
             f"tmb_analysis/config/indicators.yaml): {_values_with_lines(variabel, lines, ind_idx == -2)}",
         )
+    notes = list(notes or [])
+    not_imported = list(extra.pop("not_imported", None) or [])
+    if (ind_idx == -3).any():
+        skipped = [k for k, v in zip(k_uniq, var_kind) if v == "skipped"]
+        notes.append(f"{len(skipped)} indicator(s) not imported (BRÅ publishes them, the catalogue has no id for them): "
+                     f"{_listing(skipped)}")
+        not_imported += [f"indicator {k}" for k in skipped]
+        keep = ind_idx != -3
+        col = {k: np.asarray(v, dtype=object)[keep] for k, v in col.items()}
+        lines, year, pooled, ind_idx, kind = lines[keep], year[keep], pooled[keep], ind_idx[keep], kind[keep]
+        value = value[keep]
+        a_codes = a_codes[keep]
+    if pooled.any() and (kind[pooled] == "crime").any():
+        i = np.flatnonzero(pooled & (kind == "crime"))[0]
+        raise _fail(path, f"{_loc_text([lines[i]])}: reported crime for the period {col['ar'][i]!r}; expected a single year "
+                          "(only NTU publishes pooled two-year periods)")
 
     # units -> part
     e_codes, e_uniq = _factor(col["enhet"])
@@ -877,7 +924,7 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
 
     # duplicates (after mapping names to codes: 'Falun' and 'Falu kommun' are one area)
     n_ind = len(ind_ids) + 1
-    cell = (((a_codes.astype(np.int64) * 3000 + year) * n_ind + (ind_idx + 1)) * len(_PARTS)) + part
+    cell = (((a_codes.astype(np.int64) * 6000 + year * 2 + pooled) * n_ind + (ind_idx + 1)) * len(_PARTS)) + part
     _, counts = np.unique(cell, return_counts=True)
     if (counts > 1).any():
         order = np.argsort(cell, kind="stable")
@@ -903,14 +950,26 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
         )
 
     source = BRA_SOURCE
-    group = (a_codes.astype(np.int64) * 3000 + year) * n_ind + (ind_idx + 1)
-    ctx = {"geografi": col["geografi"], "variabel": col["variabel"], "lines": lines}
+    group = (a_codes.astype(np.int64) * 6000 + year * 2 + pooled) * n_ind + (ind_idx + 1)
+    ctx = {"geografi": col["geografi"], "variabel": col["variabel"], "lines": lines, "pooled": pooled}
     crime_t = _bra_table(path, "crime", kind == "crime", group, part, value, a_codes, a_uniq, year, ind_idx, ind_ids, ctx)
     survey_t = _bra_table(path, "survey", kind == "survey", group, part, value, a_codes, a_uniq, year, ind_idx, ind_ids, ctx)
+    both = survey_t[survey_t.duplicated(["area_code", "year", "indicator"], keep=False)]
+    if len(both):
+        r = both.iloc[0]
+        sel = (np.array(a_uniq, dtype=object)[a_codes] == r["area_code"]) & (year == r["year"]) & (kind == "survey") & (
+            np.array(ind_ids + [""], dtype=object)[np.where(ind_idx >= 0, ind_idx, len(ind_ids))] == r["indicator"])
+        at = {bool(p_): lines[np.flatnonzero(sel & (pooled == p_))[0]] for p_ in (True, False)}
+        raise _fail(path, f"{registry().name(r['area_code'])} {r['indicator']} has both a pooled {r['year'] - 1}\u2013{r['year']} "
+                          f"value ({_loc_text([at[True]])}) and a yearly {r['year']} value ({_loc_text([at[False]])}); "
+                          "expected one of them")
     crime_t["status"] = "final"
     crime_t["source"] = source
     survey_t["source"] = source
-    # respondents: one n per area and year, joined to every NTU indicator of that area and year
+    # respondents: one n per area and NTU year, joined to every NTU indicator measured in that survey;
+    # a victimisation indicator of reference year Y was measured in NTU Y + offset (catalogue)
+    offsets = np.array([cat.get(i).ntu_year_offset for i in survey_t["indicator"]], dtype=np.int64)
+    survey_t["_ntu_year"] = survey_t["year"].to_numpy(dtype=np.int64) + offsets
     resp = kind == "respondents"
     if resp.any() and len(survey_t):
         n_val = value[resp]
@@ -918,21 +977,28 @@ def _bra_long_tables(path: Path, data: bytes, col: dict[str, np.ndarray], lines:
         if frac.any():
             i = np.flatnonzero(resp)[np.flatnonzero(frac)[0]]
             raise _fail(path, f"'{BRA_RESPONDENTS}' must be a whole number; {_loc_text([lines[i]])} has {col['varde'][i]!r}")
-        n_map = pd.Series(n_val, index=pd.MultiIndex.from_arrays([np.array(a_uniq, dtype=object)[a_codes[resp]], year[resp]]))
-        key = pd.MultiIndex.from_arrays([survey_t["area_code"].to_numpy(dtype=object), survey_t["year"].to_numpy()])
+        n_map = pd.Series(n_val, index=pd.MultiIndex.from_arrays(
+            [np.array(a_uniq, dtype=object)[a_codes[resp]], year[resp], pooled[resp]]))
+        key = pd.MultiIndex.from_arrays([survey_t["area_code"].to_numpy(dtype=object), survey_t["_ntu_year"].to_numpy(),
+                                         survey_t["period"].notna().to_numpy()])
         survey_t["n_respondents"] = n_map.reindex(key).to_numpy()
     else:
         survey_t["n_respondents"] = np.nan
+    ntu_years = survey_t["_ntu_year"]
     cols_c = [c for c in COLUMNS["crime"] if c != "source_sha256"]
     cols_s = [c for c in COLUMNS["survey"] if c != "source_sha256"]
     crime_t = crime_t[cols_c]
     survey_t = survey_t[cols_s]
 
     years_c = f"anmälda brott {crime_t['year'].min()}–{crime_t['year'].max()}" if len(crime_t) else None
-    years_s = f"NTU {survey_t['year'].min()}–{survey_t['year'].max()}" if len(survey_t) else None
+    years_s = f"NTU {ntu_years.min()}–{ntu_years.max()}" if len(survey_t) else None
     vintage = ", ".join(v for v in (years_c, years_s) if v) or None
+    if survey_t["period"].notna().any():
+        notes.append(f"{int(survey_t['period'].notna().sum())} NTU value(s) are pooled two-year estimates "
+                     f"({_listing(sorted(set(survey_t['period'].dropna())))}); they keep their period and are "
+                     "never mixed with yearly values")
     return _finish(path, data, PUBLISHER_BRA, fmt, vintage, crime=crime_t, survey=survey_t, notes=notes,
-                   status="final", **extra)
+                   status="final", not_imported=not_imported or None, **extra)
 
 
 def _bra_table(path, name, mask, group, part, value, a_codes, a_uniq, year, ind_idx, ind_ids, ctx) -> pd.DataFrame:
@@ -941,7 +1007,7 @@ def _bra_table(path, name, mask, group, part, value, a_codes, a_uniq, year, ind_
     what = "crime" if name == "crime" else "NTU"
     rows = np.flatnonzero(mask)
     if rows.size == 0:
-        return pd.DataFrame({c: [] for c in ["area_code", "year", "indicator", *parts]})
+        return pd.DataFrame({c: [] for c in ["area_code", "year", "indicator", *parts] + (["period"] if name == "survey" else [])})
     gid, _uniq = pd.factorize(group[rows])
     n = int(gid.max()) + 1
     first = np.full(n, -1, dtype=np.int64)
@@ -951,6 +1017,8 @@ def _bra_table(path, name, mask, group, part, value, a_codes, a_uniq, year, ind_
         "year": year[first],
         "indicator": np.array(ind_ids, dtype=object)[ind_idx[first]],
     }
+    if name == "survey":
+        out["period"] = np.where(ctx["pooled"][first], [f"{y - 1}\u2013{y}" for y in year[first]], None).astype(object)
     present = {}
     for p in parts:
         arr = np.full(n, np.nan)
@@ -1206,184 +1274,45 @@ def _open_workbook(path: Path, data: bytes):
         raise _fail(path, f"cannot open the workbook ({type(exc).__name__}: {exc}); is the file damaged or truncated?") from None
 
 
-def _sheet_rows(ws) -> list[list]:
-    rows = []
-    for row in ws.iter_rows(values_only=True):
-        row = list(row)
-        while row and (row[-1] is None or (isinstance(row[-1], str) and not row[-1].strip())):
-            row.pop()
-        rows.append(row)
-    while rows and not rows[-1]:
-        rows.pop()
-    return rows
-
-
-def _cell_ref(sheet: str, r: int, c: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return f"'{sheet}'!{get_column_letter(c + 1)}{r + 1}"
-
-
-def _cell_text(v) -> str:
-    """A workbook value as the long form writes it: numbers as '5043.0', text as is, empty as ''."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, (int, float)):
-        return repr(float(v))
-    text = str(v).strip()
-    num = _parse_spaced(text)
-    if num is not None and np.isfinite(num):
-        return repr(num)
-    return text
-
-
-def _year_cell(v) -> int | None:
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and 1990 <= v <= 2100:
-        return int(v)
-    if isinstance(v, str) and re.fullmatch(r"\s*(19|20)\d\d\s*", v):
-        return int(v)
-    return None
-
-
-_YEAR_RANGE = re.compile(r"\s*\d{4}\s*[-–—]\s*\d{4}")
-
-
-def _ntu_title(title: str) -> tuple[str, str]:
-    """(indicator name, unit text) of an NTU sheet title
-    '<Indikator> <YYYY–YYYY>, enligt NTU <YYYY–YYYY>. <enhet>'."""
-    t = " ".join(title.split())
-    name = re.split(r",?\s*enligt NTU", t, maxsplit=1)[0]
-    name = _YEAR_RANGE.sub("", name).strip().rstrip(",").strip()
-    m = re.search(r"NTU\s*\d{4}\s*[-–—]\s*\d{4}\.\s*(.*)$", t)
-    return name, (m.group(1).strip() if m else "")
-
-
-def _crime_title(title: str) -> str:
-    t = " ".join(title.split())
-    t = re.sub(r"\s+i kommunen, länet.*$", "", t)
-    t = t.replace("(anmälda brott)", "")
-    t = _YEAR_RANGE.sub("", t)
-    return " ".join(t.split()).strip().rstrip(",").strip()
-
-
 def read_bra_xlsx(path: str | Path) -> SourceTables:
-    """Read BRÅ's per-kommun lägesbild workbook (PROVENANCE §16; see the module docstring).
+    """Read BRÅ's per-kommun lägesbild workbook in any of its editions (the layouts, and the evidence for
+    them, are in :mod:`tmb_analysis.bra_workbook`).
 
-    Every sheet is turned into long-form rows and read with the same rules as the long form:
-    names through the geography registry, indicators through the catalogue, ``..`` = no value.
-    Sheets without indicator data (a table of contents, notes) are skipped and listed.
+    Every sheet is turned into long-form rows and read with the same rules as the long form: names
+    through the geography registry, indicators through the catalogue, ``..`` = no value, respondents
+    of the NTU year that measured each value, pooled two-year periods kept as periods. Sheets without
+    indicator data (a table of contents, notes) and footnote rows are skipped and listed.
     """
+    from .bra_workbook import WorkbookError, read_workbook
+
     path = Path(path)
     data = _read_bytes(path)
     wb = _open_workbook(path, data)
-    cols: dict[str, list] = {c: [] for c in BRA_LONG_COLUMNS}
-    locs: list[str] = []
-    skipped: list[str] = []
-
-    def add(geo, enhet, year, var, value, kalla, loc):
-        cols["geografi"].append(str(geo).strip())
-        cols["enhet"].append(enhet)
-        cols["ar"].append(str(year))
-        cols["variabel"].append(var)
-        cols["varde"].append(_cell_text(value))
-        cols["kalla"].append(kalla)
-        locs.append(loc)
-
     try:
-        for ws in wb.worksheets:
-            rows = _sheet_rows(ws)
-            title = rows[0][0] if rows and rows[0] else None
-            if not isinstance(title, str) or not title.strip() or len(rows) < 3:
-                skipped.append(ws.title)
-                continue
-            sheet = ws.title
-            crime_sheet = "(anmälda)" in sheet.casefold() or "(anmälda brott)" in title.casefold()
-            if crime_sheet:
-                var = _crime_title(title)
-                header = rows[1]
-                spec = {}
-                for j, label in enumerate(header[1:], start=1):
-                    if label is None or str(label).strip() == "":
-                        continue
-                    m = re.fullmatch(r"(.*\S)\s+((?:19|20)\d\d)", str(label).strip())
-                    if not m:
-                        raise _fail(path, f"sheet {sheet!r}, header cell {_cell_ref(sheet, 1, j)} is {label!r}; "
-                                          "expected '<enhet> <year>' such as 'Antal 2024' or 'Antal per 100 000 inv 2024'")
-                    spec[j] = (m.group(1), int(m.group(2)))
-                for r in range(2, len(rows)):
-                    row = rows[r]
-                    if not row or row[0] is None or not str(row[0]).strip():
-                        if any(v is not None and str(v).strip() for v in row[1:]):
-                            raise _fail(path, f"sheet {sheet!r}, row {r + 1} has values but no geography in column A")
-                        continue
-                    for j, (enhet, year) in spec.items():
-                        add(row[0], enhet, year, var, row[j] if j < len(row) else None, BRA_KALLA_CRIME, _cell_ref(sheet, r, j))
-                continue
-            var, unit = _ntu_title(title)
-            r0 = next((r for r in range(1, len(rows)) if rows[r] and _year_cell(rows[r][0]) is not None), None)
-            if r0 is not None and r0 >= 2:  # current layout: geography blocks, one row per year
-                header = rows[r0 - 1]
-                geo_row_i = next((r for r in range(r0 - 2, 0, -1) if any(v is not None and str(v).strip() for v in rows[r][1:])), None)
-                if geo_row_i is None:
-                    raise _fail(path, f"sheet {sheet!r}: no row of geography names above the header (row {r0}); "
-                                      "expected the kommun, its län and 'Hela landet' heading blocks of columns")
-                geo_row = rows[geo_row_i]
-                starts = [j for j in range(1, len(geo_row)) if geo_row[j] is not None and str(geo_row[j]).strip()]
-                last = max(len(header), len(geo_row)) - 1
-                blocks = []
-                for k, s in enumerate(starts):
-                    e = (starts[k + 1] - 1) if k + 1 < len(starts) else last
-                    blocks.append((str(geo_row[s]).strip(), s, e))
-                for r in range(r0, len(rows)):
-                    row = rows[r]
-                    year = _year_cell(row[0]) if row else None
-                    if year is None:
-                        if row and any(v is not None and str(v).strip() for v in row[1:]):
-                            raise _fail(path, f"sheet {sheet!r}, cell {_cell_ref(sheet, r, 0)} is {row[0]!r}; expected a year such as 2024")
-                        continue
-                    for geo, s, e in blocks:
-                        for j in range(s, e + 1):
-                            label = header[j] if j < len(header) else None
-                            if label is None or not str(label).strip():
-                                continue
-                            add(geo, str(label).strip(), year, var, row[j] if j < len(row) else None, BRA_KALLA_NTU,
-                                _cell_ref(sheet, r, j))
-                continue
-            # older layout: like the crime sheets, one column per year, no intervals
-            header = rows[1]
-            spec = {}
-            for j, label in enumerate(header[1:], start=1):
-                if label is None or str(label).strip() == "":
-                    continue
-                m = re.search(r"((?:19|20)\d\d)$", str(label).strip()) if not isinstance(label, (int, float)) else None
-                y = _year_cell(label) if isinstance(label, (int, float)) else (int(m.group(1)) if m else None)
-                if y is None:
-                    spec = {}
-                    break
-                spec[j] = y
-            if not spec:
-                skipped.append(sheet)
-                continue
-            for r in range(2, len(rows)):
-                row = rows[r]
-                if not row or row[0] is None or not str(row[0]).strip():
-                    continue
-                for j, year in spec.items():
-                    ref = _cell_ref(sheet, r, j)
-                    add(row[0], unit, year, var, row[j] if j < len(row) else None, BRA_KALLA_NTU, ref)
-                    if not catalogue().is_respondent_count(var):  # no intervals in this layout: missing
-                        add(row[0], BRA_CI_LOW, year, var, None, BRA_KALLA_NTU, ref)
-                        add(row[0], BRA_CI_HIGH, year, var, None, BRA_KALLA_NTU, ref)
+        got = read_workbook(wb)
+    except WorkbookError as exc:
+        raise _fail(path, str(exc)) from None
     finally:
         wb.close()
-    if not locs:
+    if not got.locs:
         raise _fail(path, "no indicator sheets found; expected BRÅ's lägesbild workbook with '(anmälda)' sheets and NTU sheets")
-    col = {k: np.asarray(v, dtype=object) for k, v in cols.items()}
-    notes = [f"sheets without indicator data skipped: {_listing(skipped)}"] if skipped else []
-    return _bra_long_tables(path, data, col, np.asarray(locs, dtype=object), "bra_xlsx", notes,
-                            not_imported=[f"sheet {s}" for s in skipped] or None)
+    col = {k: np.asarray(v, dtype=object) for k, v in got.columns.items()}
+    notes = []
+    edition = got.edition
+    if edition is not None:
+        notes.append(f"workbook edition: {edition.label} (NTU sheets laid out as "
+                     f"{'one column per period' if edition.ntu_layout == 'periods' else 'geography blocks, one row per year'})")
+    elif len(got.editions) > 1:
+        notes.append(f"the NTU sheets follow different editions ({', '.join(sorted(got.editions))}); each was read by its layout")
+    if got.skipped:
+        notes.append(f"sheets without indicator data skipped: {_listing(got.skipped)}")
+    if got.footnotes:
+        notes.append(f"{len(got.footnotes)} footnote row(s) skipped ({_listing(got.footnotes)})")
+    if got.dashes:
+        notes.append(f"{got.dashes} cell(s) with BRÅ's dash marker: zero in crime sheets, no value in NTU sheets")
+    return _bra_long_tables(path, data, col, np.asarray(got.locs, dtype=object), "bra_xlsx", notes,
+                            not_imported=[f"sheet {s}" for s in got.skipped] or None,
+                            edition=edition.label if edition else None)
 
 
 # ---- BRÅ yearly per-kommun CSV --------------------------------------------------------
@@ -1718,13 +1647,15 @@ def read_bra_table(path: str | Path) -> SourceTables:
     (``not_imported``) and counted in the notes. ``- `` is zero and ``. `` not applicable (missing),
     as BRÅ's legend says. The status is ``preliminary`` unless the title says ``slutlig`` statistics.
     """
+    from .bra_workbook import sheet_rows
+
     path = Path(path)
     data = _read_bytes(path)
     published = None
     if data[:4] == b"PK\x03\x04":
         wb = _open_workbook(path, data)
         try:
-            sheets = [(ws.title, _sheet_rows(ws)) for ws in wb.worksheets]
+            sheets = [(ws.title, sheet_rows(ws)) for ws in wb.worksheets]
         finally:
             wb.close()
         tables, titles, info = [], [], []

@@ -22,6 +22,12 @@ replace the row that has the detail (:func:`_prefer_richer`). A group (``groups`
 a whole by a newer vintage of it (Kolada re-fills group ids with new members). Every replacement
 is logged in the :class:`ImportReport`. Re-importing the same file changes nothing.
 
+Example data and real data never share a store (:class:`MixedStoreError`; ``--replace-example``
+empties a store of the example data first), so that a real report never carries the example banner
+or is compared with a synthetic riket. After every merge, :func:`benchmark_conflicts` checks the
+published län and riket counts against the sum of their complete kommun sets and warns in the
+import report.
+
 Population: :func:`load_store` returns ``Store.population`` complete. SCB rows are used where they
 exist; for every other area-year with BRÅ's ``totalt`` count and rate, the population is derived
 as round(count / rate × 100 000) with source :data:`DERIVED_POPULATION_SOURCE`
@@ -55,11 +61,16 @@ class EmptyStoreError(ValueError):
     """The store has no crime and no survey rows (or does not exist)."""
 
 
+class MixedStoreError(DataValidationError):
+    """Example data and real files would end up in the same store."""
+
+
 # ---- the store as read ------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Vintage:
-    """What a store covers: first and last year of each source kind, and the status of the last crime year."""
+    """What a store covers: first and last year of each source kind (for NTU the survey years), and the
+    status of the last crime year."""
 
     crime_first: int | None
     crime_last: int | None
@@ -109,12 +120,15 @@ class Store:
         if last is not None:
             st = set(c.loc[c["year"] == last, "status"])
             status = "preliminary" if "preliminary" in st else "final"
+        from .periods import measured_year
+
+        ntu = measured_year(s)  # the survey years (victimisation is labelled by the year before)
         return Vintage(
             crime_first=int(c["year"].min()) if len(c) else None,
             crime_last=last,
             crime_last_status=status,
-            survey_first=int(s["year"].min()) if len(s) else None,
-            survey_last=int(s["year"].max()) if len(s) else None,
+            survey_first=int(ntu.min()) if len(s) else None,
+            survey_last=int(ntu.max()) if len(s) else None,
         )
 
 
@@ -506,13 +520,20 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
-def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE, year: int | None = None) -> ImportReport:
+def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE, year: int | None = None,
+                 replace_example: bool = False) -> ImportReport:
     """Read, validate and merge source files (or folders) into the store; all-or-nothing.
 
     Every file is read and validated before anything is written; any failure raises
     :class:`~tmb_analysis.validation.DataValidationError` naming the file(s) and leaves the store
     byte-identical. ``year`` is passed to readers of files without a year in their content or
     name (``tmb import --year``). See the module docstring for the merge rule.
+
+    Example data and real files never share a store: importing real files into a store that holds
+    the example data (or the reverse, or both kinds at once) raises :class:`MixedStoreError`, unless
+    ``replace_example`` (``tmb import --replace-example``), which first empties the store of the
+    example data. After the merge, a published län (or riket) count that differs from the sum of
+    its complete set of kommuner is a warning of the report (:func:`benchmark_conflicts`).
     """
     store_dir = Path(store_dir)
     files = expand_paths(paths)
@@ -533,6 +554,13 @@ def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE,
     exists = store_dir.is_dir()
     old = {name: _read_table(store_dir, name) if exists else empty_table(name) for name in TABLES}
     old_sources = _read_sources(store_dir) if exists else []
+    removed_example = 0
+    example_shas = {s.get("sha256") for s in old_sources if s.get("synthetic")}
+    if replace_example and example_shas:
+        removed_example = sum(int(old[n]["source_sha256"].isin(example_shas).sum()) for n in TABLES)
+        old = {n: old[n][~old[n]["source_sha256"].isin(example_shas)].reset_index(drop=True) for n in TABLES}
+        old_sources = [s for s in old_sources if not s.get("synthetic")]
+    _refuse_mixing(store_dir, results, old_sources, files)
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     by_sha = {s.get("sha256"): s for s in old_sources}
     new_recs = {r.provenance["sha256"]: dict(r.provenance, imported_at=now) for r in results}
@@ -587,7 +615,11 @@ def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE,
         warnings += warn
 
     notes = [f"{r.provenance['file']}: {n}" for r in results for n in r.notes]
-    data_changed = any(not _frames_equal(merged[n][COLUMNS[n]], _sorted(n, old[n][COLUMNS[n]])) for n in TABLES)
+    warnings += benchmark_conflicts(merged["crime"], {r.provenance["sha256"] for r in results if len(r.crime)}, labels)
+    if removed_example:
+        changes.insert(0, f"the example data were removed first (--replace-example): {removed_example} row(s) of "
+                          f"{len(example_shas)} example file(s)")
+    data_changed = removed_example > 0 or any(not _frames_equal(merged[n][COLUMNS[n]], _sorted(n, old[n][COLUMNS[n]])) for n in TABLES)
     new_files = [sha for sha in new_recs if sha not in by_sha]
     file_records = [dict(new_recs[r.provenance["sha256"]], rows=r.rows(), notes=list(r.notes)) for r in results]
     if not data_changed and not new_files and exists:
@@ -603,6 +635,72 @@ def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE,
             sources.append(rec)
     _write_store(store_dir, merged, sources)
     return ImportReport(store_dir, file_records, report_tables, True, warnings=warnings, changes=changes, notes=notes)
+
+
+def _refuse_mixing(store_dir: Path, results: list[SourceTables], old_sources: list[dict], files: list[Path]) -> None:
+    """Raise :class:`MixedStoreError` when example data and real files would share the store."""
+    incoming = {bool(r.provenance.get("synthetic")) for r in results}
+    stored = {bool(s.get("synthetic")) for s in old_sources}
+    if len(incoming) > 1:
+        example = [r.provenance["file"] for r in results if r.provenance.get("synthetic")]
+        real = [r.provenance["file"] for r in results if not r.provenance.get("synthetic")]
+        raise MixedStoreError(
+            f"{real[0]}: real files and example data ({example[0]}) in one import; import them into separate stores "
+            "(`tmb import PATH --store DIR`)", origin=real[0])
+    if not incoming or not stored or incoming == stored:
+        return
+    first = results[0].provenance["file"]
+    if True in stored:
+        shown = " ".join(str(f) for f in files[:3]) + (" …" if len(files) > 3 else "")
+        raise MixedStoreError(
+            f"{first}: the store {store_dir} holds the example data (exempeldata); start a store for real data with "
+            f"`tmb import {shown} --store data/verklig` (and build from it with `--store data/verklig`), or empty this "
+            "one of the example data first with `--replace-example`", origin=first)
+    raise MixedStoreError(
+        f"{first}: is example data (exempeldata) and the store {store_dir} holds real data; write the example data "
+        "into a store of its own (`tmb import data/sample --store data/exempel`)", origin=first)
+
+
+def benchmark_conflicts(crime: pd.DataFrame, touched: set[str], records: dict[str, dict]) -> list[str]:
+    """Warnings for published län and riket counts that differ from the sum of their kommuner, where
+    every kommun of the län (all 290 for riket) has a count for that indicator and year.
+
+    Counts are whole numbers, so any difference is more than rounding (in BRÅ's real Dalarna figures
+    the län counts equal their kommun sums exactly). Only keys with a row from this import
+    (``touched``: the files' sha256) are checked, so an old conflict is not repeated at every import.
+    One line per conflict, naming the area, indicator, year, both figures and the files of the rows.
+    """
+    from .geography import RIKET_CODE, registry
+
+    reg = registry()
+    c = crime[crime["count"].notna()]
+    if c.empty:
+        return []
+    members = {lan.code: [k.code for k in reg.kommuner(lan.code)] for lan in reg.all_lan()}
+    members[RIKET_CODE] = [k.code for k in reg.kommuner()]
+    lan_of = {k: lan for lan, ks in members.items() if lan != RIKET_CODE for k in ks}
+    kom = c[c["area_code"].str.len() == 4]
+    out = []
+    for target, by in (("lan", kom["area_code"].map(lan_of)), ("riket", pd.Series(RIKET_CODE, index=kom.index))):
+        grouped = kom.assign(_bench=by).groupby(["_bench", "indicator", "year"])
+        sums = grouped["count"].sum()
+        n = grouped["area_code"].nunique()
+        shas = grouped["source_sha256"].agg(lambda x: sorted(set(x.dropna())))
+        pub = c[c["area_code"].isin(members) & ((c["area_code"] == RIKET_CODE) == (target == "riket"))]
+        pub = pub.set_index(["area_code", "indicator", "year"])
+        for key, published in pub["count"].items():
+            if key not in sums.index or n[key] != len(members[key[0]]):
+                continue
+            total = int(sums[key])
+            sha = pub.loc[key, "source_sha256"]
+            files = sorted({*shas[key], sha} - {None})
+            if int(published) == total or not (set(files) & touched):
+                continue
+            names = ", ".join(sorted({(records.get(f) or {}).get("file") or "an earlier import" for f in files}))
+            out.append(f"crime: {reg.name(key[0])} {key[2]} {key[1]}: the published count {int(published)} differs from "
+                       f"the sum of its {n[key]} kommuner, {total} (rows area_code={key[0]} and its kommuner, "
+                       f"indicator={key[1]}, year={key[2]}; from {names})")
+    return out
 
 
 def _write_store(store_dir: Path, tables: dict[str, pd.DataFrame], sources: list[dict]) -> None:

@@ -13,6 +13,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from . import formatting as F
+from .periods import year_for, years_text
 
 NBSP = F.NBSP
 
@@ -112,13 +113,9 @@ TABLE_CSS += "\n" + MATRIX_CSS
 
 
 def _select(results: pd.DataFrame, **eq) -> pd.DataFrame:
-    mask = pd.Series(True, index=results.index)
-    for col, val in eq.items():
-        if col == "year":
-            mask &= pd.to_numeric(results["year"], errors="coerce") == int(val)
-        else:
-            mask &= results[col].astype("string") == str(val)
-    return results[mask]
+    from .periods import select_rows
+
+    return select_rows(results, **eq)
 
 
 def _get(row, col, default=None):
@@ -155,6 +152,14 @@ def _is_small(row) -> bool:
     return not F.is_missing(pop) and pop < float(analysis_config()["pooling"]["small_area_population"])
 
 
+def _reference_year(row) -> bool:
+    """True for an NTU indicator labelled by reference year (self-reported victimisation)."""
+    from .catalogue import catalogue
+
+    ind = _get(row, "indicator")
+    return isinstance(ind, str) and ind in catalogue() and catalogue().get(ind).ntu_year_offset > 0
+
+
 def _value_cell(row, show_eb: bool = False) -> Markup:
     if row is None:
         return Markup('<td class="num">–<span class="sub">uppgift saknas</span></td>')
@@ -170,6 +175,11 @@ def _value_cell(row, show_eb: bool = False) -> Markup:
         if not F.is_missing(n):
             sub = f"antal: {F.fmt_number(n)}"
     sub_html = Markup('<span class="sub">{}</span>').format(sub) if sub else Markup("")
+    period, year = _get(row, "period"), _get(row, "year")
+    if isinstance(period, str) and period and not F.is_missing(year) and period != str(int(year)):
+        sub_html += Markup('<span class="sub">tvåårsperiod {}</span>').format(period)  # a pooled NTU estimate
+    elif not F.is_missing(year) and _reference_year(row):
+        sub_html += Markup('<span class="sub">avser {}</span>').format(int(year))  # victimisation: the year before NTU
     if show_eb and unit == "per_100k" and _is_small(row):
         eb = _get(row, "eb_value")
         if not F.is_missing(eb):
@@ -308,14 +318,17 @@ def indicator_table_html(results: pd.DataFrame, area_code: str, year: int, *, ta
         bodies.append(Markup("<tbody>{}</tbody>").format(Markup("").join(trs)))
     if not bodies:
         bodies.append(
-            Markup('<tbody><tr><td colspan="{}">Inga uppgifter för {} år {}.</td></tr></tbody>').format(
-                len(headings), name, year
+            Markup('<tbody><tr><td colspan="{}">Inga uppgifter för {} ({}).</td></tr></tbody>').format(
+                len(headings), name, years_text(year)
             )
         )
 
     kinds = sorted({str(r.get("source_kind")) for r in records if r.get("source_kind") in SOURCE_NOTE})
     notes = [EXPLANATION] + [SOURCE_NOTE[k] + "." for k in kinds]
-    caption = Markup("{}: indikatorer {}, jämförda med länet och riket").format(name, int(year))
+    benches = [w for w, col in (("länet", "lan_value"), ("riket", "riket_value"))
+               if col in rows and pd.to_numeric(rows[col], errors="coerce").notna().any()]
+    caption = Markup("{}: indikatorer {}{}").format(
+        name, years_text(year), f", jämförda med {' och '.join(benches)}" if benches else "")
     id_attr = Markup(' id="{}"').format(table_id) if table_id else Markup("")
     html = Markup('<table class="tmb-table indicator-table"{}><caption>{}</caption>{}{}{}</table>').format(
         id_attr, caption, _thead(headings), Markup("").join(bodies), _tfoot(len(headings), notes)
@@ -372,7 +385,8 @@ def lan_table_html(
         )
 
     kommun_rows = [tr(c, names[c], True, True, "highlight" if highlight and c == str(highlight) else "") for c in order]
-    bench_rows = [tr(lan_code, lan_name, False, True), tr("00", _area_name(results, "00"), False, False)]
+    bench_rows = [tr(code, name, False, code != "00") for code, name in ((lan_code, lan_name), ("00", _area_name(results, "00")))
+                  if code in by_code]  # a benchmark the data do not cover is left out, not shown as a row of dashes
     unit_text = F.UNIT_SHORT[unit] if unit == "per_100k" else "andel i procent"
     caption = Markup("{} ({}) i kommunerna i {} {}").format(label, unit_text, lan_name, int(year))
     kind = _get(any_row, "source_kind")
@@ -417,8 +431,12 @@ def lan_matrix_html(results: pd.DataFrame, lan_code: str, year: int) -> str:
         by_theme.setdefault(ind.theme, []).append(ind)
     legend = " ".join(f"{sym} {word.lower()}" for sym, word in F.COMPARISON_TEXT.values())
     tables = []
+    shown = {c for c, v in zip(sel["area_code"].astype(str), pd.to_numeric(sel["value"], errors="coerce")) if v == v}
     for theme in sorted(by_theme, key=lambda t: THEMES.index(t) if t in THEMES else 1_000):
         inds = by_theme[theme]
+        theme_year = year_for(year, inds[0].source_kind)
+        if theme_year is None or not any((c, ind.id) in cells for c in names for ind in inds):
+            continue  # no kommun has data for this theme: no empty table
 
         def cell(code, ind, compare=True):
             r = cells.get((code, ind.id))
@@ -440,7 +458,7 @@ def lan_matrix_html(results: pd.DataFrame, lan_code: str, year: int) -> str:
                 ind.label, F.UNIT_SHORT[ind.unit] if ind.unit == "per_100k" else "andel i procent")
             for ind in inds)
         body = Markup("").join(row(c, names[c]) for c in order)
-        bench = row(lan_code, _area_name(results, lan_code), compare=False) + row("00", _area_name(results, "00"), False)
+        bench = Markup("").join(row(c, _area_name(results, c), compare=False) for c in (lan_code, "00") if c in shown)
         tables.append(Markup(
             # focusable, so that keyboard users can scroll a wide table (WCAG 2.1.1)
             '<div class="table-scroll" tabindex="0" role="region" aria-label="{}: alla kommuner">'
@@ -449,5 +467,5 @@ def lan_matrix_html(results: pd.DataFrame, lan_code: str, year: int) -> str:
             '<tbody class="benchmarks">{}</tbody><tfoot><tr><td colspan="{}">Symbolen efter värdet jämför med riket '
             '({}); högre eller lägre bara när hela 95{}%-intervallet ligger på samma sida om rikets värde.</td></tr>'
             '</tfoot></table></div>'
-        ).format(F.theme_label(theme), F.theme_label(theme), int(year), head, body, bench, len(inds) + 1, legend, NBSP))
+        ).format(F.theme_label(theme), F.theme_label(theme), theme_year, head, body, bench, len(inds) + 1, legend, NBSP))
     return str(Markup("").join(tables))

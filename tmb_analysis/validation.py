@@ -11,7 +11,9 @@ Canonical dtypes (what readers produce and ``store.load_store`` returns):
 crime       area_code str, year int64, indicator str, count Int64, rate_per_100k Float64,
             status str (``final`` | ``preliminary``), source str
 survey      area_code str, year int64, indicator str, share_pct / ci_low_pct / ci_high_pct
-            Float64 (0–100), n_respondents Int64, source str
+            Float64 (0–100), n_respondents Int64, period str (optional: ``2017–2018`` for a
+            pooled two-year NTU estimate, whose ``year`` is the period's last year; missing for
+            a single year), source str
 population  area_code str, year int64, population Int64 (> 0), source str
 groups      group_id str, group_title str, group_kind str (``skr_kommungrupp`` |
             ``liknande_kommuner`` | ``other``), area_code str (a member), subject_code str
@@ -40,7 +42,9 @@ YEAR_MIN, YEAR_MAX = 1990, 2100
 STATUSES = ("final", "preliminary")
 GROUP_KINDS = ("skr_kommungrupp", "liknande_kommuner", "other")
 #: Optional columns: filled with missing values when absent; never reported as missing.
-OPTIONAL_COLUMNS = ("source_sha256",)
+OPTIONAL_COLUMNS = ("source_sha256", "period")
+#: A pooled two-year NTU period as the store writes it (en dash): '2017–2018'.
+PERIOD_RE = re.compile(r"^((?:19|20)\d\d)\u2013((?:19|20)\d\d)$")
 
 #: Column -> canonical dtype, per table, in canonical column order.
 DTYPES: dict[str, dict[str, str]] = {
@@ -62,6 +66,7 @@ DTYPES: dict[str, dict[str, str]] = {
         "ci_low_pct": "Float64",
         "ci_high_pct": "Float64",
         "n_respondents": "Int64",
+        "period": "str",
         "source": "str",
         "source_sha256": "str",
     },
@@ -202,6 +207,20 @@ def _pct(col: str) -> pa.Column:
     return pa.Column("Float64", pa.Check.in_range(0, 100, error="a share between 0 and 100 (per cent)"), nullable=True)
 
 
+def _period_ok(df: pd.DataFrame) -> pd.Series:
+    """A pooled period is two consecutive years ending at the row's year ('2017–2018' for 2018)."""
+    if "period" not in df.columns:
+        return pd.Series(True, index=df.index)
+    period = df["period"]
+    ok = pd.Series(True, index=df.index)
+    has = period.notna()
+    if has.any():
+        parts = period[has].astype(str).str.extract(PERIOD_RE.pattern)
+        first, last = pd.to_numeric(parts[0], errors="coerce"), pd.to_numeric(parts[1], errors="coerce")
+        ok[has] = (first.notna() & (last == df.loc[has, "year"]) & (first == last - 1)).to_numpy()
+    return ok.astype(bool)
+
+
 def _ci_order(df: pd.DataFrame) -> pd.Series:
     low, share, high = (df[c].astype("Float64") for c in ("ci_low_pct", "share_pct", "ci_high_pct"))
     ok_low = (low <= share + 1e-9).fillna(True)
@@ -231,10 +250,12 @@ def schema(name: str) -> pa.DataFrameSchema:
             "ci_low_pct": _pct("ci_low_pct"),
             "ci_high_pct": _pct("ci_high_pct"),
             "n_respondents": pa.Column("Int64", pa.Check.ge(0, error="a respondent count of 0 or more"), nullable=True),
+            "period": pa.Column(str, nullable=True, required=False),
             "source": _source(),
             "source_sha256": _source_sha(),
         }
-        checks = [pa.Check(_ci_order, name="ci_order", error="ci_low_pct <= share_pct <= ci_high_pct")]
+        checks = [pa.Check(_ci_order, name="ci_order", error="ci_low_pct <= share_pct <= ci_high_pct"),
+                  pa.Check(_period_ok, name="period", error="a two-year period 'YYYY–YYYY' ending at the row's year, or missing")]
     elif name == "population":
         cols = {
             **_common(None),
@@ -274,7 +295,7 @@ def _row_text(df: pd.DataFrame, idx, focus: str | None, name: str) -> str:
     if focus and focus in row.index and focus not in cols:
         cols.append(focus)
     if focus is None and name == "survey":
-        cols += [c for c in ("ci_low_pct", "share_pct", "ci_high_pct") if c in row.index]
+        cols += [c for c in ("ci_low_pct", "share_pct", "ci_high_pct", "period") if c in row.index]
     parts = []
     for c in cols:
         v = row[c]
@@ -440,7 +461,8 @@ def _fast_valid(name: str, df: pd.DataFrame) -> bool:
                       and bool(df["status"].isin(STATUSES).all()) and nonempty("source"))
             elif name == "survey":
                 ok = (ok and isin("indicator", "survey") and all(between(c, 0, 100) for c in ("share_pct", "ci_low_pct", "ci_high_pct"))
-                      and between("n_respondents", 0) and nonempty("source") and bool(_ci_order(df).all()))
+                      and between("n_respondents", 0) and nonempty("source") and bool(_ci_order(df).all())
+                      and bool(_period_ok(df).all()))
             else:
                 ok = ok and between("population", 0, nullable=False, strict_lo=True) and nonempty("source")
         return bool(ok) and not df.duplicated(KEYS[name]).any()
