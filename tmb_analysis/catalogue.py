@@ -45,6 +45,8 @@ class Indicator:
     worse: str  # higher | lower
     bra_names: tuple[str, ...]
     bra_unit: str | None = None
+    #: First year of a comparable series (a recording change before it); None: comparable throughout.
+    comparable_from: int | None = None
 
     @property
     def unit_label(self) -> str:
@@ -118,6 +120,7 @@ class Catalogue:
                     "theme": i.theme,
                     "unit": i.unit,
                     "worse": i.worse,
+                    "comparable_from": i.comparable_from,
                 }
                 for i in self.indicators
             ]
@@ -138,6 +141,11 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
             worse = entry.get("worse", DEFAULTS[kind]["worse"])
             if unit not in UNITS or worse not in ("higher", "lower"):
                 raise ValueError(f"{where}: {entry['id']}: unit must be one of {list(UNITS)}, worse higher|lower")
+            comparable = entry.get("comparable_from")
+            if comparable is not None and (isinstance(comparable, bool) or not isinstance(comparable, int)
+                                           or not 1900 <= comparable <= 2100):
+                raise ValueError(f"{where}: {entry['id']}: comparable_from must be a year such as 2020, "
+                                 f"got {comparable!r}")
             indicators.append(
                 Indicator(
                     id=entry["id"],
@@ -148,6 +156,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
                     worse=worse,
                     bra_names=tuple(entry["bra_names"]),
                     bra_unit=entry.get("bra_unit"),
+                    comparable_from=comparable,
                 )
             )
     return Catalogue(indicators, raw.get("ntu_respondents_names") or [])
