@@ -243,13 +243,17 @@ def _classify(low: float, high: float) -> str:
     return "no_clear_trend"
 
 
-def _fit_slope(y, year, family, alpha, use_t, offset=None, var_weights=None):
-    """Fit ``y ~ year`` as a GLM; use the Pearson chi2 scale when it exceeds 1.
+def _fit_slope(y, year, family, alpha, use_t, offset=None, var_weights=None, min_scale: float = 1.0):
+    """Fit ``y ~ year`` as a GLM; the scale is the larger of ``min_scale`` (at least 1) and the
+    Pearson chi2/df of the fit. When chi2/df is the larger, t quantiles on the residual df
+    (``use_t``); when ``min_scale`` is (a dispersion estimated elsewhere, with many degrees of
+    freedom), normal quantiles.
 
     Returns ``(slope, ci_low, ci_high, scale)`` or None if the fit fails.
     """
     x = sm.add_constant(year - year.mean())
     model = sm.GLM(y, x, family=family, offset=offset, var_weights=var_weights)
+    floor = max(1.0, float(min_scale)) if np.isfinite(min_scale) else 1.0
     try:
         with warnings.catch_warnings():
             # A noiseless series is "perfect prediction", which is harmless here.
@@ -260,8 +264,10 @@ def _fit_slope(y, year, family, alpha, use_t, offset=None, var_weights=None):
             res = model.fit(scale=1.0, tol=1e-12)
             df = res.df_resid
             dispersion = res.pearson_chi2 / df if df > 0 else np.nan
-            if np.isfinite(dispersion) and dispersion > 1:
+            if np.isfinite(dispersion) and dispersion > floor:
                 res = model.fit(scale="X2", use_t=use_t, tol=1e-12)
+            elif floor > 1:
+                res = model.fit(scale=floor, tol=1e-12)
     except Exception:  # noqa: BLE001 - the contract is 'unknown', never an exception
         return None
     if not res.converged:
@@ -282,14 +288,17 @@ def _last_years(years, columns, last_n):
 
 
 def poisson_trend(
-    years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True
+    years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True,
+    min_scale: float = 1.0,
 ) -> TrendResult:
     """Trend in a rate: Poisson GLM of count on year, offset log(population).
 
     Uses the last ``last_n`` years having both a valid count and population.
     If the Pearson chi2/df exceeds 1 the model is refitted as quasi-Poisson
     (``scale='X2'``) so that the interval widens; its interval then uses t
-    quantiles on the residual df (``use_t``). The change per year is
+    quantiles on the residual df (``use_t``). ``min_scale`` (the indicator's pooled
+    overdispersion phi, estimated from many kommuner and years) is a floor for the scale:
+    three residual df alone are too noisy to trust a small chi2/df. The change per year is
     ``100 * (exp(beta) - 1)`` with limits from the exponentiated coefficient
     interval. ``'increasing'``/``'decreasing'`` only when the interval excludes 0.
     Fewer than 3 usable years, all-zero counts, events in only one year or
@@ -314,7 +323,7 @@ def poisson_trend(
     # The Poisson MLE exists only if events occur in at least two distinct years.
     if len(np.unique(yr[c > 0])) < 2:
         return _unknown(REASON_ONE_YEAR_EVENTS, n, unit)
-    fit = _fit_slope(c, yr, sm.families.Poisson(), alpha, use_t, offset=np.log(p))
+    fit = _fit_slope(c, yr, sm.families.Poisson(), alpha, use_t, offset=np.log(p), min_scale=min_scale)
     if fit is None:
         return _unknown(REASON_NOT_CONVERGED, n, unit)
     beta, lo, hi, scale = fit
@@ -546,7 +555,7 @@ def funnel_outliers(
 # Batch trends: one trend per row, ending at that row's year
 # --------------------------------------------------------------------------- #
 TREND_COLUMNS = ["pct_per_year", "ci_low", "ci_high", "classification", "reason", "n_years", "scale",
-                 "first_year"]
+                 "first_year", "stat", "stat_df"]
 
 
 def _trend_windows(series, years, usable, last_n):
@@ -594,15 +603,19 @@ class _TrendArrays:
         self.n_years = np.zeros(n_rows, dtype=np.int64)
         self.scale = np.full(n_rows, np.nan)
         self.first_year = np.full(n_rows, np.nan)
+        self.stat = np.full(n_rows, np.nan)
+        self.stat_df = np.full(n_rows, np.nan)
 
-    def set_fit(self, rows, pct, low, high, scale):
+    def set_fit(self, rows, pct, low, high, scale, stat=None, stat_df=None):
         self.pct[rows], self.low[rows], self.high[rows], self.scale[rows] = pct, low, high, scale
         self.cls[rows] = _classify_arrays(low, high)
+        if stat is not None:
+            self.stat[rows], self.stat_df[rows] = stat, stat_df
 
     def frame(self, order=None) -> pd.DataFrame:
         cols = {"pct_per_year": self.pct, "ci_low": self.low, "ci_high": self.high,
                 "classification": self.cls, "reason": self.reason, "n_years": self.n_years,
-                "scale": self.scale, "first_year": self.first_year}
+                "scale": self.scale, "first_year": self.first_year, "stat": self.stat, "stat_df": self.stat_df}
         if order is not None:  # back from sorted to input order
             inv = np.empty_like(order)
             inv[order] = np.arange(len(order))
@@ -621,14 +634,24 @@ def _classify_arrays(low, high):
         return np.where(low > 0, "increasing", np.where(high < 0, "decreasing", "no_clear_trend")).astype(object)
 
 
-def _interval_quantile(dispersion, df, alpha, use_t):
-    """Quantile and scale by the rule of :func:`_fit_slope`: Pearson scale and t when chi2/df > 1."""
-    over = np.isfinite(dispersion) & (dispersion > 1)
-    scale = np.where(over, dispersion, 1.0)
+def _interval_quantile(dispersion, df, alpha, use_t, min_scale=None):
+    """Quantile, scale and the df of the quantile by the rule of :func:`_fit_slope`: Pearson scale and
+    t when chi2/df exceeds ``max(1, min_scale)``, else that floor with normal quantiles (df ``inf``)."""
+    floor = np.ones(dispersion.shape) if min_scale is None else np.maximum(
+        1.0, np.where(np.isfinite(min_scale), min_scale, 1.0))
+    over = np.isfinite(dispersion) & (dispersion > floor)
+    scale = np.where(over, dispersion, floor)
     q = np.full(dispersion.shape, stats.norm.ppf(1 - alpha / 2))
+    q_df = np.full(dispersion.shape, np.inf)
     if use_t and over.any():
         q[over] = stats.t.ppf(1 - alpha / 2, df[over])
-    return scale, q
+        q_df[over] = df[over]
+    return scale, q, q_df
+
+
+def _sorted_floor(min_scale, n_rows: int, order) -> np.ndarray:
+    """A per-row scale floor (scalar or array) in the sorted order of the batch windows."""
+    return np.broadcast_to(as_float_array(min_scale), (n_rows,)).astype(float)[order]
 
 
 def _window_start(n, n_valued, dup, missing_reason: str) -> tuple[np.ndarray, np.ndarray]:
@@ -652,7 +675,8 @@ def _window_arrays(n_rows: int, unit: str, n, mask, t_w) -> _TrendArrays:
 
 
 def poisson_trend_batch(
-    series, years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True
+    series, years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True,
+    min_scale=None,
 ) -> pd.DataFrame:
     """:func:`poisson_trend` for every row at once: the trend ending at each row's year.
 
@@ -662,9 +686,11 @@ def poisson_trend_batch(
     count and population), with the same reasons for ``'unknown'``. The
     Poisson GLM is fitted by Newton-Raphson (= IRLS for the canonical log
     link) on all windows at once, with step-halving on the log-likelihood, to
-    full convergence. Returns a DataFrame aligned with the input rows, columns
+    full convergence. ``min_scale`` (per row, e.g. the indicator's pooled phi) is the floor of
+    the scale, as in :func:`poisson_trend`. Returns a DataFrame aligned with the input rows, columns
     ``pct_per_year, ci_low, ci_high, classification, reason, n_years, scale,
-    first_year, unit``.
+    first_year, stat, stat_df, unit``: ``stat`` is the slope divided by its standard error and
+    ``stat_df`` the degrees of freedom of its t distribution (``inf``: normal).
     """
     unit = "percent_per_year"
     yr = as_float_array(years).ravel()
@@ -697,13 +723,14 @@ def poisson_trend_batch(
         fit = _poisson_newton(y_w[todo], p_w[todo], t_w[todo], mask[todo])
         beta, var_b, chi2, ok = fit
         df = n[todo] - 2.0
-        scale, q = _interval_quantile(chi2 / df, df, alpha, use_t)
+        floor = None if min_scale is None else _sorted_floor(min_scale, n_rows, order)[todo]
+        scale, q, q_df = _interval_quantile(chi2 / df, df, alpha, use_t, floor)
         se = np.sqrt(var_b * scale)
         lo, hi = beta - q * se, beta + q * se
         pct, pct_lo, pct_hi = 100 * np.expm1(beta), 100 * np.expm1(lo), 100 * np.expm1(hi)
         ok &= np.isfinite(pct) & np.isfinite(pct_lo) & np.isfinite(pct_hi) & np.isfinite(scale)
         rows = np.flatnonzero(todo)
-        res.set_fit(rows[ok], pct[ok], pct_lo[ok], pct_hi[ok], scale[ok])
+        res.set_fit(rows[ok], pct[ok], pct_lo[ok], pct_hi[ok], scale[ok], (beta / se)[ok], q_df[ok])
         reason[todo] = np.where(ok, "", REASON_NOT_CONVERGED)
     res.reason = reason
     return res.frame(order)
@@ -787,12 +814,14 @@ def share_trend_batch(
     alpha: float = 0.05,
     ci_level: float = 0.95,
     use_t: bool = True,
+    min_scale=None,
 ) -> pd.DataFrame:
     """:func:`share_trend` for every row at once: the trend ending at each row's year.
 
     Same windows as :func:`poisson_trend_batch`; within each window the
     weighted least-squares slope (weights ``1/se**2`` from the published
-    interval) in closed form, with the scale rule of :func:`share_trend`.
+    interval) in closed form, with the scale rule of :func:`share_trend` (``min_scale`` as in
+    :func:`poisson_trend_batch`) and the same ``stat`` and ``stat_df`` columns.
     """
     unit = "percentage_points_per_year"
     yr, s, se = _share_and_se(years, share_pct, ci_low_pct, ci_high_pct, ci_level)
@@ -825,12 +854,14 @@ def share_trend_batch(
             resid = np.where(mask[todo], y - ybar[:, None] - slope[:, None] * dt, 0.0)
             chi2 = (w * resid**2).sum(axis=1)
             df = n[todo] - 2.0
-            scale, q = _interval_quantile(chi2 / df, df, alpha, use_t)
-            half = q * np.sqrt(scale / sxx)
+            floor = None if min_scale is None else _sorted_floor(min_scale, n_rows, order)[todo]
+            scale, q, q_df = _interval_quantile(chi2 / df, df, alpha, use_t, floor)
+            se_slope = np.sqrt(scale / sxx)
+            half = q * se_slope
         lo, hi = slope - half, slope + half
         ok = np.isfinite(slope) & np.isfinite(lo) & np.isfinite(hi) & (sxx > 0)
         rows = np.flatnonzero(todo)
-        res.set_fit(rows[ok], slope[ok], lo[ok], hi[ok], scale[ok])
+        res.set_fit(rows[ok], slope[ok], lo[ok], hi[ok], scale[ok], (slope / se_slope)[ok], q_df[ok])
         reason[rows[~ok]] = REASON_NOT_CONVERGED
     res.reason = reason
     return res.frame(order)
@@ -1158,3 +1189,291 @@ def funnel_position_share(share_pct, n, benchmark_pct, phi=None, level: float = 
     with np.errstate(invalid="ignore"):
         label = np.where(s > hi, "above", np.where(s < lo, "below", "within"))
     return np.where(known, label, "unknown").astype(object)
+
+
+# --------------------------------------------------------------------------- #
+# The model of variation between areas (docs/metod.md, section 5)
+# --------------------------------------------------------------------------- #
+def sqrt_rate(counts, populations, per: float = PER_100K) -> tuple[np.ndarray, np.ndarray]:
+    """The comparison scale of a rate: ``v = sqrt(count / population * per)`` and the Poisson
+    sampling variance of ``v``, ``per / (4 population)`` (the square root stabilises the Poisson
+    variance: ``var(sqrt(Y)) ~ 1/4``; Spiegelhalter 2005, the CQC transformation of FunnelPlotR).
+    Multiply the variance by the overdispersion phi for overdispersed counts. NaN for invalid input."""
+    c, p, ok = _valid_count_pop(counts, populations)
+    v = np.full(c.shape, np.nan)
+    var = np.full(c.shape, np.nan)
+    v[ok] = np.sqrt(c[ok] / p[ok] * per)
+    var[ok] = per / (4 * p[ok])
+    return v, var
+
+
+def twoway_dispersion(counts, populations, areas, years, groups=None, max_iter: int = 2000,
+                      tol: float = 1e-10) -> pd.DataFrame:
+    """Pearson dispersion of the Poisson model ``count ~ area + year + offset(log population)``, per group.
+
+    The maximum-likelihood fit of the two main effects is found by alternating their closed-form
+    updates (each the exact conditional maximum, so the concave log-likelihood rises to its
+    maximum), for all groups at once. Areas or years whose counts are all zero in a group leave
+    the fit (their fitted value is 0 and they carry no information on the dispersion). Returns one
+    row per group (in the order of first appearance): ``group``, ``phi = chi2 / df`` (not
+    floored), ``chi2``, ``df = cells - areas - years + 1``, ``n_areas``, ``n_years``, ``n_cells``.
+    ``phi`` is NaN where ``df <= 0``. The same numbers as statsmodels ``GLM(..., Poisson())``
+    with ``pearson_chi2 / df_resid`` (see the tests).
+    """
+    y, n, ok = _valid_count_pop(counts, populations)
+    y, n, ok = y.ravel(), n.ravel(), ok.ravel()
+    if groups is None:
+        g, labels = np.zeros(len(y), dtype=np.int64), [0]
+    else:
+        g, labels = pd.factorize(pd.Series(groups, dtype=object).reset_index(drop=True), use_na_sentinel=True)
+        labels = list(labels)
+    k = len(labels)
+    a_code = pd.factorize(pd.Series(areas, dtype=object).reset_index(drop=True))[0]
+    t_code = pd.factorize(pd.Series(years, dtype=object).reset_index(drop=True))[0]
+    ok = ok & (g >= 0) & (a_code >= 0) & (t_code >= 0)
+    out = pd.DataFrame({"group": pd.Series(labels, dtype=object), "phi": np.nan, "chi2": np.nan, "df": 0,
+                        "n_areas": 0, "n_years": 0, "n_cells": 0})
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return out
+    gi = g[idx].astype(np.int64)
+    ga = pd.factorize(gi * (a_code.max() + 1) + a_code[idx])[0]
+    gt = pd.factorize(gi * (t_code.max() + 1) + t_code[idx])[0]
+    yv, nv = y[idx], n[idx]
+    keep = (np.bincount(ga, yv)[ga] > 0) & (np.bincount(gt, yv)[gt] > 0)
+    gi, yv, nv = gi[keep], yv[keep], nv[keep]
+    ga = pd.factorize(ga[keep])[0]
+    gt = pd.factorize(gt[keep])[0]
+    if not len(yv):
+        return out
+    ya, yt = np.bincount(ga, yv), np.bincount(gt, yv)
+    b = np.zeros(gt.max() + 1)
+    log_mu = np.zeros(len(yv))
+    for _ in range(max_iter):
+        a = np.log(ya / np.bincount(ga, nv * np.exp(b[gt])))
+        b = np.log(yt / np.bincount(gt, nv * np.exp(a[ga])))
+        new = a[ga] + b[gt] + np.log(nv)
+        done = np.max(np.abs(new - log_mu)) < tol
+        log_mu = new
+        if done:
+            break
+    mu = np.exp(log_mu)
+    chi2 = np.bincount(gi, (yv - mu) ** 2 / mu, minlength=k)
+    cells = np.bincount(gi, minlength=k)
+    n_a = np.bincount(gi[np.unique(ga, return_index=True)[1]], minlength=k)
+    n_t = np.bincount(gi[np.unique(gt, return_index=True)[1]], minlength=k)
+    df = cells - n_a - n_t + 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phi = np.where(df > 0, chi2 / np.maximum(df, 1), np.nan)
+    out["phi"], out["chi2"], out["df"] = phi, np.where(cells > 0, chi2, np.nan), np.maximum(df, 0)
+    out["n_areas"], out["n_years"], out["n_cells"] = n_a, n_t, cells
+    return out
+
+
+def dl_tau2(values, variances, centre=None, groups=None, winsor: float = 0.10) -> pd.DataFrame:
+    """Additive between-area variance per group: Spiegelhalter (2005) with DerSimonian & Laird (1986).
+
+    ``values`` y_i with known sampling ``variances`` s_i^2 (already multiplied by any overdispersion
+    phi). With ``z_i = (y_i - centre) / s_i`` winsorised at the ``winsor`` and ``1 - winsor``
+    percentiles of the group (linear interpolation, R's quantile type 7 as FunnelPlotR) and
+    ``w_i = 1 / s_i^2``::
+
+        tau2 = max(0, (sum z_w^2 - (I - 1)) / (sum w - sum w^2 / sum w))
+
+    ``centre`` (per row, or None for the inverse-variance weighted mean of the group, which makes
+    this exactly the DerSimonian-Laird estimator when ``winsor = 0``). Returns one row per group
+    code 0..k-1: ``n`` (I), ``excess`` (``sum z_w^2 - (I - 1)``), ``denom`` and ``tau2`` (NaN
+    where ``I < 2``); pool several groups (years) with ``max(0, sum excess / sum denom)``.
+    """
+    v = as_float_array(values).ravel()
+    s2 = np.broadcast_to(as_float_array(variances), v.shape).astype(float)
+    g, k = _group_codes(groups, len(v))
+    ok = np.isfinite(v) & np.isfinite(s2) & (s2 > 0) & (g >= 0)
+    if centre is not None:
+        c_row = np.broadcast_to(as_float_array(centre), v.shape).astype(float)
+        ok &= np.isfinite(c_row)
+    out = pd.DataFrame({"n": np.zeros(k, dtype=np.int64), "excess": np.nan, "denom": np.nan, "tau2": np.nan})
+    if not ok.any():
+        return out
+    gi, y, var = g[ok], v[ok], s2[ok]
+    w = 1 / var
+    s1, s2w = np.bincount(gi, w, k), np.bincount(gi, w**2, k)
+    cnt = np.bincount(gi, minlength=k)
+    if centre is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = (np.bincount(gi, w * y, k) / s1)[gi]
+    else:
+        c = c_row[ok]
+    z = (y - c) / np.sqrt(var)
+    order = np.argsort(gi, kind="stable")
+    gs, zs = gi[order], z[order]
+    bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1], True])
+    q = np.zeros(k)
+    for lo_, hi_ in zip(bounds[:-1], bounds[1:]):
+        seg = zs[lo_:hi_]
+        if winsor > 0:
+            lo, hi = np.percentile(seg, [100 * winsor, 100 * (1 - winsor)])
+            seg = np.clip(seg, lo, hi)
+        q[gs[lo_]] = float(np.sum(seg**2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = s1 - s2w / s1
+        excess = q - (cnt - 1)
+        tau2 = np.where((cnt >= 2) & (denom > 0), np.maximum(0.0, excess / denom), np.nan)
+    out["n"] = cnt
+    out["excess"] = np.where(cnt >= 2, excess, np.nan)
+    out["denom"] = np.where(cnt >= 2, denom, np.nan)
+    out["tau2"] = tau2
+    return out
+
+
+def compare_z(z, level: float = 0.95) -> np.ndarray:
+    """``'higher'`` / ``'lower'`` when the standardised difference ``z`` lies beyond the two-sided
+    ``level`` quantile of the normal distribution, ``'similar'`` within, ``'unknown'`` for NaN."""
+    zz = as_float_array(z)
+    crit = stats.norm.ppf(1 - (1 - level) / 2)
+    with np.errstate(invalid="ignore"):
+        out = np.where(zz > crit, "higher", np.where(zz < -crit, "lower", "similar"))
+    return np.where(np.isfinite(zz), out, "unknown").astype(object)
+
+
+def funnel_label(z, level: float = 0.998) -> np.ndarray:
+    """``'above'`` / ``'below'`` / ``'within'`` the two-sided ``level`` funnel limits for the
+    standardised difference ``z`` (the limits of :func:`rate_limits` / :func:`share_limits`),
+    ``'unknown'`` for NaN."""
+    labels = compare_z(z, level)
+    return np.select([labels == "higher", labels == "lower", labels == "similar"], ["above", "below", "within"],
+                     "unknown").astype(object)
+
+
+def rate_limits(bench_rate, bench_var, populations, phi=1.0, tau2=0.0, levels=(0.95, 0.998),
+                per: float = PER_100K) -> pd.DataFrame:
+    """Funnel limits (rates per ``per``) of the model around a benchmark rate, for each population n::
+
+        sd(n) = sqrt(phi * per / (4 n) + tau2 + bench_var)
+        limits = (sqrt(bench_rate) -/+ z * sd(n))^2        (the lower clipped at 0 before squaring)
+
+    on the square-root scale of :func:`sqrt_rate`: phi the within-area overdispersion, tau2 the
+    additive between-area variance (:func:`dl_tau2`), ``bench_var`` the variance of the
+    benchmark's own square-root rate. With ``phi = 1, tau2 = bench_var = 0`` these are
+    FunnelPlotR's CQC limits. A rate lies outside the limits exactly when its standardised
+    difference from the benchmark lies beyond ``z``. Columns ``population``, ``lo_<L>``, ``hi_<L>``
+    (``lo_95``, ``hi_998``); NaN for invalid input.
+    """
+    n = as_float_array(populations).ravel()
+    b, bv, ph, t2 = (float(as_float_array(x).item()) if as_float_array(x).size == 1 else np.nan
+                     for x in (bench_rate, bench_var, phi, tau2))
+    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b >= 0) & np.isfinite(bv) & (bv >= 0) & np.isfinite(ph) \
+        & np.isfinite(t2)
+    out = pd.DataFrame({"population": n})
+    sd = np.full(n.shape, np.nan)
+    sd[ok] = np.sqrt(max(ph, 1.0) * per / (4 * n[ok]) + max(t2, 0.0) + bv)
+    for level in levels:
+        z = stats.norm.ppf(1 - (1 - level) / 2)
+        tag = _level_label(level)
+        vb = np.sqrt(b) if np.isfinite(b) and b >= 0 else np.nan
+        out[f"lo_{tag}"] = np.where(ok, np.maximum(vb - z * sd, 0.0) ** 2, np.nan)
+        out[f"hi_{tag}"] = np.where(ok, (vb + z * sd) ** 2, np.nan)
+    return out
+
+
+def effective_size(se_pct, share_pct) -> np.ndarray:
+    """The precision of a share as a number of respondents: ``p (100 - p) / se^2`` (p and se in
+    percent). The funnel of shares is drawn against it, with ``p`` the benchmark's share, so that
+    each area sits at the precision of its published interval (BRÅ's model-based kommun intervals
+    do not follow the number of respondents)."""
+    se, p = np.broadcast_arrays(as_float_array(se_pct), as_float_array(share_pct))
+    ok = np.isfinite(se) & (se > 0) & np.isfinite(p) & (p > 0) & (p < 100)
+    out = np.full(se.shape, np.nan)
+    out[ok] = p[ok] * (100 - p[ok]) / se[ok] ** 2
+    return out
+
+
+def share_limits(bench_pct, bench_var, sizes, tau2=0.0, levels=(0.95, 0.998)) -> pd.DataFrame:
+    """Funnel limits (percent) of the model around a benchmark share, for each precision n
+    (:func:`effective_size`): ``bench -/+ z sqrt(bench (100 - bench) / n + tau2 + bench_var)``,
+    clipped to 0..100. Same columns as :func:`rate_limits` (``population`` holds n)."""
+    n = as_float_array(sizes).ravel()
+    b, bv, t2 = (float(as_float_array(x).item()) if as_float_array(x).size == 1 else np.nan
+                 for x in (bench_pct, bench_var, tau2))
+    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b > 0) & (b < 100) & np.isfinite(bv) & (bv >= 0) \
+        & np.isfinite(t2)
+    out = pd.DataFrame({"population": n})
+    sd = np.full(n.shape, np.nan)
+    sd[ok] = np.sqrt(b * (100 - b) / n[ok] + max(t2, 0.0) + bv)
+    for level in levels:
+        z = stats.norm.ppf(1 - (1 - level) / 2)
+        tag = _level_label(level)
+        out[f"lo_{tag}"] = np.where(ok, np.clip(b - z * sd, 0, 100), np.nan)
+        out[f"hi_{tag}"] = np.where(ok, np.clip(b + z * sd, 0, 100), np.nan)
+    return out
+
+
+def bh_adjust(p, groups=None) -> np.ndarray:
+    """Benjamini & Hochberg (1995) adjusted p-values within each group.
+
+    ``q_(i) = min_{j >= i} p_(j) m / j`` over the m finite p-values of the group, capped at 1 (the
+    same as statsmodels ``multipletests(method='fdr_bh')`` per group). NaN p-values stay NaN and do
+    not count in m.
+    """
+    pv = as_float_array(p).ravel()
+    g, _ = _group_codes(groups, len(pv))
+    out = np.full(len(pv), np.nan)
+    ok = np.isfinite(pv) & (g >= 0)
+    if not ok.any():
+        return out
+    df = pd.DataFrame({"g": g[ok], "p": pv[ok], "i": np.flatnonzero(ok)})
+    df = df.sort_values(["g", "p"], ascending=[True, False], kind="stable")
+    m = df.groupby("g")["p"].transform("size").to_numpy()
+    rank = m - df.groupby("g").cumcount().to_numpy()  # ascending rank of each p in its group
+    df["adj"] = np.minimum(df["p"].to_numpy() * m / rank, 1.0)
+    out[df["i"].to_numpy()] = df.groupby("g")["adj"].cummin().to_numpy()
+    return out
+
+
+def bh_reject(p, groups, q: float, m=None) -> np.ndarray:
+    """Which p-values the Benjamini-Hochberg step-up procedure at level ``q`` rejects, per group.
+
+    Rejected: ``p <= T_g``, the largest ``p_(k)`` of the group with ``p_(k) <= k q / m_g``. Only
+    p-values ``<= q`` can be rejected, so only those are sorted (fast for many groups, e.g. every
+    kommun in every redraw). ``groups`` are non-negative integers; ``m`` (per group) defaults to
+    the number of finite p-values of each group.
+    """
+    pv = np.asarray(p, dtype=float).ravel()
+    g = np.asarray(groups, dtype=np.int64).ravel()
+    k = int(g.max()) + 1 if len(g) else 0
+    finite = np.isfinite(pv)
+    m_g = np.bincount(g[finite], minlength=k) if m is None else np.asarray(m, dtype=float)
+    cand = np.flatnonzero(finite & (pv <= q))
+    out = np.zeros(len(pv), dtype=bool)
+    if not len(cand):
+        return out
+    gc, pc = g[cand], pv[cand]
+    order = np.lexsort((pc, gc))
+    gs, ps = gc[order], pc[order]
+    start = np.r_[0, np.flatnonzero(gs[1:] != gs[:-1]) + 1]
+    first = np.repeat(start, np.diff(np.r_[start, len(gs)]))
+    rank = np.arange(len(gs)) - first + 1
+    good = ps <= rank * q / m_g[gs]
+    thresh = np.full(k, -1.0)
+    np.maximum.at(thresh, gs[good], ps[good])
+    out[cand] = pc <= thresh[gc]
+    return out
+
+
+def nb_draw(rng: np.random.Generator, mean, phi, size: int) -> np.ndarray:
+    """``size`` draws of counts with the given means and variance ``phi x mean`` (shape size x n).
+
+    Negative binomial with ``n = mean / (phi - 1)`` and ``p = 1 / phi`` where ``phi > 1``, Poisson
+    where ``phi <= 1``; a zero (or missing) mean always gives 0.
+    """
+    mu = np.asarray(mean, dtype=float).ravel()
+    ph = np.broadcast_to(np.asarray(phi, dtype=float), mu.shape)
+    out = np.zeros((size, len(mu)))
+    pos = np.isfinite(mu) & (mu > 0)
+    nb = pos & np.isfinite(ph) & (ph > 1 + 1e-12)
+    po = pos & ~nb
+    if nb.any():
+        out[:, nb] = rng.negative_binomial(mu[nb] / (ph[nb] - 1), 1 / ph[nb], size=(size, int(nb.sum())))
+    if po.any():
+        out[:, po] = rng.poisson(mu[po], size=(size, int(po.sum())))
+    return out
