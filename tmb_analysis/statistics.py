@@ -1454,9 +1454,11 @@ def bh_reject(p, groups, q: float, m=None) -> np.ndarray:
     first = np.repeat(start, np.diff(np.r_[start, len(gs)]))
     rank = np.arange(len(gs)) - first + 1
     good = ps <= rank * q / m_g[gs]
-    thresh = np.full(k, -1.0)
-    np.maximum.at(thresh, gs[good], ps[good])
-    out[cand] = pc <= thresh[gc]
+    seg_max = np.maximum.reduceat(np.where(good, ps, -1.0), start)  # the threshold T_g of each group
+    thresh = np.repeat(seg_max, np.diff(np.r_[start, len(gs)]))
+    keep = np.empty(len(gs), dtype=bool)
+    keep[order] = ps <= thresh
+    out[cand] = keep
     return out
 
 
