@@ -62,14 +62,22 @@ def _expected(store) -> pd.DataFrame:
 
 
 def _rebuild_crime(store, kom: pd.DataFrame, counts: np.ndarray):
-    """The store's crime table with the kommun counts replaced and län and riket recomputed as sums."""
+    """The store's crime table with the kommun counts replaced and each län and riket recomputed as the
+    sum of its kommuner, where the store holds all of them (otherwise the area keeps its counts: a
+    store of a few län keeps riket's rate, around which its kommuner were drawn)."""
     crime = store.crime.copy()
     pop = store.population[["area_code", "year", "population"]]
+    reg = registry()
+    codes = set(kom["area_code"])
+    whole_lan = [a.code for a in reg.all_lan() if {k.code for k in reg.kommuner(a.code)} <= codes]
     new = kom[["area_code", "year", "indicator"]].assign(_count=counts)
     new["_lan"] = new["area_code"].str[:2]
-    lan = new.groupby(["_lan", "year", "indicator"], as_index=False)["_count"].sum().rename(columns={"_lan": "area_code"})
-    riket = new.groupby(["year", "indicator"], as_index=False)["_count"].sum().assign(area_code=RIKET_CODE)
-    all_new = pd.concat([new.drop(columns="_lan"), lan, riket], ignore_index=True)
+    lan = new[new["_lan"].isin(whole_lan)].groupby(["_lan", "year", "indicator"], as_index=False)["_count"].sum()
+    lan = lan.rename(columns={"_lan": "area_code"})
+    parts = [new.drop(columns="_lan"), lan]
+    if len(codes) == len(reg.kommuner()):
+        parts.append(new.groupby(["year", "indicator"], as_index=False)["_count"].sum().assign(area_code=RIKET_CODE))
+    all_new = pd.concat(parts, ignore_index=True)
     crime = crime.merge(all_new, on=["area_code", "year", "indicator"], how="left")
     crime = crime.merge(pop, on=["area_code", "year"], how="left")
     has = crime["_count"].notna()
