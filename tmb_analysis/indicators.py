@@ -451,7 +451,7 @@ def compute_results(store, settings: dict | None = None, report_year: int | None
     _add_pooled(res, idx, store, cfg, crime, series, first_year, comp_from, phi_row)
     clock("pooling")
     in_round = periods.round_mask(res, report_year)
-    res = pr.add_priorities(res, round_mask=in_round)
+    res = pr.add_priorities(res, round_mask=in_round, copy=False)
     clock("priorities")
     out = res[RESULT_COLUMNS]  # drops the helper columns (_bench, _z_*, ...)
     clock("output")

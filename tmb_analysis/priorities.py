@@ -237,12 +237,21 @@ def _num(df: pd.DataFrame, col: str, default=np.nan) -> np.ndarray:
     return pd.to_numeric(df[col], errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
 
 
+#: The columns the evidence, the score and the redraws read (a narrow copy of the candidate rows).
+_READ = ["area_code", "area_level", "indicator", "source_kind", "year", "worse", "value", "ci_low", "ci_high", "count",
+         "population", "funnel_phi", "eb_value", "eb_weight", "eb_prior", "lan_value", "riket_value", "_pool_count",
+         "_eb_m", "_df_trend"] + [col for _, col, _ in TESTS] + ["_rho_" + key for key, _, _ in TESTS]
+
+
+def _candidates(out: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    return out[[c for c in _READ if c in out.columns]].iloc[rows]
+
+
 class _Evidence:
     """The tests of the candidate rows, worse-oriented, and how a redraw moves them."""
 
-    def __init__(self, out: pd.DataFrame, rows: np.ndarray, level: float):
+    def __init__(self, sub: pd.DataFrame, rows: np.ndarray, level: float):
         self.rows = rows
-        sub = out.iloc[rows]
         self.sign = np.where((sub["worse"].astype(str) == "lower").to_numpy(), -1.0, 1.0)
         self.z = np.column_stack([self.sign * _num(sub, col) for _, col, _ in TESTS]) if len(rows) else np.zeros((0, len(TESTS)))
         rho = [np.ones(len(rows)) if src == "trend" else _num(sub, "_rho_" + key, 1.0) for key, _, src in TESTS]
@@ -281,6 +290,7 @@ def add_priorities(
     weights: dict[str, float] | None = None,
     related: dict[str, list[str]] | None = None,
     round_mask=None,
+    copy: bool = True,
 ) -> pd.DataFrame:
     """Add the harm weight, the evidence, the score, ``priority_rank`` 1-3 and ``priority_stability``.
 
@@ -297,7 +307,7 @@ def add_priorities(
     ``priority_score``, ``priority_eligible``, ``priority_q`` (the smallest Benjamini-Hochberg
     adjusted p-value of the row's tests), ``priority_basis`` (the tests that count, e.g.
     ``riket;trend``), ``priority_rank`` (Int64), ``priority_stability``, ``priority_confidence``
-    and ``priority_evidence``.
+    and ``priority_evidence``. ``copy=False`` adds the columns to ``res`` itself.
     """
     cfg = config if config is not None else priority_config()
     hw = weights if weights is not None else harm_weights()
@@ -307,9 +317,9 @@ def add_priorities(
     w = cfg.get("weights", {})
     ecfg, scfg, ccfg = cfg.get("evidence", {}), cfg.get("stability", {}), cfg.get("confidence", {})
     fdr, stark_fdr = float(ecfg.get("fdr", 0.05)), float(ecfg.get("stark_fdr", 0.001))
-    out = res.copy()
+    out = res.copy() if copy else res
     n = len(out)
-    codes, uniq = pd.factorize(out["indicator"].astype(object).to_numpy(dtype=object))
+    codes, uniq = pd.factorize(out["indicator"])
     out["harm_weight"] = np.array([float(hw.get(u, 1.0)) for u in uniq] + [1.0])[np.where(codes >= 0, codes, len(uniq))]
     in_round = np.ones(n, dtype=bool) if round_mask is None else np.asarray(round_mask, dtype=bool)
     candidate = (
@@ -322,7 +332,8 @@ def add_priorities(
     area = out["area_code"].astype(str).to_numpy()
     gkey = area[rows] if round_mask is not None else np.char.add(area[rows].astype(str), out["year"].astype(str).to_numpy()[rows])
     group, _ = pd.factorize(pd.Series(gkey, dtype=object))
-    ev = _Evidence(out, rows, level)
+    sub = _candidates(out, rows)
+    ev = _Evidence(sub, rows, level)
     p_obs = ev.p(ev.z)
     p_obs[~np.isfinite(ev.z)] = np.nan
     flat_group = np.repeat(group, len(TESTS))
@@ -332,7 +343,6 @@ def add_priorities(
 
     period = np.where(in_round, 0, out["year"].to_numpy()) if round_mask is not None else None
     concern, concern_hits = _concern(out, rel, period)
-    sub = out.iloc[rows]
     harm = out["harm_weight"].to_numpy()[rows]
     power = float(cfg.get("harm_power", 1.0))
     factor = harm**power
@@ -373,7 +383,7 @@ def add_priorities(
         e = np.flatnonzero(eligible)
         r = _ranks(group[e], score[e], harm[e], e)
         rank[e] = np.where(r <= max_rank, r, np.nan)
-    stability = _stability(out, rows, ev, group, m_g, fdr, magnitude, score_of, basis, harm, max_rank, scfg)
+    stability = _stability(sub, ev, group, m_g, fdr, magnitude, score_of, basis, harm, max_rank, scfg)
 
     points = np.full(n, np.nan)  # lines of evidence: benchmarks (riket this year or pooled), trend, funnel
     points[rows] = (hits[:, [0, 2, 3]].sum(axis=1) + (hits[:, 1] | hits[:, 4]) + hits[:, 5]
@@ -391,7 +401,10 @@ def add_priorities(
     out["priority_q"] = q_min
     keys = np.array([k for k, _, _ in TESTS], dtype=object)
     basis_txt = np.full(n, None, dtype=object)
-    basis_txt[rows] = [";".join(keys[h]) if h.any() else "" for h in hits]
+    pattern = hits.astype(np.int64) @ (1 << np.arange(len(TESTS)))  # one text per combination of tests
+    texts = np.array([";".join(keys[[(c >> j) & 1 == 1 for j in range(len(TESTS))]]) for c in range(1 << len(TESTS))],
+                     dtype=object)
+    basis_txt[rows] = texts[pattern]
     out["priority_basis"] = pd.Series(basis_txt, index=out.index, dtype=object)
     rank_full = np.full(n, np.nan)
     rank_full[rows] = rank
@@ -428,7 +441,7 @@ def add_priorities(
 NORMAL_FROM = 30.0
 
 
-def _stability(out, rows, ev: _Evidence, group, m_g, fdr, magnitude, score_of, basis, harm, max_rank, scfg) -> np.ndarray:
+def _stability(sub, ev: _Evidence, group, m_g, fdr, magnitude, score_of, basis, harm, max_rank, scfg) -> np.ndarray:
     """priority_stability of each candidate row: the share of redraws with the row in its area's top three.
 
     A redraw moves every test by the noise of its source: the area's own value (crime: a count
@@ -441,11 +454,10 @@ def _stability(out, rows, ev: _Evidence, group, m_g, fdr, magnitude, score_of, b
     tests beyond the 95 % level can count, so only those are evaluated.
     """
     R = int(scfg.get("redraws", 200))
-    if R <= 0 or not len(rows):
-        return np.full(len(rows), np.nan)
+    if R <= 0 or not len(sub):
+        return np.full(len(sub), np.nan)
     rng = np.random.default_rng(int(scfg.get("seed", 0)))
     chunk = max(1, int(scfg.get("chunk", 50)))
-    sub = out.iloc[rows]
     crime = (sub["source_kind"] == "crime").to_numpy()
     y = _num(sub, "count")
     phi = _num(sub, "funnel_phi", 1.0)
@@ -462,7 +474,7 @@ def _stability(out, rows, ev: _Evidence, group, m_g, fdr, magnitude, score_of, b
     counted = crime & np.isfinite(y)
     exact = np.flatnonzero(counted & (y / phi < NORMAL_FROM))
     exact_pool = exact[np.isfinite(rest[exact])]
-    k = len(rows)
+    k = len(sub)
     n_groups = int(group.max()) + 1
     counts = np.zeros(k)
     src = np.array([s for _, _, s in TESTS])
@@ -471,9 +483,9 @@ def _stability(out, rows, ev: _Evidence, group, m_g, fdr, magnitude, score_of, b
     trend_col = len(TESTS) - 1
     for start in range(0, R, chunk):
         r = min(chunk, R - start)
-        eps_own = rng.standard_normal((r, k))
-        eps_rest = rng.standard_normal((r, k))
-        eps_trend = rng.standard_normal((r, k))
+        eps_own = rng.standard_normal((r, k), dtype=np.float32).astype(float)
+        eps_rest = rng.standard_normal((r, k), dtype=np.float32)
+        eps_trend = rng.standard_normal((r, k), dtype=np.float32)
         eps_pool = np.sqrt(share_pool) * eps_own + np.sqrt(1 - share_pool) * eps_rest
         if len(exact):
             y_new = st.nb_draw(rng, y[exact], phi[exact], r)

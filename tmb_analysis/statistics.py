@@ -1448,7 +1448,7 @@ def bh_reject(p, groups, q: float, m=None) -> np.ndarray:
     if not len(cand):
         return out
     gc, pc = g[cand], pv[cand]
-    order = np.lexsort((pc, gc))
+    order = np.argsort(2.0 * gc + pc, kind="stable")  # by group, then p (every candidate p is at most 1)
     gs, ps = gc[order], pc[order]
     start = np.r_[0, np.flatnonzero(gs[1:] != gs[:-1]) + 1]
     first = np.repeat(start, np.diff(np.r_[start, len(gs)]))

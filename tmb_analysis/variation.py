@@ -48,9 +48,9 @@ class RowIndex:
     """Integer keys of the results table: the row of any (area, indicator, year) in one array lookup."""
 
     def __init__(self, res: pd.DataFrame):
-        self.area, areas = pd.factorize(res["area_code"].astype(str).to_numpy(dtype=object))
-        self.pos = {c: i for i, c in enumerate(areas)}
-        self.ind, self.indicators = pd.factorize(res["indicator"].astype(str).to_numpy(dtype=object))
+        self.area, areas = pd.factorize(res["area_code"])
+        self.pos = {str(c): i for i, c in enumerate(areas)}
+        self.ind, self.indicators = pd.factorize(res["indicator"])
         self.year = res["year"].to_numpy(dtype=np.int64)
         self.y0 = int(self.year.min()) if len(self.year) else 0
         self.n_years = int(self.year.max()) - self.y0 + 1 if len(self.year) else 1
@@ -58,8 +58,9 @@ class RowIndex:
         self.size = max(len(areas), 1) * self.n_ind * self.n_years
         self.table = np.full(self.size, -1, dtype=np.int64)
         self.table[self.key(self.area, self.ind, self.year)] = np.arange(len(res))
-        lan = res["lan_code"].astype(object).to_numpy(dtype=object)
-        self.lan_area = np.array([self.pos.get(c, -1) if isinstance(c, str) else -1 for c in lan], dtype=np.int64)
+        lan_codes, lans = pd.factorize(res["lan_code"])
+        lan_pos = np.array([self.pos.get(str(c), -1) for c in lans] + [-1], dtype=np.int64)
+        self.lan_area = lan_pos[np.where(lan_codes >= 0, lan_codes, len(lans))]
         self.indicator_year = self.ind * self.n_years + (self.year - self.y0)
 
     def key(self, area, ind, year) -> np.ndarray:
@@ -79,8 +80,8 @@ class RowIndex:
 def per_row(column: pd.Series, mapping: dict, default=np.nan) -> np.ndarray:
     """``column.map(mapping)`` as a float or object array, computed once per distinct value (a pandas
     map over a column of Arrow strings costs a tenth of a second per call on the country's table)."""
-    codes, uniq = pd.factorize(column.astype(object).to_numpy(dtype=object))
-    values = [mapping.get(u, default) for u in uniq]
+    codes, uniq = pd.factorize(column)
+    values = [mapping.get(u if isinstance(u, str) else (u if pd.notna(u) else None), default) for u in uniq]
     kind = object if any(isinstance(v, str) for v in values) else float
     arr = np.array(values + [default], dtype=kind)
     return arr[np.where(codes >= 0, codes, len(values))]
