@@ -741,3 +741,14 @@ def test_the_priorities_rank_the_round_of_the_report_year(sample_store):
     assert res.loc[res.year > 2022, "priority_rank"].isna().all()
     # comparisons and trends are still there for every year
     assert (res.loc[res.year == 2025, "trend"] != "unknown").mean() > 0.9
+
+
+def test_metod_documents_every_column_the_statistics_add():
+    """docs/metod.md is the reviewer's check of the code: each column the statistics add is named there."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "metod.md").read_text(encoding="utf-8")
+    identity = {"area_code", "area_name", "area_level", "indicator", "indicator_label", "source_kind", "year",
+                "lan_code", "theme", "unit", "status", "population_source", "source", "worse"}
+    missing = [c for c in RESULT_COLUMNS if c not in identity and f"`{c}`" not in text]
+    assert not missing
