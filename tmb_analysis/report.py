@@ -561,6 +561,9 @@ def priorities(ctx: ReportContext) -> HTML:
             trend = f", trend {fmt_signed_pct(r['trend_pct_per_year'], unit=r.get('trend_unit'))} per år"
         conf = r.get("priority_confidence") if _has(ctx, "priority_confidence") else None
         evidence = r.get("priority_evidence") if _has(ctx, "priority_evidence") else None
+        if isinstance(evidence, str) and isinstance(conf, str):  # said once, in the line above the evidence
+            evidence = evidence.replace(f" {stability_text(r.get('priority_stability'))}.", "").replace(
+                f" Underlagets styrka: {conf}.", "")
         items.append(
             f'<li class="priority"><h3>{int(r["priority_rank"])}. {esc(r["indicator_label"])}</h3>'
             f"<p>{esc(_reason_sentence(r))}</p>"
