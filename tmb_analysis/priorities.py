@@ -54,13 +54,6 @@ __all__ = [
 CONFIDENCE_LEVELS = ("stark", "måttlig", "svag")
 NBSP, MINUS = F.NBSP, F.MINUS
 
-BENCHMARKS = (  # column, key in priorities.yaml, Swedish phrase, value column
-    ("cmp_lan", "lan", "länet", "lan_value"),
-    ("cmp_riket", "riket", "riket", "riket_value"),
-    ("cmp_group", "group", "kommungruppen", "group_value"),
-    ("cmp_peers", "peers", "liknande kommuner", "peers_value"),
-)
-
 
 # --------------------------------------------------------------------------- #
 # Configuration

@@ -21,13 +21,15 @@ Methods and the reference each follows
   weights 1/se^2 from the published interval, same scale rule.
 * Empirical Bayes: Poisson-gamma model of Clayton & Kaldor (1987) with the
   method-of-moments "global EB" prior of Marshall (1991); posterior gamma.
-* Funnel plots: Spiegelhalter (2005), Stat Med 24:1185-1202 -- exact Poisson
-  limits with the interpolation given in its appendix; overdispersion by the
-  multiplicative model with phi from 10 %-winsorised z-scores (ibid.).
-  Shares: exact binomial limits with the same interpolation, or the normal
-  approximation inflated by phi.
+* The model of variation between areas (:mod:`tmb_analysis.variation` uses it): the within-area
+  overdispersion phi as the Pearson dispersion of a two-way Poisson GLM (``twoway_dispersion``),
+  the additive between-area variance tau2 of Spiegelhalter (2005, "Handling over-dispersion of
+  performance indicators") by DerSimonian & Laird on winsorised z-scores (``dl_tau2``), the
+  square-root scale of rates (``sqrt_rate``) and the funnel limits of that model (``rate_limits``,
+  ``share_limits``; FunnelPlotR's CQC limits when phi = 1, tau2 = 0), Benjamini & Hochberg (1995)
+  for many tests (``bh_adjust``, ``bh_reject``) and negative-binomial redraws (``nb_draw``).
 * Batch versions (``poisson_trend_batch``, ``share_trend_batch``,
-  ``eb_shrink_grouped``, ``overdispersion_grouped``) compute the same numbers
+  ``eb_shrink_grouped``) compute the same numbers
   as the per-series functions for thousands of series at once, in numpy; the
   tests check them against the per-series functions (statsmodels GLM) and esda.
 * Empirical Bayes for survey shares: normal-normal model with the
@@ -61,20 +63,22 @@ __all__ = [
     "poisson_trend",
     "share_trend",
     "eb_shrink",
-    "funnel_limits",
-    "estimate_overdispersion",
-    "funnel_outliers",
     "poisson_trend_batch",
     "share_trend_batch",
     "eb_shrink_grouped",
     "eb_shrink_normal",
-    "funnel_limits_share",
-    "estimate_overdispersion_share",
-    "overdispersion_grouped",
-    "overdispersion_share_grouped",
     "dobson_ci",
-    "funnel_position",
-    "funnel_position_share",
+    "sqrt_rate",
+    "twoway_dispersion",
+    "dl_tau2",
+    "compare_z",
+    "funnel_label",
+    "rate_limits",
+    "effective_size",
+    "share_limits",
+    "bh_adjust",
+    "bh_reject",
+    "nb_draw",
 ]
 
 PER_100K = 100_000
@@ -439,119 +443,6 @@ def eb_shrink(counts, populations, per: float = PER_100K, alpha: float = 0.05) -
 
 
 # --------------------------------------------------------------------------- #
-# Funnel plots
-# --------------------------------------------------------------------------- #
-def _exact_poisson_limit(expected: np.ndarray, p: float) -> np.ndarray:
-    """Interpolated Poisson quantile of Spiegelhalter (2005, appendix).
-
-    With ``r_p`` the smallest integer such that ``P(Y <= r_p) >= p`` and
-    ``a = (P(Y <= r_p) - p) / (P(Y <= r_p) - P(Y <= r_p - 1))``, the limit on the
-    count scale is ``r_p - a`` (clipped at 0).
-    """
-    r = stats.poisson.ppf(p, expected)
-    f_r = stats.poisson.cdf(r, expected)
-    f_prev = stats.poisson.cdf(r - 1, expected)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = (f_r - p) / (f_r - f_prev)
-    return np.maximum(r - a, 0.0)
-
-
-def funnel_limits(
-    benchmark_rate_per_100k,
-    populations,
-    levels=(0.95, 0.998),
-    overdispersion_phi=None,
-    per: float = PER_100K,
-) -> pd.DataFrame:
-    """Funnel-plot control limits (rates per ``per``) for each population.
-
-    Without overdispersion the limits are exact Poisson quantiles of the
-    expected count ``benchmark * population / per``, interpolated as in
-    Spiegelhalter (2005, appendix). With ``overdispersion_phi > 1`` the
-    multiplicative overdispersion model is used:
-    ``benchmark +- z * sqrt(phi * benchmark / population)`` (normal
-    approximation, lower limit clipped at 0). ``phi`` <= 1 or NaN means no
-    overdispersion (the limits are never narrowed below Poisson). Columns:
-    ``population`` and ``lo_<L>``, ``hi_<L>`` per level (e.g. ``lo_95``,
-    ``hi_998``). NaN where the population or benchmark is missing/invalid.
-    """
-    pop = as_float_array(populations).ravel()
-    bench_arr = as_float_array(benchmark_rate_per_100k)
-    bench = float(bench_arr.item()) if bench_arr.size == 1 else np.nan
-    ok = np.isfinite(pop) & (pop > 0) & np.isfinite(bench) & (bench >= 0)
-    index = populations.index if isinstance(populations, pd.Series) else None
-    out = pd.DataFrame({"population": pop}, index=index)
-    phi = as_float_array(overdispersion_phi if overdispersion_phi is not None else np.nan).item()
-    theta = bench / per
-    for level in levels:
-        tag = _level_label(level)
-        lo = np.full(pop.shape, np.nan)
-        hi = np.full(pop.shape, np.nan)
-        q = (1 - level) / 2
-        if ok.any():
-            n_ok = pop[ok]
-            if np.isfinite(phi) and phi > 1:
-                half = stats.norm.ppf(1 - q) * np.sqrt(phi * theta / n_ok)
-                lo[ok] = np.maximum(theta - half, 0.0) * per
-                hi[ok] = (theta + half) * per
-            else:
-                expected = theta * n_ok
-                lo[ok] = _exact_poisson_limit(expected, q) / n_ok * per
-                hi[ok] = _exact_poisson_limit(expected, 1 - q) / n_ok * per
-        out[f"lo_{tag}"] = lo
-        out[f"hi_{tag}"] = hi
-    return out
-
-
-def estimate_overdispersion(
-    counts, populations, benchmark_rate, per: float = PER_100K, winsor: float = 0.10
-) -> float:
-    """Overdispersion factor phi of Spiegelhalter (2005), multiplicative model.
-
-    Poisson z-scores ``z_i = (y_i - E_i) / sqrt(E_i)`` with
-    ``E_i = benchmark_rate * n_i / per`` are winsorised at the ``winsor`` and
-    ``1 - winsor`` percentiles (10 % each tail), and ``phi = mean(z_w ** 2)``.
-    ``benchmark_rate`` is per ``per`` inhabitants. NaN if no valid area or the
-    benchmark is missing/non-positive. Under no overdispersion phi is about 1.
-    """
-    y, n, ok = _valid_count_pop(counts, populations)
-    bench_arr = as_float_array(benchmark_rate)
-    bench = float(bench_arr.item()) if bench_arr.size == 1 else np.nan
-    if not np.isfinite(bench) or bench <= 0 or not ok.any():
-        return float("nan")
-    expected = bench / per * n[ok]
-    z = (y[ok] - expected) / np.sqrt(expected)
-    lo, hi = np.percentile(z, [100 * winsor, 100 * (1 - winsor)])
-    return float(np.mean(np.clip(z, lo, hi) ** 2))
-
-
-def funnel_outliers(
-    counts,
-    populations,
-    benchmark_rate,
-    level: float = 0.998,
-    phi=None,
-    per: float = PER_100K,
-) -> np.ndarray:
-    """Position of each area relative to the funnel limits at ``level``.
-
-    ``'above'``/``'below'`` when the area's rate lies strictly outside the
-    limits of :func:`funnel_limits` (same ``phi`` rule), ``'within'`` otherwise,
-    ``'unknown'`` for missing counts, populations or benchmark.
-    """
-    rate = rate_per_100k(counts, populations, per=per).ravel()
-    pops = as_float_array(populations).ravel()
-    lim = funnel_limits(benchmark_rate, pops, levels=(level,), overdispersion_phi=phi, per=per)
-    tag = _level_label(level)
-    lo = lim[f"lo_{tag}"].to_numpy()
-    hi = lim[f"hi_{tag}"].to_numpy()
-    known = np.isfinite(rate) & np.isfinite(lo) & np.isfinite(hi)
-    with np.errstate(invalid="ignore"):
-        label = np.where(rate > hi, "above", np.where(rate < lo, "below", "within"))
-    return np.where(known, label, "unknown").astype(object)
-
-
-# --------------------------------------------------------------------------- #
 # Batch trends: one trend per row, ending at that row's year
 # --------------------------------------------------------------------------- #
 TREND_COLUMNS = ["pct_per_year", "ci_low", "ci_high", "classification", "reason", "n_years", "scale",
@@ -868,7 +759,7 @@ def share_trend_batch(
 
 
 # --------------------------------------------------------------------------- #
-# Grouped empirical Bayes and overdispersion
+# Grouped empirical Bayes
 # --------------------------------------------------------------------------- #
 def _group_codes(groups, n: int) -> tuple[np.ndarray, int]:
     if groups is None:
@@ -989,119 +880,6 @@ def eb_shrink_normal(values, se, groups=None, alpha: float = 0.05, min_areas: in
     return out
 
 
-def _winsorised_phi(z: np.ndarray, g: np.ndarray, k: int, winsor: float) -> np.ndarray:
-    """Per group: mean of squared z-scores winsorised at the winsor/1-winsor percentiles."""
-    phi = np.full(k, np.nan)
-    if len(z) == 0:
-        return phi
-    order = np.argsort(g, kind="stable")
-    gs, zs = g[order], z[order]
-    bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        seg = zs[a:b]
-        lo, hi = np.percentile(seg, [100 * winsor, 100 * (1 - winsor)])
-        phi[gs[a]] = float(np.mean(np.clip(seg, lo, hi) ** 2))
-    return phi
-
-
-def overdispersion_grouped(
-    counts, populations, benchmark_rate, groups=None, per: float = PER_100K, winsor: float = 0.10
-) -> np.ndarray:
-    """:func:`estimate_overdispersion` within each group; returns phi per row.
-
-    ``benchmark_rate`` is given per row (the benchmark of the row's group).
-    Rows with invalid input or a missing/non-positive benchmark do not enter
-    the estimate; a group without valid rows gives NaN.
-    """
-    y, n, ok = _valid_count_pop(counts, populations)
-    y, n, ok = y.ravel(), n.ravel(), ok.ravel()
-    bench = np.broadcast_to(as_float_array(benchmark_rate), y.shape).astype(float)
-    g, k = _group_codes(groups, len(y))
-    ok = ok & np.isfinite(bench) & (bench > 0) & (g >= 0)
-    expected = bench[ok] / per * n[ok]
-    z = (y[ok] - expected) / np.sqrt(expected)
-    phi = _winsorised_phi(z, g[ok], k, winsor)
-    return np.where(g >= 0, phi[np.maximum(g, 0)], np.nan)
-
-
-def overdispersion_share_grouped(share_pct, n, benchmark_pct, groups=None, winsor: float = 0.10) -> np.ndarray:
-    """:func:`estimate_overdispersion_share` within each group; returns phi per row."""
-    s, n_ = np.broadcast_arrays(as_float_array(share_pct), as_float_array(n))
-    s, n_ = s.ravel().astype(float), n_.ravel().astype(float)
-    b = np.broadcast_to(as_float_array(benchmark_pct), s.shape).astype(float)
-    g, k = _group_codes(groups, len(s))
-    ok = (np.isfinite(s) & np.isfinite(n_) & (n_ > 0) & (s >= 0) & (s <= 100)
-          & np.isfinite(b) & (b > 0) & (b < 100) & (g >= 0))
-    p0 = b[ok] / 100
-    z = (s[ok] / 100 - p0) / np.sqrt(p0 * (1 - p0) / n_[ok])
-    phi = _winsorised_phi(z, g[ok], k, winsor)
-    return np.where(g >= 0, phi[np.maximum(g, 0)], np.nan)
-
-
-def estimate_overdispersion_share(share_pct, n, benchmark_pct, winsor: float = 0.10) -> float:
-    """Overdispersion factor phi for shares (Spiegelhalter 2005), as for rates.
-
-    ``z_i = (p_i - p0) / sqrt(p0 (1 - p0) / n_i)`` with shares as proportions,
-    winsorised at 10 % each tail; ``phi = mean(z_w ** 2)``. NaN for a missing
-    benchmark outside (0, 100) or no valid area.
-    """
-    s, n_ = np.broadcast_arrays(as_float_array(share_pct), as_float_array(n))
-    b = as_float_array(benchmark_pct)
-    b = float(b.item()) if b.size == 1 else np.nan
-    ok = np.isfinite(s) & np.isfinite(n_) & (n_ > 0) & (s >= 0) & (s <= 100)
-    if not (np.isfinite(b) and 0 < b < 100) or not ok.any():
-        return float("nan")
-    p0 = b / 100
-    z = (s[ok] / 100 - p0) / np.sqrt(p0 * (1 - p0) / n_[ok])
-    lo, hi = np.percentile(z, [100 * winsor, 100 * (1 - winsor)])
-    return float(np.mean(np.clip(z, lo, hi) ** 2))
-
-
-def _exact_binomial_limit(n: np.ndarray, p0: float, q: float) -> np.ndarray:
-    """Interpolated binomial quantile (Spiegelhalter 2005, appendix), as a count."""
-    r = stats.binom.ppf(q, n, p0)
-    f_r = stats.binom.cdf(r, n, p0)
-    f_prev = stats.binom.cdf(r - 1, n, p0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = np.where(f_r > f_prev, (f_r - q) / (f_r - f_prev), 0.0)
-    return np.maximum(r - a, 0.0)
-
-
-def funnel_limits_share(benchmark_pct, sizes, levels=(0.95, 0.998), overdispersion_phi=None) -> pd.DataFrame:
-    """Funnel-plot control limits (percent) for shares around ``benchmark_pct``.
-
-    Without overdispersion: exact binomial quantiles of ``n`` trials with the
-    benchmark proportion, interpolated as in Spiegelhalter (2005, appendix),
-    divided by ``n``. With ``phi > 1``: ``p0 +- z sqrt(phi p0 (1 - p0) / n)``
-    clipped to 0..100. Columns ``population`` (holding n) and ``lo_<L>``,
-    ``hi_<L>`` as :func:`funnel_limits`. NaN for invalid n or benchmark.
-    """
-    n = as_float_array(sizes).ravel()
-    b = as_float_array(benchmark_pct)
-    b = float(b.item()) if b.size == 1 else np.nan
-    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b >= 0) & (b <= 100)
-    phi = as_float_array(overdispersion_phi if overdispersion_phi is not None else np.nan).item()
-    out = pd.DataFrame({"population": n})
-    p0 = b / 100
-    for level in levels:
-        tag = _level_label(level)
-        lo = np.full(n.shape, np.nan)
-        hi = np.full(n.shape, np.nan)
-        q = (1 - level) / 2
-        if ok.any():
-            nn = np.round(n[ok]) if not (np.isfinite(phi) and phi > 1) else n[ok]
-            if np.isfinite(phi) and phi > 1:
-                half = stats.norm.ppf(1 - q) * np.sqrt(phi * p0 * (1 - p0) / nn)
-                lo[ok] = np.clip(p0 - half, 0, 1) * 100
-                hi[ok] = np.clip(p0 + half, 0, 1) * 100
-            else:
-                lo[ok] = _exact_binomial_limit(nn, p0, q) / nn * 100
-                hi[ok] = _exact_binomial_limit(nn, p0, 1 - q) / nn * 100
-        out[f"lo_{tag}"] = lo
-        out[f"hi_{tag}"] = hi
-    return out
-
-
 # --------------------------------------------------------------------------- #
 # Weighted sums of Poisson counts
 # --------------------------------------------------------------------------- #
@@ -1124,71 +902,6 @@ def dobson_ci(weighted_sum, variance, total_count, alpha: float = 0.05) -> tuple
         low[ok] = t[ok] + f * (np.asarray(y_lo) - y[ok])
         high[ok] = t[ok] + f * (np.asarray(y_hi) - y[ok])
     return low, high
-
-
-# --------------------------------------------------------------------------- #
-# Funnel position per row (each row with its own benchmark and phi)
-# --------------------------------------------------------------------------- #
-def funnel_position(counts, populations, benchmark_rate, phi=None, level: float = 0.998,
-                    per: float = PER_100K) -> np.ndarray:
-    """:func:`funnel_outliers` with a benchmark and phi per row (vectorised over groups).
-
-    ``'above'``/``'below'``/``'within'`` the ``level`` limits of :func:`funnel_limits`
-    around the row's benchmark (overdispersion-adjusted where the row's phi > 1),
-    ``'unknown'`` for missing input.
-    """
-    y, n, ok = _valid_count_pop(counts, populations)
-    y, n, ok = y.ravel(), n.ravel(), ok.ravel()
-    bench = np.broadcast_to(as_float_array(benchmark_rate), y.shape).astype(float)
-    ph = np.broadcast_to(as_float_array(phi if phi is not None else np.nan), y.shape).astype(float)
-    ok = ok & np.isfinite(bench) & (bench >= 0)
-    lo = np.full(y.shape, np.nan)
-    hi = np.full(y.shape, np.nan)
-    q = (1 - level) / 2
-    theta = bench / per
-    od = ok & np.isfinite(ph) & (ph > 1)
-    if od.any():
-        half = stats.norm.ppf(1 - q) * np.sqrt(ph[od] * theta[od] / n[od])
-        lo[od] = np.maximum(theta[od] - half, 0.0) * per
-        hi[od] = (theta[od] + half) * per
-    ex = ok & ~od
-    if ex.any():
-        expected = theta[ex] * n[ex]
-        lo[ex] = _exact_poisson_limit(expected, q) / n[ex] * per
-        hi[ex] = _exact_poisson_limit(expected, 1 - q) / n[ex] * per
-    rate = np.where(ok, y / np.where(ok, n, 1.0) * per, np.nan)
-    known = np.isfinite(rate) & np.isfinite(lo) & np.isfinite(hi)
-    with np.errstate(invalid="ignore"):
-        label = np.where(rate > hi, "above", np.where(rate < lo, "below", "within"))
-    return np.where(known, label, "unknown").astype(object)
-
-
-def funnel_position_share(share_pct, n, benchmark_pct, phi=None, level: float = 0.998) -> np.ndarray:
-    """Position of each share against the :func:`funnel_limits_share` limits of its row."""
-    s, nn = np.broadcast_arrays(as_float_array(share_pct), as_float_array(n))
-    s, nn = s.ravel().astype(float), nn.ravel().astype(float)
-    bench = np.broadcast_to(as_float_array(benchmark_pct), s.shape).astype(float)
-    ph = np.broadcast_to(as_float_array(phi if phi is not None else np.nan), s.shape).astype(float)
-    ok = (np.isfinite(s) & (s >= 0) & (s <= 100) & np.isfinite(nn) & (nn > 0)
-          & np.isfinite(bench) & (bench >= 0) & (bench <= 100))
-    lo = np.full(s.shape, np.nan)
-    hi = np.full(s.shape, np.nan)
-    q = (1 - level) / 2
-    p0 = bench / 100
-    od = ok & np.isfinite(ph) & (ph > 1)
-    if od.any():
-        half = stats.norm.ppf(1 - q) * np.sqrt(ph[od] * p0[od] * (1 - p0[od]) / nn[od])
-        lo[od] = np.clip(p0[od] - half, 0, 1) * 100
-        hi[od] = np.clip(p0[od] + half, 0, 1) * 100
-    ex = ok & ~od
-    if ex.any():
-        nr = np.round(nn[ex])
-        lo[ex] = _exact_binomial_limit(nr, p0[ex], q) / nr * 100
-        hi[ex] = _exact_binomial_limit(nr, p0[ex], 1 - q) / nr * 100
-    known = ok & np.isfinite(lo) & np.isfinite(hi)
-    with np.errstate(invalid="ignore"):
-        label = np.where(s > hi, "above", np.where(s < lo, "below", "within"))
-    return np.where(known, label, "unknown").astype(object)
 
 
 # --------------------------------------------------------------------------- #

@@ -36,8 +36,6 @@ from . import statistics as st
 
 PER = 100_000.0
 Z95 = 1.959963984540054
-#: Keys of the benchmark comparisons, in the order of the results table's columns.
-BENCHMARK_KEYS = ("lan", "riket", "group", "peers")
 
 
 def _f(series) -> np.ndarray:
