@@ -599,13 +599,13 @@ def stability_text(stability: float) -> str:
 
 
 def priorities_for(results: pd.DataFrame, area_code: str, year: int | None = None) -> pd.DataFrame:
-    """The ranked priorities of one area (latest year with data unless ``year``), in rank order."""
-    rows = results[results["area_code"].astype(str) == str(area_code)]
-    if rows.empty:
-        return rows
-    if year is None:
-        year = int(rows["year"].max())
-    rows = rows[(rows["year"] == year) & rows["priority_rank"].notna()]
+    """The ranked priorities of one area, in rank order: its round (the table ranks one round per
+    area, which may hold crime and NTU of two years), or those of ``year`` when given."""
+    rows = results[(results["area_code"].astype(str) == str(area_code)) & results["priority_rank"].notna()]
+    if year is not None:
+        rows = rows[rows["year"] == year]
+    elif (rows["priority_rank"] == 1).sum() > 1:  # ranked per year (no round): the latest year's
+        rows = rows[rows["year"] == rows["year"].max()]
     return rows.sort_values("priority_rank")
 
 

@@ -340,9 +340,19 @@ def trend_figure(ctx: ReportContext, indicator: str) -> HTML:
 ALWAYS_CHARTED = ("totalt", "otrygghet_kvall")
 
 
+def _ranked(ctx: ReportContext, code: str | None = None) -> pd.DataFrame:
+    """The area's ranked rows: the results table ranks one round per area (crime and NTU each at its
+    latest year up to the report year, ``periods.round_mask``), so they may span two years."""
+    r = ctx.results
+    if "priority_rank" not in r:
+        return r.iloc[0:0]
+    rows = r[(r["area_code"] == (code or ctx.area.code)) & r["priority_rank"].notna()]
+    return rows.sort_values("priority_rank")
+
+
 def first_priority(ctx: ReportContext) -> str | None:
-    """The indicator ranked first for the area and year, or None when nothing is ranked."""
-    rows = _latest(ctx)
+    """The indicator ranked first for the area's round, or None when nothing is ranked."""
+    rows = _ranked(ctx)
     if "priority_rank" not in rows:
         return None
     ranked = rows[rows["priority_rank"] == 1]
@@ -539,10 +549,9 @@ def priorities(ctx: ReportContext) -> HTML:
     from .formatting import fmt_signed_pct, fmt_value, fmt_value_interval
     from .priorities import stability_text
 
-    rows = _latest(ctx)
     if not _has(ctx, "priority_rank"):
         return HTML("<p>Prioriteringar beräknas inte i den här versionen.</p>")
-    ranked = rows[rows["priority_rank"].notna()].sort_values("priority_rank")
+    ranked = _ranked(ctx)
     if ranked.empty:
         return HTML(
             "<p>Inget område uppfyller kraven för ett förslag i år: ingen indikator är statistiskt säkerställt "
@@ -873,14 +882,11 @@ def harm_index_summary(ctx: ReportContext) -> HTML:
 
 
 def kommun_priorities(ctx: ReportContext) -> HTML:
-    """Each kommun's priorities side by side, with its harm-weighted crime index."""
-    rows = ctx.results[(ctx.results["year"] == ctx.year) & (ctx.results["area_level"] == "kommun")
-                       & (ctx.results["lan_code"] == ctx.area.code)]
+    """Each kommun's priorities (its round) side by side, with its harm-weighted crime index."""
     index = _harm_index(ctx)
     body = []
     for k in registry().kommuner(ctx.area.code):
-        kr = rows[rows["area_code"] == k.code]
-        ranked = kr[kr["priority_rank"].notna()].sort_values("priority_rank") if "priority_rank" in kr else kr.iloc[0:0]
+        ranked = _ranked(ctx, k.code)
         items = ", ".join(f"{int(r.priority_rank)}. {esc(r.indicator_label)}" for r in ranked.itertuples()) or \
             "Inget förslag med tillräckligt stöd"
         value, interval, cmp = _harm_index_cells(index.loc[k.code] if k.code in index.index else None)
