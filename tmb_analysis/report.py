@@ -330,10 +330,15 @@ def trend_figure(ctx: ReportContext, indicator: str) -> HTML:
     from .catalogue import catalogue
     from .charts import trend_chart
 
+    from .tables import recording_note
+
     ind = catalogue().get(indicator)
     fig = trend_chart(ctx.results, ctx.area.code, indicator)
+    years = ctx.results.loc[ctx.results["indicator"] == indicator, "year"]
+    note = recording_note([indicator], int(years.min()), int(years.max())) if len(years) else ""
+    note = f" {note[:-1]}; trenden och jämförelserna använder bara de jämförbara åren." if note else ""
     return figure(fig, f"trend-{indicator}",
-                  f"{ind.label} i {ctx.area.display_name} per år, med länet och riket som jämförelse.")
+                  f"{ind.label} i {ctx.area.display_name} per år, med länet och riket som jämförelse.{note}")
 
 
 #: Indicators every kommun report charts anyway; the first priority is charted only when it is another.
