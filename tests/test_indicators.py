@@ -607,6 +607,14 @@ def test_real_dalarna_every_contract_column_filled(real_bra_dalarna, tmp_path):
     assert 12 < phi["totalt"] < 17 and 10 < phi["stold_totalt"] < 14 and 1.5 < phi["vald_offentlig_vuxna"] < 3
     assert 1.0 <= phi["ran_unga"] < 1.2  # about Poisson: rån mot unga is rare and spread
     assert (kom.loc[kom.source_kind == "crime", "model_n_areas"].dropna() == 15).all()
+    # the funnel and the table agree on the real data too, for every indicator's latest year
+    as_cmp = {"above": "higher", "below": "lower", "within": "similar", "unknown": "unknown"}
+    for ind in res["indicator"].unique():
+        year = _latest_year(res, ind)
+        fd = funnel_data(res, ind, year)
+        t = kom[(kom.indicator == ind) & (kom.year == year)].set_index("area_code").loc[fd["points"]["area_code"]]
+        assert list(fd["points"]["pos_95"].map(as_cmp)) == list(t["cmp_riket"]), ind
+        assert list(fd["points"]["pos_998"]) == list(t["funnel_riket"]), ind
 
 
 # --------------------------------------------------------------------------- #
