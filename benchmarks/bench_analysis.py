@@ -1,8 +1,10 @@
 """Speed of the whole-country analysis: ``compute_results`` on the full example store.
 
-Target: the results table for 290 kommuner, 21 län and riket, 35 indicators and 9–10 years
-(about 100 000 rows, with trends for every row, empirical Bayes, funnels, pooling, similar-kommun
-comparisons and priorities) in under 3 s.
+Target: the results table for 290 kommuner, 21 län and riket, 35 indicators and 10 years
+(about 100 000 rows, with trends for every row, empirical Bayes, the model of between-area variation,
+funnels, pooling, similar-kommun comparisons and priorities with 200 stability redraws) in under
+5 s (issue 10 raised it from 3 s for the model and the redraws; benchmarks/bench_signals.py measures
+what the redraws cost).
 
 Baseline, measured in the same run: the same analysis with the trends fitted one series at a
 time by statsmodels GLM (``statistics.poisson_trend`` / ``share_trend``, the reference the batch
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-TARGET_SECONDS = 3.0
+TARGET_SECONDS = 5.0
 REPEATS = 3
 BASELINE_SAMPLE = {"crime": 200, "survey": 200}
 REAL_DALARNA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "bra_kommunindikatorer_dalarna" / "bra_kommunindikatorer.derived.csv"

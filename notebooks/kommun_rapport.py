@@ -27,16 +27,19 @@ report.kommun_title(ctx)
 # %% [markdown]
 # Rapporten är ett underlag för kommunens lägesbild enligt lagen (2023:196) om kommuners ansvar för
 # brottsförebyggande arbete. Den bygger på Brå:s indikatorer för kommuners lägesbild: anmälda brott
-# och Nationella trygghetsundersökningen (NTU). Varje värde visas med sitt osäkerhetsintervall, och
-# skillnader mot länet och riket räknas bara som verkliga när intervallet inte rymmer jämförelsevärdet.
+# och Nationella trygghetsundersökningen (NTU). Varje värde visas med sitt osäkerhetsintervall.
+# Anmälda brott varierar mycket mellan åren av en slump, särskilt i små kommuner; en skillnad mot
+# länet eller riket räknas bara när den är större än den variationen.
 
 # %% [markdown]
 # ## Tre förslag till prioriteringar
 #
-# Förslagen bygger på statistiken: bara indikatorer som är statistiskt säkerställt högre än länet,
-# riket eller liknande kommuner, eller som ökar säkert, kan föreslås. Rangordningen väger samman
-# nivå, trend, hur allvarliga brotten är och hur oroliga invånarna är. Förslagen är ett underlag för
-# samtalet – lokal kunskap avgör.
+# Förslagen bygger på statistiken: bara indikatorer som är statistiskt säkerställt högre än resten av
+# länet, riket eller liknande kommuner, eller som ökar säkert, kan föreslås – och det ska hålla även
+# när alla kommunens jämförelser prövas samtidigt. Rangordningen väger samman nivå, trend, hur
+# allvarliga brotten är och hur oroliga invånarna är. Varje förslag visar hur ofta det står sig när
+# statistiken räknas om med sin egen osäkerhet. Färre än tre förslag, eller inga, är ett giltigt svar.
+# Förslagen är ett underlag för samtalet – lokal kunskap avgör.
 
 # %%
 report.priorities(ctx)
@@ -51,8 +54,9 @@ report.summary(ctx)
 # ## Kartläggning: alla indikatorer
 #
 # Tabellen visar varje källas senaste år (anmälda brott och NTU kan ha olika år) med 95 %
-# konfidensintervall och jämförelsen med länet, riket och liknande kommuner. ▲ betyder statistiskt säkerställt högre, ▼ säkerställt lägre och
-# ● ingen säker skillnad. För små kommuner visas också ett stabiliserat värde (empirisk Bayes) och
+# konfidensintervall och jämförelsen med länet, riket och liknande kommuner. ▲ betyder högre och ▼ lägre
+# än vad variationen mellan år och kommuner ger av en slump, ● ingen säker skillnad; varje jämförelse
+# görs för sig, så några ▲ väntas av en slump. För små kommuner visas också ett stabiliserat värde (empirisk Bayes) och
 # anmälda brott för de tre senaste åren sammantaget, som varierar mindre än ett enskilt år.
 
 # %%
@@ -77,7 +81,9 @@ report.trend_figure(ctx, "otrygghet_kvall")
 # ## Kommunen bland alla kommuner
 #
 # I trattdiagrammet är varje punkt en kommun. Ju fler invånare, desto smalare blir gränserna för vad
-# slumpen kan förklara. En kommun utanför de streckade gränserna avviker verkligen från jämförelsevärdet.
+# slumpen och den vanliga variationen mellan kommuner kan förklara. Gränserna är desamma som i
+# tabellernas jämförelser: ovanför den prickade 95 %-linjen står ▲ i tabellen, och en kommun
+# utanför de streckade 99,8 %-gränserna avviker tydligt från jämförelsevärdet.
 
 # %%
 report.priority_figure(ctx, "funnel")
@@ -109,8 +115,8 @@ report.matrix_figure(ctx)
 # ## Trygghet
 #
 # Nationella trygghetsundersökningen (NTU) mäter hur människor upplever sin trygghet och hur ofta de
-# utsätts för brott. Kommunvärdena bygger på ett urval och är osäkra; läs dem med intervallet och
-# antalet svarande.
+# utsätts för brott. Kommunvärdena är Brå:s modellbaserade skattningar och osäkra; läs dem med
+# intervallet, som visar hur säker skattningen är.
 
 # %%
 report.trygghet(ctx)

@@ -26,8 +26,8 @@ report.lan_title(ctx)
 
 # %% [markdown]
 # Översikten visar länets kommuner sida vid sida för Brå:s indikatorer för kommuners lägesbild.
-# Kommunerna jämförs med länet och riket utifrån sina konfidensintervall, inte efter rangordning:
-# en kommun räknas som högre eller lägre bara när skillnaden är statistiskt säkerställd.
+# Kommunerna jämförs med länet och riket, inte efter rangordning: en kommun räknas som högre eller
+# lägre bara när skillnaden är större än vad variationen mellan år och kommuner ger av en slump.
 
 # %% [markdown]
 # ## Karta
@@ -41,7 +41,8 @@ report.selectable_map_figure(ctx)
 # ## Kommunerna med sina osäkerhetsintervall
 #
 # Punkterna är kommunernas värden och strecken deras 95 % konfidensintervall. De lodräta linjerna
-# visar länets och rikets nivå. Kommunerna jämförs med intervallen, inte genom rangordning.
+# visar länets och rikets nivå. Intervallet visar slumpen i årets antal; jämförelserna räknar också
+# med variationen mellan år och kommuner. Kommunerna rangordnas inte.
 # Välj indikator i listan ovanför diagrammet.
 
 # %%
@@ -50,8 +51,9 @@ report.caterpillar_selectable_figure(ctx)
 # %% [markdown]
 # ## Trattdiagram
 #
-# Varje punkt är en av länets kommuner, ställd mot folkmängden. Kommuner utanför de streckade
-# gränserna avviker mer från jämförelsevärdet än slumpen kan förklara.
+# Varje punkt är en av länets kommuner, ställd mot folkmängden. Gränserna är desamma som i
+# tabellernas jämförelser; kommuner utanför de streckade 99,8 %-gränserna avviker mer från
+# jämförelsevärdet än variationen mellan år och kommuner kan förklara.
 
 # %%
 report.funnel_figure(ctx, "totalt")

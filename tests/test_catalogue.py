@@ -77,3 +77,23 @@ def test_reference_year_list_must_name_ntu_indicators(tmp_path):
                  "ntu_reference_year: {offset: 1, indicators: [x]}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not NTU indicators"):
         load_catalogue(p)
+
+
+def test_comparable_from_marks_the_recording_changes_of_the_riket_series():
+    """Filled from BRÅ's real Hela landet rows: the domestic-violence flag was phased in 2018–2020
+    (2 289 → 40 764 cases for women), bilbrott was redefined in 2018 (11 896 → 57 046)."""
+    cat = catalogue()
+    assert cat.get("vald_nara_kvinnor").comparable_from == 2020
+    assert cat.get("vald_nara_man").comparable_from == 2020
+    assert cat.get("bilbrott").comparable_from == 2018
+    assert cat.get("totalt").comparable_from is None
+    assert dict(zip(cat.frame().indicator, cat.frame().comparable_from))["bilbrott"] == 2018
+
+
+@pytest.mark.parametrize("bad", ["2020", 20.5, True, 1066])
+def test_bad_comparable_from_is_reported(tmp_path, bad):
+    p = tmp_path / "bad.yaml"
+    p.write_text(f"crime:\n  - id: x\n    label: X\n    theme: våld\n    bra_names: [X]\n    comparable_from: {bad!r}\n",
+                 encoding="utf-8")
+    with pytest.raises(ValueError, match="comparable_from"):
+        load_catalogue(p)

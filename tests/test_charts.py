@@ -11,13 +11,11 @@ import pytest
 from scipy.stats import poisson
 
 from tmb_analysis.charts import (
-    binomial_funnel_limits,
     caterpillar_chart,
     county_map,
     figure_json_size,
     funnel_chart,
     kommun_geojson,
-    poisson_funnel_limits,
     trend_chart,
 )
 
@@ -246,26 +244,24 @@ def test_caterpillar_chart(results):
 # ---- funnel --------------------------------------------------------------------------------
 
 
-def test_poisson_limits_exact():
-    lim = poisson_funnel_limits(1000.0, [5_000, 50_000, 1_000_000])
-    assert list(lim.columns) == ["population", "lo_95", "hi_95", "lo_998", "hi_998"]
-    assert (lim.lo_998 < lim.lo_95).all() and (lim.lo_95 < 1000).all()
-    assert (lim.hi_95 > 1000).all() and (lim.hi_998 > lim.hi_95).all()
-    width = lim.hi_95 - lim.lo_95
-    assert width.is_monotonic_decreasing  # the funnel narrows
-    # large population: close to the normal approximation 1000 ± 1.96·sqrt(λ)/pop·1e5
-    big = lim.iloc[-1]
-    assert abs(big.hi_95 - (1000 + 1.96 * np.sqrt(10_000) / 10)) < 0.5
-    # the upper 95 % limit count lies between the integer quantiles of the Poisson
-    lam = 1000 * 5_000 / 1e5
-    hi_count = lim.hi_95.iloc[0] * 5_000 / 1e5
-    assert poisson.ppf(0.975, lam) - 1 <= hi_count <= poisson.ppf(0.975, lam)
+def test_funnel_chart_draws_the_limits_of_funnel_data(results):
+    """One home for the limits: the chart draws exactly indicators.funnel_data's limits (a table
+    without the model's columns, as here, gets phi 1 and tau2 0: FunnelPlotR's CQC limits)."""
+    from tmb_analysis.indicators import funnel_data
 
-
-def test_binomial_limits():
-    lim = binomial_funnel_limits(25.0, [100, 1_000, 10_000])
-    assert (lim.lo_95 < 25).all() and (lim.hi_95 > 25).all()
-    assert abs(lim.hi_95.iloc[-1] - (25 + 1.96 * np.sqrt(0.25 * 0.75 / 10_000) * 100)) < 0.1
+    d = funnel_data(results, "skadegorelse", 2024)
+    assert not d["model"] and d["phi"] == 1.0 and d["tau2"] == 0.0
+    fig = funnel_chart(results, "skadegorelse", 2024)
+    lim = d["limits"].sort_values("population")
+    drawn = list(fig.data[0].y)
+    cut = drawn.index(None)
+    np.testing.assert_allclose(drawn[:cut], lim.hi_998, atol=0.05)  # rounded to one decimal for the trace
+    np.testing.assert_allclose(drawn[cut + 1:], lim.lo_998, atol=0.05)
+    riket = results[(results.area_code == "00") & (results.indicator == "skadegorelse") & (results.year == 2024)].iloc[0]
+    rate = riket["count"] / riket["population"] * 1e5
+    n = lim.population.to_numpy()
+    sd = np.sqrt(1e5 / (4 * n) + 1e5 / (4 * riket["population"]))  # Poisson part and riket's own
+    np.testing.assert_allclose(lim.hi_95, (np.sqrt(rate) + 1.959964 * sd) ** 2, rtol=1e-6)
 
 
 def test_funnel_chart_fallback(results):
@@ -295,10 +291,14 @@ def test_funnel_chart_supplied_limits_and_lan(results):
     assert "Gävleborgs län" in fig.layout.title.text
 
 
-def test_funnel_chart_survey_uses_respondents(results):
+def test_funnel_chart_survey_uses_the_precision_of_the_published_interval(results):
     fig = funnel_chart(results, "otrygghet_kvall", 2024, lan_code="21", highlight="2101")
     assert fig.layout.yaxis.title.text == "Andel (%)"
-    assert fig.layout.xaxis.title.text.startswith("Antal svarande")
+    assert fig.layout.xaxis.title.text.startswith("Precision: effektivt antal svarande")
+    r = results[(results.area_code == "2101") & (results.indicator == "otrygghet_kvall") & (results.year == 2024)].iloc[0]
+    k = results[(results.area_code == "00") & (results.indicator == "otrygghet_kvall") & (results.year == 2024)].iloc[0]
+    se = (r.ci_high - r.ci_low) / (2 * 1.959964)
+    assert list(fig.data[-1].x) == [round(k.value * (100 - k.value) / se**2)]
 
 
 # ---- escaping ----------------------------------------------------------------------------------

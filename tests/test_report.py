@@ -32,8 +32,18 @@ def test_data_text_is_escaped_everywhere(ctx):
     assert "&lt;script&gt;" in report.kommun_title(evil_ctx).data
 
 
+def test_reason_sentence_names_the_tests_that_survive_the_multiplicity_rule():
+    # priority_basis names the tests that count; the table's per-comparison labels do not
+    text = report._reason_sentence({"priority_basis": "riket;trend", "cmp_lan": "higher", "cmp_riket": "higher",
+                                    "trend": "increasing", "priority_confidence": "stark"})
+    assert text == "Statistiskt säkerställt högre än riket och en säkerställd ökning de senaste åren."
+    pooled = report._reason_sentence({"priority_basis": "pooled", "priority_confidence": "måttlig"})
+    assert pooled == "Statistiskt säkerställt högre än riket, men underlaget är begränsat."
+    assert "osäkert" in report._reason_sentence({"priority_basis": "", "cmp_lan": "higher"})
+
+
 def test_reason_sentence_matches_certainty():
-    assert report._reason_sentence({"cmp_lan": "higher"}) == "Statistiskt säkerställt högre än länet."
+    assert report._reason_sentence({"cmp_lan": "higher"}) == "Statistiskt säkerställt högre än övriga länet."
     both = report._reason_sentence({"cmp_riket": "higher", "trend": "increasing", "priority_confidence": "stark"})
     assert both == "Statistiskt säkerställt högre än riket och en säkerställd ökning de senaste åren."
     assert "osäkert" in report._reason_sentence({"cmp_lan": "similar"})
@@ -42,10 +52,10 @@ def test_reason_sentence_matches_certainty():
 def test_reason_sentence_names_both_similar_kommun_groups():
     text = report._reason_sentence({"cmp_lan": "higher", "cmp_group": "higher", "cmp_peers": "higher",
                                     "priority_confidence": "stark"})
-    assert text == "Statistiskt säkerställt högre än länet, kommungruppen och liknande kommuner."
+    assert text == "Statistiskt säkerställt högre än övriga länet, kommungruppen och liknande kommuner."
     text = report._reason_sentence({"cmp_lan": "higher", "cmp_riket": "higher", "trend": "increasing",
                                     "priority_confidence": "stark"})
-    assert text == "Statistiskt säkerställt högre än länet och riket, och en säkerställd ökning de senaste åren."
+    assert text == "Statistiskt säkerställt högre än övriga länet och riket, och en säkerställd ökning de senaste åren."
 
 
 def test_reason_sentence_weak_and_moderate_evidence():
@@ -54,7 +64,7 @@ def test_reason_sentence_weak_and_moderate_evidence():
     weak = report._reason_sentence({"cmp_riket": "higher", "trend": "increasing", "priority_confidence": "svag"})
     assert weak == "Tecken på högre nivå än riket och ökning, men osäkert."
     moderate = report._reason_sentence({"cmp_lan": "higher", "priority_confidence": "måttlig"})
-    assert moderate == "Statistiskt säkerställt högre än länet, men underlaget är begränsat."
+    assert moderate == "Statistiskt säkerställt högre än övriga länet, men underlaget är begränsat."
 
 
 def test_reason_sentence_where_lower_is_worse():
@@ -81,8 +91,8 @@ def test_uncertainty_note_follows_the_configured_rule(ctx):
 
     rule = analysis_config()["survey_uncertainty"]
     html = report.trygghet(ctx).data
-    assert f"färre än {rule['min_respondents']} svarande" in html
     assert f"bredare än {rule['max_ci_width_pp']} procentenheter" in html
+    assert "svarande eller" not in html  # the number of respondents is no longer the rule
 
 
 def test_followup_crime_ratio_against_hand_computation():
@@ -201,28 +211,49 @@ def test_method_section_credits_every_publisher_used(ctx):
 
 def test_funnel_lists_the_kommuner_outside_the_limits(ctx):
     """The county funnel's sentence names exactly the kommuner outside the 99,8 % limits, worked out
-    here from Spiegelhalter's overdispersed limits: riket's rate ± z(0,999)·sqrt(φ·θ/n)."""
+    here from the model's limits on the square-root scale (the FunnelPlotR CQC form with the
+    within-kommun phi and the between-kommun tau2 of the results table):
+    (sqrt(riket) +- z(0,999) sqrt(phi 1e5 / (4 n) + tau2 + phi 1e5 / (4 N_riket)))^2."""
     import numpy as np
     from scipy.stats import norm
 
-    from tmb_analysis.indicators import funnel_data
-
     lan_ctx = report.context("21", ctx.store_dir, 0, kind="lan")
     res = lan_ctx.results
-    phi = funnel_data(res, "totalt", lan_ctx.crime_year)["phi"]  # estimated from all the country's kommuner
-    assert phi > 1  # the example data are overdispersed, as crime rates are: the adjusted limits apply
-    sel = res[(res.indicator == "totalt") & (res.year == lan_ctx.crime_year)]
+    indicator = "totalt"
+    year = int(res.loc[res.source_kind == "crime", "year"].max())
+    sel = res[(res.indicator == indicator) & (res.year == year)]
     riket = sel[sel.area_code == "00"].iloc[0]
-    theta = float(riket["count"]) / float(riket.population)
+    rate, n_riket = float(riket["count"]) / float(riket.population) * 1e5, float(riket.population)
     above, below = [], []
     for r in sel[(sel.area_level == "kommun") & (sel.lan_code == "21")].itertuples():
-        half = norm.ppf(0.999) * np.sqrt((phi if phi > 1 else 1.0) * theta / float(r.population))
-        rate = float(r.count) / float(r.population)
-        (above if rate > theta + half else below if rate < theta - half else []).append(r.area_name)
-    html = report.funnel_figure(lan_ctx, "totalt").data
+        phi, tau2 = float(r.funnel_phi), float(r.model_tau2)
+        sd = np.sqrt(phi * 1e5 / (4 * float(r.population)) + tau2 + phi * 1e5 / (4 * n_riket))
+        z = (np.sqrt(float(r.count) / float(r.population) * 1e5) - np.sqrt(rate)) / sd
+        (above if z > norm.ppf(0.999) else below if z < -norm.ppf(0.999) else []).append(r.area_name)
+    lan_ctx = dataclasses.replace(lan_ctx, year=year)
+    html = report.funnel_figure(lan_ctx, indicator).data
     sentence = html[html.index("<p class='note'>"):]
-    assert above  # not a vacuous check: Gävle lies above in the example data
+    assert above  # not a vacuous check: Ljusdal lies above in the example data
     for name in above + below:
         assert name in sentence
     others = set(sel[(sel.area_level == "kommun") & (sel.lan_code == "21")].area_name) - set(above + below)
     assert not any(f" {n}," in sentence or f" {n}." in sentence for n in others)
+    assert "samma modell som tabellernas jämförelser" in html
+
+
+def test_a_round_of_two_years_shows_all_its_proposals(ctx):
+    """Crime 2024 and NTU 2025 are ranked together: the page shows the round's proposals whatever
+    the year of each row."""
+    res = ctx.results.copy()
+    ranked = res[(res.area_code == ctx.area.code) & res.priority_rank.notna()]
+    if ranked.empty:
+        pytest.skip("no proposal for this kommun in the example data")
+    first = ranked.sort_values("priority_rank").iloc[0]
+    res.loc[first.name, "year"] = int(first.year) - 1  # as if the first proposal's source were a year behind
+    other = dataclasses.replace(ctx, results=res)
+    html = report.priorities(other).data
+    assert f"1. {first.indicator_label}" in html
+    assert report.first_priority(other) == first.indicator
+    from tmb_analysis.priorities import priorities_for
+
+    assert priorities_for(res, ctx.area.code)["indicator"].iloc[0] == first.indicator

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from scipy import stats
 
 from tmb_analysis import statistics as st
@@ -360,100 +361,6 @@ def test_eb_all_zero_and_all_missing():
 
 
 # --------------------------------------------------------------------------- #
-# Funnel plots
-# --------------------------------------------------------------------------- #
-def spiegelhalter_limit(expected, p):
-    """Interpolated limit of Spiegelhalter (2005, appendix), found by a plain search."""
-    r = 0
-    while stats.poisson.cdf(r, expected) < p:
-        r += 1
-    f_r = stats.poisson.cdf(r, expected)
-    f_prev = stats.poisson.cdf(r - 1, expected) if r > 0 else 0.0
-    return max(r - (f_r - p) / (f_r - f_prev), 0.0)
-
-
-def test_funnel_limits_match_poisson_quantiles():
-    bench = 350.0  # per 100k
-    pops = pd.Series([900, 2_500, 14_000, 60_000, 300_000], dtype="Int64")
-    out = st.funnel_limits(bench, pops)
-    assert {"lo_95", "hi_95", "lo_998", "hi_998"} <= set(out.columns)
-    for i, n in enumerate([900, 2_500, 14_000, 60_000, 300_000]):
-        e = bench / 1e5 * n
-        for lvl, tag in [(0.95, "95"), (0.998, "998")]:
-            q = (1 - lvl) / 2
-            assert out[f"lo_{tag}"].iloc[i] == pytest.approx(
-                spiegelhalter_limit(e, q) / n * 1e5, rel=1e-9, abs=1e-9)
-            assert out[f"hi_{tag}"].iloc[i] == pytest.approx(
-                spiegelhalter_limit(e, 1 - q) / n * 1e5, rel=1e-9)
-    # The funnel narrows with population and brackets the benchmark.
-    assert (out["lo_998"] <= out["lo_95"]).all() and (out["hi_95"] <= out["hi_998"]).all()
-    assert (out["lo_95"] < bench).all() and (out["hi_95"] > bench).all()
-    assert out["hi_95"].is_monotonic_decreasing
-
-
-def test_funnel_limits_large_population_near_normal():
-    out = st.funnel_limits(500.0, [5e7])
-    se = math.sqrt(500e-5 / 5e7) * 1e5
-    assert out["hi_95"].iloc[0] == pytest.approx(500 + Z975 * se, rel=1e-3)
-
-
-def test_funnel_limits_with_overdispersion():
-    bench, pops, phi = 400.0, np.array([5_000.0, 50_000]), 2.5
-    out = st.funnel_limits(bench, pops, levels=(0.95, 0.998), overdispersion_phi=phi)
-    theta = bench / 1e5
-    for lvl, tag in [(0.95, "95"), (0.998, "998")]:
-        half = stats.norm.ppf(1 - (1 - lvl) / 2) * np.sqrt(phi * theta / pops) * 1e5
-        np.testing.assert_allclose(out[f"hi_{tag}"], bench + half)
-        np.testing.assert_allclose(out[f"lo_{tag}"], np.maximum(bench - half, 0))
-    plain = st.funnel_limits(bench, pops)
-    assert (out["hi_998"] > plain["hi_998"]).all()
-
-
-def test_funnel_limits_bad_input():
-    out = st.funnel_limits(np.nan, [1000, 2000])
-    assert out.drop(columns="population").isna().all().all()
-    out = st.funnel_limits(300, [0, -1, np.nan, pd.NA])
-    assert out.drop(columns="population").isna().all().all()
-    assert_no_inf(out.to_numpy(dtype=float))
-    assert list(st.funnel_limits(300, [1000], levels=(0.9, 0.999)).columns) == [
-        "population", "lo_90", "hi_90", "lo_999", "hi_999"]
-
-
-def test_estimate_overdispersion_by_hand():
-    rng = np.random.default_rng(7)
-    pops = rng.integers(3_000, 200_000, size=40).astype(float)
-    counts = rng.poisson(rng.gamma(3, 1 / 3, size=40) * 0.004 * pops).astype(float)
-    e = 0.004 * pops
-    z = (counts - e) / np.sqrt(e)
-    p10, p90 = np.percentile(z, [10, 90])
-    expected = np.mean(np.where(z < p10, p10, np.where(z > p90, p90, z)) ** 2)
-    assert st.estimate_overdispersion(counts, pops, 400.0) == pytest.approx(expected)
-    assert expected > 1.5  # the gamma mixing above is strongly overdispersed
-
-
-def test_estimate_overdispersion_poisson_data_small_and_bad_input():
-    rng = np.random.default_rng(3)
-    pops = rng.integers(3_000, 200_000, size=3000).astype(float)
-    counts = rng.poisson(0.004 * pops)
-    phi = st.estimate_overdispersion(counts, pops, 400.0)
-    assert 0.4 < phi < 1.1  # winsorising biases phi below 1 under pure Poisson
-    assert math.isnan(st.estimate_overdispersion(counts, pops, np.nan))
-    assert math.isnan(st.estimate_overdispersion([np.nan], [0], 400.0))
-
-
-def test_funnel_outliers():
-    counts = pd.Series([100, 1, 35, pd.NA, 35, 35], dtype="Int64")
-    pops = [10_000, 10_000, 10_000, 10_000, 0, 10_000]
-    bench = [350.0]  # a one-element array is accepted as a scalar
-    out = st.funnel_outliers(counts, pops, bench)
-    assert list(out) == ["above", "below", "within", "unknown", "unknown", "within"]
-    assert list(st.funnel_outliers([100], [10_000], np.nan)) == ["unknown"]
-    # Overdispersion widens the funnel: a moderate excess is no longer 'above'.
-    assert list(st.funnel_outliers([60], [10_000], 350.0)) == ["above"]
-    assert list(st.funnel_outliers([60], [10_000], 350.0, phi=4.0)) == ["within"]
-
-
-# --------------------------------------------------------------------------- #
 # Batch trends: checked against per-series statsmodels fits
 # --------------------------------------------------------------------------- #
 def _series_frame(seed=11, n_series=60):
@@ -632,65 +539,8 @@ def test_eb_normal_no_heterogeneity_gives_common_mean():
 
 
 # --------------------------------------------------------------------------- #
-# Funnels: grouped phi, per-row positions, shares, Dobson
+# Dobson
 # --------------------------------------------------------------------------- #
-def test_overdispersion_grouped_matches_scalar():
-    rng = np.random.default_rng(4)
-    pops = rng.integers(3_000, 200_000, 90).astype(float)
-    counts = rng.poisson(rng.gamma(3, 1 / 3, 90) * 0.004 * pops).astype(float)
-    groups = np.repeat([0, 1, 2], 30)
-    bench = np.repeat([400.0, 350.0, 500.0], 30)
-    phi = st.overdispersion_grouped(counts, pops, bench, groups)
-    for g, b in zip(range(3), (400.0, 350.0, 500.0)):
-        m = groups == g
-        assert np.allclose(phi[m], st.estimate_overdispersion(counts[m], pops[m], b))
-
-
-def test_funnel_position_matches_funnel_outliers():
-    rng = np.random.default_rng(8)
-    pops = rng.integers(2_000, 300_000, 60).astype(float)
-    counts = rng.poisson(rng.gamma(4, 0.25, 60) * 0.003 * pops).astype(float)
-    counts[3] = np.nan
-    for phi in (None, 3.0):
-        ref = st.funnel_outliers(counts, pops, 300.0, phi=phi)
-        got = st.funnel_position(counts, pops, np.full(60, 300.0), phi=np.full(60, np.nan if phi is None else phi))
-        assert list(got) == list(ref)
-
-
-def binomial_limit(n, p0, q):
-    """Spiegelhalter's interpolated binomial limit, found by a plain search."""
-    r = 0
-    while stats.binom.cdf(r, n, p0) < q:
-        r += 1
-    f_r = stats.binom.cdf(r, n, p0)
-    f_prev = stats.binom.cdf(r - 1, n, p0) if r > 0 else 0.0
-    return max(r - (f_r - q) / (f_r - f_prev), 0.0)
-
-
-def test_funnel_limits_share_exact_and_overdispersed():
-    sizes = [80, 250, 1000]
-    out = st.funnel_limits_share(22.0, sizes)
-    for i, n in enumerate(sizes):
-        for lvl, tag in ((0.95, "95"), (0.998, "998")):
-            q = (1 - lvl) / 2
-            assert out[f"lo_{tag}"][i] == pytest.approx(binomial_limit(n, 0.22, q) / n * 100, rel=1e-9, abs=1e-9)
-            assert out[f"hi_{tag}"][i] == pytest.approx(binomial_limit(n, 0.22, 1 - q) / n * 100, rel=1e-9)
-    od = st.funnel_limits_share(22.0, sizes, overdispersion_phi=2.0)
-    half = Z975 * np.sqrt(2.0 * 0.22 * 0.78 / np.array(sizes)) * 100
-    np.testing.assert_allclose(od["hi_95"], 22 + half)
-    pos = st.funnel_position_share([40.0, 22.0, np.nan], [250, 250, 250], [22.0] * 3)
-    assert list(pos) == ["above", "within", "unknown"]
-
-
-def test_overdispersion_share_by_hand():
-    shares = np.array([10.0, 20.0, 30.0, 25.0, 15.0, 35.0, 22.0, 18.0, 28.0, 12.0, 40.0])
-    n = np.full(len(shares), 400.0)
-    z = (shares / 100 - 0.22) / np.sqrt(0.22 * 0.78 / n)
-    lo, hi = np.percentile(z, [10, 90])
-    assert st.estimate_overdispersion_share(shares, n, 22.0) == pytest.approx(np.mean(np.clip(z, lo, hi) ** 2))
-    grouped = st.overdispersion_share_grouped(shares, n, np.full(len(shares), 22.0))
-    assert np.allclose(grouped, np.mean(np.clip(z, lo, hi) ** 2))
-    assert math.isnan(st.estimate_overdispersion_share(shares, n, 0.0))
 
 
 def test_dobson_ci_by_hand():
@@ -705,3 +555,177 @@ def test_dobson_ci_by_hand():
     low1, high1 = st.dobson_ci(3 * y, 9 * y, y)
     assert float(low1) == pytest.approx(3 * y_lo) and float(high1) == pytest.approx(3 * y_hi)
     assert np.isnan(st.dobson_ci(0, 0, 0)[0])
+
+
+# --------------------------------------------------------------------------- #
+# The model of variation between areas: phi, tau2, limits, multiplicity, redraws
+# --------------------------------------------------------------------------- #
+def _panel(seed=3, groups=3, areas=12, years=6, drop=0.1):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g in range(groups):
+        for a in range(areas):
+            level = rng.normal(0, 0.4)
+            for t in range(years):
+                if rng.random() < drop:
+                    continue  # an unbalanced panel, as real stores are
+                n = int(rng.integers(3_000, 90_000))
+                mu = n * 1e-3 * np.exp(level + 0.05 * t)
+                y = rng.negative_binomial(mu / 2, 1 / 3) if g == 1 else rng.poisson(mu)
+                rows.append((f"g{g}", f"k{a}", 2015 + t, int(y), n))
+    return pd.DataFrame(rows, columns=["g", "a", "t", "y", "n"])
+
+
+def test_twoway_dispersion_matches_statsmodels_glm():
+    df = _panel()
+    df.loc[df.index[:3], "y"] = 0  # a few zero counts (large Pearson residuals: the fit must still agree)
+    out = st.twoway_dispersion(df.y, df.n, df.a, df.t, df.g).set_index("group")
+    for g, sub in df.groupby("g"):
+        x = sm.add_constant(pd.get_dummies(sub[["a", "t"]].astype(str), drop_first=True).astype(float).to_numpy())
+        fit = sm.GLM(sub.y.to_numpy(float), x, family=sm.families.Poisson(), offset=np.log(sub.n.to_numpy(float))).fit(tol=1e-13)
+        assert out.loc[g, "phi"] == pytest.approx(fit.pearson_chi2 / fit.df_resid, rel=1e-7)
+        assert out.loc[g, "df"] == fit.df_resid
+    assert out.loc["g1", "phi"] > 2  # the negative-binomial group (variance 3 x mean)
+    assert 0.7 < out.loc["g2", "phi"] < 1.4  # Poisson counts
+
+
+def test_twoway_dispersion_drops_all_zero_areas_and_bad_rows():
+    df = _panel(groups=1, drop=0.0)
+    zero = df.a == "k0"
+    ref = st.twoway_dispersion(df.y[~zero], df.n[~zero], df.a[~zero], df.t[~zero])
+    df.loc[zero, "y"] = 0  # an area with no events carries no information on the dispersion
+    bad = pd.DataFrame({"y": [np.nan, 5, -1], "n": [1000, 0, 1000], "a": ["x", "y", "z"], "t": [2015] * 3, "g": ["g0"] * 3})
+    both = pd.concat([df, bad], ignore_index=True)
+    out = st.twoway_dispersion(both.y, both.n, both.a, both.t)
+    assert out.phi[0] == pytest.approx(ref.phi[0], rel=1e-9) and out.n_areas[0] == 11
+    empty = st.twoway_dispersion([0, 0], [100, 100], ["a", "b"], [1, 2])
+    assert math.isnan(empty.phi[0]) and empty.df[0] == 0
+
+
+def test_dl_tau2_is_dersimonian_laird_without_winsorising():
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    rng = np.random.default_rng(5)
+    y, v = rng.normal(0, 1.2, 15), rng.uniform(0.1, 1.0, 15)
+    assert st.dl_tau2(y, v, winsor=0).tau2[0] == pytest.approx(combine_effects(y, v, method_re="dl").tau2, rel=1e-10)
+    grouped = st.dl_tau2(np.r_[y, y[:8]], np.r_[v, v[:8]], groups=[0] * 15 + [1] * 8, winsor=0)
+    assert grouped.tau2[1] == pytest.approx(combine_effects(y[:8], v[:8], method_re="dl").tau2, rel=1e-10)
+    assert list(grouped.n) == [15, 8]
+
+
+def test_dl_tau2_winsorised_by_hand():
+    # ten areas with unit variance around the centre 0: z = y. The 10th/90th percentiles of
+    # z = 1..10 (type 7) are 1.9 and 9.1, so z_w = 1.9, 2, ..., 9, 9.1.
+    y = np.arange(1.0, 11.0)
+    out = st.dl_tau2(y, np.ones(10), centre=0.0)
+    zw = np.r_[1.9, np.arange(2.0, 10.0), 9.1]
+    expected = (np.sum(zw**2) - 9) / (10 - 10 / 10)
+    assert out.tau2[0] == pytest.approx(expected)
+    assert out.excess[0] == pytest.approx(np.sum(zw**2) - 9) and out.denom[0] == pytest.approx(9.0)
+    # no variation beyond chance: tau2 = 0, never negative
+    assert st.dl_tau2(np.zeros(10), np.ones(10), centre=0.0).tau2[0] == 0.0
+    assert math.isnan(st.dl_tau2([1.0], [1.0]).tau2[0])
+
+
+def test_additive_tau2_alone_flags_small_kommuner_when_counts_are_overdispersed():
+    """Why the model has both a multiplicative phi and an additive tau2: with counts drawn around one
+    rate with variance 8 x Poisson, tau2 fitted alone leaves small kommuner with nearly Poisson
+    variance, and a third of them are flagged at the 5 % level (large ones almost never); with phi
+    as well, about 5 % of each size class are."""
+    rng = np.random.default_rng(7)
+    ranks = np.arange(1, 291)
+    pop = np.exp(np.interp(np.log(ranks), np.log([1, 10, 60, 145, 250, 290]), np.log([1e6, 15e4, 45e3, 16e3, 6500, 2500])))
+    phi, rate = 8.0, 3600.0
+    flags = {1.0: [], phi: []}
+    for _ in range(60):
+        y = rng.negative_binomial(rate * pop / 1e5 / (phi - 1), 1 / phi)
+        v, s2 = st.sqrt_rate(y, pop)
+        for ph in flags:
+            tau2 = st.dl_tau2(v, ph * s2, centre=np.sqrt(y.sum() / pop.sum() * 1e5)).tau2[0]
+            flags[ph].append(st.compare_z((v - np.sqrt(rate)) / np.sqrt(ph * s2 + tau2)) != "similar")
+    small, large = pop < 10_000, pop >= 100_000
+    alone, both = np.mean(flags[1.0], axis=0), np.mean(flags[phi], axis=0)
+    assert alone[small].mean() > 0.25 and alone[large].mean() < 0.02
+    assert 0.03 < both[small].mean() < 0.075 and 0.03 < both[large].mean() < 0.075
+
+
+def test_sqrt_rate_and_rate_limits_are_funnelplotr_cqc_limits_by_hand():
+    v, var = st.sqrt_rate([25, 0, 5], [50_000, 1_000, 0])
+    assert v[0] == pytest.approx(math.sqrt(50.0)) and var[0] == pytest.approx(1e5 / 200_000)
+    assert v[1] == 0.0 and math.isnan(v[2]) and math.isnan(var[2])
+    # FunnelPlotR, method "CQC": limits = target x (1 -/+ z sqrt(1/(4E) + tau2_rel))^2 with E the
+    # expected count; on the rate scale tau2 = tau2_rel x rate.
+    rate, pops, tau2_rel = 400.0, np.array([5_000.0, 50_000.0, 500_000.0]), 0.01
+    lim = st.rate_limits(rate, 0.0, pops, phi=1.0, tau2=tau2_rel * rate)
+    expected = rate * pops / 1e5
+    for tag, z in (("95", 1.959964), ("998", 3.090232)):
+        half = z * np.sqrt(1 / (4 * expected) + tau2_rel)
+        np.testing.assert_allclose(lim[f"hi_{tag}"], rate * (1 + half) ** 2, rtol=1e-6)
+        np.testing.assert_allclose(lim[f"lo_{tag}"], rate * np.maximum(1 - half, 0) ** 2, rtol=1e-6)
+    # phi multiplies the Poisson part; the benchmark's own variance adds; the lower limit stops at 0
+    wide = st.rate_limits(rate, 0.5, [2_000.0], phi=9.0, tau2=0.0)
+    sd = math.sqrt(9 * 1e5 / 8_000 + 0.5)
+    assert wide.hi_95[0] == pytest.approx((20 + 1.959964 * sd) ** 2, rel=1e-6)
+    assert wide.lo_998[0] == 0.0
+    assert st.rate_limits(np.nan, 0, [1000]).hi_95.isna().all()
+
+
+def test_share_limits_and_effective_size_by_hand():
+    n = st.effective_size([1.0, 2.5], 25.0)
+    np.testing.assert_allclose(n, [25 * 75 / 1.0, 25 * 75 / 6.25])
+    lim = st.share_limits(25.0, 0.04, n, tau2=1.5)
+    # at each area's own precision the limit is bench +- z sqrt(se^2 + tau2 + var_bench)
+    np.testing.assert_allclose(lim.hi_95, 25 + 1.959964 * np.sqrt(np.array([1.0, 6.25]) + 1.5 + 0.04), rtol=1e-6)
+    assert st.share_limits(0.0, 0, [100]).hi_95.isna().all()
+
+
+def test_compare_z_and_funnel_label():
+    z = [2.0, -2.0, 1.0, np.nan, 3.2]
+    assert list(st.compare_z(z)) == ["higher", "lower", "similar", "unknown", "higher"]
+    assert list(st.funnel_label(z)) == ["within", "within", "within", "unknown", "above"]
+
+
+def test_bh_adjust_and_reject_match_statsmodels_per_group():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(11)
+    groups = rng.integers(0, 6, 300)
+    p = np.where(rng.random(300) < 0.15, rng.uniform(0, 1e-3, 300), rng.random(300))
+    p[::37] = np.nan
+    adj = st.bh_adjust(p, groups)
+    rej = st.bh_reject(p, groups, 0.05)
+    for g in range(6):
+        m = (groups == g) & np.isfinite(p)
+        ref_rej, ref_adj, _, _ = multipletests(p[m], alpha=0.05, method="fdr_bh")
+        np.testing.assert_allclose(adj[m], ref_adj, rtol=1e-12)
+        assert list(rej[m]) == list(ref_rej)
+    assert np.isnan(adj[::37]).all() and not rej[::37].any()
+    # with the number of tests given, a group whose other tests are missing keeps its m
+    assert not st.bh_reject([0.01], [0], 0.05, m=[10])[0] and st.bh_reject([0.004], [0], 0.05, m=[10])[0]
+
+
+def test_nb_draw_moments():
+    rng = np.random.default_rng(2)
+    d = st.nb_draw(rng, [40.0, 40.0, 0.0], [5.0, 1.0, 5.0], 40_000)
+    assert d[:, 0].mean() == pytest.approx(40, rel=0.02) and d[:, 0].var() == pytest.approx(200, rel=0.05)
+    assert d[:, 1].var() == pytest.approx(40, rel=0.05)  # phi = 1: Poisson
+    assert (d[:, 2] == 0).all()
+
+
+def test_trend_scale_floor_is_the_pooled_phi():
+    years = np.arange(2020, 2025)
+    counts, pop = np.array([100, 104, 99, 107, 110]), np.full(5, 50_000)
+    free = st.poisson_trend(years, counts, pop)
+    floored = st.poisson_trend(years, counts, pop, min_scale=6.0)
+    x = sm.add_constant(years - years.mean())
+    ref = sm.GLM(counts, x, family=sm.families.Poisson(), offset=np.log(pop)).fit(scale=6.0, tol=1e-12)
+    lo, hi = np.asarray(ref.conf_int())[1]
+    assert floored.scale == pytest.approx(6.0) and floored.ci_low == pytest.approx(100 * np.expm1(lo), rel=1e-6)
+    assert floored.ci_high - floored.ci_low > free.ci_high - free.ci_low
+    batch = st.poisson_trend_batch(np.zeros(5), years, counts, pop, min_scale=6.0).iloc[-1]
+    assert batch.ci_low == pytest.approx(floored.ci_low, rel=1e-6) and batch.stat_df == np.inf
+    assert batch.stat == pytest.approx(ref.params[1] / ref.bse[1], rel=1e-6)
+    # a local chi2/df above the floor wins, with t quantiles
+    noisy = np.array([100, 160, 80, 150, 90])
+    b2 = st.poisson_trend_batch(np.zeros(5), years, noisy, pop, min_scale=2.0).iloc[-1]
+    assert b2.scale > 2.0 and b2.stat_df == 3

@@ -277,3 +277,13 @@ def test_small_kommun_shows_stabilised_and_pooled_rates():
     legacy = {k: v for k, v in row.items() if k != "small_area"}
     assert "stabiliserat" in str(_value_cell(legacy, show_eb=True))
     assert "stabiliserat" not in str(_value_cell(dict(legacy, population=45_000), show_eb=True))
+
+
+def test_recording_changes_are_said_where_the_years_span_them():
+    from tmb_analysis.tables import recording_note
+
+    note = recording_note(["vald_nara_kvinnor", "totalt", "bilbrott"], 2016, 2025)
+    assert note == ("Våld i nära relationer mot kvinnor: registreringen ändrades, jämförbart från 2020; "
+                    "Bilbrott: registreringen ändrades, jämförbart från 2018.")
+    assert recording_note(["vald_nara_kvinnor"], 2021, 2025) == ""  # all the years shown are comparable
+    assert recording_note(["totalt"], 2016, 2025) == ""

@@ -487,16 +487,16 @@ def keep_results_in_memory() -> None:
     kept: dict = {}
 
     @functools.wraps(original)
-    def load_results(store_dir):
+    def load_results(store_dir, report_year=None):
         path = Path(store_dir).resolve()
         try:
-            key = (str(path), tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                                           for p in path.iterdir() if p.is_file())))
+            key = (str(path), int(report_year or 0), tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
+                                                                  for p in path.iterdir() if p.is_file())))
         except OSError:
-            return original(store_dir)
+            return original(store_dir, report_year)
         if key not in kept:
             kept.clear()
-            kept[key] = original(store_dir)
+            kept[key] = original(store_dir, report_year)
         value = kept[key]
         if isinstance(value, tuple) and value and hasattr(value[0], "copy"):
             return (value[0].copy(deep=False), *value[1:])
@@ -1770,7 +1770,7 @@ def build(
         with _Phase("load results"):
             from .report import load_results  # after the workers started: this import alone takes seconds
 
-            results, st = load_results(store)  # raises EmptyStoreError / validation errors before anything is written
+            results, st = load_results(store, year)  # raises EmptyStoreError / validation errors before anything is written
         check_data_for_jobs(jobs, results, store, year)  # a year or an area the store has no data for
         out.parent.mkdir(parents=True, exist_ok=True)
         result = BuildResult(out)

@@ -49,6 +49,8 @@ class Indicator:
     #: NTU indicators labelled by reference year Y are measured in NTU year Y + ntu_year_offset
     #: (``ntu_reference_year`` in indicators.yaml); 0 for all others.
     ntu_year_offset: int = 0
+    #: First year of a comparable series (a recording change before it); None: comparable throughout.
+    comparable_from: int | None = None
 
     def ntu_year(self, year: int) -> int:
         """The NTU (survey) year that measured this indicator's value for ``year``."""
@@ -132,6 +134,7 @@ class Catalogue:
                     "theme": i.theme,
                     "unit": i.unit,
                     "worse": i.worse,
+                    "comparable_from": i.comparable_from,
                 }
                 for i in self.indicators
             ]
@@ -155,6 +158,11 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
             worse = entry.get("worse", DEFAULTS[kind]["worse"])
             if unit not in UNITS or worse not in ("higher", "lower"):
                 raise ValueError(f"{where}: {entry['id']}: unit must be one of {list(UNITS)}, worse higher|lower")
+            comparable = entry.get("comparable_from")
+            if comparable is not None and (isinstance(comparable, bool) or not isinstance(comparable, int)
+                                           or not 1900 <= comparable <= 2100):
+                raise ValueError(f"{where}: {entry['id']}: comparable_from must be a year such as 2020, "
+                                 f"got {comparable!r}")
             indicators.append(
                 Indicator(
                     id=entry["id"],
@@ -167,6 +175,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
                     bra_unit=entry.get("bra_unit"),
                     older_names=tuple(entry.get("older_names") or ()),
                     ntu_year_offset=offset if entry["id"] in ref_ids else 0,
+                    comparable_from=comparable,
                 )
             )
     unknown = ref_ids - {i.id for i in indicators if i.source_kind == "survey"}

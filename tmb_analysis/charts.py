@@ -32,8 +32,6 @@ SIMPLIFY_TOLERANCE = 0.005  # degrees, ~300-500 m at 60° N
 COORD_DECIMALS = 4  # ~10 m
 _HALO = "1px 1px 1px #fff, -1px -1px 1px #fff, 1px -1px 1px #fff, -1px 1px 1px #fff"
 _LEGEND_BELOW = dict(orientation="h", yref="container", y=0.01, yanchor="bottom", xanchor="left", x=0)
-LEVEL_95 = 0.95
-LEVEL_998 = 0.998
 
 __all__ = [
     "trend_chart",
@@ -42,8 +40,6 @@ __all__ = [
     "caterpillar_selectable",
     "funnel_chart",
     "funnel_highlight",
-    "poisson_funnel_limits",
-    "binomial_funnel_limits",
     "kommun_geojson",
     "orient_for_plotly",
     "figure_json_size",
@@ -726,51 +722,6 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
 # ---- funnel chart -------------------------------------------------------------------------
 
 
-def _spiegelhalter_quantile(dist, p: float, *args) -> np.ndarray:
-    """Spiegelhalter's (2005) interpolated quantile of a discrete distribution."""
-    r = dist.ppf(p, *args)
-    f_r = dist.cdf(r, *args)
-    f_r1 = dist.cdf(r - 1, *args)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        alpha = np.where(f_r > f_r1, (f_r - p) / (f_r - f_r1), 0.0)
-    return np.maximum(r - alpha, 0.0)
-
-
-def poisson_funnel_limits(benchmark: float, populations) -> pd.DataFrame:
-    """Exact Poisson control limits (rates per 100 000) around ``benchmark`` for each population.
-
-    The expected count is ``benchmark * population / 1e5``; each limit is the
-    Poisson quantile of it (scipy.stats.poisson.ppf) with Spiegelhalter's
-    interpolation for discreteness, divided back to a rate. Columns:
-    population, lo_95, hi_95, lo_998, hi_998.
-    """
-    from scipy.stats import poisson
-
-    pop = np.asarray(populations, dtype=float)
-    lam = float(benchmark) * pop / 1e5
-    out = {"population": pop}
-    for tag, level in (("95", LEVEL_95), ("998", LEVEL_998)):
-        a = (1 - level) / 2
-        out[f"lo_{tag}"] = _spiegelhalter_quantile(poisson, a, lam) / pop * 1e5
-        out[f"hi_{tag}"] = _spiegelhalter_quantile(poisson, 1 - a, lam) / pop * 1e5
-    return pd.DataFrame(out)
-
-
-def binomial_funnel_limits(benchmark_pct: float, sizes) -> pd.DataFrame:
-    """Exact binomial control limits (percent) around ``benchmark_pct`` for each number of
-    respondents; same columns as :func:`poisson_funnel_limits` (``population`` holds n)."""
-    from scipy.stats import binom
-
-    n = np.asarray(sizes, dtype=float)
-    p = float(benchmark_pct) / 100
-    out = {"population": n}
-    for tag, level in (("95", LEVEL_95), ("998", LEVEL_998)):
-        a = (1 - level) / 2
-        out[f"lo_{tag}"] = _spiegelhalter_quantile(binom, a, n, p) / n * 100
-        out[f"hi_{tag}"] = _spiegelhalter_quantile(binom, 1 - a, n, p) / n * 100
-    return pd.DataFrame(out)
-
-
 def _funnel_marker(size, value, name, hover: str, dec: int) -> go.Scatter:
     """The marked area of a funnel chart: a labelled diamond."""
     return go.Scatter(
@@ -781,21 +732,34 @@ def _funnel_marker(size, value, name, hover: str, dec: int) -> go.Scatter:
     )
 
 
-def funnel_highlight(fig: go.Figure, results: pd.DataFrame, indicator: str, year: int, highlight: str) -> go.Figure:
+def _size_words(unit: str) -> tuple[str, str]:
+    """(hover word, axis title) of a funnel's x axis: the population, or an NTU share's precision."""
+    if unit == "percent":
+        return "Precision (effektivt antal svarande)", "Precision: effektivt antal svarande enligt Brå:s intervall"
+    return "Folkmängd", "Folkmängd"
+
+
+def funnel_highlight(fig: go.Figure, results: pd.DataFrame, indicator: str, year: int, highlight: str,
+                     data: dict | None = None) -> go.Figure:
     """A copy of a funnel chart made without ``highlight`` (shared by every kommun report of a run)
-    with one area marked, as :func:`funnel_chart` with ``highlight`` would draw it."""
+    with one area marked, as :func:`funnel_chart` with ``highlight`` would draw it. ``data``: the
+    :func:`tmb_analysis.indicators.funnel_data` the chart was drawn from."""
+    from .indicators import funnel_data
+
     out = go.Figure(fig)
     row = _select(results, indicator=indicator, year=year, area_code=highlight)
     if row.empty:
         return out
+    d = data if data is not None else funnel_data(results, indicator, year)
+    pt = d["points"][d["points"]["area_code"].astype(str) == str(highlight)]
     r = row.iloc[0]
     unit = _indicator_meta(row, indicator)["unit"]
-    size = r.get("n_respondents") if unit == "percent" else r.get("population")
-    if F.is_missing(r.get("value")) or F.is_missing(size) or not float(size) > 0:
+    size = float(pt["size"].iloc[0]) if len(pt) else float("nan")
+    if F.is_missing(r.get("value")) or not np.isfinite(size) or not size > 0:
         return out
-    size_word = "Antal svarande" if unit == "percent" else "Folkmängd"
-    hover = f"<b>{_esc(r['area_name'])}</b><br>{_hover_value(r, unit)}<br>{size_word}: {F.fmt_number(size)}"
-    out.add_trace(_funnel_marker(float(size), float(r["value"]), r["area_name"], hover, _value_decimals(unit)))
+    word = _size_words(unit)[0]
+    hover = f"<b>{_esc(r['area_name'])}</b><br>{_hover_value(r, unit)}<br>{word}: {F.fmt_number(size)}"
+    out.add_trace(_funnel_marker(size, float(r["value"]), r["area_name"], hover, _value_decimals(unit)))
     return out
 
 
@@ -809,51 +773,36 @@ def funnel_chart(
     limits: pd.DataFrame | None = None,
     *,
     benchmark: str = "riket",
+    data: dict | None = None,
 ) -> go.Figure:
-    """Funnel plot: the rate of each area (kommuner, or län with ``level='lan'``) against its
-    population, with 95 % and 99,8 % control limits around the benchmark (riket, or the
-    län with ``benchmark='lan'``) and the benchmark line; ``highlight`` marks one area.
+    """Funnel plot: the value of each area (kommuner, or län with ``level='lan'``) against its size,
+    with the 95 % and 99,8 % limits around riket and riket's line; ``highlight`` marks one area.
 
-    ``limits`` (columns population, lo_95, hi_95, lo_998, hi_998) is used when given;
-    otherwise exact Poisson limits are computed (binomial on respondents for survey shares,
-    with n_respondents on the x axis).
+    The points, their sizes (population; for NTU shares the precision of the published interval)
+    and the limits are those of :func:`tmb_analysis.indicators.funnel_data`, the model that decides
+    the results table's comparisons (pass its result as ``data`` to draw it without recomputing).
+    ``limits`` (columns population, lo_95, hi_95, lo_998, hi_998) replaces the limits drawn.
     """
+    from .indicators import funnel_data
+
     if level not in ("kommun", "lan"):
         raise ValueError("level must be 'kommun' or 'lan'")
     meta = _indicator_meta(results, indicator)
     unit = meta["unit"]
     dec = _value_decimals(unit)
-    data = _select(results, indicator=indicator, year=year)
-    pts = data[data["area_level"] == level]
-    if lan_code is not None and level == "kommun":
-        pts = pts[pts["area_code"].astype("string").str[:2] == str(lan_code)]
-    size_col = "n_respondents" if unit == "percent" else "population"
-    pts = pts.assign(_v=pd.to_numeric(pts["value"], errors="coerce"), _n=pd.to_numeric(pts[size_col], errors="coerce"))
-    pts = pts[pts["_v"].notna() & (pts["_n"] > 0)]
+    d = data if data is not None else funnel_data(results, indicator, year, level=level, lan_code=lan_code,
+                                                 benchmark=benchmark)
+    if limits is None:
+        limits = d["limits"]
+    rows = _select(results, indicator=indicator, year=year)
+    rows = rows[rows["area_level"] == level].drop_duplicates("area_code")
+    rows.index = rows["area_code"].astype(str).to_numpy()
+    pts = d["points"].assign(_v=pd.to_numeric(d["points"]["value"], errors="coerce"),
+                             _n=pd.to_numeric(d["points"]["size"], errors="coerce"))
+    pts = pts[pts["_v"].notna() & (pts["_n"] > 0)].reset_index(drop=True)
+    bvalue = float(d["benchmark"])
+    bname = _area_name(results, d["benchmark_code"]) if d["benchmark_code"] else "Samtliga visade"
 
-    bcode = "00"
-    if benchmark == "lan":
-        if lan_code is None:
-            raise ValueError("benchmark='lan' needs lan_code")
-        bcode = str(lan_code)
-    elif benchmark != "riket":
-        raise ValueError("benchmark must be 'riket' or 'lan'")
-    brow = data[data["area_code"].astype("string") == bcode]
-    if len(brow) and not F.is_missing(brow["value"].iloc[0]):
-        bvalue = float(brow["value"].iloc[0])
-        bname = _area_name(results, bcode)
-    else:  # no benchmark row: the pooled value of the points themselves
-        if unit == "per_100k" and pts["count"].notna().any():
-            bvalue = float(pd.to_numeric(pts["count"]).sum() / pts["_n"].sum() * 1e5)
-        else:
-            bvalue = float((pts["_v"] * pts["_n"]).sum() / pts["_n"].sum()) if len(pts) else float("nan")
-        bname = "Samtliga visade"
-
-    if limits is None and len(pts) and np.isfinite(bvalue):
-        lo_n = max(float(pts["_n"].min()) * 0.8, 10.0)
-        hi_n = float(pts["_n"].max()) * 1.25
-        grid = np.unique(np.round(np.geomspace(lo_n, hi_n, 120)))
-        limits = poisson_funnel_limits(bvalue, grid) if unit == "per_100k" else binomial_funnel_limits(bvalue, grid)
     fig = go.Figure()
     if limits is not None and len(limits):
         lim = limits.sort_values("population")
@@ -882,9 +831,11 @@ def funnel_chart(
                 hoverinfo="skip",
             )
         )
-    size_word = "Antal svarande" if unit == "percent" else "Folkmängd"
+    size_word, axis_word = _size_words(unit)
     texts = [
-        f"<b>{_esc(r['area_name'])}</b><br>{_hover_value(r, unit)}<br>{size_word}: {F.fmt_number(r['_n'])}"
+        f"<b>{_esc(r['area_name'])}</b><br>"
+        f"{_hover_value(rows.loc[str(r['area_code'])], unit) if str(r['area_code']) in rows.index else ''}"
+        f"<br>{size_word}: {F.fmt_number(r['_n'])}"
         for _, r in pts.iterrows()
     ]
     fig.add_trace(
@@ -899,10 +850,10 @@ def funnel_chart(
         )
     )
     if highlight is not None:
-        h = pts[pts["area_code"].astype("string") == str(highlight)]
+        h = pts.index[pts["area_code"].astype(str) == str(highlight)]
         if len(h):
-            r = h.iloc[0]
-            fig.add_trace(_funnel_marker(r["_n"], r["_v"], r["area_name"], texts[pts.index.get_loc(h.index[0])], dec))
+            r = pts.loc[h[0]]
+            fig.add_trace(_funnel_marker(r["_n"], r["_v"], r["area_name"], texts[h[0]], dec))
     where = ""
     if lan_code is not None and level == "kommun":
         where = f" i {_esc(_area_name(results, str(lan_code)))}"
@@ -914,7 +865,7 @@ def funnel_chart(
     _finish(
         fig,
         title,
-        f"{size_word} (logaritmisk skala)",
+        f"{axis_word} (logaritmisk skala)",
         F.UNIT_AXIS_TITLE[unit],
         legend=_LEGEND_BELOW,
         margin=dict(l=70, r=20, t=60, b=120),

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from . import periods
 from . import priorities as pr
 from . import statistics as st
+from . import variation
 from .catalogue import catalogue
 from .geography import RIKET_CODE, registry
 
@@ -41,6 +43,7 @@ CONTRACT_COLUMNS = [
     "trend",
     "eb_value",
     "priority_rank",
+    "priority_stability",
 ]
 EXTRA_COLUMNS = ["lan_code", "theme", "unit", "status", "population_source", "source", "period", "benchmark_source"]
 #: ``benchmark_source`` of a län or riket row: published by BRÅ, or computed here from a complete set of kommuner.
@@ -52,9 +55,12 @@ ANALYSIS_COLUMNS = [
     # uncertainty rule for NTU
     "too_uncertain",
     "uncertainty_reason",
-    # benchmark values and the similar-kommun comparisons
+    # benchmark values and the similar-kommun comparisons (the model: docs/metod.md, section 5)
     "lan_value",
+    "lan_rest_value",
     "riket_value",
+    "riket_limit_low",
+    "riket_limit_high",
     "cmp_group",
     "group_title",
     "group_value",
@@ -62,6 +68,9 @@ ANALYSIS_COLUMNS = [
     "peers_title",
     "peers_value",
     "cmp_reason",
+    "model_tau2",
+    "model_n_areas",
+    "model_reason",
     # trend details
     "trend_reason",
     "trend_unit",
@@ -85,7 +94,8 @@ ANALYSIS_COLUMNS = [
     "pooled_years",
     "pooled_reason",
     "small_area",
-    # funnel plot against riket
+    "cmp_riket_pooled",
+    # funnel plot against riket (phi: the model's within-kommun overdispersion)
     "funnel_riket",
     "funnel_phi",
     # priorities
@@ -93,6 +103,8 @@ ANALYSIS_COLUMNS = [
     "priority_points",
     "priority_score",
     "priority_eligible",
+    "priority_q",
+    "priority_basis",
     "priority_confidence",
     "priority_evidence",
 ]
@@ -254,7 +266,11 @@ def _group_benchmarks(res: pd.DataFrame, groups: pd.DataFrame, cfg: dict) -> dic
 
     Crime: sum(count) / sum(population) x 100 000 over members with both. NTU: the
     respondent-weighted mean share over members with share and n. Dense matrix products:
-    membership (kommun x kommun) @ data (kommun x indicator-year).
+    membership (kommun x kommun) @ data (kommun x indicator-year). Besides ``value``, ``title``
+    and ``reason``, each kind gives the pieces of the benchmark's variance in the model
+    (:mod:`tmb_analysis.variation`): ``var0`` (crime: ``100 000 / (4 sum population)``, to be
+    multiplied by phi; NTU: ``sum n^2 se^2 / (sum n)^2``) and ``h`` (``sum n^2 / (sum n)^2``, the
+    weight of the members' own between-area variation).
     """
     n = len(res)
     out = {}
@@ -270,21 +286,25 @@ def _group_benchmarks(res: pd.DataFrame, groups: pd.DataFrame, cfg: dict) -> dic
     crime = (res["source_kind"] == "crime").to_numpy()
     c, p = _f(res["count"]), _f(res["population"])
     s, nr = _f(res["value"]), _f(res["n_respondents"])
+    se = (_f(res["ci_high"]) - _f(res["ci_low"])) / (2 * Z95)
     valid_c = use & crime & np.isfinite(c) & (c >= 0) & np.isfinite(p) & (p > 0)
-    valid_s = use & ~crime & np.isfinite(s) & np.isfinite(nr) & (nr > 0)
+    valid_s = use & ~crime & np.isfinite(s) & np.isfinite(nr) & (nr > 0) & np.isfinite(se) & (se > 0)
     shape = (len(codes), len(key_uniq))
-    num, den, has = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    num, den, has, sq, sqse = (np.zeros(shape) for _ in range(5))
     num[a_idx[valid_c], key_codes[valid_c]] = c[valid_c]
     den[a_idx[valid_c], key_codes[valid_c]] = p[valid_c]
+    sq[a_idx[valid_c], key_codes[valid_c]] = p[valid_c] ** 2
     num[a_idx[valid_s], key_codes[valid_s]] = s[valid_s] * nr[valid_s]
     den[a_idx[valid_s], key_codes[valid_s]] = nr[valid_s]
+    sq[a_idx[valid_s], key_codes[valid_s]] = nr[valid_s] ** 2
+    sqse[a_idx[valid_s], key_codes[valid_s]] = (nr[valid_s] * se[valid_s]) ** 2
     has[a_idx[valid_c | valid_s], key_codes[valid_c | valid_s]] = 1.0
     min_members = int(cfg.get("min_members_with_data", 2))
     min_cov = float(cfg.get("min_coverage", 0.5))
     scale = np.where(crime, 100_000.0, 1.0)
     for kind in ("group", "peers"):
         sub = groups[groups["kind"] == kind]
-        value = np.full(n, np.nan)
+        value, var0, h = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
         title = np.full(n, "", dtype=object)
         reason = np.full(n, "", dtype=object)
         subj, ri, ci = {}, [], []
@@ -295,14 +315,19 @@ def _group_benchmarks(res: pd.DataFrame, groups: pd.DataFrame, cfg: dict) -> dic
             subj[r.area_code] = r.group_title
         m = sparse.csr_matrix((np.ones(len(ri)), (ri, ci)), shape=(len(codes), len(codes)))
         size = np.asarray(m.sum(axis=1)).ravel()
-        g_num, g_den, g_has = m @ num, m @ den, m @ has
+        g_num, g_den, g_has, g_sq, g_sqse = m @ num, m @ den, m @ has, m @ sq, m @ sqse
         rows = np.flatnonzero(use)
         ai, ki = a_idx[rows], key_codes[rows]
         n_mem, n_has = size[ai], g_has[ai, ki]
         with np.errstate(invalid="ignore", divide="ignore"):
-            v = g_num[ai, ki] / g_den[ai, ki] * scale[rows]
+            d = g_den[ai, ki]
+            v = g_num[ai, ki] / d * scale[rows]
+            v0 = np.where(crime[rows], 100_000.0 / (4 * d), g_sqse[ai, ki] / d**2)
+            hh = g_sq[ai, ki] / d**2
         enough = (n_has >= min_members) & (n_has >= min_cov * n_mem) & (g_den[ai, ki] > 0)
         value[rows] = np.where(enough, v, np.nan)
+        var0[rows] = np.where(enough, v0, np.nan)
+        h[rows] = np.where(enough, hh, np.nan)
         title_by_pos = np.array([subj.get(c, "") for c in codes], dtype=object)
         title[rows] = title_by_pos[a_idx[rows]]
         label = "kommungrupp" if kind == "group" else "liknande kommuner"
@@ -311,7 +336,7 @@ def _group_benchmarks(res: pd.DataFrame, groups: pd.DataFrame, cfg: dict) -> dic
         few[short] = [f"{label}: för få kommuner med data ({int(h)} av {int(t)})"
                       for h, t in zip(n_has[short], n_mem[short])]
         reason[rows] = np.where(n_mem == 0, f"{label}: grupp saknas", few)
-        out[kind] = {"value": value, "title": title, "reason": reason}
+        out[kind] = {"value": value, "title": title, "reason": reason, "var0": var0, "h": h}
     return out
 
 
@@ -378,12 +403,15 @@ def add_derived_benchmarks(base: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- #
 # The results table
 # --------------------------------------------------------------------------- #
-def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
+def compute_results(store, settings: dict | None = None, report_year: int | None = None) -> pd.DataFrame:
     """Build the results table for every area and indicator in ``store``.
 
     ``settings`` overrides parts of ``config/analysis.yaml`` (same structure). Every
     statistic is explained in docs/metod.md; the contract columns come first
     (:data:`CONTRACT_COLUMNS`), then :data:`EXTRA_COLUMNS` and :data:`ANALYSIS_COLUMNS`.
+    Comparisons, trends, EB and funnel positions are computed for every row; the priority
+    columns only for the rows of each area's round for ``report_year`` (None or 0: the latest
+    year in the store; :func:`tmb_analysis.periods.round_mask`), the others are empty.
     """
     clock = _Clock()
     cfg = _settings(settings)
@@ -412,21 +440,20 @@ def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
     crime = (res["source_kind"] == "crime").to_numpy()
     lo, hi, value = _f(res["ci_low"]), _f(res["ci_high"]), _f(res["value"])
 
-    # ---- NTU uncertainty rule ------------------------------------------------
+    first_year = variation.comparable_first_year(res, cat, cfg)
+    comparable = res["year"].to_numpy() >= first_year
+
+    # ---- NTU uncertainty rule: the published width -----------------------------
     unc = cfg["survey_uncertainty"]
-    n_resp = _f(res["n_respondents"])
     width = hi - lo
-    few_n = ~crime & np.isfinite(n_resp) & (n_resp < float(unc["min_respondents"]))
     wide = ~crime & np.isfinite(width) & (width > float(unc["max_ci_width_pp"]))
-    res["too_uncertain"] = few_n | wide
-    n_txt = np.full(len(res), "", dtype=object)
-    n_txt[few_n] = [f"{int(v)} svarande, färre än {int(unc['min_respondents'])}" for v in n_resp[few_n].tolist()]
+    res["too_uncertain"] = wide
     w_txt = np.full(len(res), "", dtype=object)
     w_txt[wide] = [f"intervallet {v:.1f} procentenheter brett, mer än {float(unc['max_ci_width_pp']):g}".replace(".", ",")
                    for v in width[wide].tolist()]
-    res["uncertainty_reason"] = _obj(_join(n_txt, w_txt), res)
+    res["uncertainty_reason"] = _obj(w_txt, res)
 
-    # ---- benchmarks: län and riket -------------------------------------------
+    # ---- benchmark values: län and riket ---------------------------------------
     # Benchmark values: the rate from count and population where both exist (BRÅ rounds its
     # published rates to whole numbers, which matters for rare crimes), else the published value.
     c_all, p_all = _f(res["count"]), _f(res["population"])
@@ -442,15 +469,6 @@ def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
     res = res.merge(riket_bench, on=["indicator", "year", "period"], how="left")
     res["lan_value"] = np.where(is_kommun, _f(res["lan_value"]), np.nan)
     res["riket_value"] = np.where(~is_riket, _f(res["riket_value"]), np.nan)
-    uncertain = res["too_uncertain"].to_numpy()
-    own_ok = np.isfinite(lo) & np.isfinite(hi) & ~uncertain
-
-    def compare(benchmark):
-        out = st.compare_to_benchmark(lo, hi, benchmark)
-        return np.where(uncertain, "unknown", out).astype(object)
-
-    res["cmp_lan"] = _obj(compare(res["lan_value"].to_numpy()), res)
-    res["cmp_riket"] = _obj(compare(res["riket_value"].to_numpy()), res)
 
     clock("uncertainty, län and riket")
     # ---- similar kommuner ----------------------------------------------------
@@ -459,44 +477,21 @@ def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
     for kind in ("group", "peers"):
         res[f"{kind}_value"] = gb[kind]["value"]
         res[f"{kind}_title"] = _obj(gb[kind]["title"], res)
-        res[f"cmp_{kind}"] = _obj(np.where(is_kommun, compare(gb[kind]["value"]), "unknown"), res)
+    clock("similar kommuner")
 
-    # ---- reasons for 'unknown' comparisons -----------------------------------
-    n_rows = len(res)
-    yr = res["year"].to_numpy()
-    lan_v, riket_v = res["lan_value"].to_numpy(dtype=float), res["riket_value"].to_numpy(dtype=float)
-    unc_txt = res["uncertainty_reason"].to_numpy(dtype=object)
-    no_ci = ~uncertain & ~(np.isfinite(lo) & np.isfinite(hi))
-    pieces: list[tuple[np.ndarray, object]] = [  # (mask, text or per-row text function)
-        (uncertain, lambda i: "för osäkert: " + unc_txt[i]),
-        (no_ci & crime, "konfidensintervall saknas (antal eller befolkning saknas)"),
-        (no_ci & ~crime, "konfidensintervall saknas (varken publicerat intervall eller antal svarande)"),
-        (is_riket, "riket är jämförelsenivån"),
-        (level == "lan", "län jämförs bara med riket"),
-        (own_ok & is_kommun & ~np.isfinite(lan_v), lambda i: f"länets värde saknas {yr[i]}"),
-        (own_ok & ~is_riket & ~np.isfinite(riket_v), lambda i: f"rikets värde saknas {yr[i]}"),
-        (own_ok & is_kommun & (gb["group"]["reason"] != ""), lambda i: gb["group"]["reason"][i]),
-        (own_ok & is_kommun & (gb["peers"]["reason"] != ""), lambda i: gb["peers"]["reason"][i]),
-    ]
-    texts: dict[int, list[str]] = {}
-    for mask, text in pieces:
-        for i in np.flatnonzero(mask).tolist():
-            texts.setdefault(i, []).append(text(i) if callable(text) else text)
-    cmp_reason = np.full(n_rows, "", dtype=object)
-    if texts:
-        idx = np.fromiter(texts.keys(), dtype=np.int64, count=len(texts))
-        cmp_reason[idx] = ["; ".join(texts[i]) for i in idx.tolist()]
-    res["cmp_reason"] = _obj(cmp_reason, res)
+    # ---- the model: phi, tau2 and every comparison ----------------------------
+    idx = variation.RowIndex(res)
+    pooled = period_split(res)  # pooled two-year NTU estimates: never compared with yearly values
+    phi_row = _add_model(res, idx, store, cfg, cat, crime, lo, hi, comparable, first_year, gb, pooled)
+    clock("model")
 
-    clock("similar kommuner and reasons")
     # ---- trends --------------------------------------------------------------
     tcfg = cfg["trend"]
     last_n, alpha = int(tcfg["last_n_years"]), float(tcfg["alpha"])
-    first = tcfg.get("first_year", {})
-    pooled = period_split(res)
     series = res.assign(_pooled=pooled).groupby(["area_code", "indicator", "_pooled"], sort=False).ngroup().to_numpy()
     years = res["year"].to_numpy(dtype=float)
-    cols = {k: np.full(len(res), np.nan) for k in ("pct_per_year", "ci_low", "ci_high", "n_years", "scale", "first_year")}
+    cols = {k: np.full(len(res), np.nan) for k in ("pct_per_year", "ci_low", "ci_high", "n_years", "scale", "first_year",
+                                                   "stat", "stat_df")}
     cols.update({k: np.full(len(res), "", dtype=object) for k in ("classification", "reason", "unit")})
     ci_ = np.flatnonzero(crime)
     si_ = np.flatnonzero(~crime & ~pooled)  # overlapping two-year periods give no trend
@@ -506,14 +501,20 @@ def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
         if not len(rows):
             continue
         if is_crime:
-            cnt = np.where(years[rows] >= float(first.get("crime", -np.inf)), _f(res["count"])[rows], np.nan)
+            cnt = np.where(comparable[rows], _f(res["count"])[rows], np.nan)
             t = st.poisson_trend_batch(series[rows], years[rows], cnt, _f(res["population"])[rows],
-                                       last_n=last_n, alpha=alpha)
+                                       last_n=last_n, alpha=alpha, min_scale=phi_row[rows])
         else:
-            shr = np.where(years[rows] >= float(first.get("survey", -np.inf)), value[rows], np.nan)
+            shr = np.where(comparable[rows], value[rows], np.nan)
             t = st.share_trend_batch(series[rows], years[rows], shr, lo[rows], hi[rows], last_n=last_n, alpha=alpha)
         for k in cols:
             cols[k][rows] = t[k].to_numpy()
+    comp_from = variation.per_row(res["indicator"], {k: (np.nan if v is None else float(v)) for k, v in
+                                                     zip(cat["indicator"], cat["comparable_from"])}).astype(float)
+    broken = np.isfinite(comp_from) & (years - last_n + 1 < comp_from) & (cols["reason"] != "")
+    if broken.any():  # the window was cut by a recording change: say so
+        cols["reason"][broken] = [f"{r} (ändrad registrering: serien är jämförbar från {int(y)})"
+                                  for r, y in zip(cols["reason"][broken], comp_from[broken])]
     res["trend_pct_per_year"] = cols["pct_per_year"]
     res["trend_ci_low"] = cols["ci_low"]
     res["trend_ci_high"] = cols["ci_high"]
@@ -524,17 +525,18 @@ def compute_results(store, settings: dict | None = None) -> pd.DataFrame:
     res["trend_n_years"] = pd.array(n_years, dtype="Float64").astype("Int64")
     res["trend_first_year"] = pd.array(np.where(n_years > 0, cols["first_year"], np.nan), dtype="Float64").astype("Int64")
     res["trend_scale"] = cols["scale"]
+    res["_z_trend"] = cols["stat"]
+    res["_df_trend"] = cols["stat_df"]
 
     clock("trends")
-    _add_eb(res, cfg, is_kommun, crime, lo, hi, value)
+    _add_eb(res, cfg, is_kommun, crime, lo, hi, value, phi_row)
     clock("empirical Bayes")
-    _add_pooled(res, store, cfg, crime, series)
+    _add_pooled(res, idx, store, cfg, crime, series, first_year, comp_from, phi_row)
     clock("pooling")
-    _add_funnel(res, cfg, crime)
-    clock("funnel")
-    res = pr.add_priorities(res)
+    in_round = periods.round_mask(res, report_year)
+    res = pr.add_priorities(res, round_mask=in_round, copy=False)
     clock("priorities")
-    out = res[RESULT_COLUMNS]  # drops the helper column _bench
+    out = res[RESULT_COLUMNS]  # drops the helper columns (_bench, _z_*, ...)
     clock("output")
     LAST_TIMINGS.clear()
     LAST_TIMINGS.update(clock.laps)
@@ -552,49 +554,53 @@ class _Clock:
         self.t = now
 
 
-def _add_eb(res, cfg, is_kommun, crime, lo, hi, value) -> None:
-    """eb_value (prior: all kommuner in the store) and eb_lan_value (prior: the kommun's län)."""
+def _add_eb(res, cfg, is_kommun, crime, lo, hi, value, phi_row) -> None:
+    """eb_value (prior: all kommuner in the store) and eb_lan_value (prior: the kommun's län), for crime.
+
+    Poisson-gamma with the counts' overdispersion: the model is fitted to ``count / phi`` and
+    ``population / phi`` (a quasi-Poisson count), so the prior's variance is the between-kommun
+    variance beyond phi x Poisson and a kommun is shrunk as much as its overdispersed noise asks.
+    NTU shares are not shrunk: BRÅ's kommun estimates are already model-based (docs/metod.md).
+    """
     ecfg = cfg["empirical_bayes"]
     min_areas = int(ecfg.get("min_areas", 3))
     n = len(res)
     cols = {k: np.full(n, np.nan) for k in ("eb_value", "eb_ci_low", "eb_ci_high", "eb_weight",
-                                             "eb_lan_value", "eb_lan_ci_low", "eb_lan_ci_high", "eb_prior_n")}
+                                             "eb_lan_value", "eb_lan_ci_low", "eb_lan_ci_high", "eb_prior_n",
+                                             "_eb_m")}
     prior = np.full(n, "", dtype=object)
     reason = np.full(n, "", dtype=object)
     key = res.groupby(["indicator", "year", "period"], sort=False).ngroup().to_numpy().astype(np.int64)
     lan = pd.factorize(res["lan_code"])[0].astype(np.int64)
     c, p = _f(res["count"]), _f(res["population"])
-    se = (hi - lo) / (2 * Z95)
-    for kind_mask, is_crime in ((is_kommun & crime, True), (is_kommun & ~crime, False)):
-        rows = np.flatnonzero(kind_mask)
-        if not len(rows):
-            continue
+    rows = np.flatnonzero(is_kommun & crime)
+    if len(rows):
+        ph = phi_row[rows]
         for grp, prefix in ((key[rows], "eb_"), (key[rows] * 1000 + lan[rows], "eb_lan_")):
-            if is_crime:
-                e = st.eb_shrink_grouped(c[rows], p[rows], grp, min_areas=min_areas)
-            else:
-                e = st.eb_shrink_normal(value[rows], se[rows], grp, min_areas=min_areas)
+            e = st.eb_shrink_grouped(c[rows] / ph, p[rows] / ph, grp, min_areas=min_areas)
             cols[prefix + "value"][rows] = e["eb_rate"].to_numpy()
             cols[prefix + "ci_low"][rows] = e["eb_low"].to_numpy()
             cols[prefix + "ci_high"][rows] = e["eb_high"].to_numpy()
             if prefix == "eb_":
                 cols["eb_weight"][rows] = e["shrinkage_weight"].to_numpy()
                 cols["eb_prior_n"][rows] = e["prior_n"].to_numpy()
-                valid = np.isfinite(c[rows]) & (c[rows] >= 0) & (p[rows] > 0) if is_crime else np.isfinite(se[rows]) & (se[rows] > 0) & np.isfinite(value[rows])
+                cols["_eb_m"][rows] = e["prior_mean"].to_numpy()
+                valid = np.isfinite(c[rows]) & (c[rows] >= 0) & (p[rows] > 0)
                 n_lan = pd.Series(lan[rows][valid]).groupby(pd.Series(grp[valid])).nunique()
                 spans = pd.Series(grp).map(n_lan).fillna(0).to_numpy()
                 prior[rows] = np.where(spans > 1, "riket", "lan")
-                missing_txt = "antal eller befolkning saknas" if is_crime else "konfidensintervall saknas"
-                reason[rows] = np.where(~valid, missing_txt,
+                reason[rows] = np.where(~valid, "antal eller befolkning saknas",
                                         np.where(np.isfinite(e["eb_rate"].to_numpy()), "",
                                                  f"för få kommuner med data (färre än {min_areas})"))
-    other = ~is_kommun
-    cols["eb_value"][other] = res["_bench"].to_numpy(dtype=float)[other]
+    survey = is_kommun & ~crime
+    other = ~is_kommun | survey
+    cols["eb_value"][other] = np.where(crime[other], res["_bench"].to_numpy(dtype=float)[other], value[other])
     cols["eb_ci_low"][other] = lo[other]
     cols["eb_ci_high"][other] = hi[other]
     cols["eb_weight"][other] = np.where(np.isfinite(value[other]), 1.0, np.nan)
     prior[other] = "ingen"
-    reason[other] = "län och riket krymps inte (stor befolkning)"
+    reason[~is_kommun] = "län och riket krymps inte (stor befolkning)"
+    reason[survey] = "NTU-skattningen är redan modellbaserad (Brå) och krymps inte en gång till"
     prior[is_kommun & ~np.isfinite(cols["eb_value"])] = ""
     for k, v in cols.items():
         res[k] = v
@@ -603,8 +609,9 @@ def _add_eb(res, cfg, is_kommun, crime, lo, hi, value) -> None:
     res["eb_reason"] = _obj(reason, res)
 
 
-def _add_pooled(res, store, cfg, crime, series) -> None:
-    """Rates pooled over the last ``pooling.years`` years ending at each crime row's year."""
+def _add_pooled(res, idx, store, cfg, crime, series, first_year, comp_from, phi_row) -> None:
+    """Rates pooled over the last ``pooling.years`` years ending at each crime row's year, and the
+    comparison of the pooled rate with riket's pooled rate (``cmp_riket_pooled``) by the model."""
     pcfg = cfg["pooling"]
     k = int(pcfg.get("years", 3))
     n = len(res)
@@ -630,8 +637,14 @@ def _add_pooled(res, store, cfg, crime, series) -> None:
         sum_c += np.where(good, c[src], 0.0)
         sum_p += np.where(good, p[src], 0.0)
         lacking.append(good)
+    # no pooled rate spans a recording change (comparable_from) or the break of the national series
+    start = year - (k - 1)
+    crosses_ind = crime & np.isfinite(comp_from) & (start < comp_from)
+    crosses = crime & (start < first_year)
+    had_all = complete.copy()
+    complete &= ~crosses
     missing_years = np.full(n, "", dtype=object)
-    bad = np.flatnonzero(crime & ~complete)
+    bad = np.flatnonzero(crime & ~had_all)
     missing_years[bad] = [", ".join(str(y - lag) for lag, g in zip(range(k - 1, -1, -1), flags) if not g)
                           for y, flags in zip(year[bad].tolist(), zip(*(g[bad].tolist() for g in lacking)))]
     rate = np.where(complete, sum_c / np.where(complete, sum_p, 1.0) * 100_000, np.nan)
@@ -641,46 +654,144 @@ def _add_pooled(res, store, cfg, crime, series) -> None:
     res["pooled_ci_high"] = high
     span = (year - (k - 1)).astype(str).astype(object) + "–" + year.astype(str).astype(object)
     res["pooled_years"] = _obj(np.where(crime, span, ""), res)
-    res["pooled_reason"] = _obj(np.where(~crime, "sammanvägning gäller anmälda brott",
-                                         np.where(complete, "", "antal eller befolkning saknas för " + missing_years)), res)
+    reason = np.where(~crime, "sammanvägning gäller anmälda brott",
+                      np.where(had_all, "", "antal eller befolkning saknas för " + missing_years)).astype(object)
+    gen = np.flatnonzero(crosses & had_all & ~crosses_ind)
+    reason[gen] = [f"åren före {int(f)} används inte (ett brott i Brås nationella serie)" for f in first_year[gen]]
+    ind = np.flatnonzero(crosses_ind)
+    reason[ind] = [f"ändrad registrering: serien är jämförbar från {int(y)}" for y in comp_from[ind]]
+    res["pooled_reason"] = _obj(reason, res)
     # small_area: kommuner below the population threshold (from the population table).
-    pop = store.population[["area_code", "year", "population"]]
-    pop_map = pd.Series(_f(pop["population"]), index=pd.MultiIndex.from_frame(pop[["area_code", "year"]].astype({"year": "int64"})))
-    area_pop = pop_map.reindex(pd.MultiIndex.from_arrays([res["area_code"].to_numpy(), year])).to_numpy(dtype=float)
+    area_pop = variation.area_year_values(idx, store.population, "population")
     res["small_area"] = (res["area_level"].to_numpy() == "kommun") & np.isfinite(area_pop) & (
         area_pop < float(pcfg.get("small_area_population", 20_000)))
+    # the pooled rate against riket's pooled rate, by the model
+    level = res["area_level"].to_numpy()
+    is_riket = level == "riket"
+    r_rows = idx.rows(idx.pos.get(RIKET_CODE, -1))
+    r_ok = variation.take(complete.astype(float), r_rows) == 1
+    rc = np.where(r_ok, variation.take(sum_c, r_rows), np.nan)
+    rp = np.where(r_ok, variation.take(sum_p, r_rows), np.nan)
+    v_p, unit_p = st.sqrt_rate(np.where(complete, sum_c, np.nan), np.where(complete, sum_p, np.nan))
+    v_r, unit_r = st.sqrt_rate(rc, rp)
+    tau2 = _f(res["model_tau2"])
+    z, sd = variation.standardised(v_p, phi_row * unit_p, tau2, v_r, phi_row * unit_r)
+    applies = crime & ~is_riket & complete & np.isfinite(z)
+    res["cmp_riket_pooled"] = _obj(np.where(applies, st.compare_z(z, float(cfg["model"].get("level", 0.95))), "unknown"), res)
+    res["_z_pooled"] = np.where(applies, z, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res["_rho_pooled"] = np.where(applies, np.sqrt(phi_row * unit_p) / sd, np.nan)
+    res["_pool_count"] = np.where(complete, sum_c, np.nan)
 
 
-def _add_funnel(res, cfg, crime) -> None:
-    """funnel_riket: the area's position against the funnel around riket among areas of its level."""
-    fcfg = cfg["funnel"]
-    level_ = float(fcfg.get("level", 0.998))
-    use_od = bool(fcfg.get("overdispersion", True))
+def _add_model(res, idx, store, cfg, cat, crime, lo, hi, comparable, first_year, gb, pooled=None) -> np.ndarray:
+    """Every comparison of the results table, by the model of :mod:`tmb_analysis.variation`.
+
+    Sets ``cmp_lan`` (with the rest of the län), ``cmp_riket``, ``cmp_group``, ``cmp_peers``,
+    ``lan_rest_value``, ``riket_limit_low``/``riket_limit_high`` (the 95 % funnel limits around riket
+    at the area's own size), ``funnel_riket`` (the 99,8 % limits), ``funnel_phi``, ``model_tau2``,
+    ``model_n_areas``, ``model_reason``, ``cmp_reason`` and the helper columns the priorities read
+    (``_z_<benchmark>``: the standardised differences, ``_rho_<benchmark>``: the share of their
+    standard deviation that is the area's own sampling noise). Returns phi per row (1 for NTU).
+    """
+    mcfg = cfg["model"]
+    level_ = float(mcfg.get("level", 0.95))
+    funnel_level = float(cfg["funnel"].get("level", 0.998))
     n = len(res)
-    pos = np.full(n, "unknown", dtype=object)
-    phi_all = np.full(n, np.nan)
-    lev = res["area_level"].to_numpy()
-    bench = _f(res["riket_value"])
-    c, p, v, nr = _f(res["count"]), _f(res["population"]), _f(res["value"]), _f(res["n_respondents"])
-    key = res.groupby(["area_level", "indicator", "year", "period"], sort=False, dropna=False).ngroup().to_numpy()
-    applies = np.isin(lev, ["kommun", "lan"])
-    for is_crime in (True, False):
-        rows = np.flatnonzero(applies & (crime == is_crime))
-        if not len(rows):
-            continue
-        if not use_od:
-            ph = np.full(len(rows), np.nan)
-        elif is_crime:
-            ph = st.overdispersion_grouped(c[rows], p[rows], bench[rows], key[rows])
-        else:
-            ph = st.overdispersion_share_grouped(v[rows], nr[rows], bench[rows], key[rows])
-        phi_all[rows] = np.where(ph > 1, ph, np.nan)
-        if is_crime:
-            pos[rows] = st.funnel_position(c[rows], p[rows], bench[rows], ph, level=level_)
-        else:
-            pos[rows] = st.funnel_position_share(v[rows], nr[rows], bench[rows], ph, level=level_)
-    res["funnel_riket"] = _obj(pos, res)
-    res["funnel_phi"] = phi_all
+    level = res["area_level"].to_numpy()
+    is_kommun, is_riket, is_lan = level == "kommun", level == "riket", level == "lan"
+    themes = pd.Series(dict(zip(cat["indicator"], cat["theme"])))
+    c, p, value = _f(res["count"]), _f(res["population"]), _f(res["value"])
+    uncertain = res["too_uncertain"].to_numpy()
+    se = (hi - lo) / (2 * Z95)
+    # each row on the comparison scale: the square root of the rate, or the share
+    v_c, unit_c = st.sqrt_rate(c, p)
+    stat = np.where(crime, v_c, value)
+    var_unit = np.where(crime, unit_c, se**2)
+    big = crime & ~is_kommun & ~np.isfinite(stat) & np.isfinite(value) & (value >= 0)
+    stat[big] = np.sqrt(value[big])  # a län or riket rate published without its count: no sampling variance
+    var_unit[big] = 0.0
+    valid = np.isfinite(stat) & np.isfinite(var_unit) & (var_unit >= 0) & (crime | (se > 0))
+    pooled = np.zeros(n, dtype=bool) if pooled is None else pooled
+    usable = valid & comparable & ~uncertain & ~pooled  # a pooled two-year estimate is not a yearly one
+    phi_map, phi_reason = variation.estimate_phi(res, usable, themes, mcfg)
+    ind = res["indicator"]
+    phi_row = np.where(crime, variation.per_row(ind, phi_map).astype(float), 1.0)
+    phi_row = np.where(np.isfinite(phi_row), phi_row, 1.0)
+    own_var = phi_row * var_unit
+    riket_s, riket_v = variation.benchmark_rows(idx, stat, own_var, RIKET_CODE)
+    ref = np.where(np.isfinite(riket_s), riket_s, stat)
+    tau2, n_areas, t_reason = variation.estimate_tau2(res, idx, stat, own_var, usable & ~is_riket & (var_unit > 0),
+                                                     crime, first_year, themes, mcfg, ref)
+    weight_pop = np.where(crime, p, variation.area_year_values(idx, store.population, "population"))
+    reg = registry()
+    per_lan = {a.code: len(reg.kommuner(a.code)) for a in reg.all_lan()}
+    rest = variation.lan_rest(res, idx, se**2, crime, usable, weight_pop, phi_row, per_lan)
+
+    base_ok = usable & (is_kommun | is_lan)
+    tests = {}
+    z_r, sd_r = variation.standardised(stat, own_var, tau2, riket_s, riket_v)
+    tests["riket"] = (z_r, sd_r, base_ok & np.isfinite(riket_s) & np.isfinite(riket_v))
+    z_l, sd_l = variation.standardised(stat, own_var, tau2, rest["stat"], rest["var"], rest["h"])
+    tests["lan"] = (z_l, sd_l, base_ok & is_kommun)
+    for kind in ("group", "peers"):
+        g_val = gb[kind]["value"]
+        g_stat = np.where(crime, np.sqrt(np.maximum(g_val, 0)), g_val)
+        g_var = np.where(crime, phi_row * gb[kind]["var0"], gb[kind]["var0"])
+        z_g, sd_g = variation.standardised(stat, own_var, tau2, g_stat, g_var, gb[kind]["h"])
+        tests[kind] = (z_g, sd_g, base_ok & is_kommun)
+    for key, (z, sd, ok) in tests.items():
+        ok = ok & np.isfinite(z)
+        res[f"cmp_{key}"] = _obj(np.where(ok, st.compare_z(z, level_), "unknown"), res)
+        res[f"_z_{key}"] = np.where(ok, z, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            res[f"_rho_{key}"] = np.where(ok, np.sqrt(own_var) / sd, np.nan)
+    r_ok = res["_z_riket"].notna().to_numpy()
+    res["funnel_riket"] = _obj(np.where(r_ok, st.funnel_label(z_r, funnel_level), "unknown"), res)
+    with np.errstate(invalid="ignore"):
+        lo_s, hi_s = riket_s - Z95 * sd_r, riket_s + Z95 * sd_r
+    res["riket_limit_low"] = np.where(r_ok, np.where(crime, np.maximum(lo_s, 0) ** 2, np.clip(lo_s, 0, 100)), np.nan)
+    res["riket_limit_high"] = np.where(r_ok, np.where(crime, hi_s**2, np.clip(hi_s, 0, 100)), np.nan)
+    res["lan_rest_value"] = np.where(is_kommun, rest["value"], np.nan)
+    res["funnel_phi"] = np.where(crime, phi_row, np.nan)
+    res["model_tau2"] = np.where(is_kommun | is_lan, tau2, np.nan)
+    res["model_n_areas"] = pd.array(np.where((is_kommun | is_lan) & np.isfinite(tau2), n_areas, np.nan),
+                                    dtype="Float64").astype("Int64")
+    p_txt = np.where(crime, variation.per_row(ind, phi_reason, ""), "")
+    res["model_reason"] = _obj(np.where(is_kommun | is_lan, _join(p_txt, t_reason), ""), res)
+
+    # ---- reasons for 'unknown' comparisons -----------------------------------
+    yr = res["year"].to_numpy()
+    lan_v = res["lan_value"].to_numpy(dtype=float)
+    unc_txt = res["uncertainty_reason"].to_numpy(dtype=object)
+    no_ci = ~uncertain & ~(np.isfinite(lo) & np.isfinite(hi))
+    own_ok = valid & ~uncertain
+    old = own_ok & ~comparable & ~is_riket
+    pieces: list[tuple[np.ndarray, object]] = [  # (mask, text or per-row text function)
+        (uncertain, lambda i: "för osäkert: " + unc_txt[i]),
+        (no_ci & crime, "konfidensintervall saknas (antal eller befolkning saknas)"),
+        (no_ci & ~crime, "konfidensintervall saknas (varken publicerat intervall eller antal svarande)"),
+        (old, lambda i: f"ändrad registrering: serien är jämförbar från {int(first_year[i])}"),
+        (own_ok & pooled, "sammanvägd tvåårsperiod: jämförs inte med årsvärden"),
+        (is_riket, "riket är jämförelsenivån"),
+        (is_lan, "län jämförs bara med riket"),
+        (usable & is_kommun & ~np.isfinite(lan_v), lambda i: f"länets värde saknas {yr[i]}"),
+        (usable & is_kommun & np.isfinite(lan_v) & (rest["reason"] != ""), lambda i: rest["reason"][i]),
+        (usable & ~is_riket & ~np.isfinite(riket_s), lambda i: f"rikets värde saknas {yr[i]}"),
+        (usable & is_kommun & (gb["group"]["reason"] != ""), lambda i: gb["group"]["reason"][i]),
+        (usable & is_kommun & (gb["peers"]["reason"] != ""), lambda i: gb["peers"]["reason"][i]),
+    ]
+    texts: dict[int, list[str]] = {}
+    for mask, text in pieces:
+        for i in np.flatnonzero(mask).tolist():
+            texts.setdefault(i, []).append(text(i) if callable(text) else text)
+    cmp_reason = np.full(n, "", dtype=object)
+    if texts:
+        idx = np.fromiter(texts.keys(), dtype=np.int64, count=len(texts))
+        cmp_reason[idx] = ["; ".join(texts[i]) for i in idx.tolist()]
+    res["cmp_reason"] = _obj(cmp_reason, res)
+    res["_stat"], res["_own_var"] = stat, own_var
+    return phi_row
 
 
 def funnel_data(
@@ -690,90 +801,112 @@ def funnel_data(
     level: str = "kommun",
     lan_code: str | None = None,
     benchmark: str = "riket",
-    overdispersion: bool = True,
     grid_points: int = 120,
 ) -> dict:
-    """Everything a funnel chart needs for one indicator and year.
+    """Everything a funnel chart needs for one indicator and year: the limits of the model that
+    decides the results table (:mod:`tmb_analysis.variation`), so that the chart and the table agree.
 
-    Points: the areas of ``level`` (kommuner, optionally only those of ``lan_code``) with
-    their size (population, or NTU respondents for shares), count and value. Benchmark:
-    riket's value (or the län's with ``benchmark='lan'``); if that row is missing, the
-    pooled value of the points. ``phi``: the Spiegelhalter (2005) overdispersion factor of
-    the points around the benchmark. Returns a dict with
+    Points: the areas of ``level`` (kommuner, optionally only those of ``lan_code``). Their size is
+    the population (crime) or, for NTU shares, the precision of the published interval as a number
+    of respondents (:func:`statistics.effective_size` with riket's share): BRÅ's kommun intervals are
+    model-based and do not follow the respondents. The limits around riket's value (crime:
+    count / population where both exist) at each size are those of :func:`statistics.rate_limits` /
+    :func:`statistics.share_limits` with the rows' ``funnel_phi`` and ``model_tau2`` and riket's own
+    variance; a point lies outside the 95 % (99,8 %) limits exactly when the table's ``cmp_riket``
+    is higher/lower (``funnel_riket`` is above/below). Without riket's row the limits are drawn
+    around the points' pooled value (``benchmark_code`` ''; the table's comparisons are then
+    'unknown'). A table without the model's columns gets Poisson limits (``model`` False).
+    ``benchmark`` must be 'riket': a kommun is compared with the rest of its län, which no single
+    funnel can show.
 
-    * ``benchmark`` (float), ``benchmark_code``, ``unit``, ``phi`` (NaN if not > 1),
-      ``level`` (0.95 and 0.998);
-    * ``points``: DataFrame area_code, area_name, size, count, value, and the position
-      (``above``/``below``/``within``/``unknown``) against each limit: ``pos_95``,
-      ``pos_998`` (exact limits), ``pos_95_od``, ``pos_998_od`` (overdispersion-adjusted;
-      equal to the exact ones when phi <= 1);
-    * ``limits``: DataFrame on a size grid with ``population`` and ``lo_95, hi_95, lo_998,
-      hi_998`` -- adjusted for overdispersion when ``overdispersion`` and phi > 1, exact
-      otherwise -- plus the exact limits as ``*_exact`` and the adjusted as ``*_od``;
-    * ``outliers``: the points outside the 99.8 % limits used in ``limits``.
+    Returns a dict with ``indicator``, ``year``, ``unit``, ``benchmark`` (float), ``benchmark_code``,
+    ``phi``, ``tau2``, ``model`` (bool), ``model_reason``, ``size`` ('population' or 'precision'),
+    ``levels`` (0.95, 0.998), ``points`` (DataFrame area_code, area_name, size, count, value,
+    pos_95, pos_998: ``above``/``below``/``within``/``unknown``), ``limits`` (DataFrame on a size
+    grid: ``population`` holding the size, ``lo_95, hi_95, lo_998, hi_998``) and ``outliers`` (the
+    points outside the 99,8 % limits).
     """
+    if benchmark != "riket":
+        raise ValueError("the funnel is drawn around riket: a kommun is compared with the rest of its län, "
+                         "which no single funnel shows")
     data = results[(results["indicator"] == indicator) & (results["year"] == int(year))]
     unit = str(data["unit"].iloc[0]) if len(data) else "per_100k"
     pts = data[data["area_level"] == level]
     if lan_code is not None and level == "kommun":
         pts = pts[pts["area_code"].astype(str).str[:2] == str(lan_code)]
     share = unit == "percent"
-    size = _f(pts["n_respondents"] if share else pts["population"])
-    count = _f(pts["count"])
-    val = _f(pts["value"])
-    bcode = RIKET_CODE if benchmark == "riket" else str(lan_code)
-    if benchmark not in ("riket", "lan") or (benchmark == "lan" and lan_code is None):
-        raise ValueError("benchmark must be 'riket', or 'lan' with lan_code")
-    brow = data[data["area_code"].astype(str) == bcode]
-    bvalue = float(_f(brow["value"])[0]) if len(brow) else np.nan
-    if len(brow) and not share:  # as in the results table: count / population where both exist
-        bc, bp = float(_f(brow["count"])[0]), float(_f(brow["population"])[0])
-        if np.isfinite(bc) and np.isfinite(bp) and bp > 0:
-            bvalue = bc / bp * 100_000
-    ok = np.isfinite(size) & (size > 0)
-    if not np.isfinite(bvalue):
+    count, val = _f(pts["count"]), _f(pts["value"])
+    pop = _f(pts["population"])
+    brow = data[data["area_code"].astype(str) == RIKET_CODE]
+    bcode = RIKET_CODE if len(brow) else ""
+    bvalue, bvar = np.nan, 0.0
+    model = "model_tau2" in data.columns
+    phi = 1.0
+    if not share and model:
+        phis = _f(pts["funnel_phi"])
+        phi = float(phis[np.isfinite(phis)][0]) if np.isfinite(phis).any() else 1.0
+    if len(brow):
+        bvalue = float(_f(brow["value"])[0])
+        if share:
+            lo, hi = float(_f(brow["ci_low"])[0]), float(_f(brow["ci_high"])[0])
+            bvar = ((hi - lo) / (2 * Z95)) ** 2 if np.isfinite(lo) and np.isfinite(hi) else 0.0
+        else:
+            bc, bp = float(_f(brow["count"])[0]), float(_f(brow["population"])[0])
+            if np.isfinite(bc) and np.isfinite(bp) and bp > 0:
+                bvalue, bvar = bc / bp * 100_000, phi * 100_000 / (4 * bp)
+    if share:
+        se = (_f(pts["ci_high"]) - _f(pts["ci_low"])) / (2 * Z95)
+    if not np.isfinite(bvalue):  # no riket row: the pooled value of the points
         bcode = ""
         if share:
-            good = ok & np.isfinite(val)
-            bvalue = float(np.sum(val[good] * size[good]) / np.sum(size[good])) if good.any() else np.nan
+            w = np.where(np.isfinite(se) & (se > 0) & np.isfinite(val), 1 / se**2, 0.0)
+            bvalue = float(np.sum(w * np.nan_to_num(val)) / np.sum(w)) if w.sum() > 0 else np.nan
         else:
-            good = ok & np.isfinite(count)
-            bvalue = float(np.sum(count[good]) / np.sum(size[good]) * 100_000) if good.any() else np.nan
-    phi = (st.estimate_overdispersion_share(val, size, bvalue) if share
-           else st.estimate_overdispersion(count, size, bvalue))
-    phi_used = phi if (np.isfinite(phi) and phi > 1) else np.nan
+            good = np.isfinite(count) & np.isfinite(pop) & (pop > 0)
+            bvalue = float(count[good].sum() / pop[good].sum() * 100_000) if good.any() else np.nan
+        bvar = 0.0
+    tau2 = 0.0
+    reason = ""
+    if model:
+        taus = _f(pts["model_tau2"])
+        tau2 = float(taus[np.isfinite(taus)][0]) if np.isfinite(taus).any() else 0.0
+        reasons = [r for r in pts.get("model_reason", pd.Series(dtype=object)).tolist() if isinstance(r, str) and r]
+        reason = reasons[0] if reasons else ""
+    size = st.effective_size(se, bvalue) if share else pop
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own = np.where(np.isfinite(count) & (pop > 0), count / pop * 100_000, val) if not share else val
 
-    def position(lvl, ph):
+    def limits_at(sizes):
         if share:
-            return st.funnel_position_share(val, size, bvalue, ph, level=lvl)
-        return st.funnel_position(count, size, bvalue, ph, level=lvl)
+            return st.share_limits(bvalue, bvar, sizes, tau2=tau2)
+        return st.rate_limits(bvalue, bvar, sizes, phi=phi, tau2=tau2)
 
+    at_points = limits_at(size)
+    # where the table does not compare (too uncertain, a recording change) the funnel has no position either
+    compared = (pts["cmp_riket"] != "unknown").to_numpy() if "cmp_riket" in pts and bcode else np.ones(len(pts), bool)
+    pos = {}
+    for tag in ("95", "998"):
+        lo_, hi_ = at_points[f"lo_{tag}"].to_numpy(), at_points[f"hi_{tag}"].to_numpy()
+        known = np.isfinite(own) & np.isfinite(lo_) & np.isfinite(hi_) & compared
+        with np.errstate(invalid="ignore"):
+            lab = np.where(own > hi_, "above", np.where(own < lo_, "below", "within"))
+        pos[tag] = np.where(known, lab, "unknown").astype(object)
     points = pd.DataFrame({
         "area_code": pts["area_code"].to_numpy(), "area_name": pts["area_name"].to_numpy(),
-        "size": size, "count": count, "value": val,
-        "pos_95": position(0.95, None), "pos_998": position(0.998, None),
-        "pos_95_od": position(0.95, phi_used), "pos_998_od": position(0.998, phi_used),
+        "size": size, "count": count, "value": val, "pos_95": pos["95"], "pos_998": pos["998"],
     })
+    ok = np.isfinite(size) & (size > 0)
     if ok.any() and np.isfinite(bvalue):
         grid = np.unique(np.round(np.geomspace(max(size[ok].min() * 0.8, 10.0), size[ok].max() * 1.25, grid_points)))
     else:
         grid = np.array([], dtype=float)
-    limit_fn = st.funnel_limits_share if share else st.funnel_limits
-    exact = limit_fn(bvalue, grid, levels=(0.95, 0.998))
-    od = limit_fn(bvalue, grid, levels=(0.95, 0.998), overdispersion_phi=phi_used)
-    limits = pd.DataFrame({"population": grid})
-    main = od if (overdispersion and np.isfinite(phi_used)) else exact
-    for tag in ("lo_95", "hi_95", "lo_998", "hi_998"):
-        limits[tag] = main[tag].to_numpy()
-    for tag in ("lo_95", "hi_95", "lo_998", "hi_998"):
-        limits[f"{tag}_exact"] = exact[tag].to_numpy()
-        limits[f"{tag}_od"] = od[tag].to_numpy()
-    col = "pos_998_od" if overdispersion else "pos_998"
-    outliers = points[points[col].isin(["above", "below"])].reset_index(drop=True)
+    lim = limits_at(grid)
+    outliers = points[points["pos_998"].isin(["above", "below"])].reset_index(drop=True)
     return {
         "indicator": indicator, "year": int(year), "unit": unit, "benchmark": bvalue, "benchmark_code": bcode,
-        "phi": phi_used, "overdispersion": bool(overdispersion and np.isfinite(phi_used)),
-        "levels": (0.95, 0.998), "points": points, "limits": limits, "outliers": outliers,
+        "phi": phi, "tau2": tau2, "model": model, "model_reason": reason,
+        "size": "precision" if share else "population", "levels": (0.95, 0.998),
+        "points": points, "limits": lim, "outliers": outliers,
     }
 
 

@@ -10,14 +10,18 @@ Configuration (YAML, never edited into code for a run):
 * ``config/analysis.yaml``: the statistical settings of the results table (read by
   :mod:`tmb_analysis.indicators`).
 
-The score, per area, year and indicator (docs/metod.md, "Prioriteringar")::
+The score, per area and indicator of the report's round (docs/metod.md, "Prioriteringar")::
 
-    score = harm_weight x (level + trend + funnel + magnitude + concern)
+    score = harm_weight ^ harm_power x (level + trend + funnel + magnitude + concern)
 
-An indicator is *eligible* only with evidence: worse than at least one benchmark (län, riket,
-SKR kommungrupp, liknande kommuner) or a worse trend. The three highest-scoring eligible
-indicators of each kommun and year get ``priority_rank`` 1-3 with a Swedish evidence text and a
-confidence (``stark`` / ``måttlig`` / ``svag``). Fewer than three is a valid answer.
+An indicator is *eligible* only with evidence that survives the model of
+:mod:`tmb_analysis.variation` and the multiplicity of its area's tests: worse than a benchmark
+(the rest of the län, riket this year or the last three years pooled, SKR kommungrupp, liknande
+kommuner) or a worse trend, at the 95 % level and after the Benjamini-Hochberg procedure over all
+the tests of the area's round. The three highest-scoring eligible indicators of each area get
+``priority_rank`` 1-3 with a Swedish evidence text, ``priority_stability`` (the share of parametric
+redraws in which the indicator stays in the top three) and a confidence (``stark`` / ``måttlig`` /
+``svag``). Fewer than three, or none, is a valid answer.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from . import formatting as F
 from . import statistics as st
@@ -48,13 +53,6 @@ __all__ = [
 
 CONFIDENCE_LEVELS = ("stark", "måttlig", "svag")
 NBSP, MINUS = F.NBSP, F.MINUS
-
-BENCHMARKS = (  # column, key in priorities.yaml, Swedish phrase, value column
-    ("cmp_lan", "lan", "länet", "lan_value"),
-    ("cmp_riket", "riket", "riket", "riket_value"),
-    ("cmp_group", "group", "kommungruppen", "group_value"),
-    ("cmp_peers", "peers", "liknande kommuner", "peers_value"),
-)
 
 
 # --------------------------------------------------------------------------- #
@@ -129,12 +127,13 @@ def _worse_labels(worse: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return cmp_bad, trend_bad, funnel_bad
 
 
-def _concern(res: pd.DataFrame, related: dict[str, list[str]]) -> tuple[np.ndarray, pd.DataFrame]:
+def _concern(res: pd.DataFrame, related: dict[str, list[str]], period=None) -> tuple[np.ndarray, pd.DataFrame]:
     """Per row: the share of related NTU indicators that signal concern (and the signalling pairs).
 
-    A related NTU indicator signals concern for the same area and year when it is worse than
-    the län or riket, or its trend is worse. Rows without related indicators with data get 0.
-    The second value lists the signalling pairs (columns ``_row``, ``related_label``).
+    A related NTU indicator signals concern for the same area and period (``period``, per row;
+    default the year: in a report's round crime 2024 and NTU 2025 share one period) when it is
+    worse than the län or riket, or its trend is worse. Rows without related indicators with
+    data get 0. The second value lists the signalling pairs (columns ``_row``, ``related_label``).
     """
     n = len(res)
     share = np.zeros(n)
@@ -155,7 +154,8 @@ def _concern(res: pd.DataFrame, related: dict[str, list[str]]) -> tuple[np.ndarr
     area_id = pd.factorize(res["area_code"])[0].astype(np.int64)
     ind_codes, ind_uniq = pd.factorize(res["indicator"])
     ind_id = {ind: i for i, ind in enumerate(ind_uniq)}
-    key = (area_id * 10_000 + res["year"].to_numpy().astype(np.int64)) * 1_000 + ind_codes.astype(np.int64)
+    when = res["year"].to_numpy() if period is None else np.asarray(period)
+    key = (area_id * 10_000 + when.astype(np.int64)) * 1_000 + ind_codes.astype(np.int64)
     s_rows = np.flatnonzero(is_survey)
     s_order = s_rows[np.argsort(key[s_rows], kind="stable")]
     s_keys = key[s_order]
@@ -187,108 +187,6 @@ def _concern(res: pd.DataFrame, related: dict[str, list[str]]) -> tuple[np.ndarr
     return share, pd.DataFrame({"_row": np.concatenate(hit_rows), "related_label": np.concatenate(hit_labels)})
 
 
-def add_priorities(
-    res: pd.DataFrame,
-    config: dict | None = None,
-    weights: dict[str, float] | None = None,
-    related: dict[str, list[str]] | None = None,
-) -> pd.DataFrame:
-    """Add ``harm_weight``, the score and ``priority_rank`` 1-3 with evidence to the results table.
-
-    ``res`` must hold the columns that :func:`tmb_analysis.indicators.compute_results` builds
-    before this step (comparisons, trend, EB, funnel, benchmark values, ``worse``). Columns
-    added (or replaced): ``harm_weight``, ``priority_points``, ``priority_score``,
-    ``priority_eligible``, ``priority_rank`` (Int64, 1..max_rank or <NA>),
-    ``priority_confidence`` and ``priority_evidence`` (text for ranked rows, else None).
-    ``priority_score`` is NaN for rows that are never candidates (riket, excluded indicators).
-    """
-    cfg = config if config is not None else priority_config()
-    hw = weights if weights is not None else harm_weights()
-    rel = related if related is not None else related_indicators()
-    w = cfg.get("weights", {})
-    wl = w.get("level", {})
-    out = res.copy()
-    n = len(out)
-    out["harm_weight"] = out["indicator"].map(hw).astype("float64").fillna(1.0)
-    cmp_bad, trend_bad, funnel_bad = _worse_labels(out["worse"])
-
-    level = np.zeros(n)
-    n_level = np.zeros(n, dtype=np.int64)
-    for col, key, _, _ in BENCHMARKS:
-        hit = out[col].to_numpy() == cmp_bad if col in out else np.zeros(n, bool)
-        level += float(wl.get(key, 0.0)) * hit
-        n_level += hit
-    trend_hit = out["trend"].to_numpy() == trend_bad
-    funnel_hit = out["funnel_riket"].to_numpy() == funnel_bad if "funnel_riket" in out else np.zeros(n, bool)
-
-    basis = pd.to_numeric(out["eb_value"], errors="coerce").to_numpy(dtype=float)
-    basis = np.where(np.isfinite(basis), basis, pd.to_numeric(out["value"], errors="coerce").to_numpy(dtype=float))
-    riket = pd.to_numeric(out["riket_value"], errors="coerce").to_numpy(dtype=float)
-    lower_worse = (out["worse"].astype(str) == "lower").to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(lower_worse, riket / basis, basis / riket)
-        mag = np.log2(ratio)
-    mag = np.where(np.isfinite(mag), np.clip(mag, 0.0, float(w.get("magnitude_cap", 2.0))), 0.0)
-
-    concern_share, concern_hits = _concern(out, rel)
-
-    points = n_level + trend_hit + funnel_hit
-    eligible = (n_level > 0) | trend_hit
-    candidate = (
-        out["area_level"].isin(cfg.get("levels", ["kommun", "lan"])).to_numpy()
-        & out["source_kind"].isin(cfg.get("rank_source_kinds", ["crime", "survey"])).to_numpy()
-        & ~out["indicator"].isin(cfg.get("exclude", [])).to_numpy()
-    )
-    raw = (level + float(w.get("trend", 1.0)) * trend_hit + float(w.get("funnel", 0.0)) * funnel_hit
-           + float(w.get("magnitude", 0.0)) * mag + float(w.get("concern", 0.0)) * concern_share)
-    score = out["harm_weight"].to_numpy() * raw
-    applies = candidate
-    out["priority_points"] = pd.array(np.where(applies, points, np.nan), dtype="Float64").astype("Int64")
-    out["priority_score"] = np.where(applies, score, np.nan)
-    out["priority_eligible"] = applies & eligible
-
-    # Rank within area and year: score, then harm weight, then catalogue order (row order).
-    max_rank = int(cfg.get("max_rank", 3))
-    ranked = out.loc[out["priority_eligible"], ["area_code", "year", "priority_score", "harm_weight"]]
-    ranked = ranked.assign(_pos=np.arange(len(out))[out["priority_eligible"].to_numpy()])
-    ranked = ranked.sort_values(["area_code", "year", "priority_score", "harm_weight", "_pos"],
-                                ascending=[True, True, False, False, True], kind="stable")
-    rank = ranked.groupby(["area_code", "year"], sort=False).cumcount() + 1
-    keep = rank <= max_rank
-    rank_arr = np.full(n, np.nan)
-    rank_arr[ranked["_pos"].to_numpy()[keep.to_numpy()]] = rank[keep].to_numpy()
-    out["priority_rank"] = pd.array(rank_arr, dtype="Float64").astype("Int64")
-
-    # Confidence and evidence text for the ranked rows.
-    confidence = np.full(n, None, dtype=object)
-    evidence = np.full(n, None, dtype=object)
-    pos = np.flatnonzero(out["priority_rank"].notna().to_numpy())
-    if len(pos):
-        sub = {c: out[c].to_numpy()[pos] for c in _EVIDENCE_TEXT_COLUMNS if c in out.columns}
-        num = {c: pd.to_numeric(out[c].iloc[pos], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-               for c in _EVIDENCE_NUMBER_COLUMNS if c in out.columns}
-        conf, why = _confidence(sub, num, points[pos], cfg.get("confidence", {}), cmp_bad[pos])
-        hits = concern_hits[concern_hits["_row"].isin(pos)]
-        labels: dict[int, list[str]] = {}
-        for row, lab in zip(hits["_row"].to_numpy(), hits["related_label"].to_numpy()):
-            labels.setdefault(int(row), []).append(str(lab))
-        concern_txt = np.array(["; ".join(labels.get(int(i), [])) for i in pos], dtype=object)
-        text = _evidence(sub, num, cmp_bad[pos], trend_bad[pos], funnel_bad[pos], trend_hit[pos], funnel_hit[pos],
-                         concern_txt, conf, why)
-        confidence[pos] = conf
-        evidence[pos] = text
-    out["priority_confidence"] = pd.Series(confidence, index=out.index, dtype=object)
-    out["priority_evidence"] = pd.Series(evidence, index=out.index, dtype=object)
-    return out
-
-
-_EVIDENCE_TEXT_COLUMNS = ["indicator_label", "source_kind", "area_level", "unit", "status", "cmp_lan", "cmp_riket",
-                          "cmp_group", "cmp_peers", "trend_unit"]
-_EVIDENCE_NUMBER_COLUMNS = ["year", "value", "ci_low", "ci_high", "count", "n_respondents", "lan_value", "riket_value",
-                            "group_value", "peers_value", "eb_value", "trend_pct_per_year", "trend_ci_low",
-                            "trend_ci_high", "trend_first_year", "harm_weight", "priority_score"]
-
-
 def _fmt(values: np.ndarray, decimals: int | None = None, signed: bool = False, unit=None, where=None) -> np.ndarray:
     """Swedish number texts for a float array ('–' for missing), rounded and with the decimals of
     :mod:`tmb_analysis.formatting`, so that the evidence text shows the same figures as the tables.
@@ -310,80 +208,404 @@ def _fmt(values: np.ndarray, decimals: int | None = None, signed: bool = False, 
     return out
 
 
-def _confidence(sub, num, points, cfg: dict, cmp_bad) -> tuple[np.ndarray, np.ndarray]:
-    """``stark`` / ``måttlig`` / ``svag`` from the evidence points, one step down for small numbers.
+#: The tests an indicator's evidence rests on: (key, z column, noise of a redraw). ``own``: the
+#: area's own value (one draw shared by the four benchmarks), ``pooled``: the pooled three years,
+#: ``trend``: the trend statistic.
+TESTS = (
+    ("lan", "_z_lan", "own"),
+    ("riket", "_z_riket", "own"),
+    ("group", "_z_group", "own"),
+    ("peers", "_z_peers", "own"),
+    ("pooled", "_z_pooled", "pooled"),
+    ("trend", "_z_trend", "trend"),
+)
+#: Swedish phrase and value column of each benchmark in the evidence text.
+PHRASES = {"lan": ("övriga länet", "lan_rest_value"), "riket": ("riket", "riket_value"),
+           "group": ("kommungruppen", "group_value"), "peers": ("liknande kommuner", "peers_value")}
 
-    Returns the confidence and the reason for a step down ('' when none).
+
+def _num(df: pd.DataFrame, col: str, default=np.nan) -> np.ndarray:
+    if col not in df:
+        return np.full(len(df), default, dtype=float)
+    return pd.to_numeric(df[col], errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+#: The columns the evidence, the score and the redraws read (a narrow copy of the candidate rows).
+_READ = ["area_code", "area_level", "indicator", "source_kind", "year", "worse", "value", "ci_low", "ci_high", "count",
+         "population", "funnel_phi", "eb_value", "eb_weight", "eb_prior", "lan_value", "riket_value", "_pool_count",
+         "_eb_m", "_df_trend"] + [col for _, col, _ in TESTS] + ["_rho_" + key for key, _, _ in TESTS]
+
+
+def _candidates(out: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    return out[[c for c in _READ if c in out.columns]].iloc[rows]
+
+
+class _Evidence:
+    """The tests of the candidate rows, worse-oriented, and how a redraw moves them."""
+
+    def __init__(self, sub: pd.DataFrame, rows: np.ndarray, level: float):
+        self.rows = rows
+        self.sign = np.where((sub["worse"].astype(str) == "lower").to_numpy(), -1.0, 1.0)
+        self.z = np.column_stack([self.sign * _num(sub, col) for _, col, _ in TESTS]) if len(rows) else np.zeros((0, len(TESTS)))
+        rho = [np.ones(len(rows)) if src == "trend" else _num(sub, "_rho_" + key, 1.0) for key, _, src in TESTS]
+        self.rho = np.column_stack(rho) if len(rows) else np.zeros((0, len(TESTS)))
+        self.rho = np.where(np.isfinite(self.rho), self.rho, 1.0)
+        self.df = np.where(np.isfinite(_num(sub, "_df_trend", np.inf)), _num(sub, "_df_trend", np.inf), np.inf)
+        self.alpha_side = (1 - level) / 2
+
+    def p(self, z: np.ndarray) -> np.ndarray:
+        """One-sided p-values on the worse side (t for the trend where its interval used t)."""
+        p = special.ndtr(-z)
+        trend = len(TESTS) - 1
+        t_df = np.broadcast_to(self.df, z.shape[:-1])
+        finite_df = np.isfinite(t_df)
+        if finite_df.any():
+            pt = p[..., trend]
+            pt[finite_df] = special.stdtr(t_df[finite_df], -z[..., trend][finite_df])
+        return p
+
+
+def _ranks(group: np.ndarray, score: np.ndarray, harm: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Rank (1, 2, ...) of each entry within its group: score, then harm weight (both descending),
+    then catalogue/table order."""
+    order = np.lexsort((pos, -harm, -score, group))
+    g = group[order]
+    start = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
+    first = np.repeat(start, np.diff(np.r_[start, len(g)]))
+    rank = np.empty(len(g), dtype=np.int64)
+    rank[order] = np.arange(len(g)) - first + 1
+    return rank
+
+
+def add_priorities(
+    res: pd.DataFrame,
+    config: dict | None = None,
+    weights: dict[str, float] | None = None,
+    related: dict[str, list[str]] | None = None,
+    round_mask=None,
+    copy: bool = True,
+) -> pd.DataFrame:
+    """Add the harm weight, the evidence, the score, ``priority_rank`` 1-3 and ``priority_stability``.
+
+    ``res`` holds the columns :func:`tmb_analysis.indicators.compute_results` builds before this
+    step: the standardised differences of the model ``_z_lan``, ``_z_riket``, ``_z_group``,
+    ``_z_peers``, ``_z_pooled``, ``_z_trend`` (with ``_df_trend``), the shares ``_rho_*`` of their
+    standard deviations that are the area's own noise, and for the redraws ``count``,
+    ``_pool_count``, ``funnel_phi``, ``population``, ``eb_weight``, ``_eb_m``; a missing column
+    counts as no test. ``round_mask`` (boolean per row): the rows of each area's round, which
+    are ranked together (crime and NTU of the round); without it every area and year is ranked
+    on its own. Rows outside the round get empty priority columns.
+
+    Columns added (or replaced): ``harm_weight``, ``priority_points`` (tests that count),
+    ``priority_score``, ``priority_eligible``, ``priority_q`` (the smallest Benjamini-Hochberg
+    adjusted p-value of the row's tests), ``priority_basis`` (the tests that count, e.g.
+    ``riket;trend``), ``priority_rank`` (Int64), ``priority_stability``, ``priority_confidence``
+    and ``priority_evidence``. ``copy=False`` adds the columns to ``res`` itself.
     """
-    step = np.where(points >= int(cfg.get("stark", 3)), 0, np.where(points >= int(cfg.get("maattlig", 2)), 1, 2))
-    crime = sub["source_kind"] == "crime"
-    count, n_resp = num["count"], num["n_respondents"]
-    why = np.full(len(step), "", dtype=object)
-    few = crime & (count < float(cfg.get("min_count", 20)))
-    why[few] = [f"få fall ({int(c)} anmälda brott)" for c in count[few]]
-    if cfg.get("eb_must_confirm", True):
-        eb, rk = num["eb_value"], num["riket_value"]
-        with np.errstate(invalid="ignore"):
-            not_confirmed = np.where(cmp_bad == "higher", eb <= rk, eb >= rk)
-        unconf = (crime & ~few & (sub["area_level"] == "kommun") & (sub["cmp_riket"] == cmp_bad)
-                  & np.isfinite(eb) & np.isfinite(rk) & not_confirmed)
-        why[unconf] = "det krympta värdet (empirisk Bayes) ligger inte över riket"
-    small_n = ~crime & (n_resp < float(cfg.get("min_respondents", 300)))
-    why[small_n] = [f"få svarande i NTU ({int(v)})" for v in n_resp[small_n]]
-    step = np.minimum(step + (why != ""), 2)
-    return np.array(CONFIDENCE_LEVELS, dtype=object)[step], why
+    cfg = config if config is not None else priority_config()
+    hw = weights if weights is not None else harm_weights()
+    rel = related if related is not None else related_indicators()
+    level = float(analysis_config().get("model", {}).get("level", 0.95))
+    funnel_level = float(analysis_config().get("funnel", {}).get("level", 0.998))
+    w = cfg.get("weights", {})
+    ecfg, scfg, ccfg = cfg.get("evidence", {}), cfg.get("stability", {}), cfg.get("confidence", {})
+    fdr, stark_fdr = float(ecfg.get("fdr", 0.05)), float(ecfg.get("stark_fdr", 0.001))
+    out = res.copy() if copy else res
+    n = len(out)
+    codes, uniq = pd.factorize(out["indicator"])
+    out["harm_weight"] = np.array([float(hw.get(u, 1.0)) for u in uniq] + [1.0])[np.where(codes >= 0, codes, len(uniq))]
+    in_round = np.ones(n, dtype=bool) if round_mask is None else np.asarray(round_mask, dtype=bool)
+    candidate = (
+        in_round
+        & out["area_level"].isin(cfg.get("levels", ["kommun", "lan"])).to_numpy()
+        & out["source_kind"].isin(cfg.get("rank_source_kinds", ["crime", "survey"])).to_numpy()
+        & ~out["indicator"].isin(cfg.get("exclude", [])).to_numpy()
+    )
+    rows = np.flatnonzero(candidate)
+    area = out["area_code"].astype(str).to_numpy()
+    gkey = area[rows] if round_mask is not None else np.char.add(area[rows].astype(str), out["year"].astype(str).to_numpy()[rows])
+    group, _ = pd.factorize(pd.Series(gkey, dtype=object))
+    sub = _candidates(out, rows)
+    ev = _Evidence(sub, rows, level)
+    p_obs = ev.p(ev.z)
+    p_obs[~np.isfinite(ev.z)] = np.nan
+    flat_group = np.repeat(group, len(TESTS))
+    q_obs = st.bh_adjust(p_obs.ravel(), flat_group).reshape(p_obs.shape)
+    hits = (q_obs <= fdr) & (p_obs <= ev.alpha_side)
+    m_g = np.bincount(flat_group[np.isfinite(p_obs.ravel())], minlength=int(group.max()) + 1 if len(group) else 0)
+
+    period = np.where(in_round, 0, out["year"].to_numpy()) if round_mask is not None else None
+    concern, concern_hits = _concern(out, rel, period)
+    harm = out["harm_weight"].to_numpy()[rows]
+    power = float(cfg.get("harm_power", 1.0))
+    factor = harm**power
+    lw = w.get("level", {})
+    bench_w = np.array([float(lw.get(k, 0.0)) for k in ("lan", "riket", "group", "peers")])
+    z_funnel = float(-special.ndtri((1 - funnel_level) / 2))
+    # magnitude: the EB value against riket, or against the län when the prior is the län
+    basis = _num(sub, "eb_value")
+    basis = np.where(np.isfinite(basis), basis, _num(sub, "value"))
+    to_lan = (sub["eb_prior"].astype(str) == "lan").to_numpy() if "eb_prior" in sub else np.zeros(len(rows), bool)
+    bench = np.where(to_lan, _num(sub, "lan_value"), _num(sub, "riket_value"))
+    lower_worse = ev.sign < 0
+    cap = float(w.get("magnitude_cap", 2.0))
+
+    everyone = np.arange(len(rows))
+
+    def magnitude(b, at=everyone):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = np.log2(np.where(lower_worse[at], bench[at] / b, b / bench[at]))
+        return np.where(np.isfinite(m), np.clip(m, 0.0, cap), 0.0)
+
+    fixed = float(w.get("concern", 0.0)) * concern[rows]
+
+    def score_of(hit, z_riket, mag, at=everyone):
+        """The score of candidate rows ``at`` from their hits (rows x tests), riket's z and magnitude."""
+        lev = hit[:, :4].astype(float)
+        lev[:, 1] = np.maximum(lev[:, 1], hit[:, 4])  # riket: this year or the pooled years
+        raw = (lev @ bench_w + float(w.get("trend", 1.0)) * hit[:, 5]
+               + float(w.get("funnel", 0.0)) * (z_riket > z_funnel) + float(w.get("magnitude", 0.0)) * mag + fixed[at])
+        return factor[at] * raw
+
+    mag_obs = magnitude(basis)
+    score = score_of(hits, np.nan_to_num(ev.z[:, 1], nan=-np.inf), mag_obs)
+    eligible = hits.any(axis=1)
+    max_rank = int(cfg.get("max_rank", 3))
+    rank = np.full(len(rows), np.nan)
+    if eligible.any():
+        e = np.flatnonzero(eligible)
+        r = _ranks(group[e], score[e], harm[e], e)
+        rank[e] = np.where(r <= max_rank, r, np.nan)
+    stability = _stability(sub, ev, group, m_g, fdr, magnitude, score_of, basis, harm, max_rank, scfg)
+
+    points = np.full(n, np.nan)  # lines of evidence: benchmarks (riket this year or pooled), trend, funnel
+    points[rows] = (hits[:, [0, 2, 3]].sum(axis=1) + (hits[:, 1] | hits[:, 4]) + hits[:, 5]
+                    + (np.nan_to_num(ev.z[:, 1], nan=-np.inf) > z_funnel))
+    out["priority_points"] = pd.array(points, dtype="Float64").astype("Int64")
+    full = np.full(n, np.nan)
+    full[rows] = score
+    out["priority_score"] = full
+    elig = np.zeros(n, dtype=bool)
+    elig[rows] = eligible
+    out["priority_eligible"] = elig
+    q_min = np.full(n, np.nan)
+    if len(rows):
+        q_min[rows] = np.fmin.reduce(q_obs, axis=1)  # NaN only when the row has no test
+    out["priority_q"] = q_min
+    keys = np.array([k for k, _, _ in TESTS], dtype=object)
+    basis_txt = np.full(n, None, dtype=object)
+    pattern = hits.astype(np.int64) @ (1 << np.arange(len(TESTS)))  # one text per combination of tests
+    texts = np.array([";".join(keys[[(c >> j) & 1 == 1 for j in range(len(TESTS))]]) for c in range(1 << len(TESTS))],
+                     dtype=object)
+    basis_txt[rows] = texts[pattern]
+    out["priority_basis"] = pd.Series(basis_txt, index=out.index, dtype=object)
+    rank_full = np.full(n, np.nan)
+    rank_full[rows] = rank
+    out["priority_rank"] = pd.array(rank_full, dtype="Float64").astype("Int64")
+    stab_full = np.full(n, np.nan)
+    stab_full[rows] = stability
+    out["priority_stability"] = stab_full
+
+    # confidence and the evidence text for the ranked rows
+    confidence = np.full(n, None, dtype=object)
+    evidence = np.full(n, None, dtype=object)
+    ranked = np.flatnonzero(np.isfinite(rank))
+    if len(ranked):
+        pos = rows[ranked]
+        best = np.fmin.reduce(np.where(hits[ranked], q_obs[ranked], np.nan), axis=1)
+        stab = stability[ranked]
+        conf = np.where((best <= stark_fdr) & (stab >= float(ccfg.get("stark_stability", 0.8))), "stark",
+                        np.where(stab >= float(ccfg.get("maattlig_stability", 0.5)), "måttlig", "svag")).astype(object)
+        hits_by_row: dict[int, list[str]] = {}
+        for row, lab in zip(concern_hits["_row"].to_numpy(), concern_hits["related_label"].to_numpy()):
+            hits_by_row.setdefault(int(row), []).append(str(lab))
+        concern_txt = np.array(["; ".join(hits_by_row.get(int(i), [])) for i in pos], dtype=object)
+        text = _evidence(out.iloc[pos], hits[ranked], ev.z[ranked, 1] > z_funnel, m_g[group[ranked]], concern_txt,
+                         conf, stab, to_lan[ranked] & (mag_obs[ranked] > 0), fdr)
+        confidence[pos] = conf
+        evidence[pos] = text
+    out["priority_confidence"] = pd.Series(confidence, index=out.index, dtype=object)
+    out["priority_evidence"] = pd.Series(evidence, index=out.index, dtype=object)
+    return out
 
 
-def _evidence(sub, num, cmp_bad, trend_bad, funnel_bad, trend_hit, funnel_hit, concern, conf, why) -> np.ndarray:
-    """The Swedish evidence text of each ranked row (see docs/metod.md for an example)."""
-    unit = sub["unit"].astype(object)
-    value_t = _fmt(num["value"], unit=unit)
-    lo_t, hi_t = _fmt(num["ci_low"], unit=unit), _fmt(num["ci_high"], unit=unit)
-    bench_t = {key: _fmt(num[vcol], unit=unit, where=sub[col] == cmp_bad) if col in sub else np.full(len(unit), "–")
-               for col, key, _, vcol in BENCHMARKS}
-    tr_t = _fmt(np.abs(num["trend_pct_per_year"]), 1, where=trend_hit)
-    tr_lo = _fmt(num["trend_ci_low"], 1, signed=True, where=trend_hit)
-    tr_hi = _fmt(num["trend_ci_high"], 1, signed=True, where=trend_hit)
-    hw_t, score_t = _fmt(num["harm_weight"], 1), _fmt(num["priority_score"], 1)
-    year, first = num["year"], num["trend_first_year"]
+#: Above this effective count (count / phi) a redrawn count is taken as normal on the square-root
+#: scale instead of negative binomial (the same to a few per cent of a standard deviation, far faster).
+NORMAL_FROM = 30.0
+
+
+def _stability(sub, ev: _Evidence, group, m_g, fdr, magnitude, score_of, basis, harm, max_rank, scfg) -> np.ndarray:
+    """priority_stability of each candidate row: the share of redraws with the row in its area's top three.
+
+    A redraw moves every test by the noise of its source: the area's own value (crime: a count
+    from the negative binomial of the model around the observed count, taken on the square-root
+    scale, normal when count / phi exceeds :data:`NORMAL_FROM`; NTU: a normal draw with the
+    published standard error), the pooled three years (the other two years drawn too, the year
+    itself shared), and the trend statistic (a standard normal step: the slope redrawn from its
+    sampling distribution instead of refitted). Benchmarks and the concern term stay fixed. Then
+    the Benjamini-Hochberg rule, the score and the ranking are recomputed as for the table; only
+    tests beyond the 95 % level can count, so only those are evaluated.
+    """
+    R = int(scfg.get("redraws", 200))
+    if R <= 0 or not len(sub):
+        return np.full(len(sub), np.nan)
+    rng = np.random.default_rng(int(scfg.get("seed", 0)))
+    chunk = max(1, int(scfg.get("chunk", 50)))
+    crime = (sub["source_kind"] == "crime").to_numpy()
+    y = _num(sub, "count")
+    phi = _num(sub, "funnel_phi", 1.0)
+    phi = np.where(np.isfinite(phi) & (phi >= 1), phi, 1.0)
+    pool = _num(sub, "_pool_count")
+    rest = np.where(np.isfinite(pool) & np.isfinite(y), np.maximum(pool - y, 0.0), np.nan)
+    pop = _num(sub, "population")
+    eb_w, eb_m = _num(sub, "eb_weight"), _num(sub, "_eb_m")
+    has_eb = np.isfinite(eb_w) & np.isfinite(eb_m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = (_num(sub, "ci_high") - _num(sub, "ci_low")) / (2 * float(-special.ndtri(0.025)))
+        share_pool = np.where(pool > 0, y / pool, 1.0)
+    value = _num(sub, "value")
+    counted = crime & np.isfinite(y)
+    exact = np.flatnonzero(counted & (y / phi < NORMAL_FROM))
+    exact_pool = exact[np.isfinite(rest[exact])]
+    k = len(sub)
+    n_groups = int(group.max()) + 1
+    counts = np.zeros(k)
+    src = np.array([s for _, _, s in TESTS])
+    rho = ev.sign[:, None] * ev.rho
+    z_side = float(-special.ndtri(ev.alpha_side))
+    trend_col = len(TESTS) - 1
+    for start in range(0, R, chunk):
+        r = min(chunk, R - start)
+        eps_own = rng.standard_normal((r, k), dtype=np.float32).astype(float)
+        eps_rest = rng.standard_normal((r, k), dtype=np.float32)
+        eps_trend = rng.standard_normal((r, k), dtype=np.float32)
+        eps_pool = np.sqrt(share_pool) * eps_own + np.sqrt(1 - share_pool) * eps_rest
+        if len(exact):
+            y_new = st.nb_draw(rng, y[exact], phi[exact], r)
+            eps_own[:, exact] = (2 / np.sqrt(phi[exact])) * (np.sqrt(y_new) - np.sqrt(y[exact]))
+            if len(exact_pool):
+                at = np.searchsorted(exact, exact_pool)
+                rest_new = st.nb_draw(rng, rest[exact_pool], phi[exact_pool], r)
+                eps_pool[:, exact_pool] = (2 / np.sqrt(phi[exact_pool])) * (
+                    np.sqrt(y_new[:, at] + rest_new) - np.sqrt(pool[exact_pool]))
+        noise = {"own": eps_own, "pooled": eps_pool, "trend": eps_trend}
+        parts = []  # (redraw, row, test, z) of the tests beyond the 95 % level: only those can count
+        for j, s_ in enumerate(src):
+            zj = ev.z[:, j] + (rho[:, j] * noise[s_] if s_ != "trend" else noise[s_])
+            rr, kk = np.nonzero(zj >= z_side)
+            parts.append((rr, kk, np.full(len(rr), j), zj[rr, kk]))
+        ri, ki, ti, zc = (np.concatenate(x) for x in zip(*parts))
+        if not len(ri):
+            continue
+        pc = special.ndtr(-zc)
+        tt = (ti == trend_col) & np.isfinite(ev.df[ki])
+        pc[tt] = special.stdtr(ev.df[ki[tt]], -zc[tt])
+        g = ri * n_groups + group[ki]
+        rej = st.bh_reject(pc, g, fdr, m=np.tile(m_g, r)) & (pc <= ev.alpha_side)
+        if not rej.any():
+            continue
+        pair, inverse = np.unique(ri[rej] * k + ki[rej], return_inverse=True)
+        er, ec = pair // k, pair % k
+        hit_e = np.zeros((len(pair), len(TESTS)), dtype=bool)
+        hit_e[inverse, ti[rej]] = True
+        # the magnitude of the redrawn value: the EB value of the redrawn count, or the redrawn share
+        e_own = eps_own[er, ec]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            y_e = np.where(counted[ec], np.maximum(y[ec] + np.sqrt(phi[ec] * y[ec]) * e_own, 0.0), np.nan)
+            if len(exact):
+                ex = np.isin(ec, exact)
+                y_e[ex] = (np.sqrt(y[ec[ex]]) + np.sqrt(phi[ec[ex]]) / 2 * e_own[ex]) ** 2
+            rate_e = y_e / pop[ec] * 100_000
+        v_e = np.where(counted[ec], np.where(has_eb[ec], eb_w[ec] * rate_e + (1 - eb_w[ec]) * eb_m[ec], rate_e),
+                       value[ec] + se[ec] * e_own)
+        mag = magnitude(np.where(np.isfinite(v_e), v_e, basis[ec]), ec)
+        z_riket = ev.z[ec, 1] + rho[ec, 1] * e_own
+        score = score_of(hit_e, np.nan_to_num(z_riket, nan=-np.inf), mag, ec)
+        rk = _ranks(er * n_groups + group[ec], score, harm[ec], ec)
+        top = rk <= max_rank
+        counts += np.bincount(ec[top], minlength=k)
+    return counts / R
+
+
+def _evidence(sub, hits, funnel_hit, m_tests, concern, conf, stability, to_lan, fdr) -> np.ndarray:
+    """The Swedish evidence text of each ranked row (docs/metod.md, section 11, has an example)."""
+    unit = sub["unit"].astype(object).to_numpy()
+    val = lambda col: _num(sub, col)  # noqa: E731
+    value_t = _fmt(val("value"), unit=unit)
+    lo_t, hi_t = _fmt(val("ci_low"), unit=unit), _fmt(val("ci_high"), unit=unit)
+    bench_t = {key: _fmt(val(col), unit=unit, where=hits[:, j]) for j, (key, (_, col)) in enumerate(PHRASES.items())}
+    lim_lo, lim_hi = _fmt(val("riket_limit_low"), unit=unit, where=hits[:, 1]), _fmt(val("riket_limit_high"), unit=unit,
+                                                                                      where=hits[:, 1])
+    pooled_t = _fmt(val("pooled_value"), unit=unit, where=hits[:, 4])
+    trend_hit = hits[:, 5]
+    tr_t = _fmt(np.abs(val("trend_pct_per_year")), 1, where=trend_hit)
+    tr_lo = _fmt(val("trend_ci_low"), 1, signed=True, where=trend_hit)
+    tr_hi = _fmt(val("trend_ci_high"), 1, signed=True, where=trend_hit)
+    hw_t, score_t = _fmt(val("harm_weight"), 1), _fmt(val("priority_score"), 1)
+    year, first = val("year"), val("trend_first_year")
+    lower = (sub["worse"].astype(str) == "lower").to_numpy()
+    labels = sub["indicator_label"].to_numpy(dtype=object)
+    status = sub["status"].to_numpy(dtype=object)
+    tunit = sub["trend_unit"].to_numpy(dtype=object) if "trend_unit" in sub else np.full(len(sub), "", dtype=object)
+    years_t = sub["pooled_years"].to_numpy(dtype=object) if "pooled_years" in sub else np.full(len(sub), "", dtype=object)
+    fdr_t = f"{fdr * 100:g}".replace(".", ",")
     texts = []
-    for j in range(len(value_t)):
-        higher = cmp_bad[j] == "higher"
-        parts = [f"{sub['indicator_label'][j]} {int(year[j])}: {value_t[j]}"
-                 + (f" per 100{NBSP}000 invånare" if unit[j] == "per_100k" else "")
+    for j in range(len(sub)):
+        word = "Lägre" if lower[j] else "Högre"
+        per100 = f" per 100{NBSP}000 invånare" if unit[j] == "per_100k" else ""
+        parts = [f"{labels[j]} {int(year[j])}: {value_t[j]}{per100}"
                  + (f" (95{NBSP}% KI {lo_t[j]}–{hi_t[j]})" if lo_t[j] != "–" and hi_t[j] != "–" else "") + "."]
-        benches = [phrase + (f" ({bench_t[key][j]})" if bench_t[key][j] != "–" else "")
-                   for col, key, phrase, _ in BENCHMARKS if col in sub and sub[col][j] == cmp_bad[j]]
+        benches = []
+        for b, (key, (phrase, _)) in enumerate(PHRASES.items()):
+            if not hits[j, b]:
+                continue
+            extra = bench_t[key][j] if bench_t[key][j] != "–" else ""
+            if key == "riket" and lim_lo[j] != "–":
+                extra += f"; gränserna för en kommun av denna storlek {lim_lo[j]}–{lim_hi[j]}"
+            benches.append(phrase + (f" ({extra})" if extra else ""))
         if benches:
             joined = benches[0] if len(benches) == 1 else ", ".join(benches[:-1]) + " och " + benches[-1]
-            parts.append(f"{'Högre' if higher else 'Lägre'} än {joined}: hela konfidensintervallet ligger "
-                         f"{'över' if higher else 'under'} jämförelsevärdet.")
+            parts.append(f"{word} än {joined}.")
+        if hits[j, 4]:
+            parts.append(f"{years_t[j]} sammantaget: {pooled_t[j]}{per100}, {word.lower()} än riket.")
         if trend_hit[j]:
-            per = "procentenheter per år" if sub["trend_unit"][j] == "percentage_points_per_year" else "procent per år"
+            per = "procentenheter per år" if tunit[j] == "percentage_points_per_year" else "procent per år"
             span = f", {int(first[j])}–{int(year[j])}" if first[j] == first[j] else ""
-            parts.append(f"{'Ökar' if trend_bad[j] == 'increasing' else 'Minskar'} med {tr_t[j]} {per} "
+            parts.append(f"{'Minskar' if lower[j] else 'Ökar'} med {tr_t[j]} {per} "
                          f"(95{NBSP}% KI {tr_lo[j]} till {tr_hi[j]}{span}).")
+        parts.append(f"Statistiskt säkerställt även när områdets alla {int(m_tests[j])} jämförelser prövas samtidigt "
+                     f"(högst {fdr_t}{NBSP}% falska upptäckter), med hänsyn till hur mycket tal varierar mellan år och "
+                     "kommuner.")
         if funnel_hit[j]:
-            parts.append(f"Ligger {'över' if funnel_bad[j] == 'above' else 'under'} 99,8{NBSP}%-gränsen "
-                         "i trattdiagrammet mot riket.")
+            parts.append(f"Ligger {'under' if lower[j] else 'över'} 99,8{NBSP}%-gränsen i trattdiagrammet mot riket.")
+        if to_lan[j]:
+            parts.append("Storleken jämförs med länet: datalagret har bara länets kommuner.")
         if concern[j]:
             parts.append(f"Relaterad oro i NTU: {concern[j]}.")
         parts.append(f"Skadevikt {hw_t[j]}; poäng {score_t[j]}.")
-        parts.append(f"Underlagets styrka: {conf[j]}" + (f" (sänkt ett steg: {why[j]})" if why[j] else "") + ".")
-        if sub["status"][j] == "preliminary":
+        parts.append(f"{stability_text(stability[j])}.")
+        parts.append(f"Underlagets styrka: {conf[j]}.")
+        if status[j] == "preliminary":
             parts.append("Årets siffror är preliminära.")
         texts.append(" ".join(parts))
     return np.array(texts, dtype=object)
 
 
+def stability_text(stability: float) -> str:
+    """'Stannar bland de tre främsta i 87 av 100 omräkningar' (the share rounded to whole per cent)."""
+    if stability is None or not np.isfinite(stability):
+        return "Stabiliteten kunde inte beräknas"
+    return f"Stannar bland de tre främsta i {int(F._round(100 * float(stability), 0))} av 100 omräkningar av statistiken"
+
+
 def priorities_for(results: pd.DataFrame, area_code: str, year: int | None = None) -> pd.DataFrame:
-    """The ranked priorities of one area (latest year with data unless ``year``), in rank order."""
-    rows = results[results["area_code"].astype(str) == str(area_code)]
-    if rows.empty:
-        return rows
-    if year is None:
-        year = int(rows["year"].max())
-    rows = rows[(rows["year"] == year) & rows["priority_rank"].notna()]
+    """The ranked priorities of one area, in rank order: its round (the table ranks one round per
+    area, which may hold crime and NTU of two years), or those of ``year`` when given."""
+    rows = results[(results["area_code"].astype(str) == str(area_code)) & results["priority_rank"].notna()]
+    if year is not None:
+        rows = rows[rows["year"] == year]
+    elif (rows["priority_rank"] == 1).sum() > 1:  # ranked per year (no round): the latest year's
+        rows = rows[rows["year"] == rows["year"].max()]
     return rows.sort_values("priority_rank")
 
 
@@ -397,7 +619,9 @@ def harm_index(results: pd.DataFrame, weights: dict[str, float] | None = None,
     ``harm_index = sum_i w_i * count_i / population * 100 000`` over the index indicators
     (``index`` in harm_weights.yaml: crime indicators that do not overlap), i.e. the
     weighted sum of the rates. The 95 % interval is that of Dobson et al. (1991) for a
-    weighted sum of Poisson counts (:func:`statistics.dobson_ci`). ``index_vs_riket`` is the
+    weighted sum of Poisson counts (:func:`statistics.dobson_ci`), with each count's variance
+    multiplied by its indicator's overdispersion phi (the results table's ``funnel_phi``) where
+    the table has it: ``V = sum w_i^2 phi_i y_i``. ``index_vs_riket`` is the
     index relative to riket's the same year (riket = 100); ``cmp_riket`` compares the
     interval with riket's index. An area-year lacking any index indicator's count or
     population gets NaN and ``reason``.
@@ -412,10 +636,12 @@ def harm_index(results: pd.DataFrame, weights: dict[str, float] | None = None,
     c = pd.to_numeric(crime["count"], errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
     p = pd.to_numeric(crime["population"], errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
     wt = crime["indicator"].map(hw).astype("float64").fillna(1.0).to_numpy()
+    phi = _num(crime, "funnel_phi", 1.0)
+    phi = np.where(np.isfinite(phi) & (phi > 1), phi, 1.0)
     ok = np.isfinite(c) & (c >= 0) & np.isfinite(p) & (p > 0)
     key = ["area_code", "area_name", "area_level", "year"]
     df = crime[key + ["indicator"]].reset_index(drop=True).assign(
-        ok=ok, wc=np.where(ok, wt * c, 0.0), w2c=np.where(ok, wt**2 * c, 0.0), c=np.where(ok, c, 0.0),
+        ok=ok, wc=np.where(ok, wt * c, 0.0), w2c=np.where(ok, wt**2 * phi * c, 0.0), c=np.where(ok, c, 0.0),
         pop=np.where(ok, p, np.nan), w=wt)
     agg = df.groupby(key, sort=False).agg(
         n_ok=("ok", "sum"), wc=("wc", "sum"), w2c=("w2c", "sum"), c=("c", "sum"), pop=("pop", "max"),

@@ -108,7 +108,7 @@ def _cache_dir() -> Path:
     return Path(base)
 
 
-def load_results(store_dir: str | Path) -> tuple[pd.DataFrame, object]:
+def load_results(store_dir: str | Path, report_year: int | None = None) -> tuple[pd.DataFrame, object]:
     """The results table for a store, computed once and cached by the store's content.
 
     Every report of a build reads the same cached table, so the analysis runs
@@ -116,11 +116,14 @@ def load_results(store_dir: str | Path) -> tuple[pd.DataFrame, object]:
     (``$TMB_CACHE_DIR``, default ``~/.cache/tmb-analys``), keyed by a hash of the
     store files, the package's configuration (``config/*.yaml``) and the package
     version, so a changed store or setting is never served
-    stale results and the store itself is never written to.
+    stale results and the store itself is never written to. ``report_year`` (None or 0: the
+    latest year) chooses the round whose priorities are ranked (``compute_results``); it is part
+    of the cache key.
     """
     store_dir = Path(store_dir).resolve()
     store = load_store(store_dir)
-    cache = _cache_dir() / f"results-{_store_fingerprint(store_dir)}.parquet"
+    round_year = int(report_year or 0)
+    cache = _cache_dir() / f"results-{_store_fingerprint(store_dir)}-{round_year}.parquet"
     if cache.exists():
         try:
             results = pd.read_parquet(cache)
@@ -128,7 +131,7 @@ def load_results(store_dir: str | Path) -> tuple[pd.DataFrame, object]:
             return results, store
         except Exception:  # a damaged cache file is recomputed, never trusted
             cache.unlink(missing_ok=True)
-    results = compute_results(store)
+    results = compute_results(store, report_year=round_year or None)
     results.attrs["tmb_key"] = cache.stem
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +166,7 @@ def context(code, store: str | Path, year: int = 0, kind: str = "kommun") -> Rep
     code = _check_code(code, kind)
     if not isinstance(year, int) or isinstance(year, bool):
         raise ParameterError(f"parameter 'year' must be an integer (0 = latest), got {year!r}")
-    results, st = load_results(store)
+    results, st = load_results(store, year)
     area = registry().area(code)
     first = int(pd.to_numeric(results["year"], errors="coerce").min()) if len(results) else 0
     if year == 0:
@@ -349,9 +352,16 @@ def lan_title(ctx: ReportContext) -> HTML:
     )
 
 
+#: What a comparison in the tables means, in one sentence (the model of docs/metod.md, section 5).
+ONE_AT_A_TIME = ("Jämförelserna tar hänsyn till hur mycket kommuners tal varierar mellan år och mellan kommuner "
+                 "(95 %, en jämförelse i taget). Med så många jämförelser väntas några skillnader av en slump; "
+                 "bara de som håller när alla prövas samtidigt blir förslag till prioriteringar.")
+
+
 def summary(ctx: ReportContext) -> HTML:
-    """Plain-Swedish summary: which indicators are reliably higher or lower than the län and riket,
-    for the round's years; what cannot be compared, and why, when benchmarks or a source are missing."""
+    """Plain-Swedish summary: which indicators are higher or lower than the rest of the län and riket, each
+    comparison on its own ('statistiskt säkerställt' is kept for what survives the multiplicity rule, in the
+    proposals), for the round's years; what cannot be compared, and why, when benchmarks or a source are missing."""
     from .catalogue import catalogue
 
     rows = _latest(ctx)
@@ -363,7 +373,8 @@ def summary(ctx: ReportContext) -> HTML:
     items = []
     total = len(rows)
     benches = []
-    for cmp_col, value_col, bench in (("cmp_lan", "lan_value", f"länet ({ctx.lan.name})"), ("cmp_riket", "riket_value", "riket")):
+    for cmp_col, value_col, bench in (("cmp_lan", "lan_value", f"resten av länet ({ctx.lan.name})"),
+                                      ("cmp_riket", "riket_value", "riket")):
         if pd.to_numeric(rows[value_col], errors="coerce").notna().any():
             benches.append(bench)
         for direction, word in (("higher", "högre"), ("lower", "lägre")):
@@ -371,7 +382,7 @@ def summary(ctx: ReportContext) -> HTML:
             if labels:
                 shown = ", ".join(labels[:3]) + (f" och {len(labels) - 3} till" if len(labels) > 3 else "")
                 items.append(
-                    f"<li>{len(labels)} av {total} indikatorer är statistiskt säkerställt <strong>{word}</strong> "
+                    f"<li>{len(labels)} av {total} indikatorer ligger <strong>{word}</strong> "
                     f"än {esc(bench)}, bland annat {esc(shown.lower())}.</li>"
                 )
     years = esc(years_text(ctx.source_years))
@@ -385,10 +396,10 @@ def summary(ctx: ReportContext) -> HTML:
             "<p>Kommunens värden är för osäkra eller saknar intervall för en jämförelse; se tabellen nedan.</p>")
         return HTML(f"<p>Kommunens värden ({years}) kan inte jämföras med länet eller riket.</p>{why}{missing}")
     n_unknown = int((rows["cmp_lan"] == "unknown").sum())
-    note = ""
+    note = f"<p class='note'>{esc(ONE_AT_A_TIME)}</p>"
     if n_unknown:
-        note = (f"<p>För {n_unknown} av {total} indikatorer saknas data eller jämförelsevärde för länet ({years}); "
-                "de visas som ”Okänt”.</p>")
+        note += (f"<p>För {n_unknown} av {total} indikatorer saknas data eller jämförelsevärde för länet ({years}); "
+                 "de visas som ”Okänt”.</p>")
     return HTML(f"<ul>{''.join(items)}</ul>{note}{missing}")
 
 
@@ -429,22 +440,37 @@ def trend_figure(ctx: ReportContext, indicator: str) -> HTML:
     from .catalogue import catalogue
     from .charts import trend_chart
 
+    from .tables import recording_note
+
     ind = catalogue().get(indicator)
     if not _has_values(ctx, indicator, [ctx.area.code]):
         return HTML(f"<p class='missing'>{esc(ind.label)}: inget diagram för {esc(ctx.area.display_name)}; "
                     f"{esc(MISSING[ind.source_kind])}.</p>")
     fig = trend_chart(ctx.results, ctx.area.code, indicator)
+    years = ctx.results.loc[ctx.results["indicator"] == indicator, "year"]
+    note = recording_note([indicator], int(years.min()), int(years.max())) if len(years) else ""
+    note = f" {note[:-1]}; trenden och jämförelserna använder bara de jämförbara åren." if note else ""
     return figure(fig, f"trend-{indicator}",
-                  f"{ind.label} i {ctx.area.display_name} per år, med länet och riket som jämförelse.")
+                  f"{ind.label} i {ctx.area.display_name} per år, med länet och riket som jämförelse.{note}")
 
 
 #: Indicators every kommun report charts anyway; the first priority is charted only when it is another.
 ALWAYS_CHARTED = ("totalt", "otrygghet_kvall")
 
 
+def _ranked(ctx: ReportContext, code: str | None = None) -> pd.DataFrame:
+    """The area's ranked rows: the results table ranks one round per area (crime and NTU each at its
+    latest year up to the report year, ``periods.round_mask``), so they may span two years."""
+    r = ctx.results
+    if "priority_rank" not in r:
+        return r.iloc[0:0]
+    rows = r[(r["area_code"] == (code or ctx.area.code)) & r["priority_rank"].notna()]
+    return rows.sort_values("priority_rank")
+
+
 def first_priority(ctx: ReportContext) -> str | None:
-    """The indicator ranked first for the area in the round, or None when nothing is ranked."""
-    rows = _latest(ctx)
+    """The indicator ranked first for the area's round, or None when nothing is ranked."""
+    rows = _ranked(ctx)
     if "priority_rank" not in rows:
         return None
     ranked = rows[rows["priority_rank"] == 1]
@@ -482,6 +508,12 @@ def map_figure(ctx: ReportContext, indicator: str) -> HTML:
                   f"Karta över {lan.name}: {ind.label.lower()}, {ind.unit_label}, {year}.")
 
 
+#: Caterpillar charts show the exact Poisson interval of the count; the comparisons use the model.
+CI_IS_NOT_THE_TEST = ("Intervallet visar bara slumpen i årets antal; jämförelserna räknar också med hur mycket "
+                      "kommuners tal varierar mellan år och kommuner, så ett intervall som inte når en linje kan ändå "
+                      "vara ”ingen säker skillnad”.")
+
+
 def caterpillar_figure(ctx: ReportContext, indicator: str) -> HTML:
     from .catalogue import catalogue
     from .charts import caterpillar_chart
@@ -493,7 +525,7 @@ def caterpillar_figure(ctx: ReportContext, indicator: str) -> HTML:
         return HTML(f"<p>{esc(ind.label)}: " + esc(MISSING[ind.source_kind]) + ".</p>")
     fig = caterpillar_chart(ctx.results, ctx.area.code, indicator, year)
     return figure(fig, f"intervall-{indicator}",
-                  f"{ind.label} {year} i länets kommuner med 95 % konfidensintervall.",
+                  f"{ind.label} {year} i länets kommuner med 95 % konfidensintervall. {CI_IS_NOT_THE_TEST}",
                   table_html=lan_table_html(ctx.results, ctx.area.code, indicator, year))
 
 
@@ -517,7 +549,8 @@ def caterpillar_selectable_figure(ctx: ReportContext) -> HTML:
     fig = caterpillar_selectable(ctx.results, ctx.area.code, inds, ctx.source_years)
     return figure(fig, "intervall",
                   f"Länets kommuner ({years_text(ctx.source_years)}) med 95 % konfidensintervall; välj indikator i listan "
-                  "ovanför diagrammet. Symbolen visar jämförelsen med länet; de lodräta linjerna är länets och rikets värden.",
+                  "ovanför diagrammet. Symbolen visar jämförelsen med länet; de lodräta linjerna är länets och rikets "
+                  "värden. " + CI_IS_NOT_THE_TEST,
                   table_html=lan_table_html(ctx.results, ctx.area.code, first.id, ctx.year_of(first.id)),
                   summary=f"Visa siffrorna för {first.label.lower()} som tabell")
 
@@ -566,8 +599,14 @@ trygghetsundersökningen, med Brå:s publicerade 95 % konfidensintervall och ant
 <ul>
 <li>Konfidensintervall för anmälda brott är exakta Poissonintervall (Garwood) för antalet, omräknade till
 antal per 100 000 invånare. Befolkning: {esc(pop)}.</li>
-<li>Jämförelse med länet och riket: <em>högre</em> när hela intervallet ligger över jämförelsevärdet,
-<em>lägre</em> när det ligger under, annars <em>ingen säker skillnad</em>. Kommunerna rangordnas aldrig.</li>
+<li>Jämförelse med resten av länet, riket och liknande kommuner: <em>högre</em> eller <em>lägre</em> när
+skillnaden är större än vad variationen från år till år och mellan kommuner ger av en slump (95 %, en jämförelse
+i taget; samma gränser som i trattdiagrammen), annars <em>ingen säker skillnad</em>. Anmälda brott varierar
+mellan åren 2–14 gånger mer än slumpen i ett enskilt antal, och den variationen räknas in. Kommunerna rangordnas
+aldrig.</li>
+<li>Förslag till prioriteringar kräver att skillnaden håller även när alla kommunens jämförelser prövas samtidigt
+(högst 5 % falska upptäckter, Benjamini–Hochberg), och varje förslag visar hur ofta det står sig när statistiken
+räknas om med sin egen osäkerhet.</li>
 </ul>
 <h3>Att tänka på</h3>
 <ul>
@@ -575,6 +614,8 @@ antal per 100 000 invånare. Befolkning: {esc(pop)}.</li>
 <li>Brott räknas där de begicks: pendling och turism kan ge höga tal per invånare i vissa kommuner.</li>
 <li>Enstaka stora ärenden kan ge toppar i små kommuner.</li>
 <li>Den nationella serien har ett brott 2015, och NTU bytte metod 2017: jämför bara NTU från 2017 och framåt.</li>
+<li>Registreringen av våld i nära relationer ändrades 2018–2020 och bilbrott definierades om 2018: trender,
+sammanvägda tal och jämförelser använder bara åren efter ändringen.</li>
 <li>NTU-skattningar för enskilda kommuner är osäkra: läs dem alltid tillsammans med intervallet och antalet svarande.</li>
 </ul>
 <h3>Källor</h3>
@@ -595,21 +636,30 @@ def _has(ctx: ReportContext, col: str) -> bool:
 def _reason_sentence(row) -> str:
     """One plain-Swedish sentence whose wording matches how certain the evidence is.
 
-    The benchmarks named are those the indicator is significantly worse than (the whole 95 %
-    interval on the worse side: "statistiskt säkerställt"), using the same phrases as the
-    evidence text of :mod:`tmb_analysis.priorities`: länet, riket, kommungruppen (SKR) and
-    liknande kommuner (Kolada). With confidence ``svag`` the sentence says "tecken på …, men
-    osäkert"; with ``måttlig`` it adds that the evidence is limited.
+    The benchmarks named are those of ``priority_basis``: the tests that survive the multiplicity
+    rule of :mod:`tmb_analysis.priorities` ("statistiskt säkerställt" is then what the test
+    supports), with the phrases of its evidence text: övriga länet, riket, kommungruppen (SKR) and
+    liknande kommuner (Kolada). A row without ``priority_basis`` falls back on its comparisons and
+    trend. With confidence ``svag`` the sentence says "tecken på …, men osäkert"; with
+    ``måttlig`` it adds that the evidence is limited.
     """
-    from .priorities import BENCHMARKS
+    from .priorities import PHRASES
 
     get = row.get
     lower_worse = get("worse") == "lower"
     bad_cmp = "lower" if lower_worse else "higher"
     bad_trend = "decreasing" if lower_worse else "increasing"
     direction = "lägre" if lower_worse else "högre"
-    benches = [phrase for col, _, phrase, _ in BENCHMARKS if get(col) == bad_cmp]
-    trend_hit = get("trend") == bad_trend
+    basis = get("priority_basis")
+    if isinstance(basis, str):
+        keys = set(basis.split(";")) - {""}
+        if "pooled" in keys and "riket" not in keys:
+            keys.add("riket")
+        benches = [phrase for key, (phrase, _) in PHRASES.items() if key in keys]
+        trend_hit = "trend" in keys
+    else:
+        benches = [phrase for key, (phrase, _) in PHRASES.items() if get(f"cmp_{key}") == bad_cmp]
+        trend_hit = get("trend") == bad_trend
     confidence = get("priority_confidence")
 
     def joined(items):
@@ -633,13 +683,14 @@ def _reason_sentence(row) -> str:
 
 
 def priorities(ctx: ReportContext) -> HTML:
-    """'Tre förslag till prioriteringar': ranked indicators with reason, key figure and link."""
+    """'Tre förslag till prioriteringar': ranked indicators with reason, key figure, stability and link."""
     from .formatting import fmt_signed_pct, fmt_value, fmt_value_interval
+    from .priorities import stability_text
 
-    rows = _latest(ctx)
     if not _has(ctx, "priority_rank"):
         return HTML("<p>Prioriteringar beräknas inte i den här versionen.</p>")
-    ranked = rows[rows["priority_rank"].notna()].sort_values("priority_rank")
+    rows = _latest(ctx)
+    ranked = _ranked(ctx)
     cmp_cols = [c for c in ("cmp_lan", "cmp_riket", "cmp_group", "cmp_peers") if c in rows]
     comparable = rows[cmp_cols].isin(["higher", "lower", "similar"]).any(axis=1).any() or \
         rows["trend"].isin(["increasing", "decreasing", "no_clear_trend"]).any()
@@ -654,8 +705,10 @@ def priorities(ctx: ReportContext) -> HTML:
     if ranked.empty:
         return HTML(
             "<p>Inget område uppfyller kraven för ett förslag i år: ingen indikator är statistiskt säkerställt "
-            "högre än länet, riket eller liknande kommuner, och ingen visar en säkerställd ökning. "
-            "Det är ett giltigt resultat – välj prioriteringar utifrån lokal kunskap och följ tabellen nedan.</p>"
+            "högre än resten av länet, riket eller liknande kommuner, och ingen visar en säkerställd ökning, när "
+            "man tar hänsyn till hur mycket kommuners tal varierar av en slump och till att många jämförelser görs "
+            "samtidigt. Det är ett giltigt resultat – välj prioriteringar utifrån lokal kunskap och följ tabellen "
+            "nedan.</p>"
         )
     items = []
     for _, r in ranked.iterrows():
@@ -667,11 +720,16 @@ def priorities(ctx: ReportContext) -> HTML:
             trend = f", trend {fmt_signed_pct(r['trend_pct_per_year'], unit=r.get('trend_unit'))} per år"
         conf = r.get("priority_confidence") if _has(ctx, "priority_confidence") else None
         evidence = r.get("priority_evidence") if _has(ctx, "priority_evidence") else None
+        if isinstance(evidence, str) and isinstance(conf, str):  # said once, in the line above the evidence
+            evidence = evidence.replace(f" {stability_text(r.get('priority_stability'))}.", "").replace(
+                f" Underlagets styrka: {conf}.", "")
         items.append(
             f'<li class="priority"><h3>{int(r["priority_rank"])}. {esc(r["indicator_label"])}</h3>'
             f"<p>{esc(_reason_sentence(r))}</p>"
             f'<p class="key-figure"><strong>{esc(figure_txt)}</strong> (95 % konfidensintervall {esc(interval)}){esc(trend)}.</p>'
-            + (f"<p>Underlagets styrka: <strong>{esc(CONFIDENCE_TEXT.get(conf, conf))}</strong>.</p>" if isinstance(conf, str) else "")
+            + (f"<p>Underlagets styrka: <strong>{esc(CONFIDENCE_TEXT.get(conf, conf))}</strong>"
+               + (f" – {esc(stability_text(r.get('priority_stability')).lower())}" if _has(ctx, "priority_stability") else "")
+               + ".</p>" if isinstance(conf, str) else "")
             + (f'<p class="evidence">{esc(evidence)}</p>' if isinstance(evidence, str) and evidence else "")
             + f'<p><a href="#ind-{esc(r["indicator"])}">Se detaljerna i tabellen</a></p></li>'
         )
@@ -684,8 +742,8 @@ def priorities(ctx: ReportContext) -> HTML:
 
 def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
     """Funnel plot of the kommuner (all in the store in a kommun report, the county's in an overview)
-    with the limits of :func:`tmb_analysis.indicators.funnel_data`: widened for overdispersion
-    (Spiegelhalter 2005) when the kommuner vary more than chance, and a sentence listing which
+    with the limits of :func:`tmb_analysis.indicators.funnel_data`: the model that decides the tables'
+    comparisons with riket, so that the chart and the tables agree, and a sentence listing which
     kommuner lie outside the 99,8 % limits. Around riket's value when the store has it, else around
     the kommuner's pooled value, and the text then says how many kommuner the store holds."""
     from .catalogue import catalogue
@@ -699,7 +757,7 @@ def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
     highlight = ctx.area.code if ctx.area.level == "kommun" else None
     if year is None:
         return HTML(f"<p class='missing'>Inget trattdiagram för {esc(ind.label.lower())}: {esc(MISSING[ind.source_kind])}.</p>")
-    # phi is estimated from all the kommuner in the store (the same as the results table's funnel_riket)
+    # phi and tau2 come from all the kommuner of the store (the same as the results table's comparisons)
     data = _shared(ctx.results, ("funnel", indicator, year), lambda: funnel_data(ctx.results, indicator, year))
     pts = data["points"]
     usable = pts[pd.to_numeric(pts["value"], errors="coerce").notna() & (pd.to_numeric(pts["size"], errors="coerce") > 0)]
@@ -709,25 +767,35 @@ def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
         return HTML(f"<p class='missing'>Inget trattdiagram för {esc(ind.label.lower())} {year}: det behöver antal "
                     f"och befolkning för {esc(subject)}; {esc(MISSING[ind.source_kind])}.</p>")
     if highlight is None:
-        fig = funnel_chart(ctx.results, indicator, year, level="kommun", lan_code=lan_code, limits=data["limits"])
+        county = funnel_data(ctx.results, indicator, year, lan_code=lan_code)
+        fig = funnel_chart(ctx.results, indicator, year, level="kommun", lan_code=lan_code, data=county)
     else:  # the country's funnel is the same in every kommun report: drawn once, then marked per kommun
         from .charts import funnel_highlight
 
         base = _shared(ctx.results, ("funnel_chart", indicator, year),
-                       lambda: funnel_chart(ctx.results, indicator, year, level="kommun", limits=data["limits"]))
-        fig = funnel_highlight(base, ctx.results, indicator, year, highlight)
+                       lambda: funnel_chart(ctx.results, indicator, year, level="kommun", data=data))
+        fig = funnel_highlight(base, ctx.results, indicator, year, highlight, data=data)
     everyone = len(usable) == len(registry().kommuner())
     country = "alla Sveriges kommuner" if everyone else f"de {len(usable)} kommuner som finns i datalagret"
     where = country if lan_code is None else f"kommunerna i {ctx.area.name}"
-    centre = "riket" if data["benchmark_code"] == RIKET_CODE else f"genomsnittet för {country}"
-    if data["overdispersion"]:
-        limits_text = (f"kontrollgränser kring {centre}, vidgade för överspridning (φ = {fmt_number(data['phi'], 1)}: "
-                       "kommunerna varierar mer än slumpen ensam ger, Spiegelhalter 2005)")
+    around = "riket" if data["benchmark_code"] == RIKET_CODE else f"genomsnittet för {country}"
+    if not data["model"]:
+        limits_text = f"kontrollgränser kring {around} (Poisson)"
+    elif ind.unit == "percent":
+        limits_text = (f"kontrollgränser kring {around} enligt samma modell som tabellernas jämförelser: Brå:s "
+                       "publicerade intervall och variationen mellan kommuner")
     else:
-        limits_text = f"exakta kontrollgränser kring {centre} (ingen överspridning att justera för)"
-    caption = (f"Trattdiagram: {ind.label.lower()} {year} för {where} mot folkmängden, med 95 % och 99,8 % "
-               f"{limits_text}. Punkter utanför 99,8 %-gränserna avviker mer än slumpen förklarar.")
-    col = "pos_998_od" if data["overdispersion"] else "pos_998"
+        limits_text = (f"kontrollgränser kring {around} enligt samma modell som tabellernas jämförelser: talen "
+                       f"varierar {fmt_number(data['phi'], 1)} gånger mer än slumpen ensam från år till år, och "
+                       "kommunerna skiljer sig också mellan varandra (Spiegelhalter 2005)")
+    size = ("mot skattningens precision (det effektiva antalet svarande enligt Brå:s intervall)" if ind.unit == "percent"
+            else "mot folkmängden")
+    caption = (f"Trattdiagram: {ind.label.lower()} {year} för {where} {size}, med 95 % och 99,8 % "
+               f"{limits_text}. Punkter ovanför 95 %-gränsen är ”högre” i tabellernas jämförelse med {around}; "
+               "utanför 99,8 %-gränserna avviker de mer än variationen förklarar.")
+    if data["model_reason"]:
+        caption += f" Obs: {data['model_reason']}."
+    col = "pos_998"
     outside = usable[usable[col].isin(["above", "below"])]
     if lan_code is not None:
         outside = outside[outside["area_code"].astype(str).str[:2] == lan_code]
@@ -789,30 +857,26 @@ def _matrix_table(ctx: ReportContext) -> str:
             + "".join(body) + "</tbody></table>")
 
 
-def _uncertainty_rule() -> tuple[float, float]:
-    """(min_respondents, max_ci_width_pp) of ``config/analysis.yaml``: the rule that marks an NTU
-    estimate "för osäkert" (the results table's ``too_uncertain``)."""
+def _uncertainty_rule() -> float:
+    """``max_ci_width_pp`` of ``config/analysis.yaml``: an NTU estimate whose published interval is
+    wider is "för osäkert" (the results table's ``too_uncertain``)."""
     from .priorities import analysis_config
 
-    rule = analysis_config().get("survey_uncertainty", {})
-    return float(rule.get("min_respondents", 100)), float(rule.get("max_ci_width_pp", 20))
+    return float(analysis_config().get("survey_uncertainty", {}).get("max_ci_width_pp", 20))
 
 
 def _too_uncertain(row) -> bool:
     if "too_uncertain" in row and pd.notna(row["too_uncertain"]):
         return bool(row["too_uncertain"])
-    min_n, max_width = _uncertainty_rule()
-    n, lo, hi = row.get("n_respondents"), row.get("ci_low"), row.get("ci_high")
-    if pd.notna(n) and n < min_n:
-        return True
-    return pd.notna(lo) and pd.notna(hi) and (hi - lo) > max_width
+    lo, hi = row.get("ci_low"), row.get("ci_high")
+    return pd.notna(lo) and pd.notna(hi) and (hi - lo) > _uncertainty_rule()
 
 
 def trygghet(ctx: ReportContext) -> HTML:
     """NTU indicators with interval and respondents; 'för osäkert' where the rule says so."""
     from .formatting import comparison_text, fmt_number, fmt_value, fmt_value_interval
 
-    min_n, max_width = _uncertainty_rule()
+    max_width = _uncertainty_rule()
     rows = _latest(ctx)
     rows = rows[rows["source_kind"] == "survey"]
     if rows.empty:
@@ -843,8 +907,10 @@ def trygghet(ctx: ReportContext) -> HTML:
         f"{ctx.survey_year}, {esc(ctx.area.display_name)}</caption><thead><tr><th scope='col'>Indikator</th>"
         "<th scope='col'>Andel</th><th scope='col'>95 % konfidensintervall</th><th scope='col'>Antal svarande</th>"
         "<th scope='col'>Jämfört med riket</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>"
-        f"<p class='note'>”För osäkert” betyder färre än {fmt_number(min_n)} svarande eller ett intervall bredare än "
-        f"{fmt_number(max_width)} procentenheter; skillnader ska då inte tolkas.{esc(ref_note)}</p>"
+        f"<p class='note'>”För osäkert” betyder att Brå:s publicerade intervall är bredare än "
+        f"{fmt_number(max_width)} procentenheter; skillnader ska då inte tolkas. Brå:s kommunskattningar är "
+        "modellbaserade, så intervallets bredd – inte antalet svarande – visar hur säker skattningen är. "
+        f"Jämförelsen med riket räknar in både kommunens och rikets intervall.{esc(ref_note)}</p>"
     )
 
 
@@ -1021,7 +1087,7 @@ def harm_index_summary(ctx: ReportContext) -> HTML:
     if value == "–":
         return HTML(f"<p class='missing'>Skadeviktat brottsindex{f' {year}' if year else ''}: kan inte beräknas; "
                     f"{esc(_harm_index_missing(ctx, row))}.</p>")
-    words = {"higher": "statistiskt säkerställt högre än riket", "lower": "statistiskt säkerställt lägre än riket",
+    words = {"higher": "högre än riket enligt intervallet", "lower": "lägre än riket enligt intervallet",
              "similar": "ingen säker skillnad mot riket"}.get(row["cmp_riket"], "jämförelsen med riket är osäker")
     return HTML(
         f"<p><strong>Skadeviktat brottsindex {year}: {value}</strong> (riket = 100; 95 % konfidensintervall "
@@ -1037,15 +1103,15 @@ def _lan_round(ctx: ReportContext) -> pd.DataFrame:
 
 
 def kommun_priorities(ctx: ReportContext) -> HTML:
-    """Each kommun's priorities side by side, with its harm-weighted crime index."""
+    """Each kommun's priorities (its round) side by side, with its harm-weighted crime index."""
     rows = _lan_round(ctx)
     index = _harm_index(ctx)
     body = []
     for k in registry().kommuner(ctx.area.code):
-        kr = rows[rows["area_code"] == k.code]
-        ranked = kr[kr["priority_rank"].notna()].sort_values("priority_rank") if "priority_rank" in kr else kr.iloc[0:0]
+        ranked = _ranked(ctx, k.code)
+        has_data = bool((rows["area_code"] == k.code).any())
         items = ", ".join(f"{int(r.priority_rank)}. {esc(r.indicator_label)}" for r in ranked.itertuples()) or \
-            ("Inget förslag med tillräckligt stöd" if len(kr) else "Data saknas")
+            ("Inget förslag med tillräckligt stöd" if has_data else "Data saknas")
         value, interval, cmp = _harm_index_cells(index.loc[k.code] if k.code in index.index else None)
         body.append(f"<tr><th scope='row'><a href='kommun-{k.code}.html'>{esc(k.name)}</a></th><td>{items}</td>"
                     f"<td class='num'>{value}<span class='sub'>{interval}</span></td><td>{esc(cmp)}</td></tr>")
@@ -1071,8 +1137,8 @@ def shared_problems(ctx: ReportContext) -> HTML:
     shared = [(label, names) for (ind, label), names in counts.items() if len(names) >= max(2, n_k // 3)]
     shared.sort(key=lambda x: -len(x[1]))
     if not shared:
-        return HTML("<p>Ingen indikator är statistiskt säkerställt högre än riket i minst en tredjedel av länets kommuner.</p>")
+        return HTML("<p>Ingen indikator ligger högre än riket i minst en tredjedel av länets kommuner.</p>")
     items = "".join(f"<li><strong>{esc(label)}</strong>: {len(names)} av {n_k} kommuner "
                     f"({esc(', '.join(sorted(names)))})</li>" for label, names in shared)
-    return HTML(f"<p>Indikatorer där minst en tredjedel av länets kommuner ligger statistiskt säkerställt över riket "
+    return HTML(f"<p>Indikatorer där minst en tredjedel av länets kommuner ligger högre än riket "
                 f"– gemensamma utmaningar att ta upp regionalt:</p><ul>{items}</ul>")

@@ -21,13 +21,15 @@ Methods and the reference each follows
   weights 1/se^2 from the published interval, same scale rule.
 * Empirical Bayes: Poisson-gamma model of Clayton & Kaldor (1987) with the
   method-of-moments "global EB" prior of Marshall (1991); posterior gamma.
-* Funnel plots: Spiegelhalter (2005), Stat Med 24:1185-1202 -- exact Poisson
-  limits with the interpolation given in its appendix; overdispersion by the
-  multiplicative model with phi from 10 %-winsorised z-scores (ibid.).
-  Shares: exact binomial limits with the same interpolation, or the normal
-  approximation inflated by phi.
+* The model of variation between areas (:mod:`tmb_analysis.variation` uses it): the within-area
+  overdispersion phi as the Pearson dispersion of a two-way Poisson GLM (``twoway_dispersion``),
+  the additive between-area variance tau2 of Spiegelhalter (2005, "Handling over-dispersion of
+  performance indicators") by DerSimonian & Laird on winsorised z-scores (``dl_tau2``), the
+  square-root scale of rates (``sqrt_rate``) and the funnel limits of that model (``rate_limits``,
+  ``share_limits``; FunnelPlotR's CQC limits when phi = 1, tau2 = 0), Benjamini & Hochberg (1995)
+  for many tests (``bh_adjust``, ``bh_reject``) and negative-binomial redraws (``nb_draw``).
 * Batch versions (``poisson_trend_batch``, ``share_trend_batch``,
-  ``eb_shrink_grouped``, ``overdispersion_grouped``) compute the same numbers
+  ``eb_shrink_grouped``) compute the same numbers
   as the per-series functions for thousands of series at once, in numpy; the
   tests check them against the per-series functions (statsmodels GLM) and esda.
 * Empirical Bayes for survey shares: normal-normal model with the
@@ -61,20 +63,22 @@ __all__ = [
     "poisson_trend",
     "share_trend",
     "eb_shrink",
-    "funnel_limits",
-    "estimate_overdispersion",
-    "funnel_outliers",
     "poisson_trend_batch",
     "share_trend_batch",
     "eb_shrink_grouped",
     "eb_shrink_normal",
-    "funnel_limits_share",
-    "estimate_overdispersion_share",
-    "overdispersion_grouped",
-    "overdispersion_share_grouped",
     "dobson_ci",
-    "funnel_position",
-    "funnel_position_share",
+    "sqrt_rate",
+    "twoway_dispersion",
+    "dl_tau2",
+    "compare_z",
+    "funnel_label",
+    "rate_limits",
+    "effective_size",
+    "share_limits",
+    "bh_adjust",
+    "bh_reject",
+    "nb_draw",
 ]
 
 PER_100K = 100_000
@@ -243,13 +247,17 @@ def _classify(low: float, high: float) -> str:
     return "no_clear_trend"
 
 
-def _fit_slope(y, year, family, alpha, use_t, offset=None, var_weights=None):
-    """Fit ``y ~ year`` as a GLM; use the Pearson chi2 scale when it exceeds 1.
+def _fit_slope(y, year, family, alpha, use_t, offset=None, var_weights=None, min_scale: float = 1.0):
+    """Fit ``y ~ year`` as a GLM; the scale is the larger of ``min_scale`` (at least 1) and the
+    Pearson chi2/df of the fit. When chi2/df is the larger, t quantiles on the residual df
+    (``use_t``); when ``min_scale`` is (a dispersion estimated elsewhere, with many degrees of
+    freedom), normal quantiles.
 
     Returns ``(slope, ci_low, ci_high, scale)`` or None if the fit fails.
     """
     x = sm.add_constant(year - year.mean())
     model = sm.GLM(y, x, family=family, offset=offset, var_weights=var_weights)
+    floor = max(1.0, float(min_scale)) if np.isfinite(min_scale) else 1.0
     try:
         with warnings.catch_warnings():
             # A noiseless series is "perfect prediction", which is harmless here.
@@ -260,8 +268,10 @@ def _fit_slope(y, year, family, alpha, use_t, offset=None, var_weights=None):
             res = model.fit(scale=1.0, tol=1e-12)
             df = res.df_resid
             dispersion = res.pearson_chi2 / df if df > 0 else np.nan
-            if np.isfinite(dispersion) and dispersion > 1:
+            if np.isfinite(dispersion) and dispersion > floor:
                 res = model.fit(scale="X2", use_t=use_t, tol=1e-12)
+            elif floor > 1:
+                res = model.fit(scale=floor, tol=1e-12)
     except Exception:  # noqa: BLE001 - the contract is 'unknown', never an exception
         return None
     if not res.converged:
@@ -282,14 +292,17 @@ def _last_years(years, columns, last_n):
 
 
 def poisson_trend(
-    years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True
+    years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True,
+    min_scale: float = 1.0,
 ) -> TrendResult:
     """Trend in a rate: Poisson GLM of count on year, offset log(population).
 
     Uses the last ``last_n`` years having both a valid count and population.
     If the Pearson chi2/df exceeds 1 the model is refitted as quasi-Poisson
     (``scale='X2'``) so that the interval widens; its interval then uses t
-    quantiles on the residual df (``use_t``). The change per year is
+    quantiles on the residual df (``use_t``). ``min_scale`` (the indicator's pooled
+    overdispersion phi, estimated from many kommuner and years) is a floor for the scale:
+    three residual df alone are too noisy to trust a small chi2/df. The change per year is
     ``100 * (exp(beta) - 1)`` with limits from the exponentiated coefficient
     interval. ``'increasing'``/``'decreasing'`` only when the interval excludes 0.
     Fewer than 3 usable years, all-zero counts, events in only one year or
@@ -314,7 +327,7 @@ def poisson_trend(
     # The Poisson MLE exists only if events occur in at least two distinct years.
     if len(np.unique(yr[c > 0])) < 2:
         return _unknown(REASON_ONE_YEAR_EVENTS, n, unit)
-    fit = _fit_slope(c, yr, sm.families.Poisson(), alpha, use_t, offset=np.log(p))
+    fit = _fit_slope(c, yr, sm.families.Poisson(), alpha, use_t, offset=np.log(p), min_scale=min_scale)
     if fit is None:
         return _unknown(REASON_NOT_CONVERGED, n, unit)
     beta, lo, hi, scale = fit
@@ -430,123 +443,10 @@ def eb_shrink(counts, populations, per: float = PER_100K, alpha: float = 0.05) -
 
 
 # --------------------------------------------------------------------------- #
-# Funnel plots
-# --------------------------------------------------------------------------- #
-def _exact_poisson_limit(expected: np.ndarray, p: float) -> np.ndarray:
-    """Interpolated Poisson quantile of Spiegelhalter (2005, appendix).
-
-    With ``r_p`` the smallest integer such that ``P(Y <= r_p) >= p`` and
-    ``a = (P(Y <= r_p) - p) / (P(Y <= r_p) - P(Y <= r_p - 1))``, the limit on the
-    count scale is ``r_p - a`` (clipped at 0).
-    """
-    r = stats.poisson.ppf(p, expected)
-    f_r = stats.poisson.cdf(r, expected)
-    f_prev = stats.poisson.cdf(r - 1, expected)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = (f_r - p) / (f_r - f_prev)
-    return np.maximum(r - a, 0.0)
-
-
-def funnel_limits(
-    benchmark_rate_per_100k,
-    populations,
-    levels=(0.95, 0.998),
-    overdispersion_phi=None,
-    per: float = PER_100K,
-) -> pd.DataFrame:
-    """Funnel-plot control limits (rates per ``per``) for each population.
-
-    Without overdispersion the limits are exact Poisson quantiles of the
-    expected count ``benchmark * population / per``, interpolated as in
-    Spiegelhalter (2005, appendix). With ``overdispersion_phi > 1`` the
-    multiplicative overdispersion model is used:
-    ``benchmark +- z * sqrt(phi * benchmark / population)`` (normal
-    approximation, lower limit clipped at 0). ``phi`` <= 1 or NaN means no
-    overdispersion (the limits are never narrowed below Poisson). Columns:
-    ``population`` and ``lo_<L>``, ``hi_<L>`` per level (e.g. ``lo_95``,
-    ``hi_998``). NaN where the population or benchmark is missing/invalid.
-    """
-    pop = as_float_array(populations).ravel()
-    bench_arr = as_float_array(benchmark_rate_per_100k)
-    bench = float(bench_arr.item()) if bench_arr.size == 1 else np.nan
-    ok = np.isfinite(pop) & (pop > 0) & np.isfinite(bench) & (bench >= 0)
-    index = populations.index if isinstance(populations, pd.Series) else None
-    out = pd.DataFrame({"population": pop}, index=index)
-    phi = as_float_array(overdispersion_phi if overdispersion_phi is not None else np.nan).item()
-    theta = bench / per
-    for level in levels:
-        tag = _level_label(level)
-        lo = np.full(pop.shape, np.nan)
-        hi = np.full(pop.shape, np.nan)
-        q = (1 - level) / 2
-        if ok.any():
-            n_ok = pop[ok]
-            if np.isfinite(phi) and phi > 1:
-                half = stats.norm.ppf(1 - q) * np.sqrt(phi * theta / n_ok)
-                lo[ok] = np.maximum(theta - half, 0.0) * per
-                hi[ok] = (theta + half) * per
-            else:
-                expected = theta * n_ok
-                lo[ok] = _exact_poisson_limit(expected, q) / n_ok * per
-                hi[ok] = _exact_poisson_limit(expected, 1 - q) / n_ok * per
-        out[f"lo_{tag}"] = lo
-        out[f"hi_{tag}"] = hi
-    return out
-
-
-def estimate_overdispersion(
-    counts, populations, benchmark_rate, per: float = PER_100K, winsor: float = 0.10
-) -> float:
-    """Overdispersion factor phi of Spiegelhalter (2005), multiplicative model.
-
-    Poisson z-scores ``z_i = (y_i - E_i) / sqrt(E_i)`` with
-    ``E_i = benchmark_rate * n_i / per`` are winsorised at the ``winsor`` and
-    ``1 - winsor`` percentiles (10 % each tail), and ``phi = mean(z_w ** 2)``.
-    ``benchmark_rate`` is per ``per`` inhabitants. NaN if no valid area or the
-    benchmark is missing/non-positive. Under no overdispersion phi is about 1.
-    """
-    y, n, ok = _valid_count_pop(counts, populations)
-    bench_arr = as_float_array(benchmark_rate)
-    bench = float(bench_arr.item()) if bench_arr.size == 1 else np.nan
-    if not np.isfinite(bench) or bench <= 0 or not ok.any():
-        return float("nan")
-    expected = bench / per * n[ok]
-    z = (y[ok] - expected) / np.sqrt(expected)
-    lo, hi = np.percentile(z, [100 * winsor, 100 * (1 - winsor)])
-    return float(np.mean(np.clip(z, lo, hi) ** 2))
-
-
-def funnel_outliers(
-    counts,
-    populations,
-    benchmark_rate,
-    level: float = 0.998,
-    phi=None,
-    per: float = PER_100K,
-) -> np.ndarray:
-    """Position of each area relative to the funnel limits at ``level``.
-
-    ``'above'``/``'below'`` when the area's rate lies strictly outside the
-    limits of :func:`funnel_limits` (same ``phi`` rule), ``'within'`` otherwise,
-    ``'unknown'`` for missing counts, populations or benchmark.
-    """
-    rate = rate_per_100k(counts, populations, per=per).ravel()
-    pops = as_float_array(populations).ravel()
-    lim = funnel_limits(benchmark_rate, pops, levels=(level,), overdispersion_phi=phi, per=per)
-    tag = _level_label(level)
-    lo = lim[f"lo_{tag}"].to_numpy()
-    hi = lim[f"hi_{tag}"].to_numpy()
-    known = np.isfinite(rate) & np.isfinite(lo) & np.isfinite(hi)
-    with np.errstate(invalid="ignore"):
-        label = np.where(rate > hi, "above", np.where(rate < lo, "below", "within"))
-    return np.where(known, label, "unknown").astype(object)
-
-
-# --------------------------------------------------------------------------- #
 # Batch trends: one trend per row, ending at that row's year
 # --------------------------------------------------------------------------- #
 TREND_COLUMNS = ["pct_per_year", "ci_low", "ci_high", "classification", "reason", "n_years", "scale",
-                 "first_year"]
+                 "first_year", "stat", "stat_df"]
 
 
 def _trend_windows(series, years, usable, last_n):
@@ -594,15 +494,19 @@ class _TrendArrays:
         self.n_years = np.zeros(n_rows, dtype=np.int64)
         self.scale = np.full(n_rows, np.nan)
         self.first_year = np.full(n_rows, np.nan)
+        self.stat = np.full(n_rows, np.nan)
+        self.stat_df = np.full(n_rows, np.nan)
 
-    def set_fit(self, rows, pct, low, high, scale):
+    def set_fit(self, rows, pct, low, high, scale, stat=None, stat_df=None):
         self.pct[rows], self.low[rows], self.high[rows], self.scale[rows] = pct, low, high, scale
         self.cls[rows] = _classify_arrays(low, high)
+        if stat is not None:
+            self.stat[rows], self.stat_df[rows] = stat, stat_df
 
     def frame(self, order=None) -> pd.DataFrame:
         cols = {"pct_per_year": self.pct, "ci_low": self.low, "ci_high": self.high,
                 "classification": self.cls, "reason": self.reason, "n_years": self.n_years,
-                "scale": self.scale, "first_year": self.first_year}
+                "scale": self.scale, "first_year": self.first_year, "stat": self.stat, "stat_df": self.stat_df}
         if order is not None:  # back from sorted to input order
             inv = np.empty_like(order)
             inv[order] = np.arange(len(order))
@@ -621,14 +525,24 @@ def _classify_arrays(low, high):
         return np.where(low > 0, "increasing", np.where(high < 0, "decreasing", "no_clear_trend")).astype(object)
 
 
-def _interval_quantile(dispersion, df, alpha, use_t):
-    """Quantile and scale by the rule of :func:`_fit_slope`: Pearson scale and t when chi2/df > 1."""
-    over = np.isfinite(dispersion) & (dispersion > 1)
-    scale = np.where(over, dispersion, 1.0)
+def _interval_quantile(dispersion, df, alpha, use_t, min_scale=None):
+    """Quantile, scale and the df of the quantile by the rule of :func:`_fit_slope`: Pearson scale and
+    t when chi2/df exceeds ``max(1, min_scale)``, else that floor with normal quantiles (df ``inf``)."""
+    floor = np.ones(dispersion.shape) if min_scale is None else np.maximum(
+        1.0, np.where(np.isfinite(min_scale), min_scale, 1.0))
+    over = np.isfinite(dispersion) & (dispersion > floor)
+    scale = np.where(over, dispersion, floor)
     q = np.full(dispersion.shape, stats.norm.ppf(1 - alpha / 2))
+    q_df = np.full(dispersion.shape, np.inf)
     if use_t and over.any():
         q[over] = stats.t.ppf(1 - alpha / 2, df[over])
-    return scale, q
+        q_df[over] = df[over]
+    return scale, q, q_df
+
+
+def _sorted_floor(min_scale, n_rows: int, order) -> np.ndarray:
+    """A per-row scale floor (scalar or array) in the sorted order of the batch windows."""
+    return np.broadcast_to(as_float_array(min_scale), (n_rows,)).astype(float)[order]
 
 
 def _window_start(n, n_valued, dup, missing_reason: str) -> tuple[np.ndarray, np.ndarray]:
@@ -652,7 +566,8 @@ def _window_arrays(n_rows: int, unit: str, n, mask, t_w) -> _TrendArrays:
 
 
 def poisson_trend_batch(
-    series, years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True
+    series, years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True,
+    min_scale=None,
 ) -> pd.DataFrame:
     """:func:`poisson_trend` for every row at once: the trend ending at each row's year.
 
@@ -662,9 +577,11 @@ def poisson_trend_batch(
     count and population), with the same reasons for ``'unknown'``. The
     Poisson GLM is fitted by Newton-Raphson (= IRLS for the canonical log
     link) on all windows at once, with step-halving on the log-likelihood, to
-    full convergence. Returns a DataFrame aligned with the input rows, columns
+    full convergence. ``min_scale`` (per row, e.g. the indicator's pooled phi) is the floor of
+    the scale, as in :func:`poisson_trend`. Returns a DataFrame aligned with the input rows, columns
     ``pct_per_year, ci_low, ci_high, classification, reason, n_years, scale,
-    first_year, unit``.
+    first_year, stat, stat_df, unit``: ``stat`` is the slope divided by its standard error and
+    ``stat_df`` the degrees of freedom of its t distribution (``inf``: normal).
     """
     unit = "percent_per_year"
     yr = as_float_array(years).ravel()
@@ -697,13 +614,14 @@ def poisson_trend_batch(
         fit = _poisson_newton(y_w[todo], p_w[todo], t_w[todo], mask[todo])
         beta, var_b, chi2, ok = fit
         df = n[todo] - 2.0
-        scale, q = _interval_quantile(chi2 / df, df, alpha, use_t)
+        floor = None if min_scale is None else _sorted_floor(min_scale, n_rows, order)[todo]
+        scale, q, q_df = _interval_quantile(chi2 / df, df, alpha, use_t, floor)
         se = np.sqrt(var_b * scale)
         lo, hi = beta - q * se, beta + q * se
         pct, pct_lo, pct_hi = 100 * np.expm1(beta), 100 * np.expm1(lo), 100 * np.expm1(hi)
         ok &= np.isfinite(pct) & np.isfinite(pct_lo) & np.isfinite(pct_hi) & np.isfinite(scale)
         rows = np.flatnonzero(todo)
-        res.set_fit(rows[ok], pct[ok], pct_lo[ok], pct_hi[ok], scale[ok])
+        res.set_fit(rows[ok], pct[ok], pct_lo[ok], pct_hi[ok], scale[ok], (beta / se)[ok], q_df[ok])
         reason[todo] = np.where(ok, "", REASON_NOT_CONVERGED)
     res.reason = reason
     return res.frame(order)
@@ -787,12 +705,14 @@ def share_trend_batch(
     alpha: float = 0.05,
     ci_level: float = 0.95,
     use_t: bool = True,
+    min_scale=None,
 ) -> pd.DataFrame:
     """:func:`share_trend` for every row at once: the trend ending at each row's year.
 
     Same windows as :func:`poisson_trend_batch`; within each window the
     weighted least-squares slope (weights ``1/se**2`` from the published
-    interval) in closed form, with the scale rule of :func:`share_trend`.
+    interval) in closed form, with the scale rule of :func:`share_trend` (``min_scale`` as in
+    :func:`poisson_trend_batch`) and the same ``stat`` and ``stat_df`` columns.
     """
     unit = "percentage_points_per_year"
     yr, s, se = _share_and_se(years, share_pct, ci_low_pct, ci_high_pct, ci_level)
@@ -825,19 +745,21 @@ def share_trend_batch(
             resid = np.where(mask[todo], y - ybar[:, None] - slope[:, None] * dt, 0.0)
             chi2 = (w * resid**2).sum(axis=1)
             df = n[todo] - 2.0
-            scale, q = _interval_quantile(chi2 / df, df, alpha, use_t)
-            half = q * np.sqrt(scale / sxx)
+            floor = None if min_scale is None else _sorted_floor(min_scale, n_rows, order)[todo]
+            scale, q, q_df = _interval_quantile(chi2 / df, df, alpha, use_t, floor)
+            se_slope = np.sqrt(scale / sxx)
+            half = q * se_slope
         lo, hi = slope - half, slope + half
         ok = np.isfinite(slope) & np.isfinite(lo) & np.isfinite(hi) & (sxx > 0)
         rows = np.flatnonzero(todo)
-        res.set_fit(rows[ok], slope[ok], lo[ok], hi[ok], scale[ok])
+        res.set_fit(rows[ok], slope[ok], lo[ok], hi[ok], scale[ok], (slope / se_slope)[ok], q_df[ok])
         reason[rows[~ok]] = REASON_NOT_CONVERGED
     res.reason = reason
     return res.frame(order)
 
 
 # --------------------------------------------------------------------------- #
-# Grouped empirical Bayes and overdispersion
+# Grouped empirical Bayes
 # --------------------------------------------------------------------------- #
 def _group_codes(groups, n: int) -> tuple[np.ndarray, int]:
     if groups is None:
@@ -958,119 +880,6 @@ def eb_shrink_normal(values, se, groups=None, alpha: float = 0.05, min_areas: in
     return out
 
 
-def _winsorised_phi(z: np.ndarray, g: np.ndarray, k: int, winsor: float) -> np.ndarray:
-    """Per group: mean of squared z-scores winsorised at the winsor/1-winsor percentiles."""
-    phi = np.full(k, np.nan)
-    if len(z) == 0:
-        return phi
-    order = np.argsort(g, kind="stable")
-    gs, zs = g[order], z[order]
-    bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        seg = zs[a:b]
-        lo, hi = np.percentile(seg, [100 * winsor, 100 * (1 - winsor)])
-        phi[gs[a]] = float(np.mean(np.clip(seg, lo, hi) ** 2))
-    return phi
-
-
-def overdispersion_grouped(
-    counts, populations, benchmark_rate, groups=None, per: float = PER_100K, winsor: float = 0.10
-) -> np.ndarray:
-    """:func:`estimate_overdispersion` within each group; returns phi per row.
-
-    ``benchmark_rate`` is given per row (the benchmark of the row's group).
-    Rows with invalid input or a missing/non-positive benchmark do not enter
-    the estimate; a group without valid rows gives NaN.
-    """
-    y, n, ok = _valid_count_pop(counts, populations)
-    y, n, ok = y.ravel(), n.ravel(), ok.ravel()
-    bench = np.broadcast_to(as_float_array(benchmark_rate), y.shape).astype(float)
-    g, k = _group_codes(groups, len(y))
-    ok = ok & np.isfinite(bench) & (bench > 0) & (g >= 0)
-    expected = bench[ok] / per * n[ok]
-    z = (y[ok] - expected) / np.sqrt(expected)
-    phi = _winsorised_phi(z, g[ok], k, winsor)
-    return np.where(g >= 0, phi[np.maximum(g, 0)], np.nan)
-
-
-def overdispersion_share_grouped(share_pct, n, benchmark_pct, groups=None, winsor: float = 0.10) -> np.ndarray:
-    """:func:`estimate_overdispersion_share` within each group; returns phi per row."""
-    s, n_ = np.broadcast_arrays(as_float_array(share_pct), as_float_array(n))
-    s, n_ = s.ravel().astype(float), n_.ravel().astype(float)
-    b = np.broadcast_to(as_float_array(benchmark_pct), s.shape).astype(float)
-    g, k = _group_codes(groups, len(s))
-    ok = (np.isfinite(s) & np.isfinite(n_) & (n_ > 0) & (s >= 0) & (s <= 100)
-          & np.isfinite(b) & (b > 0) & (b < 100) & (g >= 0))
-    p0 = b[ok] / 100
-    z = (s[ok] / 100 - p0) / np.sqrt(p0 * (1 - p0) / n_[ok])
-    phi = _winsorised_phi(z, g[ok], k, winsor)
-    return np.where(g >= 0, phi[np.maximum(g, 0)], np.nan)
-
-
-def estimate_overdispersion_share(share_pct, n, benchmark_pct, winsor: float = 0.10) -> float:
-    """Overdispersion factor phi for shares (Spiegelhalter 2005), as for rates.
-
-    ``z_i = (p_i - p0) / sqrt(p0 (1 - p0) / n_i)`` with shares as proportions,
-    winsorised at 10 % each tail; ``phi = mean(z_w ** 2)``. NaN for a missing
-    benchmark outside (0, 100) or no valid area.
-    """
-    s, n_ = np.broadcast_arrays(as_float_array(share_pct), as_float_array(n))
-    b = as_float_array(benchmark_pct)
-    b = float(b.item()) if b.size == 1 else np.nan
-    ok = np.isfinite(s) & np.isfinite(n_) & (n_ > 0) & (s >= 0) & (s <= 100)
-    if not (np.isfinite(b) and 0 < b < 100) or not ok.any():
-        return float("nan")
-    p0 = b / 100
-    z = (s[ok] / 100 - p0) / np.sqrt(p0 * (1 - p0) / n_[ok])
-    lo, hi = np.percentile(z, [100 * winsor, 100 * (1 - winsor)])
-    return float(np.mean(np.clip(z, lo, hi) ** 2))
-
-
-def _exact_binomial_limit(n: np.ndarray, p0: float, q: float) -> np.ndarray:
-    """Interpolated binomial quantile (Spiegelhalter 2005, appendix), as a count."""
-    r = stats.binom.ppf(q, n, p0)
-    f_r = stats.binom.cdf(r, n, p0)
-    f_prev = stats.binom.cdf(r - 1, n, p0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a = np.where(f_r > f_prev, (f_r - q) / (f_r - f_prev), 0.0)
-    return np.maximum(r - a, 0.0)
-
-
-def funnel_limits_share(benchmark_pct, sizes, levels=(0.95, 0.998), overdispersion_phi=None) -> pd.DataFrame:
-    """Funnel-plot control limits (percent) for shares around ``benchmark_pct``.
-
-    Without overdispersion: exact binomial quantiles of ``n`` trials with the
-    benchmark proportion, interpolated as in Spiegelhalter (2005, appendix),
-    divided by ``n``. With ``phi > 1``: ``p0 +- z sqrt(phi p0 (1 - p0) / n)``
-    clipped to 0..100. Columns ``population`` (holding n) and ``lo_<L>``,
-    ``hi_<L>`` as :func:`funnel_limits`. NaN for invalid n or benchmark.
-    """
-    n = as_float_array(sizes).ravel()
-    b = as_float_array(benchmark_pct)
-    b = float(b.item()) if b.size == 1 else np.nan
-    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b >= 0) & (b <= 100)
-    phi = as_float_array(overdispersion_phi if overdispersion_phi is not None else np.nan).item()
-    out = pd.DataFrame({"population": n})
-    p0 = b / 100
-    for level in levels:
-        tag = _level_label(level)
-        lo = np.full(n.shape, np.nan)
-        hi = np.full(n.shape, np.nan)
-        q = (1 - level) / 2
-        if ok.any():
-            nn = np.round(n[ok]) if not (np.isfinite(phi) and phi > 1) else n[ok]
-            if np.isfinite(phi) and phi > 1:
-                half = stats.norm.ppf(1 - q) * np.sqrt(phi * p0 * (1 - p0) / nn)
-                lo[ok] = np.clip(p0 - half, 0, 1) * 100
-                hi[ok] = np.clip(p0 + half, 0, 1) * 100
-            else:
-                lo[ok] = _exact_binomial_limit(nn, p0, q) / nn * 100
-                hi[ok] = _exact_binomial_limit(nn, p0, 1 - q) / nn * 100
-        out[f"lo_{tag}"] = lo
-        out[f"hi_{tag}"] = hi
-    return out
-
-
 # --------------------------------------------------------------------------- #
 # Weighted sums of Poisson counts
 # --------------------------------------------------------------------------- #
@@ -1096,65 +905,290 @@ def dobson_ci(weighted_sum, variance, total_count, alpha: float = 0.05) -> tuple
 
 
 # --------------------------------------------------------------------------- #
-# Funnel position per row (each row with its own benchmark and phi)
+# The model of variation between areas (docs/metod.md, section 5)
 # --------------------------------------------------------------------------- #
-def funnel_position(counts, populations, benchmark_rate, phi=None, level: float = 0.998,
-                    per: float = PER_100K) -> np.ndarray:
-    """:func:`funnel_outliers` with a benchmark and phi per row (vectorised over groups).
+def sqrt_rate(counts, populations, per: float = PER_100K) -> tuple[np.ndarray, np.ndarray]:
+    """The comparison scale of a rate: ``v = sqrt(count / population * per)`` and the Poisson
+    sampling variance of ``v``, ``per / (4 population)`` (the square root stabilises the Poisson
+    variance: ``var(sqrt(Y)) ~ 1/4``; Spiegelhalter 2005, the CQC transformation of FunnelPlotR).
+    Multiply the variance by the overdispersion phi for overdispersed counts. NaN for invalid input."""
+    c, p, ok = _valid_count_pop(counts, populations)
+    v = np.full(c.shape, np.nan)
+    var = np.full(c.shape, np.nan)
+    v[ok] = np.sqrt(c[ok] / p[ok] * per)
+    var[ok] = per / (4 * p[ok])
+    return v, var
 
-    ``'above'``/``'below'``/``'within'`` the ``level`` limits of :func:`funnel_limits`
-    around the row's benchmark (overdispersion-adjusted where the row's phi > 1),
-    ``'unknown'`` for missing input.
+
+def twoway_dispersion(counts, populations, areas, years, groups=None, max_iter: int = 2000,
+                      tol: float = 1e-10) -> pd.DataFrame:
+    """Pearson dispersion of the Poisson model ``count ~ area + year + offset(log population)``, per group.
+
+    The maximum-likelihood fit of the two main effects is found by alternating their closed-form
+    updates (each the exact conditional maximum, so the concave log-likelihood rises to its
+    maximum), for all groups at once. Areas or years whose counts are all zero in a group leave
+    the fit (their fitted value is 0 and they carry no information on the dispersion). Returns one
+    row per group (in the order of first appearance): ``group``, ``phi = chi2 / df`` (not
+    floored), ``chi2``, ``df = cells - areas - years + 1``, ``n_areas``, ``n_years``, ``n_cells``.
+    ``phi`` is NaN where ``df <= 0``. The same numbers as statsmodels ``GLM(..., Poisson())``
+    with ``pearson_chi2 / df_resid`` (see the tests).
     """
     y, n, ok = _valid_count_pop(counts, populations)
     y, n, ok = y.ravel(), n.ravel(), ok.ravel()
-    bench = np.broadcast_to(as_float_array(benchmark_rate), y.shape).astype(float)
-    ph = np.broadcast_to(as_float_array(phi if phi is not None else np.nan), y.shape).astype(float)
-    ok = ok & np.isfinite(bench) & (bench >= 0)
-    lo = np.full(y.shape, np.nan)
-    hi = np.full(y.shape, np.nan)
-    q = (1 - level) / 2
-    theta = bench / per
-    od = ok & np.isfinite(ph) & (ph > 1)
-    if od.any():
-        half = stats.norm.ppf(1 - q) * np.sqrt(ph[od] * theta[od] / n[od])
-        lo[od] = np.maximum(theta[od] - half, 0.0) * per
-        hi[od] = (theta[od] + half) * per
-    ex = ok & ~od
-    if ex.any():
-        expected = theta[ex] * n[ex]
-        lo[ex] = _exact_poisson_limit(expected, q) / n[ex] * per
-        hi[ex] = _exact_poisson_limit(expected, 1 - q) / n[ex] * per
-    rate = np.where(ok, y / np.where(ok, n, 1.0) * per, np.nan)
-    known = np.isfinite(rate) & np.isfinite(lo) & np.isfinite(hi)
-    with np.errstate(invalid="ignore"):
-        label = np.where(rate > hi, "above", np.where(rate < lo, "below", "within"))
-    return np.where(known, label, "unknown").astype(object)
+    if groups is None:
+        g, labels = np.zeros(len(y), dtype=np.int64), [0]
+    else:
+        g, labels = pd.factorize(pd.Series(groups, dtype=object).reset_index(drop=True), use_na_sentinel=True)
+        labels = list(labels)
+    k = len(labels)
+    a_code = pd.factorize(pd.Series(areas, dtype=object).reset_index(drop=True))[0]
+    t_code = pd.factorize(pd.Series(years, dtype=object).reset_index(drop=True))[0]
+    ok = ok & (g >= 0) & (a_code >= 0) & (t_code >= 0)
+    out = pd.DataFrame({"group": pd.Series(labels, dtype=object), "phi": np.nan, "chi2": np.nan, "df": 0,
+                        "n_areas": 0, "n_years": 0, "n_cells": 0})
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return out
+    gi = g[idx].astype(np.int64)
+    ga = pd.factorize(gi * (a_code.max() + 1) + a_code[idx])[0]
+    gt = pd.factorize(gi * (t_code.max() + 1) + t_code[idx])[0]
+    yv, nv = y[idx], n[idx]
+    keep = (np.bincount(ga, yv)[ga] > 0) & (np.bincount(gt, yv)[gt] > 0)
+    gi, yv, nv = gi[keep], yv[keep], nv[keep]
+    ga = pd.factorize(ga[keep])[0]
+    gt = pd.factorize(gt[keep])[0]
+    if not len(yv):
+        return out
+    ya, yt = np.bincount(ga, yv), np.bincount(gt, yv)
+    b = np.zeros(gt.max() + 1)
+    log_mu = np.zeros(len(yv))
+    for _ in range(max_iter):
+        a = np.log(ya / np.bincount(ga, nv * np.exp(b[gt])))
+        b = np.log(yt / np.bincount(gt, nv * np.exp(a[ga])))
+        new = a[ga] + b[gt] + np.log(nv)
+        done = np.max(np.abs(new - log_mu)) < tol
+        log_mu = new
+        if done:
+            break
+    mu = np.exp(log_mu)
+    chi2 = np.bincount(gi, (yv - mu) ** 2 / mu, minlength=k)
+    cells = np.bincount(gi, minlength=k)
+    n_a = np.bincount(gi[np.unique(ga, return_index=True)[1]], minlength=k)
+    n_t = np.bincount(gi[np.unique(gt, return_index=True)[1]], minlength=k)
+    df = cells - n_a - n_t + 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phi = np.where(df > 0, chi2 / np.maximum(df, 1), np.nan)
+    out["phi"], out["chi2"], out["df"] = phi, np.where(cells > 0, chi2, np.nan), np.maximum(df, 0)
+    out["n_areas"], out["n_years"], out["n_cells"] = n_a, n_t, cells
+    return out
 
 
-def funnel_position_share(share_pct, n, benchmark_pct, phi=None, level: float = 0.998) -> np.ndarray:
-    """Position of each share against the :func:`funnel_limits_share` limits of its row."""
-    s, nn = np.broadcast_arrays(as_float_array(share_pct), as_float_array(n))
-    s, nn = s.ravel().astype(float), nn.ravel().astype(float)
-    bench = np.broadcast_to(as_float_array(benchmark_pct), s.shape).astype(float)
-    ph = np.broadcast_to(as_float_array(phi if phi is not None else np.nan), s.shape).astype(float)
-    ok = (np.isfinite(s) & (s >= 0) & (s <= 100) & np.isfinite(nn) & (nn > 0)
-          & np.isfinite(bench) & (bench >= 0) & (bench <= 100))
-    lo = np.full(s.shape, np.nan)
-    hi = np.full(s.shape, np.nan)
-    q = (1 - level) / 2
-    p0 = bench / 100
-    od = ok & np.isfinite(ph) & (ph > 1)
-    if od.any():
-        half = stats.norm.ppf(1 - q) * np.sqrt(ph[od] * p0[od] * (1 - p0[od]) / nn[od])
-        lo[od] = np.clip(p0[od] - half, 0, 1) * 100
-        hi[od] = np.clip(p0[od] + half, 0, 1) * 100
-    ex = ok & ~od
-    if ex.any():
-        nr = np.round(nn[ex])
-        lo[ex] = _exact_binomial_limit(nr, p0[ex], q) / nr * 100
-        hi[ex] = _exact_binomial_limit(nr, p0[ex], 1 - q) / nr * 100
-    known = ok & np.isfinite(lo) & np.isfinite(hi)
+def dl_tau2(values, variances, centre=None, groups=None, winsor: float = 0.10) -> pd.DataFrame:
+    """Additive between-area variance per group: Spiegelhalter (2005) with DerSimonian & Laird (1986).
+
+    ``values`` y_i with known sampling ``variances`` s_i^2 (already multiplied by any overdispersion
+    phi). With ``z_i = (y_i - centre) / s_i`` winsorised at the ``winsor`` and ``1 - winsor``
+    percentiles of the group (linear interpolation, R's quantile type 7 as FunnelPlotR) and
+    ``w_i = 1 / s_i^2``::
+
+        tau2 = max(0, (sum z_w^2 - (I - 1)) / (sum w - sum w^2 / sum w))
+
+    ``centre`` (per row, or None for the inverse-variance weighted mean of the group, which makes
+    this exactly the DerSimonian-Laird estimator when ``winsor = 0``). Returns one row per group
+    code 0..k-1: ``n`` (I), ``excess`` (``sum z_w^2 - (I - 1)``), ``denom`` and ``tau2`` (NaN
+    where ``I < 2``); pool several groups (years) with ``max(0, sum excess / sum denom)``.
+    """
+    v = as_float_array(values).ravel()
+    s2 = np.broadcast_to(as_float_array(variances), v.shape).astype(float)
+    g, k = _group_codes(groups, len(v))
+    ok = np.isfinite(v) & np.isfinite(s2) & (s2 > 0) & (g >= 0)
+    if centre is not None:
+        c_row = np.broadcast_to(as_float_array(centre), v.shape).astype(float)
+        ok &= np.isfinite(c_row)
+    out = pd.DataFrame({"n": np.zeros(k, dtype=np.int64), "excess": np.nan, "denom": np.nan, "tau2": np.nan})
+    if not ok.any():
+        return out
+    gi, y, var = g[ok], v[ok], s2[ok]
+    w = 1 / var
+    s1, s2w = np.bincount(gi, w, k), np.bincount(gi, w**2, k)
+    cnt = np.bincount(gi, minlength=k)
+    if centre is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = (np.bincount(gi, w * y, k) / s1)[gi]
+    else:
+        c = c_row[ok]
+    z = (y - c) / np.sqrt(var)
+    order = np.argsort(gi, kind="stable")
+    gs, zs = gi[order], z[order]
+    bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1], True])
+    q = np.zeros(k)
+    for lo_, hi_ in zip(bounds[:-1], bounds[1:]):
+        seg = zs[lo_:hi_]
+        if winsor > 0:
+            lo, hi = np.percentile(seg, [100 * winsor, 100 * (1 - winsor)])
+            seg = np.clip(seg, lo, hi)
+        q[gs[lo_]] = float(np.sum(seg**2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = s1 - s2w / s1
+        excess = q - (cnt - 1)
+        tau2 = np.where((cnt >= 2) & (denom > 0), np.maximum(0.0, excess / denom), np.nan)
+    out["n"] = cnt
+    out["excess"] = np.where(cnt >= 2, excess, np.nan)
+    out["denom"] = np.where(cnt >= 2, denom, np.nan)
+    out["tau2"] = tau2
+    return out
+
+
+def compare_z(z, level: float = 0.95) -> np.ndarray:
+    """``'higher'`` / ``'lower'`` when the standardised difference ``z`` lies beyond the two-sided
+    ``level`` quantile of the normal distribution, ``'similar'`` within, ``'unknown'`` for NaN."""
+    zz = as_float_array(z)
+    crit = stats.norm.ppf(1 - (1 - level) / 2)
     with np.errstate(invalid="ignore"):
-        label = np.where(s > hi, "above", np.where(s < lo, "below", "within"))
-    return np.where(known, label, "unknown").astype(object)
+        out = np.where(zz > crit, "higher", np.where(zz < -crit, "lower", "similar"))
+    return np.where(np.isfinite(zz), out, "unknown").astype(object)
+
+
+def funnel_label(z, level: float = 0.998) -> np.ndarray:
+    """``'above'`` / ``'below'`` / ``'within'`` the two-sided ``level`` funnel limits for the
+    standardised difference ``z`` (the limits of :func:`rate_limits` / :func:`share_limits`),
+    ``'unknown'`` for NaN."""
+    labels = compare_z(z, level)
+    return np.select([labels == "higher", labels == "lower", labels == "similar"], ["above", "below", "within"],
+                     "unknown").astype(object)
+
+
+def rate_limits(bench_rate, bench_var, populations, phi=1.0, tau2=0.0, levels=(0.95, 0.998),
+                per: float = PER_100K) -> pd.DataFrame:
+    """Funnel limits (rates per ``per``) of the model around a benchmark rate, for each population n::
+
+        sd(n) = sqrt(phi * per / (4 n) + tau2 + bench_var)
+        limits = (sqrt(bench_rate) -/+ z * sd(n))^2        (the lower clipped at 0 before squaring)
+
+    on the square-root scale of :func:`sqrt_rate`: phi the within-area overdispersion, tau2 the
+    additive between-area variance (:func:`dl_tau2`), ``bench_var`` the variance of the
+    benchmark's own square-root rate. With ``phi = 1, tau2 = bench_var = 0`` these are
+    FunnelPlotR's CQC limits. A rate lies outside the limits exactly when its standardised
+    difference from the benchmark lies beyond ``z``. Columns ``population``, ``lo_<L>``, ``hi_<L>``
+    (``lo_95``, ``hi_998``); NaN for invalid input.
+    """
+    n = as_float_array(populations).ravel()
+    b, bv, ph, t2 = (float(as_float_array(x).item()) if as_float_array(x).size == 1 else np.nan
+                     for x in (bench_rate, bench_var, phi, tau2))
+    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b >= 0) & np.isfinite(bv) & (bv >= 0) & np.isfinite(ph) \
+        & np.isfinite(t2)
+    out = pd.DataFrame({"population": n})
+    sd = np.full(n.shape, np.nan)
+    sd[ok] = np.sqrt(max(ph, 1.0) * per / (4 * n[ok]) + max(t2, 0.0) + bv)
+    for level in levels:
+        z = stats.norm.ppf(1 - (1 - level) / 2)
+        tag = _level_label(level)
+        vb = np.sqrt(b) if np.isfinite(b) and b >= 0 else np.nan
+        out[f"lo_{tag}"] = np.where(ok, np.maximum(vb - z * sd, 0.0) ** 2, np.nan)
+        out[f"hi_{tag}"] = np.where(ok, (vb + z * sd) ** 2, np.nan)
+    return out
+
+
+def effective_size(se_pct, share_pct) -> np.ndarray:
+    """The precision of a share as a number of respondents: ``p (100 - p) / se^2`` (p and se in
+    percent). The funnel of shares is drawn against it, with ``p`` the benchmark's share, so that
+    each area sits at the precision of its published interval (BRÅ's model-based kommun intervals
+    do not follow the number of respondents)."""
+    se, p = np.broadcast_arrays(as_float_array(se_pct), as_float_array(share_pct))
+    ok = np.isfinite(se) & (se > 0) & np.isfinite(p) & (p > 0) & (p < 100)
+    out = np.full(se.shape, np.nan)
+    out[ok] = p[ok] * (100 - p[ok]) / se[ok] ** 2
+    return out
+
+
+def share_limits(bench_pct, bench_var, sizes, tau2=0.0, levels=(0.95, 0.998)) -> pd.DataFrame:
+    """Funnel limits (percent) of the model around a benchmark share, for each precision n
+    (:func:`effective_size`): ``bench -/+ z sqrt(bench (100 - bench) / n + tau2 + bench_var)``,
+    clipped to 0..100. Same columns as :func:`rate_limits` (``population`` holds n)."""
+    n = as_float_array(sizes).ravel()
+    b, bv, t2 = (float(as_float_array(x).item()) if as_float_array(x).size == 1 else np.nan
+                 for x in (bench_pct, bench_var, tau2))
+    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b > 0) & (b < 100) & np.isfinite(bv) & (bv >= 0) \
+        & np.isfinite(t2)
+    out = pd.DataFrame({"population": n})
+    sd = np.full(n.shape, np.nan)
+    sd[ok] = np.sqrt(b * (100 - b) / n[ok] + max(t2, 0.0) + bv)
+    for level in levels:
+        z = stats.norm.ppf(1 - (1 - level) / 2)
+        tag = _level_label(level)
+        out[f"lo_{tag}"] = np.where(ok, np.clip(b - z * sd, 0, 100), np.nan)
+        out[f"hi_{tag}"] = np.where(ok, np.clip(b + z * sd, 0, 100), np.nan)
+    return out
+
+
+def bh_adjust(p, groups=None) -> np.ndarray:
+    """Benjamini & Hochberg (1995) adjusted p-values within each group.
+
+    ``q_(i) = min_{j >= i} p_(j) m / j`` over the m finite p-values of the group, capped at 1 (the
+    same as statsmodels ``multipletests(method='fdr_bh')`` per group). NaN p-values stay NaN and do
+    not count in m.
+    """
+    pv = as_float_array(p).ravel()
+    g, _ = _group_codes(groups, len(pv))
+    out = np.full(len(pv), np.nan)
+    ok = np.isfinite(pv) & (g >= 0)
+    if not ok.any():
+        return out
+    df = pd.DataFrame({"g": g[ok], "p": pv[ok], "i": np.flatnonzero(ok)})
+    df = df.sort_values(["g", "p"], ascending=[True, False], kind="stable")
+    m = df.groupby("g")["p"].transform("size").to_numpy()
+    rank = m - df.groupby("g").cumcount().to_numpy()  # ascending rank of each p in its group
+    df["adj"] = np.minimum(df["p"].to_numpy() * m / rank, 1.0)
+    out[df["i"].to_numpy()] = df.groupby("g")["adj"].cummin().to_numpy()
+    return out
+
+
+def bh_reject(p, groups, q: float, m=None) -> np.ndarray:
+    """Which p-values the Benjamini-Hochberg step-up procedure at level ``q`` rejects, per group.
+
+    Rejected: ``p <= T_g``, the largest ``p_(k)`` of the group with ``p_(k) <= k q / m_g``. Only
+    p-values ``<= q`` can be rejected, so only those are sorted (fast for many groups, e.g. every
+    kommun in every redraw). ``groups`` are non-negative integers; ``m`` (per group) defaults to
+    the number of finite p-values of each group.
+    """
+    pv = np.asarray(p, dtype=float).ravel()
+    g = np.asarray(groups, dtype=np.int64).ravel()
+    k = int(g.max()) + 1 if len(g) else 0
+    finite = np.isfinite(pv)
+    m_g = np.bincount(g[finite], minlength=k) if m is None else np.asarray(m, dtype=float)
+    cand = np.flatnonzero(finite & (pv <= q))
+    out = np.zeros(len(pv), dtype=bool)
+    if not len(cand):
+        return out
+    gc, pc = g[cand], pv[cand]
+    order = np.argsort(2.0 * gc + pc, kind="stable")  # by group, then p (every candidate p is at most 1)
+    gs, ps = gc[order], pc[order]
+    start = np.r_[0, np.flatnonzero(gs[1:] != gs[:-1]) + 1]
+    first = np.repeat(start, np.diff(np.r_[start, len(gs)]))
+    rank = np.arange(len(gs)) - first + 1
+    good = ps <= rank * q / m_g[gs]
+    seg_max = np.maximum.reduceat(np.where(good, ps, -1.0), start)  # the threshold T_g of each group
+    thresh = np.repeat(seg_max, np.diff(np.r_[start, len(gs)]))
+    keep = np.empty(len(gs), dtype=bool)
+    keep[order] = ps <= thresh
+    out[cand] = keep
+    return out
+
+
+def nb_draw(rng: np.random.Generator, mean, phi, size: int) -> np.ndarray:
+    """``size`` draws of counts with the given means and variance ``phi x mean`` (shape size x n).
+
+    Negative binomial with ``n = mean / (phi - 1)`` and ``p = 1 / phi`` where ``phi > 1``, Poisson
+    where ``phi <= 1``; a zero (or missing) mean always gives 0.
+    """
+    mu = np.asarray(mean, dtype=float).ravel()
+    ph = np.broadcast_to(np.asarray(phi, dtype=float), mu.shape)
+    out = np.zeros((size, len(mu)))
+    pos = np.isfinite(mu) & (mu > 0)
+    nb = pos & np.isfinite(ph) & (ph > 1 + 1e-12)
+    po = pos & ~nb
+    if nb.any():
+        out[:, nb] = rng.negative_binomial(mu[nb] / (ph[nb] - 1), 1 / ph[nb], size=(size, int(nb.sum())))
+    if po.any():
+        out[:, po] = rng.poisson(mu[po], size=(size, int(po.sum())))
+    return out

@@ -33,12 +33,27 @@ SOURCE_NOTE = {
 }
 
 EXPLANATION = (
-    f"{F.COMPARISON_TEXT['higher'][0]} Högre / {F.COMPARISON_TEXT['lower'][0]} Lägre: hela "
-    f"95{NBSP}%-intervallet ligger över respektive under jämförelsevärdet. "
-    f"{F.COMPARISON_TEXT['similar'][0]} Ingen säker skillnad: intervallet omfattar jämförelsevärdet. "
-    "Trenden gäller de senaste fem åren; Ökar eller Minskar bara när hela intervallet "
+    f"{F.COMPARISON_TEXT['higher'][0]} Högre / {F.COMPARISON_TEXT['lower'][0]} Lägre: skillnaden mot "
+    "jämförelsevärdet är större än vad variationen från år till år och mellan kommuner ger av en slump "
+    f"(95{NBSP}%, en jämförelse i taget; länet utan kommunen själv). "
+    f"{F.COMPARISON_TEXT['similar'][0]} Ingen säker skillnad: inom den variationen. "
+    "Trenden gäller de senaste fem jämförbara åren; Ökar eller Minskar bara när hela intervallet "
     "för den årliga förändringen ligger på samma sida om noll."
 )
+
+
+def recording_note(indicators, first_year: int, last_year: int) -> str:
+    """'Våld i nära relationer mot kvinnor: registreringen ändrades, jämförbart från 2020.' for the
+    indicators shown whose series changes within the years shown (``comparable_from`` in the
+    indicator catalogue), '' when none does."""
+    from .catalogue import catalogue
+
+    cat = catalogue()
+    parts = []
+    for ind in dict.fromkeys(indicators):
+        if ind in cat and cat.get(ind).comparable_from and first_year < cat.get(ind).comparable_from <= last_year:
+            parts.append(f"{cat.get(ind).label}: registreringen ändrades, jämförbart från {cat.get(ind).comparable_from}")
+    return ("; ".join(parts) + ".") if parts else ""
 
 TABLE_CSS = """
 table.tmb-table { border-collapse: collapse; width: 100%; margin: 1em 0 1.5em;
@@ -324,7 +339,12 @@ def indicator_table_html(results: pd.DataFrame, area_code: str, year: int, *, ta
         )
 
     kinds = sorted({str(r.get("source_kind")) for r in records if r.get("source_kind") in SOURCE_NOTE})
-    notes = [EXPLANATION] + [SOURCE_NOTE[k] + "." for k in kinds]
+    years = pd.to_numeric(_select(results, area_code=area_code)["year"], errors="coerce").dropna()
+    last = max(v for v in (year.values() if isinstance(year, dict) else [year]) if v is not None) \
+        if not isinstance(year, dict) or any(v is not None for v in year.values()) else None
+    change = recording_note([_get(r, "indicator") for r in records], int(years.min()), int(last)) \
+        if len(years) and last is not None else ""
+    notes = [EXPLANATION] + ([change] if change else []) + [SOURCE_NOTE[k] + "." for k in kinds]
     benches = [w for w, col in (("länet", "lan_value"), ("riket", "riket_value"))
                if col in rows and pd.to_numeric(rows[col], errors="coerce").notna().any()]
     caption = Markup("{}: indikatorer {}{}").format(
@@ -465,7 +485,8 @@ def lan_matrix_html(results: pd.DataFrame, lan_code: str, year: int) -> str:
             '<table class="tmb-table lan-matrix"><caption>{} {}: alla kommuner</caption>'
             '<thead><tr><th scope="col">Kommun</th>{}</tr></thead><tbody>{}</tbody>'
             '<tbody class="benchmarks">{}</tbody><tfoot><tr><td colspan="{}">Symbolen efter värdet jämför med riket '
-            '({}); högre eller lägre bara när hela 95{}%-intervallet ligger på samma sida om rikets värde.</td></tr>'
+            '({}); högre eller lägre bara när skillnaden mot riket är större än vad variationen mellan år och '
+            'kommuner ger av en slump (95{}%).</td></tr>'
             '</tfoot></table></div>'
         ).format(F.theme_label(theme), F.theme_label(theme), theme_year, head, body, bench, len(inds) + 1, legend, NBSP))
     return str(Markup("").join(tables))
