@@ -48,6 +48,9 @@ def row(indicator="bostadsinbrott", area="2101", level="kommun", year=2024, z=No
     )
     for key, col in Z.items():
         base[col] = (z or {}).get(key, np.nan)
+    t = (z or {}).get("trend")  # the table's own trend, on the side of the test (as the model gives them)
+    if t is not None and abs(t) > 1.96:
+        base["trend"] = "increasing" if t > 0 else "decreasing"
     base.update(kw)
     return base
 
@@ -404,3 +407,13 @@ def test_harm_index_on_sample(sample_store):
 
 
 
+
+
+def test_a_trend_counts_only_where_the_table_shows_it_rising():
+    """The trend test is the area's trend against riket's: it can rise faster than riket's while the table
+    (the area's own trend) says 'ingen tydlig trend' - then it is no evidence, so that no proposal says
+    'ökar' beside a table that does not."""
+    rising = run([row(z={"trend": 4.0})]).iloc[0]
+    assert rising.priority_eligible and rising.priority_basis == "trend"
+    flat = run([row(z={"trend": 4.0}, trend="no_clear_trend")]).iloc[0]
+    assert not flat.priority_eligible and pd.isna(flat.priority_rank)

@@ -729,3 +729,22 @@ def test_trend_scale_floor_is_the_pooled_phi():
     noisy = np.array([100, 160, 80, 150, 90])
     b2 = st.poisson_trend_batch(np.zeros(5), years, noisy, pop, min_scale=2.0).iloc[-1]
     assert b2.scale > 2.0 and b2.stat_df == 3
+
+
+def test_trend_slope_and_se_read_back_from_the_interval_match_statsmodels():
+    """The priority's trend test needs the slope and its standard error; they are read back from the
+    reported change per year and its interval, and must equal the GLM's own params and bse."""
+    import statsmodels.api as sm
+
+    years = np.arange(2020, 2025)
+    counts, pop = np.array([120, 131, 150, 149, 170]), np.full(5, 50_000.0)
+    x = sm.add_constant(years - years.mean())
+    fit = sm.GLM(counts, x, family=sm.families.Poisson(), offset=np.log(pop)).fit(scale="X2", tol=1e-12)
+    lo, hi = fit.conf_int()[1]  # normal quantiles (df inf)
+    pct, pct_lo, pct_hi = 100 * np.expm1([fit.params[1], lo, hi])
+    beta, se = st.trend_slope_and_se(pct, pct_lo, pct_hi, np.inf, percent=True)
+    assert float(beta) == pytest.approx(fit.params[1], rel=1e-9) and float(se) == pytest.approx(fit.bse[1], rel=1e-9)
+    # shares: percentage points, t quantiles on 3 df
+    beta, se = st.trend_slope_and_se(1.2, 1.2 - 2 * 3.182446305, 1.2 + 2 * 3.182446305, 3, percent=False)
+    assert float(beta) == pytest.approx(1.2) and float(se) == pytest.approx(2.0, rel=1e-8)
+    assert np.isnan(st.trend_slope_and_se(np.nan, np.nan, np.nan, np.inf)[0])

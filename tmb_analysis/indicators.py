@@ -77,6 +77,7 @@ ANALYSIS_COLUMNS = [
     "trend_n_years",
     "trend_first_year",
     "trend_scale",
+    "riket_trend_pct_per_year",
     # empirical Bayes
     "eb_ci_low",
     "eb_ci_high",
@@ -525,8 +526,25 @@ def compute_results(store, settings: dict | None = None, report_year: int | None
     res["trend_n_years"] = pd.array(n_years, dtype="Float64").astype("Int64")
     res["trend_first_year"] = pd.array(np.where(n_years > 0, cols["first_year"], np.nan), dtype="Float64").astype("Int64")
     res["trend_scale"] = cols["scale"]
-    res["_z_trend"] = cols["stat"]
     res["_df_trend"] = cols["stat_df"]
+    # The trend as evidence for a priority is the area's trend against riket's: an area that rises with
+    # the country is not a local problem (and in the null simulation, where every kommun follows riket,
+    # a national rise would otherwise flag the large kommuner). The table's `trend` stays the area's own.
+    beta, se_b = st.trend_slope_and_se(cols["pct_per_year"], cols["ci_low"], cols["ci_high"], cols["stat_df"],
+                                       percent=True)
+    beta_s, se_s = st.trend_slope_and_se(cols["pct_per_year"], cols["ci_low"], cols["ci_high"], cols["stat_df"],
+                                         percent=False)
+    beta, se_b = np.where(crime, beta, beta_s), np.where(crime, se_b, se_s)
+    r_area = idx.pos.get(RIKET_CODE, -1)
+    r_row = idx.rows(np.full(len(res), r_area)) if r_area >= 0 else np.full(len(res), -1)
+    has_r = r_row >= 0
+    beta_r = np.where(has_r, beta[np.maximum(r_row, 0)], np.nan)
+    se_r = np.where(has_r, se_b[np.maximum(r_row, 0)], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z_rel = (beta - beta_r) / np.sqrt(se_b**2 + se_r**2)
+    res["_z_trend"] = np.where(np.isfinite(z_rel) & ~is_riket, z_rel, cols["stat"])
+    res["riket_trend_pct_per_year"] = np.where(is_riket, np.nan, np.where(has_r, cols["pct_per_year"][np.maximum(r_row, 0)],
+                                                                         np.nan))
 
     clock("trends")
     _add_eb(res, cfg, is_kommun, crime, lo, hi, value, phi_row)

@@ -233,7 +233,7 @@ def _num(df: pd.DataFrame, col: str, default=np.nan) -> np.ndarray:
 #: The columns the evidence, the score and the redraws read (a narrow copy of the candidate rows).
 _READ = ["area_code", "area_level", "indicator", "source_kind", "year", "worse", "value", "ci_low", "ci_high", "count",
          "population", "funnel_phi", "eb_value", "eb_weight", "eb_prior", "lan_value", "riket_value", "_pool_count",
-         "_eb_m", "_df_trend"] + [col for _, col, _ in TESTS] + ["_rho_" + key for key, _, _ in TESTS]
+         "_eb_m", "_df_trend", "trend"] + [col for _, col, _ in TESTS] + ["_rho_" + key for key, _, _ in TESTS]
 
 
 def _candidates(out: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
@@ -247,6 +247,13 @@ class _Evidence:
         self.rows = rows
         self.sign = np.where((sub["worse"].astype(str) == "lower").to_numpy(), -1.0, 1.0)
         self.z = np.column_stack([self.sign * _num(sub, col) for _, col, _ in TESTS]) if len(rows) else np.zeros((0, len(TESTS)))
+        # The trend test compares the area's trend with riket's; it can count only where the area's own
+        # trend, as the table shows it, is on the worse side too (never "ökar mer än riket" beside "ingen
+        # tydlig trend"). Elsewhere it stays in the family of tests but can never reject.
+        if len(rows) and "trend" in sub:
+            own = np.where(self.sign > 0, "increasing", "decreasing")
+            t = self.z[:, len(TESTS) - 1]
+            t[np.isfinite(t) & (sub["trend"].astype(str).to_numpy() != own)] = -50.0  # p = 1, still one of the tests
         rho = [np.ones(len(rows)) if src == "trend" else _num(sub, "_rho_" + key, 1.0) for key, _, src in TESTS]
         self.rho = np.column_stack(rho) if len(rows) else np.zeros((0, len(TESTS)))
         self.rho = np.where(np.isfinite(self.rho), self.rho, 1.0)
@@ -541,6 +548,7 @@ def _evidence(sub, hits, funnel_hit, m_tests, concern, conf, stability, to_lan, 
     tr_t = _fmt(np.abs(val("trend_pct_per_year")), 1, where=trend_hit)
     tr_lo = _fmt(val("trend_ci_low"), 1, signed=True, where=trend_hit)
     tr_hi = _fmt(val("trend_ci_high"), 1, signed=True, where=trend_hit)
+    tr_r = _fmt(val("riket_trend_pct_per_year"), 1, signed=True, where=trend_hit)
     hw_t, score_t = _fmt(val("harm_weight"), 1), _fmt(val("priority_score"), 1)
     year, first = val("year"), val("trend_first_year")
     lower = (sub["worse"].astype(str) == "lower").to_numpy()
@@ -571,8 +579,10 @@ def _evidence(sub, hits, funnel_hit, m_tests, concern, conf, stability, to_lan, 
         if trend_hit[j]:
             per = "procentenheter per år" if tunit[j] == "percentage_points_per_year" else "procent per år"
             span = f", {int(first[j])}–{int(year[j])}" if first[j] == first[j] else ""
+            than_riket = (f", {'snabbare' if not lower[j] else 'mer'} än riket ({tr_r[j]} {per})"
+                          if tr_r[j] != "–" else "")
             parts.append(f"{'Minskar' if lower[j] else 'Ökar'} med {tr_t[j]} {per} "
-                         f"(95{NBSP}% KI {tr_lo[j]} till {tr_hi[j]}{span}).")
+                         f"(95{NBSP}% KI {tr_lo[j]} till {tr_hi[j]}{span}){than_riket}.")
         parts.append(f"Statistiskt säkerställt även när områdets alla {int(m_tests[j])} jämförelser prövas samtidigt "
                      f"(högst {fdr_t}{NBSP}% falska upptäckter), med hänsyn till hur mycket tal varierar mellan år och "
                      "kommuner.")

@@ -90,7 +90,9 @@ def _rebuild_crime(store, kom: pd.DataFrame, counts: np.ndarray):
 def _null_survey(store, rng: np.random.Generator) -> pd.DataFrame:
     """NTU shares of the kommuner drawn around riket's share with their own published standard errors
     (the published interval's width kept, moved with the share); each län's share becomes the
-    population-weighted mean of its kommuner's, as a län's estimate is in BRÅ's files."""
+    population-weighted mean of its kommuner's, as a län's estimate is in BRÅ's files, with the standard
+    error that mean has (``sqrt(sum w^2 se^2) / sum w``): the published län interval belongs to the
+    published share, not to a mean of simulated kommun shares."""
     s = store.survey.copy()
     share, lo, hi = _f(s["share_pct"]), _f(s["ci_low_pct"]), _f(s["ci_high_pct"])
     riket = s[s["area_code"] == RIKET_CODE].set_index(["indicator", "year"])["share_pct"].astype("float64")
@@ -102,16 +104,21 @@ def _null_survey(store, rng: np.random.Generator) -> pd.DataFrame:
     new = np.where(move, np.clip(r + se * rng.standard_normal(len(s)), 0.0, 100.0), share)
     pop = store.population.set_index(["area_code", "year"])["population"].astype("float64")
     w = pop.reindex(pd.MultiIndex.from_arrays([code, s["year"]])).to_numpy()
-    kom = pd.DataFrame({"lan": code.str[:2], "year": s["year"], "indicator": s["indicator"], "w": w, "wx": w * new})[
-        is_kom & np.isfinite(w) & np.isfinite(new)]
-    lan_mean = kom.groupby(["lan", "year", "indicator"])[["w", "wx"]].sum()
-    lan_mean = (lan_mean["wx"] / lan_mean["w"]).reindex(pd.MultiIndex.from_arrays([code, s["year"], s["indicator"]]))
-    is_lan = (code.str.len() == 2).to_numpy() & (code != RIKET_CODE).to_numpy() & np.isfinite(lan_mean.to_numpy())
-    new = np.where(is_lan, lan_mean.to_numpy(), new)
+    kom = pd.DataFrame({"lan": code.str[:2], "year": s["year"], "indicator": s["indicator"], "w": w, "wx": w * new,
+                        "w2se2": w**2 * se**2})[is_kom & np.isfinite(w) & np.isfinite(new) & np.isfinite(se)]
+    sums = kom.groupby(["lan", "year", "indicator"])[["w", "wx", "w2se2"]].sum()
+    key = pd.MultiIndex.from_arrays([code, s["year"], s["indicator"]])
+    lan_mean = (sums["wx"] / sums["w"]).reindex(key).to_numpy()
+    lan_se = (np.sqrt(sums["w2se2"]) / sums["w"]).reindex(key).to_numpy()
+    is_lan = (code.str.len() == 2).to_numpy() & (code != RIKET_CODE).to_numpy() & np.isfinite(lan_mean)
+    new = np.where(is_lan, lan_mean, new)
+    z = st.stats.norm.ppf(0.975)
+    low = np.where(is_lan, new - z * lan_se, new - (share - lo))
+    high = np.where(is_lan, new + z * lan_se, new + (hi - share))
     move |= is_lan
     s.loc[move, "share_pct"] = new[move]
-    s.loc[move, "ci_low_pct"] = np.clip(new - (share - lo), 0.0, 100.0)[move]
-    s.loc[move, "ci_high_pct"] = np.clip(new + (hi - share), 0.0, 100.0)[move]
+    s.loc[move, "ci_low_pct"] = np.clip(low, 0.0, 100.0)[move]
+    s.loc[move, "ci_high_pct"] = np.clip(high, 0.0, 100.0)[move]
     return s
 
 

@@ -565,6 +565,25 @@ def _window_arrays(n_rows: int, unit: str, n, mask, t_w) -> _TrendArrays:
     return res
 
 
+def trend_slope_and_se(pct, low, high, df, percent: bool = True, alpha: float = 0.05):
+    """The slope of a trend and its standard error, back from its change per year and interval: for a rate
+    (``percent``) the log-linear slope ``log(1 + pct/100)``, for a share the slope in percentage points;
+    the standard error from the interval's half-width on that scale over the t quantile of ``df`` degrees
+    of freedom (``inf``: normal). NaN where the trend is unknown."""
+    pct, low, high = (as_float_array(x) for x in (pct, low, high))
+    d = np.broadcast_to(as_float_array(df), pct.shape).astype(float)
+    d = np.where(np.isfinite(d) & (d > 0), d, np.inf)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if percent:
+            beta, b_lo, b_hi = np.log1p(pct / 100), np.log1p(low / 100), np.log1p(high / 100)
+        else:
+            beta, b_lo, b_hi = pct, low, high
+        q = np.where(np.isinf(d), stats.norm.ppf(1 - alpha / 2), stats.t.ppf(1 - alpha / 2, np.where(np.isinf(d), 1, d)))
+        se = (b_hi - b_lo) / (2 * q)
+    ok = np.isfinite(beta) & np.isfinite(se) & (se > 0)
+    return np.where(ok, beta, np.nan), np.where(ok, se, np.nan)
+
+
 def poisson_trend_batch(
     series, years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True,
     min_scale=None,
