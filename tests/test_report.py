@@ -260,3 +260,27 @@ def test_a_round_of_two_years_shows_all_its_proposals(sample_store):
     from tmb_analysis.priorities import priorities_for
 
     assert priorities_for(res, ctx.area.code)["indicator"].iloc[0] == first.indicator
+
+
+def test_followup_counts_year_to_year_noise_and_gives_an_honest_verdict():
+    """With the analysis' overdispersion phi = 4, 1 000 -> 1 200 cases is no longer a sure rise (by hand:
+    log 1.2 = 0.1823, se = sqrt(4 (1/1000 + 1/1200)) = 0.0856, z = 2.13 > 1.96: still sure; phi = 9:
+    se = 0.1285, z = 1.42: not sure). The smallest detectable fall is the power calculation's."""
+    from tmb_analysis.detectable import detectable_change_rate
+
+    base = pd.DataFrame({
+        "area_code": ["2180", "2180"], "indicator": ["bostadsinbrott"] * 2, "year": [2020, 2024],
+        "value": [100.0, 120.0], "ci_low": [94.0, 113.0], "ci_high": [106.0, 127.0],
+        "count": [1000, 1200], "population": [1_000_000, 1_000_000]})
+    item = Followed("bostadsinbrott", 2020, "prioritering", "")
+    four = compare_with_baseline(base.assign(funnel_phi=4.0), "2180", item, 2024)
+    assert four["direction"] == "increase" and "fel håll" in four["verdict"]
+    nine = compare_with_baseline(base.assign(funnel_phi=9.0), "2180", item, 2024)
+    assert nine["direction"] == "no_clear_change" and nine["change_low"] < 0
+    assert nine["mdc"] == pytest.approx(detectable_change_rate(1000, 9.0, "minska"))
+    assert "statistiken kan visa en förändring på −" in nine["verdict"]
+    early = compare_with_baseline(base, "2180", Followed("bostadsinbrott", 2024, "prioritering", ""), 2024)
+    assert early["direction"] == "unknown" and early["verdict"].startswith("För tidigt att säga")
+    few = base.assign(count=[3, 2], population=[6000, 6000])
+    small = compare_with_baseline(few, "2180", item, 2024)
+    assert "för få anmälda brott" in small["verdict"]

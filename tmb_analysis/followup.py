@@ -180,38 +180,93 @@ def load_followup(kommun_code: str, synthetic: bool = False) -> tuple[Path, dict
     return path, raw, items
 
 
-def compare_with_baseline(results: pd.DataFrame, area_code: str, item: Followed, year: int) -> dict:
-    """Baseline and latest value with intervals, and the change with its 95 % interval.
+def compare_with_baseline(results: pd.DataFrame, area_code: str, item: Followed, year: int,
+                          expected: str | None = None) -> dict:
+    """Baseline and latest value with intervals, the change with its 95 % interval, and an honest verdict.
 
-    ``direction`` is 'decrease' / 'increase' when the interval of the change excludes no
-    change, 'no_clear_change' otherwise, 'unknown' when a year is missing.
+    Reported crime: the ratio of the two rates with the quasi-Poisson interval of
+    :func:`tmb_analysis.detectable.change_test`, widened by the overdispersion ``phi`` the analysis
+    estimates for the indicator (``funnel_phi``; 1 when the table has none): year-to-year noise is not
+    counted as change. NTU: the difference with the interval from the two published intervals. ``direction``
+    is 'decrease' / 'increase' when the interval excludes no change, 'no_clear_change' otherwise,
+    'unknown' when a year is missing or the baseline is not before ``year``.
+
+    Also ``mdc`` and ``mdc_text``: the smallest change in the ``expected`` direction (``minska``/``öka``;
+    default: a fall where higher is worse) the test detects with 80 % power at the baseline's size, and
+    ``verdict``, a Swedish sentence: larger than chance can explain (in the expected direction or the
+    other), too early to say, or that the statistics cannot show so small a change.
     """
+    from . import formatting as F
+    from .detectable import change_test, detectable_change_rate, detectable_change_share, share_change_test
+
+    ind = catalogue().get(item.indicator)
     rows = results[(results["area_code"] == area_code) & (results["indicator"] == item.indicator)].set_index("year")
     out = {"baseline": None, "latest": None, "change": np.nan, "change_low": np.nan, "change_high": np.nan,
-           "direction": "unknown", "unit": catalogue().get(item.indicator).unit}
-    if item.baseline_year not in rows.index or year not in rows.index or item.baseline_year >= year:
+           "direction": "unknown", "unit": ind.unit, "phi": np.nan, "mdc": np.nan, "mdc_text": "",
+           "verdict": "Kan inte bedömas: basåret saknas i statistiken."}
+    expected = expected or ("öka" if ind.worse == "lower" else "minska")
+    if item.baseline_year not in rows.index:
         return out
-    b, c = rows.loc[item.baseline_year], rows.loc[year]
-    out["baseline"], out["latest"] = b, c
-    if out["unit"] == "per_100k":
-        from statsmodels.stats.rates import confint_poisson_2indep
-
-        if any(pd.isna(v) for v in (b["count"], c["count"], b["population"], c["population"])) or b["count"] == 0:
-            return out
-        lo, hi = confint_poisson_2indep(int(c["count"]), float(c["population"]), int(b["count"]), float(b["population"]),
-                                        method="score", compare="ratio")
-        ratio = (c["count"] / c["population"]) / (b["count"] / b["population"])
-        out["change"], out["change_low"], out["change_high"] = 100 * (ratio - 1), 100 * (lo - 1), 100 * (hi - 1)
+    b = rows.loc[item.baseline_year]
+    out["baseline"] = b
+    phi = float(pd.to_numeric(pd.Series([b.get("funnel_phi", np.nan)]), errors="coerce").iloc[0])
+    phi = phi if np.isfinite(phi) and phi >= 1 else 1.0
+    out["phi"] = phi
+    if ind.unit == "per_100k":
+        d = detectable_change_rate(float(b["count"]) if pd.notna(b.get("count")) else np.nan, phi, expected)
+        out["mdc"] = d
+        out["mdc_text"] = (F.fmt_signed_pct(100 * d, 0) if np.isfinite(d) else "")
     else:
-        if any(pd.isna(v) for v in (b["value"], c["value"], b["ci_low"], b["ci_high"], c["ci_low"], c["ci_high"])):
+        se = (float(b["ci_high"]) - float(b["ci_low"])) / (2 * Z95) if pd.notna(b.get("ci_low")) else np.nan
+        d = detectable_change_share(se)
+        d = -d if expected == "minska" and np.isfinite(d) else d
+        out["mdc"] = d
+        out["mdc_text"] = F.fmt_signed_pct(d, 1, unit="percentage_points") if np.isfinite(d) else ""
+    broken = ind.comparable_from and item.baseline_year < ind.comparable_from <= year
+    if year not in rows.index or item.baseline_year >= year:
+        out["verdict"] = ("För tidigt att säga: det finns ännu inga siffror efter basåret."
+                          if item.baseline_year >= year else "Kan inte bedömas: det senaste årets siffror saknas.")
+        return out
+    c = rows.loc[year]
+    out["latest"] = c
+    if broken:
+        out["verdict"] = (f"Kan inte bedömas: registreringen ändrades {ind.comparable_from}, så basåret och "
+                          f"{year} räknar inte samma sak.")
+        return out
+    if ind.unit == "per_100k":
+        vals = [b.get("count"), b.get("population"), c.get("count"), c.get("population")]
+        if any(pd.isna(v) for v in vals):
+            out["verdict"] = "Kan inte bedömas: antal eller befolkning saknas."
             return out
-        se = np.hypot((b["ci_high"] - b["ci_low"]) / (2 * Z95), (c["ci_high"] - c["ci_low"]) / (2 * Z95))
-        d = float(c["value"] - b["value"])
-        out["change"], out["change_low"], out["change_high"] = d, d - Z95 * se, d + Z95 * se
+        t = change_test(*(float(v) for v in vals), phi=phi)
+        if not np.isfinite(t["ratio"]):
+            out["verdict"] = "Kan inte bedömas: inga anmälda brott ett av åren."
+            return out
+        out["change"], out["change_low"], out["change_high"] = (100 * (t[k] - 1) for k in ("ratio", "low", "high"))
+    else:
+        vals = [b.get("value"), b.get("ci_low"), b.get("ci_high"), c.get("value"), c.get("ci_low"), c.get("ci_high")]
+        if any(pd.isna(v) for v in vals):
+            out["verdict"] = "Kan inte bedömas: värde eller konfidensintervall saknas."
+            return out
+        se0 = (float(b["ci_high"]) - float(b["ci_low"])) / (2 * Z95)
+        se1 = (float(c["ci_high"]) - float(c["ci_low"])) / (2 * Z95)
+        t = share_change_test(float(b["value"]), se0, float(c["value"]), se1)
+        out["change"], out["change_low"], out["change_high"] = t["difference"], t["low"], t["high"]
     if out["change_high"] < 0:
         out["direction"] = "decrease"
     elif out["change_low"] > 0:
         out["direction"] = "increase"
     else:
         out["direction"] = "no_clear_change"
+    wanted = {"minska": "decrease", "öka": "increase"}[expected]
+    if out["direction"] == wanted:
+        out["verdict"] = "Förändringen åt det håll man ville är större än slumpen kan förklara."
+    elif out["direction"] != "no_clear_change":
+        out["verdict"] = "Förändringen går åt fel håll och är större än slumpen kan förklara."
+    elif not np.isfinite(out["mdc"]):
+        out["verdict"] = ("Ingen säker förändring, och statistiken kan inte visa en förändring åt det hållet: "
+                          "för få anmälda brott. Ett lokalt mått behövs.")
+    else:
+        out["verdict"] = (f"Ingen säker förändring ännu: statistiken kan visa en förändring på {out['mdc_text']} "
+                          "eller mer. En mindre förändring syns inte i statistiken.")
     return out
