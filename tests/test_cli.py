@@ -147,3 +147,20 @@ def test_build_an_area_the_store_has_no_data_for(tmp_path, sample_dir):
     msg = one_line_error(run("build", "--lan", "21", "--store", store, "--out", tmp_path / "site"))
     assert "holds no data for Gävleborgs län (21) and its kommuner" in msg
     assert not (tmp_path / "site").exists()
+
+
+def test_followup_template_writes_the_workbook_and_never_overwrites(sample_store, tmp_path):
+    from tmb_analysis.followup_workbook import is_followup_workbook
+
+    out = tmp_path / "uppfoljning-2180.xlsx"
+    proc = run("followup", "template", "--kommun", "2180", "--out", out, "--store", sample_store)
+    assert proc.returncode == 0, proc.stderr
+    assert is_followup_workbook(out)
+    before = out.read_bytes()
+    assert "the file exists" in one_line_error(run("followup", "template", "--kommun", "2180", "--out", out,
+                                                   "--store", sample_store))
+    assert out.read_bytes() == before
+    assert "unknown area code '9999'" in one_line_error(run("followup", "template", "--kommun", "9999", "--out",
+                                                            tmp_path / "x.xlsx", "--store", sample_store))
+    assert "must be an .xlsx file" in one_line_error(run("followup", "template", "--kommun", "2180", "--out",
+                                                         tmp_path / "x.csv", "--store", sample_store))

@@ -86,6 +86,16 @@ def _parser() -> argparse.ArgumentParser:
             fp.add_argument("url", nargs="?", default=None, help="the CSV's address on bra.se")
             fp.add_argument("--year", type=int, default=None, help="the year of the figures")
 
+    fu = sub.add_parser("followup", help="the follow-up workbook a kommun's samordnare keeps (uppföljning)")
+    fusub = fu.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    ft = fusub.add_parser("template", help="write the kommun's follow-up workbook (Excel), pre-filled with this "
+                                           "year's proposals and the smallest change the statistics can detect")
+    ft.add_argument("--kommun", required=True, help="kommun code, e.g. 2180")
+    ft.add_argument("--out", required=True, help="the .xlsx file to write, e.g. uppfoljning-2180.xlsx")
+    ft.add_argument("--store", default=DEFAULT_STORE)
+    ft.add_argument("--year", type=_year, default=0, help="report year (default: the latest in the store)")
+    ft.add_argument("--force", action="store_true", help="replace an existing file")
+
     b = sub.add_parser("build", help="build the HTML reports")
     b.add_argument("--lan", nargs="*", default=[], help="län code(s), e.g. 21, or 'all'")
     b.add_argument("--kommun", nargs="*", default=[], help="kommun code(s), e.g. 2180")
@@ -156,6 +166,23 @@ def _cmd_fetch(args) -> int:
     return 0
 
 
+def _cmd_followup(args) -> int:
+    from .followup_workbook import write_template
+    from .geography import registry
+    from .report import load_results
+
+    code = registry().kommun(str(args.kommun)).code
+    out = Path(args.out)
+    if out.suffix.lower() != ".xlsx":
+        raise ValueError(f"--out {out}: the workbook must be an .xlsx file")
+    if out.exists() and not args.force:
+        raise ValueError(f"--out {out}: the file exists; give another name or --force to replace it")
+    results, _ = load_results(_store_folder(args.store), args.year or None)
+    path = write_template(results, code, out, report_year=args.year or None)
+    print(f"wrote {path}: fill in the sheet Beslut, then `tmb import {path}`")
+    return 0
+
+
 def _cmd_build(args) -> int:
     """Exit 0: every report is current (or nothing changed); 1: some report failed, the others were
     published; 2: bad input, nothing written; 3: stopped before publishing, the live site is unchanged."""
@@ -204,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("papermill", "traitlets", "nbconvert", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    handler = {"sample": _cmd_sample, "import": _cmd_import, "build": _cmd_build, "fetch": _cmd_fetch}[args.command]
+    handler = {"sample": _cmd_sample, "import": _cmd_import, "build": _cmd_build, "fetch": _cmd_fetch,
+               "followup": _cmd_followup}[args.command]
     try:
         return handler(args)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:

@@ -35,8 +35,6 @@ HEADINGS = ("Beslut", "Beslutsdatum", "Indikator", "Basår", "Förväntad riktni
 DIRECTIONS = ("minska", "öka")
 FORMAT = "tmb-uppfoljning/1"
 META_SHEET = "tmb"
-#: Years from the baseline to the follow-up for which the detectable change is worked out.
-DEFAULT_HORIZON = 2
 Z95 = 1.959963984540054
 
 
@@ -74,8 +72,7 @@ def detectable_changes(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"indicator": rows["indicator"].to_numpy(), "mdc": mdc, "mdc_text": text})
 
 
-def write_template(results: pd.DataFrame, kommun_code: str, path: str | Path, report_year: int | None = None,
-                   horizon: int = DEFAULT_HORIZON) -> Path:
+def write_template(results: pd.DataFrame, kommun_code: str, path: str | Path, report_year: int | None = None) -> Path:
     """Write the follow-up workbook of a kommun (see the module docstring); returns its path."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -113,8 +110,9 @@ def write_template(results: pd.DataFrame, kommun_code: str, path: str | Path, re
         "Indikator väljs ur listan. Basår är året som utvecklingen mäts från. Förväntad riktning är minska eller öka.",
         "Beslutsdatum och Nästa uppföljning är datum (ÅÅÅÅ-MM-DD).",
         "",
-        f"Bladet Indikatorer visar varje indikators senaste värde och den minsta förändring som statistiken kan "
-        f"visa till uppföljningen om {horizon} år.",
+        "Bladet Indikatorer visar varje indikators senaste värde och den minsta förändring mellan basåret och ett "
+        "uppföljningsår som statistiken kan visa (med 80 % sannolikhet, på 95 %-nivån, med den variation mellan år "
+        "som kommunens tal har).",
         "Är den förändringen större än den ni kan vänta er behöver ni ett lokalt mått vid sidan av statistiken.",
         "",
         "Lämna tillbaka filen till den som bygger rapporterna: tmb import uppfoljning-XXXX.xlsx",
@@ -127,7 +125,7 @@ def write_template(results: pd.DataFrame, kommun_code: str, path: str | Path, re
 
     ind = wb.create_sheet("Indikatorer")
     cols = ("Indikator", "Id", "Källa", "Senaste år", "Värde", "Enhet", "Förslag i år",
-            f"Minsta påvisbara förändring till {horizon} år efter basåret")
+            "Minsta påvisbara förändring (uppföljningsår mot basår)")
     ind.append(list(cols))
     for r in current.itertuples(index=False):
         rank = getattr(r, "priority_rank", None)
