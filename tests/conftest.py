@@ -122,3 +122,19 @@ def dalarna_site(tmp_path_factory):
     result = build(lan=["20"], store=base / "store", out=base / "site", workers=2)
     assert not result.failed, [(r.page, r.error) for r in result.failed]
     return base / "store", base / "site"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium for the browser and PDF tests: skipped where it is missing, unless
+    ``TMB_REQUIRE_BROWSER=1`` (CI), where a missing browser fails the test."""
+    import os
+
+    from tmb_analysis.pdf import ChromiumMissing, find_chromium
+
+    try:
+        return find_chromium()
+    except ChromiumMissing:
+        if os.environ.get("TMB_REQUIRE_BROWSER") == "1":
+            pytest.fail("Debian chromium is required (TMB_REQUIRE_BROWSER=1)")
+        pytest.skip("Debian chromium not installed")

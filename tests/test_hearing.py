@@ -75,3 +75,38 @@ def test_hearing_pages_are_named_from_codes(results):
     pages = hearing.hearing_pages(results, "21")
     assert set(pages) == {"lan-21.html"} | {f"kommun-{c}.html" for c in
                                             ("2101", "2104", "2121", "2132", "2161", "2180", "2181", "2182", "2183", "2184")}
+
+
+def test_pack_prints_one_page_per_worksheet_and_reuses_unchanged_pdfs(results, tmp_path, chromium):
+    """The pack as the hearing gets it: every kommun's worksheet is ONE A4 page that starts with its name,
+    the county sheet fits on two and starts with the county; an unchanged page is not printed again."""
+    from pypdf import PdfReader
+
+    from tmb_analysis.geography import registry
+    from tmb_analysis.pdf import PdfPrinter
+
+    first = tmp_path / "first"
+    with PdfPrinter(chromium) as printer:
+        names = hearing.write_pack(results, "21", first, synthetic=True, printer=printer, header="data: 2024")
+        printed = printer.printed
+    assert printed == 11 and len(names) == 22
+    for k in registry().kommuner("21"):
+        pdf = PdfReader(first / f"kommun-{k.code}.pdf")
+        assert len(pdf.pages) == 1, k.display_name
+        text = pdf.pages[0].extract_text()
+        assert f"Arbetsblad: {k.display_name}" in text and "Gruppens tre prioriteringar" in text
+    county = PdfReader(first / "lan-21.pdf")
+    assert len(county.pages) <= 2
+    assert "Tillsammans mot brott: Gävleborgs län" in county.pages[0].extract_text()
+
+    again = tmp_path / "again"
+    with PdfPrinter(chromium) as printer:
+        hearing.write_pack(results, "21", again, synthetic=True, printer=printer, previous=first)
+        assert printer.printed == 0
+    assert (again / "kommun-2180.pdf").read_bytes() == (first / "kommun-2180.pdf").read_bytes()
+
+
+def test_pack_without_printer_writes_html_only(results, tmp_path):
+    names = hearing.write_pack(results, "21", tmp_path / "h")
+    assert sorted(names) == sorted(p.name for p in (tmp_path / "h").iterdir())
+    assert all(n.endswith(".html") for n in names) and len(names) == 11

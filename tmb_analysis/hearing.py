@@ -19,13 +19,22 @@ PDFs are printed by :mod:`tmb_analysis.pdf`, like the reports.
 
 from __future__ import annotations
 
+import hashlib
+import html as _html
+import os
+import shutil
+from pathlib import Path
+
 import pandas as pd
 
 from . import formatting as F
 from .periods import round_mask, source_years, years_text
 from .priorities import shared_challenges, stability_text, watch_list
 
-__all__ = ["county_sheet", "kommun_worksheet", "hearing_pages"]
+__all__ = ["county_sheet", "kommun_worksheet", "hearing_pages", "write_pack", "HEARING_DIR"]
+
+#: The pack's folder inside a site.
+HEARING_DIR = "hearing"
 
 INPUT_NOT_DECISION = ("Förslagen bygger på statistiken och är ett underlag för samtalet – inte beslutet. "
                       "Lokal kunskap, orsaksanalys och resurser avgör vad kommunen väljer.")
@@ -153,3 +162,48 @@ def hearing_pages(results: pd.DataFrame, lan_code: str, report_year: int | None 
     for k in registry().kommuner(lan.code):
         pages[f"kommun-{k.code}.html"] = kommun_worksheet(results, k.code, report_year, synthetic)
     return pages
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_pack(results: pd.DataFrame, lan_code: str, folder: str | Path, report_year: int | None = None,
+               synthetic: bool = False, printer=None, previous: str | Path | None = None,
+               header: str = "") -> list[str]:
+    """Write a county's hearing pack into ``folder`` (a staging folder's ``hearing/``); the file names written.
+
+    With ``printer`` (a :class:`tmb_analysis.pdf.PdfPrinter`) every page is also printed to A4 beside
+    it. A PDF in ``previous`` (the published site's ``hearing/``) whose HTML is byte-identical to the
+    new page is copied instead of printed again. A page that cannot be printed keeps its HTML; the
+    error propagates after the other pages are done, so the caller decides what to publish.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = Path(previous) if previous else None
+    written, pending, errors = [], [], []
+    for name, page in hearing_pages(results, lan_code, report_year, synthetic).items():
+        path = folder / name
+        tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, path)
+        written.append(name)
+        if printer is None:
+            continue
+        pdf = path.with_suffix(".pdf")
+        old_html, old_pdf = (previous / name, previous / pdf.name) if previous else (None, None)
+        if old_html and old_html.is_file() and old_pdf.is_file() and _sha256(old_html) == _sha256(path):
+            shutil.copy2(old_pdf, pdf)
+            written.append(pdf.name)
+            continue
+        title = _html.unescape(page.split("<title>", 1)[1].split("</title>", 1)[0]) if "<title>" in page else name
+        pending.append((pdf.name, printer.submit(path, pdf, f"{title}{' · ' + header if header else ''}")))
+    for name, future in pending:
+        try:
+            future.result()
+            written.append(name)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller after every page was tried
+            errors.append(f"{name}: {exc}")
+    if errors:
+        raise RuntimeError("hearing pack: " + "; ".join(errors))
+    return written
