@@ -71,6 +71,12 @@ report.kommun_priorities(ctx)
 report.shared_problems(ctx)
 
 # %% [markdown]
+# ## Länets förslag till prioriteringar
+
+# %%
+report.lan_proposals(ctx)
+
+# %% [markdown]
 # ## Alla kommuner, alla indikatorer
 #
 # En tabell per tema: kommunernas värden för varje indikator. Symbolen efter värdet visar

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import math
+import shutil
 
 import pytest
 from openpyxl import load_workbook
@@ -111,3 +112,54 @@ def test_changed_headings_and_foreign_workbooks_are_refused(template, tmp_path):
     (tmp_path / "trasig.xlsx").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(DataValidationError, match="not an Excel workbook"):
         read_workbook(tmp_path / "trasig.xlsx")
+
+
+def test_round_trip_template_filled_import_report(sample_store, tmp_path):
+    """The samordnare's year: `tmb followup template` -> the group fills in two decisions -> `tmb import`
+    -> the kommun's report shows each with its baseline, latest value, change and an honest verdict.
+    A bad cell is refused by `tmb import` with one line naming sheet, row and field, and the store keeps
+    the decisions it had."""
+    import subprocess
+    import sys
+
+    from tmb_analysis.followup import decisions_file
+
+    def tmb(*args):
+        return subprocess.run([sys.executable, "-m", "tmb_analysis.cli", *map(str, args)], capture_output=True,
+                              text=True, timeout=600)
+
+    store = tmp_path / "store"
+    shutil.copytree(sample_store, store)
+    book = tmp_path / "uppfoljning-2180.xlsx"
+    assert tmb("followup", "template", "--kommun", "2180", "--out", book, "--store", store).returncode == 0
+    fill(book, [
+        ("Grannsamverkan i alla bostadsområden", dt.datetime(2021, 3, 15), "Bostadsinbrott", 2020, "minska",
+         dt.datetime(2025, 3, 1)),
+        ("Medborgarlöfte: trygga kvällar i centrum", "2022-04-01", "Otrygghet vid utevistelse sent på kvällen i det egna "
+         "bostadsområdet", 2022, "minska", "2026-04-01"),
+    ])
+    proc = tmb("import", book, "--store", store)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 decision(s) of kommun 2180" in proc.stdout
+    stored = decisions_file(store, "2180").read_bytes()
+
+    bad = tmp_path / "bad" / "uppfoljning-2180.xlsx"
+    bad.parent.mkdir()
+    shutil.copy(book, bad)
+    fill(bad, [("X", "2025-03-15", "Bostadsinbrott", "tjugotjugo", "minska", "2026-03-01")])
+    proc = tmb("import", bad, "--store", store)
+    assert proc.returncode == 2 and "sheet 'Beslut', row 2, field Basår" in proc.stderr
+    assert len([ln for ln in proc.stderr.splitlines() if ln.strip()]) == 1
+    assert decisions_file(store, "2180").read_bytes() == stored
+
+    out = tmp_path / "site"
+    proc = tmb("build", "--kommun", "2180", "--store", store, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    page = (out / "kommun-2180.html").read_text(encoding="utf-8")
+    section = page[page.index("Uppföljning sedan basåret"):]
+    section = section[:section.index("</table>")]
+    assert "Grannsamverkan i alla bostadsområden" in section and "Medborgarlöfte: trygga kvällar" in section
+    assert "beslut 2021-03-15" in section and "Nästa uppföljning 2025-03-01" in section
+    verdicts = ("större än slumpen kan förklara", "Ingen säker förändring", "statistiken kan visa en förändring på")
+    assert sum(section.count(v) for v in verdicts) >= 2
+    assert "arbetsboken uppfoljning-2180.xlsx" in page

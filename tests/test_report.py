@@ -120,7 +120,7 @@ def test_followup_missing_baseline_is_unknown():
 
 def test_followup_without_file_explains_how_to_start(ctx):
     html = report.followup(ctx).data  # Ockelbo has no example follow-up file
-    assert "uppfoljning/2101.yaml" in html
+    assert "inte registrerat några beslutade prioriteringar" in html and "tmb followup template" in html
 
 
 def test_results_cache_key_covers_the_configuration(sample_store, monkeypatch, tmp_path):
@@ -284,3 +284,46 @@ def test_followup_counts_year_to_year_noise_and_gives_an_honest_verdict():
     few = base.assign(count=[3, 2], population=[6000, 6000])
     small = compare_with_baseline(few, "2180", item, 2024)
     assert "för få anmälda brott" in small["verdict"]
+
+
+@pytest.fixture(scope="module")
+def lan_ctx(sample_store):
+    return report.context("21", sample_store, kind="lan")
+
+
+def _planted(lan_ctx):
+    """The example round with two kommuner's 'bostadsinbrott' made eligible and the län's own 'narkotika'
+    ranked first, so both county sections have something to say."""
+    from tmb_analysis.periods import year_mask
+
+    res = lan_ctx.results.copy()
+    rnd = year_mask(res, lan_ctx.source_years)
+    hit = rnd & res["area_code"].isin(["2180", "2181"]) & (res["indicator"] == "bostadsinbrott")
+    res.loc[hit, "priority_eligible"] = True
+    res.loc[hit, "priority_score"] = 9.0
+    own = rnd & (res["area_code"] == "21") & (res["indicator"] == "narkotika")
+    res.loc[own, ["priority_rank", "priority_confidence", "priority_stability"]] = [1, "måttlig", 0.7]
+    return dataclasses.replace(lan_ctx, results=res)
+
+
+def test_county_shared_challenges_are_the_hearings(lan_ctx):
+    """The county page names the challenges the hearing's county sheet names, in the same order (one rule:
+    priorities.shared_challenges over the round's kommun rows, itself checked by hand in test_hearing)."""
+    from tmb_analysis.priorities import shared_challenges
+
+    planted = _planted(lan_ctx)
+    html = report.shared_problems(planted).data
+    expected = shared_challenges(report._lan_round(planted), "21")
+    assert "Bostadsinbrott" in list(expected["indicator_label"])
+    positions = [html.index(f"<strong>{label}</strong>") for label in expected["indicator_label"]]
+    assert positions == sorted(positions)
+    assert "stöd i statistiken i 2 av 10 kommuner: Gävle, Sandviken" in html
+
+
+def test_county_proposals_follow_the_kommun_rules(lan_ctx):
+    html = report.lan_proposals(_planted(lan_ctx)).data
+    assert "<ol><li><strong>Narkotikabrott</strong> – måttligt stöd." in html
+    assert "70 av 100 omräkningar" in html
+    # the example län has no proposal of its own: it says so and names what to watch, not as proposals
+    unplanted = report.lan_proposals(lan_ctx).data
+    assert "Inget förslag för länet som helhet" in unplanted and "Att bevaka (inte förslag)" in unplanted

@@ -371,7 +371,16 @@ def site_inputs(jobs: list[Job], store: Path, year: int, pdf: bool = False) -> d
         "notebooks": {Path(nb).name: _file_sha256(Path(nb)) for nb in sorted({j.notebook for j in jobs})},
         "method_page": _file_sha256(method) if method else None,
         "pages": sorted(j.page for j in jobs),
+        "followup_decisions": _decision_hashes(jobs, store),
     }
+
+
+def _decision_hashes(jobs: list[Job], store: Path) -> dict[str, str]:
+    """Per kommun: the hash of the decisions ``tmb import`` stored from its follow-up workbook."""
+    from .followup import decisions_file
+
+    files = {j.code: decisions_file(store, j.code) for j in jobs if j.kind == "kommun"}
+    return {code: _file_sha256(p) for code, p in files.items() if p.is_file()}
 
 
 def input_hashes(jobs: list[Job], inputs: dict, page_contexts: dict) -> dict[str, str]:
@@ -390,7 +399,8 @@ def input_hashes(jobs: list[Job], inputs: dict, page_contexts: dict) -> dict[str
         follow = {str(p): _file_sha256(p) for p in _followup_files(job.code) if p.is_file()} if job.kind == "kommun" else {}
         parts = {"code": inputs["code"], "store": inputs["store"], "year": inputs["year"],
                  "notebook": inputs["notebooks"][Path(job.notebook).name], "kind": job.kind, "area": job.code,
-                 "followup": follow, "page": page_contexts[job.page]}
+                 "followup": follow, "decisions": inputs.get("followup_decisions", {}).get(job.code),
+                 "page": page_contexts[job.page]}
         out[job.page] = _sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode())
     return out
 

@@ -126,9 +126,20 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_import(args) -> int:
-    from .store import import_paths
+    from .followup_workbook import import_workbooks, is_followup_workbook
+    from .store import expand_paths, import_paths
 
-    report = import_paths([Path(p) for p in args.paths], _store_folder(args.store), year=getattr(args, "year", None),
+    store = _store_folder(args.store)
+    files = expand_paths([Path(p) for p in args.paths])
+    workbooks = [f for f in files if f.suffix.lower() == ".xlsx" and is_followup_workbook(f)]
+    data = [f for f in files if f not in workbooks]
+    if workbooks and not data:  # the follow-up workbooks are checked against the store's years
+        print("\n".join(import_workbooks(workbooks, store)))
+        return 0
+    if workbooks:
+        raise ValueError("import follow-up workbooks (uppföljning) on their own, after the data they refer to: "
+                         f"{', '.join(w.name for w in workbooks[:3])}")
+    report = import_paths(data, store, year=getattr(args, "year", None),
                           replace_example=getattr(args, "replace_example", False))
     print(report if isinstance(report, str) else getattr(report, "summary", lambda: str(report))())
     return 0

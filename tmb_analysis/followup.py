@@ -35,6 +35,39 @@ class Followed:
     baseline_year: int
     kind: str  # prioritering | medborgarlöfte
     description: str
+    expected: str | None = None  # minska | öka, as decided (the workbook); None: the direction that is better
+    decided_on: str = ""  # ISO date (the workbook's Beslutsdatum)
+    next_followup: str = ""  # ISO date (Nästa uppföljning)
+
+
+#: Where ``tmb import`` keeps a kommun's decisions from its follow-up workbook: ``<store>/followup/<kod>.json``.
+STORE_FOLDER = "followup"
+
+
+def decisions_file(store_dir: str | Path, kommun_code: str) -> Path:
+    """The file of a kommun's imported decisions inside a store (the code is a validated kommun code)."""
+    return Path(store_dir) / STORE_FOLDER / f"{kommun_code}.json"
+
+
+def load_decisions(store_dir: str | Path, kommun_code: str) -> tuple[dict, list[Followed]] | None:
+    """The decisions ``tmb import`` stored from the kommun's follow-up workbook, or None.
+
+    Returns the provenance (file name, sha256, import time) and the decided items. The file was
+    validated when it was imported; a file that cannot be read raises :class:`FollowupError`.
+    """
+    import json
+
+    path = decisions_file(store_dir, kommun_code)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = [Followed(d["indicator"], int(d["baseline_year"]), "beslut", str(d["decision"]), d["direction"],
+                          d["decided_on"], d["next_followup"]) for d in data["decisions"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FollowupError(f"{STORE_FOLDER}/{kommun_code}.json i datalagret kunde inte läsas ({type(exc).__name__}); "
+                            "importera uppföljningsarbetsboken igen") from None
+    return {k: v for k, v in data.items() if k != "decisions"}, items
 
 
 #: A follow-up file lists a handful of decisions: anything larger is not one.

@@ -29,7 +29,8 @@ from .catalogue import catalogue
 from .detectable import detectable_change_rate, detectable_change_share
 from .validation import DataValidationError
 
-__all__ = ["HEADINGS", "FORMAT", "write_template", "read_workbook", "is_followup_workbook", "detectable_changes"]
+__all__ = ["HEADINGS", "FORMAT", "write_template", "read_workbook", "is_followup_workbook", "detectable_changes",
+           "import_workbooks"]
 
 HEADINGS = ("Beslut", "Beslutsdatum", "Indikator", "Basår", "Förväntad riktning", "Nästa uppföljning")
 DIRECTIONS = ("minska", "öka")
@@ -219,7 +220,8 @@ def read_workbook(path: str | Path, years_with_data=None) -> pd.DataFrame:
 
     Returns one row per decided item: ``area_code``, ``decision``, ``decided_on`` (ISO date),
     ``indicator`` (catalogue id), ``baseline_year``, ``direction`` (``minska``/``öka``),
-    ``next_followup`` (ISO date), ``sheet_row``. ``years_with_data(area_code, indicator)`` (optional)
+    ``next_followup`` (ISO date), ``sheet_row``; ``attrs['kommun']`` is the workbook's kommun, also without
+    rows. ``years_with_data(area_code, indicator)`` (optional)
     gives the years the store holds for the kommun and indicator, to refuse a baseline without data.
     """
     from openpyxl import load_workbook
@@ -297,4 +299,56 @@ def read_workbook(path: str | Path, years_with_data=None) -> pd.DataFrame:
     frame = pd.DataFrame(out, columns=cols)
     frame["baseline_year"] = frame["baseline_year"].astype("int64")
     frame["sheet_row"] = frame["sheet_row"].astype("int64")
+    frame.attrs["kommun"] = code
     return frame
+
+
+def import_workbooks(paths: list[str | Path], store_dir: str | Path) -> list[str]:
+    """``tmb import`` of filled follow-up workbooks: validate every workbook first, then store each
+    kommun's decisions with their provenance (``<store>/followup/<kod>.json``, written atomically).
+
+    A baseline year must be a year the store holds for the kommun and the indicator. A workbook of a
+    kommun replaces that kommun's earlier decisions as a whole (the workbook is the samordnare's one
+    list). Two workbooks of the same kommun in one import are refused. Returns one line per workbook.
+    """
+    import hashlib
+    import json
+    import os
+    from datetime import datetime, timezone
+
+    from .followup import decisions_file
+    from .report import load_results
+
+    store_dir = Path(store_dir)
+    results = load_results(store_dir)[0]
+    years = results.groupby(["area_code", "indicator"])["year"].agg(lambda s: sorted(set(int(y) for y in s)))
+
+    def years_with_data(code: str, indicator: str) -> list[int]:
+        return years.get((code, indicator), [])
+
+    read = []
+    for path in map(Path, paths):
+        frame = read_workbook(path, years_with_data)
+        read.append((path, frame, frame.attrs["kommun"]))
+    seen: dict[str, Path] = {}
+    for path, _, code in read:
+        if code in seen:
+            raise DataValidationError(f"{path.name}: a second workbook for kommun {code} in the same import "
+                                      f"(also {seen[code].name}); import one", str(path))
+        seen[code] = path
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    lines = []
+    for path, frame, code in read:
+        target = decisions_file(store_dir, code)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        record = {"kommun": code, "file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                  "imported_at": now, "decisions": frame.drop(columns=["area_code"]).to_dict(orient="records")}
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2, default=int) + "\n", encoding="utf-8")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        lines.append(f"{path.name}: {len(frame)} decision(s) of kommun {code} stored in {target}")
+    return lines
+

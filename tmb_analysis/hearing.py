@@ -31,7 +31,7 @@ from . import formatting as F
 from .periods import round_mask, source_years, years_text
 from .priorities import shared_challenges, stability_text, watch_list
 
-__all__ = ["county_sheet", "kommun_worksheet", "hearing_pages", "write_pack", "HEARING_DIR"]
+__all__ = ["county_sheet", "kommun_worksheet", "hearing_pages", "write_pack", "area_proposals", "HEARING_DIR"]
 
 #: The pack's folder inside a site.
 HEARING_DIR = "hearing"
@@ -84,7 +84,9 @@ def _item(r, proposal: bool) -> dict:
     }
 
 
-def _proposals(results: pd.DataFrame, code: str) -> tuple[list[dict], list[dict]]:
+def area_proposals(results: pd.DataFrame, code: str) -> tuple[list[dict], list[dict]]:
+    """An area's proposals of the round (rank, label, key figure, comparisons, strength, stability) and,
+    when fewer than three, the nearest candidates to watch (not proposals)."""
     own = results[results["area_code"].astype(str) == code]
     ranked = own[own["priority_rank"].notna()].sort_values("priority_rank")
     proposals = [_item(r, True) for _, r in ranked.iterrows()]
@@ -117,10 +119,10 @@ def county_sheet(results: pd.DataFrame, lan_code: str, report_year: int | None =
     challenges = [{"label": s.indicator_label, "tier": s.tier, "n": s.n_eligible, "of": s.n_kommuner,
                    "kommuner": ", ".join(s.eligible), "harm": F.fmt_number(s.harm_weight, 1),
                    "also": ", ".join(s.signs)} for s in shared.itertuples()]
-    county_props, county_watch = _proposals(rnd, lan.code)
+    county_props, county_watch = area_proposals(rnd, lan.code)
     kommuner = []
     for k in reg.kommuner(lan.code):
-        props, watch = _proposals(rnd, k.code)
+        props, watch = area_proposals(rnd, k.code)
         has = bool((rnd["area_code"].astype(str) == k.code).any())
         kommuner.append({"name": k.display_name, "line": _one_line(props, watch) if has else "Data saknas"})
     return _env().get_template("hearing.html.j2").render(
@@ -145,7 +147,7 @@ def kommun_worksheet(results: pd.DataFrame, kommun_code: str, report_year: int |
 
     area = registry().kommun(kommun_code)
     rnd = _round(results, report_year)
-    proposals, watch = _proposals(rnd, area.code)
+    proposals, watch = area_proposals(rnd, area.code)
     return _env().get_template("hearing.html.j2").render(
         kind="kommun", title=f"Arbetsblad – {area.display_name}", heading=f"Arbetsblad: {area.display_name}",
         years=_header(results, area.code, report_year), note=INPUT_NOT_DECISION, proposals=proposals, watch=watch,

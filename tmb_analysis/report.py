@@ -966,28 +966,43 @@ def _round_year(ctx: ReportContext, indicator: str) -> int | None:
 
 
 def followup(ctx: ReportContext) -> HTML:
-    """'Uppföljning': how each followed indicator moved since its baseline, or how to start."""
-    from .followup import FollowupError, compare_with_baseline, load_followup
+    """'Uppföljning': each decided item since its baseline, with the change, its interval and a verdict.
+
+    The items come from the follow-up workbook imported into the store (``tmb import``) and from the
+    YAML file ``uppfoljning/<kod>.yaml``; either can be missing."""
+    from .followup import FollowupError, compare_with_baseline, load_decisions, load_followup
     from .formatting import fmt_signed_interval, fmt_signed_pct, fmt_value, fmt_value_interval
 
+    items, origins, problems = [], [], []
+    try:
+        stored = load_decisions(ctx.store_dir, ctx.area.code)
+    except FollowupError as exc:
+        stored, problems = None, [str(exc)]
+    if stored:
+        meta, found_items = stored
+        items += found_items
+        origins.append(f"arbetsboken {esc(meta.get('file', ''))} (importerad {esc(str(meta.get('imported_at', ''))[:10])})")
     try:
         found = load_followup(ctx.area.code, ctx.synthetic)
     except FollowupError as exc:
-        return HTML(f"<p class='error'>Uppföljningsfilen kunde inte läsas: {esc(exc)}</p>")
-    if found is None:
-        return HTML(
+        found, problems = None, [*problems, str(exc)]
+    if found:
+        _, raw, yaml_items = found
+        items += yaml_items
+        decided = f", beslutad {esc(raw.get('beslutad'))}" if raw.get("beslutad") else ""
+        origins.append(f"filen uppfoljning/{esc(ctx.area.code)}.yaml{decided}")
+    errors = "".join(f"<p class='error'>Uppföljningsfilen kunde inte läsas: {esc(p)}</p>" for p in problems)
+    if not items:
+        return HTML(errors + (
             "<p>Kommunen har ännu inte registrerat några beslutade prioriteringar eller medborgarlöften att följa upp. "
-            f"Lägg en fil <code>uppfoljning/{esc(ctx.area.code)}.yaml</code> i projektet med de indikatorer ni valt och "
-            "ett basår (se <code>uppfoljning/README.md</code>), så visar nästa rapport hur varje indikator har "
-            "utvecklats sedan basåret, med osäkerhetsintervall.</p>"
-        )
-    _, raw, items = found
-    words = {"decrease": "Säkerställd minskning", "increase": "Säkerställd ökning",
-             "no_clear_change": "Ingen säker förändring", "unknown": "Kan inte beräknas"}
+            "När de är beslutade och införda i kommunens uppföljningsarbetsbok (samordnaren får den med "
+            "<code>tmb followup template</code>), visar nästa rapport här hur varje indikator har utvecklats sedan "
+            "basåret, med osäkerhetsintervall och en bedömning av om förändringen är större än slumpen kan förklara.</p>"))
+    labels = ctx.results.drop_duplicates("indicator").set_index("indicator")["indicator_label"]
     body = []
     for it in items:
         latest = _round_year(ctx, it.indicator) or ctx.year
-        res = compare_with_baseline(ctx.results, ctx.area.code, it, latest)
+        res = compare_with_baseline(ctx.results, ctx.area.code, it, latest, expected=it.expected)
         unit = res["unit"]
         b, c = res["baseline"], res["latest"]
 
@@ -1002,15 +1017,20 @@ def followup(ctx: ReportContext) -> HTML:
             pp = "percentage_points"
             change = (f"{fmt_signed_pct(res['change'], unit=pp)} "
                       f"({fmt_signed_interval(res['change_low'], res['change_high'], unit=pp)})")
+        kind = {"beslut": "beslut"}.get(it.kind, it.kind)
+        when = f" {esc(it.decided_on)}" if it.decided_on else ""
+        aim = f" · mål: {esc(it.expected)}" if it.expected else ""
+        nxt = f"<br><span class='small'>Nästa uppföljning {esc(it.next_followup)}</span>" if it.next_followup else ""
         body.append(
             f"<tr><th scope='row'>{esc(it.description or it.indicator)}<br><span class='small'>"
-            f"{esc(it.kind)} · {esc(ctx.results.loc[ctx.results['indicator'] == it.indicator, 'indicator_label'].iloc[0])}"
-            f"</span></th><td>{it.baseline_year}: {cell(b)}</td><td>{latest}: {cell(c)}</td>"
-            f"<td>{esc(change) if res['direction'] != 'unknown' else '–'}</td><td>{words[res['direction']]}</td></tr>"
+            f"{esc(kind)}{when} · {esc(labels.get(it.indicator, it.indicator))}{aim}</span></th>"
+            f"<td>{it.baseline_year}: {cell(b)}</td><td>{latest}: {cell(c)}</td>"
+            f"<td>{esc(change) if res['direction'] != 'unknown' else '–'}</td><td>{esc(res['verdict'])}{nxt}</td></tr>"
         )
-    decided = f" (beslutade {esc(raw.get('beslutad'))})" if raw.get("beslutad") else ""
     return HTML(
-        f"<p>Kommunens registrerade prioriteringar och medborgarlöften{decided}, jämförda med basåret.</p>"
+        errors + f"<p>Kommunens beslutade prioriteringar och medborgarlöften, jämförda med basåret. Källa: "
+        f"{' och '.join(origins)}. Förändringen räknas med den variation mellan år som statistiken har, så att "
+        "slumpens svängningar inte tas för en effekt.</p>"
         "<table class='tmb-table'><caption>Uppföljning sedan basåret</caption><thead><tr>"
         "<th scope='col'>Vad som följs</th><th scope='col'>Basår (95 % KI)</th><th scope='col'>Senaste år (95 % KI)</th>"
         "<th scope='col'>Förändring (95 % KI)</th><th scope='col'>Bedömning</th></tr></thead><tbody>"
@@ -1127,18 +1147,47 @@ def kommun_priorities(ctx: ReportContext) -> HTML:
 
 
 def shared_problems(ctx: ReportContext) -> HTML:
-    """Indicators where several kommuner of the län are reliably above riket."""
-    rows = _lan_round(ctx)
+    """The challenges the län's kommuner share, weighted by harm and by evidence as the proposals are
+    (:func:`tmb_analysis.priorities.shared_challenges`; the hearing's county sheet shows the same)."""
+    from .formatting import fmt_number
+    from .priorities import shared_challenges
+
     if not (_has_riket(ctx, "crime") or _has_riket(ctx, "survey")):
         return HTML("<p class='missing'>Gemensamma utmaningar kan inte pekas ut: de bygger på jämförelsen med riket, och "
                     f"{esc(MISSING['riket'])}.</p>")
-    n_k = rows["area_code"].nunique()
-    counts = rows[rows["cmp_riket"] == "higher"].groupby(["indicator", "indicator_label"])["area_name"].apply(list)
-    shared = [(label, names) for (ind, label), names in counts.items() if len(names) >= max(2, n_k // 3)]
-    shared.sort(key=lambda x: -len(x[1]))
-    if not shared:
-        return HTML("<p>Ingen indikator ligger högre än riket i minst en tredjedel av länets kommuner.</p>")
-    items = "".join(f"<li><strong>{esc(label)}</strong>: {len(names)} av {n_k} kommuner "
-                    f"({esc(', '.join(sorted(names)))})</li>" for label, names in shared)
-    return HTML(f"<p>Indikatorer där minst en tredjedel av länets kommuner ligger högre än riket "
-                f"– gemensamma utmaningar att ta upp regionalt:</p><ul>{items}</ul>")
+    shared = shared_challenges(_lan_round(ctx), ctx.area.code)
+    if shared.empty:
+        return HTML("<p>Ingen indikator har stöd i statistiken i minst två av länets kommuner, och ingen visar tecken "
+                    "i minst en tredjedel av dem.</p>")
+    body = []
+    for s in shared.itertuples():
+        parts = []
+        if s.n_eligible:
+            parts.append(f"stöd i statistiken i {s.n_eligible} av {s.n_kommuner} kommuner: {esc(', '.join(s.eligible))}")
+        if s.n_signs:
+            parts.append(f"tecken på det{' också' if s.n_eligible else ''} i {esc(', '.join(s.signs))}")
+        tier = "" if s.tier == 1 else " <span class='small'>(tecken på, inte säkert)</span>"
+        body.append(f"<li><strong>{esc(s.indicator_label)}</strong>{tier}: {'; '.join(parts)} "
+                    f"<span class='small'>(skadevikt {fmt_number(s.harm_weight, 1)})</span></li>")
+    return HTML("<p>Utmaningar som flera av länets kommuner delar, i ordning efter hur tungt underlaget väger, "
+                "viktat efter hur allvarliga brotten är – som när kommunernas förslag rangordnas. Först de som har "
+                "stöd i statistiken i minst två kommuner, sedan de som visar tecken (en jämförelse i taget) i minst en "
+                f"tredjedel av kommunerna.</p><ul>{''.join(body)}</ul>")
+
+
+def lan_proposals(ctx: ReportContext) -> HTML:
+    """The county's own proposals, by the same rules as a kommun's, with their strength and stability."""
+    from .hearing import area_proposals
+
+    rows = ctx.results[year_mask(ctx.results, ctx.source_years)]
+    proposals, watch = area_proposals(rows, ctx.area.code)
+    if proposals:
+        items = "".join(f"<li><strong>{esc(p['label'])}</strong> – {esc(p['strength'])}. {esc(p['comparisons'])}. "
+                        f"{esc(p['key'])}. {esc(p['stability'])}.</li>" for p in proposals)
+        return HTML("<p>Förslag för länet som helhet, efter samma regler som kommunernas: länets värden jämförs med "
+                    f"riket, och alla jämförelser prövas samtidigt.</p><ol>{items}</ol>")
+    text = ("<p>Inget förslag för länet som helhet har tillräckligt stöd i statistiken när alla jämförelser prövas "
+            "samtidigt.")
+    if watch:
+        text += " Att bevaka (inte förslag): " + ", ".join(esc(w["label"]) for w in watch) + "."
+    return HTML(text + "</p>")
