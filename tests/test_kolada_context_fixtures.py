@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tmb_analysis.configfiles import read_config
+from tmb_analysis.config import read_config
 from tmb_analysis.fetch import FetchError, Fetcher, fetch_kolada
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kolada_context"

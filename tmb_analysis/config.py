@@ -1,11 +1,43 @@
-"""The YAML configuration files: ``tmb_analysis/config/<name>.yaml``, or a file given instead."""
+"""Where things are and how the YAML configuration is read: paths, defaults and ``config/*.yaml``, in one place."""
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
 import yaml
+
+#: The installed package (its configuration, templates, assets and data files).
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The source checkout the package runs from: notebooks, docs and follow-up files live beside the package.
+REPO_DIR = PACKAGE_DIR.parent
+NOTEBOOK_DIR = REPO_DIR / "notebooks"
+#: The methods page every report links (``metod.html`` is made from it).
+METHOD_PAGE = REPO_DIR / "docs" / "metod.md"
+
+#: Default folders of the command line and the API (relative to the working directory).
+DEFAULT_STORE = Path("data/processed")
+DEFAULT_OUT = Path("reports")
+DEFAULT_SAMPLE = Path("data/sample")
+DEFAULT_RAW = Path("data/raw")
+
+#: Files the package ships in ``tmb_analysis/data/``.
+KOMMUN_NAMES_FILE = PACKAGE_DIR / "data" / "kommun_names.csv"
+POPULATION_FILE = PACKAGE_DIR / "data" / "scb_folkmangd_kommuner_2024.csv"
+
+
+def followup_base() -> Path:
+    """The follow-up folder (``$TMB_FOLLOWUP_DIR``, default ``uppfoljning/`` of the checkout)."""
+    return Path(os.environ.get("TMB_FOLLOWUP_DIR") or REPO_DIR / "uppfoljning")
+
+
+def cache_dir() -> Path:
+    """The results cache (``$TMB_CACHE_DIR``, default ``$XDG_CACHE_HOME/tmb-analys`` or ``~/.cache/tmb-analys``)."""
+    base = os.environ.get("TMB_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tmb-analys"
+    )
+    return Path(base)
 
 
 def read_config(name: str, path: str | Path | None = None) -> tuple[dict, str]:

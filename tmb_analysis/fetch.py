@@ -39,10 +39,11 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
+from .config import DEFAULT_RAW
 
 log = logging.getLogger("tmb.fetch")
 
-DEFAULT_CACHE = Path("data/raw")
+DEFAULT_CACHE = DEFAULT_RAW
 SCB_URL = "https://api.scb.se/OV0104/v1/doris/sv/ssd/START/BE/BE0101/BE0101A/BefolkningNy"
 KOLADA_URL = "https://api.kolada.se/v3"
 #: BRÅ's yearly per-kommun CSV files (PROVENANCE §17); the address changes with every edition.

@@ -37,7 +37,7 @@ from scipy import special
 
 from . import formatting as F
 from . import statistics as st
-from .configfiles import read_config
+from .config import read_config
 
 __all__ = [
     "CONFIDENCE_LEVELS",

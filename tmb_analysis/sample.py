@@ -53,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalogue import catalogue
+from .config import POPULATION_FILE
 from .geography import RIKET_CODE, registry
 
 NOTE = "Exempeldata – inte verklig statistik"
@@ -81,7 +82,6 @@ RIKET_NAME = "Hela landet"
 METROS = ("0180", "1480", "1280")  # Stockholm, Göteborg, Malmö
 TOURISM = ("2321", "2023", "0885", "2361", "1486")  # Åre, Malung-Sälen, Borgholm, Härjedalen, Strömstad
 #: Each kommun's real population (SCB, 1 November 2024, CC0): the example data's only real numbers.
-POPULATION_FILE = Path(__file__).parent / "data" / "scb_folkmangd_kommuner_2024.csv"
 BASE_YEAR = 2024  # the year of POPULATION_FILE
 
 

@@ -449,7 +449,7 @@ def _crime_type_key(name: str) -> str:
 def sol_names() -> dict[str, str]:
     """Crime type key (see :func:`_crime_type_key`) -> catalogue id, from ``sol_names`` in
     ``config/indicators.yaml`` (only exact matches are listed there)."""
-    from .configfiles import read_config
+    from .config import read_config
 
     raw = read_config("indicators")[0]
     out: dict[str, str] = {}

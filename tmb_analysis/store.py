@@ -47,10 +47,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import DEFAULT_STORE
 from .sources import MANIFEST_NAME, SIDECAR_SUFFIX, SourceTables, read_source
 from .validation import COLUMNS, KEYS, TABLES, DataValidationError, empty_table, to_canonical, validate
 
-DEFAULT_STORE = Path("data/processed")
 SOURCES_FILE = "sources.json"
 DERIVED_POPULATION_SOURCE = "härledd från Brå (antal/per 100 000)"
 STATUS_SV = {"final": "slutliga", "preliminary": "preliminära"}
