@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML
 
-from .geography import RIKET_CODE, Area, UnknownAreaError, registry
+from .geography import RIKET_CODE, Area, UnknownAreaError, parse_code, registry
 from .indicators import BENCHMARK_DERIVED, compute_results
 from .periods import default_report_year, lan_source_years, source_years, vintage_text, year_for, year_mask, years_text
 from .store import load_store
@@ -70,18 +70,10 @@ class ReportContext:
 
 
 def _check_code(value, kind: str) -> str:
-    if not isinstance(value, str):
-        raise ParameterError(
-            f"parameter {kind!r} must be a string code such as '0114' (got {value!r} of type {type(value).__name__}); "
-            "pass it quoted so that leading zeros survive"
-        )
-    if not re.fullmatch(r"\d{4}" if kind == "kommun" else r"\d{2}", value):
-        raise ParameterError(f"parameter {kind!r} = {value!r} is not a {'four' if kind == 'kommun' else 'two'}-digit code")
-    reg = registry()
     try:
-        return (reg.kommun if kind == "kommun" else reg.lan)(value).code
+        return parse_code(kind, value)
     except UnknownAreaError as exc:
-        raise ParameterError(str(exc)) from None
+        raise ParameterError(f"parameter {kind!r}: {exc}") from None
 
 
 def _store_fingerprint(store_dir: Path) -> str:
