@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from scipy.stats import poisson
 
 from tmb_analysis.charts import (
     caterpillar_chart,
@@ -245,9 +244,9 @@ def test_caterpillar_chart(results):
 
 
 def test_funnel_chart_draws_the_limits_of_funnel_data(results):
-    """One home for the limits: the chart draws exactly indicators.funnel_data's limits (a table
+    """One home for the limits: the chart draws exactly statistics.funnel.funnel_data's limits (a table
     without the model's columns, as here, gets phi 1 and tau2 0: FunnelPlotR's CQC limits)."""
-    from tmb_analysis.indicators import funnel_data
+    from tmb_analysis.statistics.funnel import funnel_data
 
     d = funnel_data(results, "skadegorelse", 2024)
     assert not d["model"] and d["phi"] == 1.0 and d["tau2"] == 0.0

@@ -15,8 +15,8 @@ from fixtures import shapes
 from tmb_analysis import fetch as fetch_mod
 from tmb_analysis.fetch import (
     BRA_KOMMUN_CSV_URLS,
-    FetchError,
     Fetcher,
+    FetchError,
     fetch_bra_kommun_csv,
     fetch_kolada,
     fetch_kolada_groups,

@@ -3,8 +3,8 @@ import dataclasses
 import re
 
 import pytest
-
 from conftest import REAL_DIR
+
 from tmb_analysis.geography import RIKET_CODE, UnknownAreaError, read_kommun_names, registry
 
 GAVLEBORG = {

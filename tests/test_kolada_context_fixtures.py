@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tmb_analysis.config import read_config
-from tmb_analysis.fetch import FetchError, Fetcher, fetch_kolada
+from tmb_analysis.fetch import Fetcher, FetchError, fetch_kolada
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kolada_context"
 KPIS = ["N15428", "N15643", "N31816", "N02797", "N33816", "N33813", "N01948", "N02904"]

@@ -123,38 +123,6 @@ def test_followup_without_file_explains_how_to_start(ctx):
     assert "uppfoljning/2101.yaml" in html
 
 
-def test_results_cache_key_covers_the_configuration(sample_store, monkeypatch, tmp_path):
-    """A changed threshold in config/*.yaml must never be served results computed with the old one."""
-    from pathlib import Path
-
-    store = Path(sample_store).resolve()
-    before = report._store_fingerprint(store)
-    config = Path(report.__file__).parent / "config" / "analysis.yaml"
-    original = config.read_bytes()
-    try:
-        config.write_bytes(original + b"\n# changed\n")
-        assert report._store_fingerprint(store) != before
-    finally:
-        config.write_bytes(original)
-    assert report._store_fingerprint(store) == before
-
-
-def test_results_cache_key_covers_the_code(sample_store):
-    """A changed statistic in the package code must never be served results computed by the old code."""
-    from pathlib import Path
-
-    store = Path(sample_store).resolve()
-    before = report._store_fingerprint(store)
-    module = Path(report.__file__).parent / "statistics.py"
-    original = module.read_bytes()
-    try:
-        module.write_bytes(original + b"\n# changed\n")
-        assert report._store_fingerprint(store) != before
-    finally:
-        module.write_bytes(original)
-    assert report._store_fingerprint(store) == before
-
-
 def test_harm_index_against_hand_computation(ctx):
     """The index is the harm-weighted sum of the index indicators' rates; riket = 100."""
     from tmb_analysis.priorities import _index_indicators, harm_weights

@@ -12,8 +12,8 @@ import pytest
 
 from tmb_analysis import simulate
 from tmb_analysis import statistics as st
-from tmb_analysis.indicators import compute_results
 from tmb_analysis.priorities import analysis_config
+from tmb_analysis.results import compute_results
 from tmb_analysis.store import load_store
 
 #: Seven whole län of the north and middle (77 kommuner): enough for the model to estimate itself.

@@ -9,6 +9,7 @@ import pytest
 from tmb_analysis.formatting import COMPARISON_TEXT, TREND_TEXT
 from tmb_analysis.tables import HEADINGS, TABLE_CSS, indicator_table_html, lan_table_html
 
+
 def synthetic_results(seed: int = 1):
     """A small results table: Gävleborg's ten kommuner, the län, riket and one kommun of
     another län; one crime and one survey indicator; 2016–2025."""

@@ -74,6 +74,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from . import __version__
+from .config import SAMPLE_NOTE
 
 log = logging.getLogger("tmb.build")
 
@@ -88,7 +89,7 @@ _CODE_RE = {"kommun": re.compile(r"\d{4}"), "lan": re.compile(r"\d{2}")}
 _PAGE_RE = re.compile(r"(?:kommun-\d{4}|lan-\d{2})\.html")
 
 #: Modules every kernel imports once when it starts, so that no report pays for them.
-KERNEL_PRELOAD = ("tmb_analysis.report", "tmb_analysis.charts", "tmb_analysis.tables", "tmb_analysis.indicators",
+KERNEL_PRELOAD = ("tmb_analysis.report", "tmb_analysis.charts", "tmb_analysis.tables", "tmb_analysis.results",
                   "tmb_analysis.formatting", "plotly.graph_objects")
 #: Environment of the kernels: a fixed hash seed (set and dict order of strings, so byte-identical
 #: reruns) and one maths thread per kernel (one kernel per core already fills the machine).
@@ -440,7 +441,8 @@ _tmb_reset(get_ipython(), __import__("re"), __import__("os"))
 
 #: Run in each kernel after the preload: keep the results table in memory between reports, warm up.
 _KERNEL_SETUP = """\
-from tmb_analysis.build import keep_results_in_memory as _k, warm_up as _w
+from tmb_analysis.build import warm_up as _w
+from tmb_analysis.results import keep_in_memory as _k
 _k()
 _w()
 del _k, _w
@@ -466,44 +468,6 @@ def warm_up() -> None:
             full_html=False, include_plotlyjs=False)
     except Exception:  # noqa: BLE001 - only a warm-up: a real problem shows in the report
         log.debug("kernel warm-up failed", exc_info=True)
-
-
-def keep_results_in_memory() -> None:
-    """(Runs inside a build kernel.) Keep the results table in memory between the reports the kernel runs.
-
-    ``report.load_results`` reads and validates the store and reads its cached results table for every
-    report, about a third of a kommun report's time. In a build kernel it is wrapped so that the table
-    is kept between reports, keyed by the store's files (name, size, modification time), and each
-    report gets a copy (copy-on-write, so no report can change what the next one sees). Does nothing
-    when ``load_results`` already keeps its table in memory.
-    """
-    import functools
-
-    from . import report
-
-    original = report.load_results
-    if getattr(original, "cache_clear", None) or getattr(original, "_tmb_in_memory", False):
-        return
-    kept: dict = {}
-
-    @functools.wraps(original)
-    def load_results(store_dir, report_year=None):
-        path = Path(store_dir).resolve()
-        try:
-            key = (str(path), int(report_year or 0), tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                                                                  for p in path.iterdir() if p.is_file())))
-        except OSError:
-            return original(store_dir, report_year)
-        if key not in kept:
-            kept.clear()
-            kept[key] = original(store_dir, report_year)
-        value = kept[key]
-        if isinstance(value, tuple) and value and hasattr(value[0], "copy"):
-            return (value[0].copy(deep=False), *value[1:])
-        return value
-
-    load_results._tmb_in_memory = True
-    report.load_results = load_results
 
 
 class _Kernel:
@@ -1001,7 +965,7 @@ def _write_data(staging: Path, results, jobs: list[Job], live: Path | None = Non
     When the live site was built from the same store and code (``live_files`` given) for the same
     reports, its CSV files are taken over as they are: writing the country's table as CSV takes seconds.
     """
-    from .indicators import write_results_csv
+    from .results import write_results_csv
 
     data = staging / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -1171,7 +1135,8 @@ def _write_index(result: BuildResult, staging: Path, env, vintage: str, syntheti
                if f"lan-{code}.html" in by_page else {"href": None, "status": "absent", "status_text": "ingår inte i körningen"}),
             "kommuner": [entry(j.page, reg.area(j.code).name) for j in kommun_pages],
         })
-    html_text = env.get_template("index.html.j2").render(lans=lans, vintage=vintage, synthetic=synthetic, version=__version__)
+    html_text = env.get_template("index.html.j2").render(lans=lans, vintage=vintage, synthetic=synthetic, version=__version__,
+                                                         sample_note=SAMPLE_NOTE)
     (staging / "index.html").write_text(html_text, encoding="utf-8")
 
 
@@ -1768,7 +1733,7 @@ def build(
         if store.is_dir():  # something is to be built: start the kernels while the results load
             pool = _Pool(max(1, min(workers or os.cpu_count() or 1, len(jobs))), kernel_cfg)
         with _Phase("load results"):
-            from .report import load_results  # after the workers started: this import alone takes seconds
+            from .results import load_results  # after the workers started: this import alone takes seconds
 
             results, st = load_results(store, year)  # raises EmptyStoreError / validation errors before anything is written
         check_data_for_jobs(jobs, results, store, year)  # a year or an area the store has no data for

@@ -22,9 +22,19 @@ DEFAULT_OUT = Path("reports")
 DEFAULT_SAMPLE = Path("data/sample")
 DEFAULT_RAW = Path("data/raw")
 
+#: The example data: the words every page and file made from it carries, and the name of its manifest.
+SAMPLE_NOTE = "Exempeldata – inte verklig statistik"
+SAMPLE_MANIFEST = "exempeldata.json"
+#: The sidecar ``tmb fetch`` writes beside each download (``<name>.provenance.json``).
+SIDECAR_SUFFIX = ".provenance.json"
+
 #: Files the package ships in ``tmb_analysis/data/``.
 KOMMUN_NAMES_FILE = PACKAGE_DIR / "data" / "kommun_names.csv"
 POPULATION_FILE = PACKAGE_DIR / "data" / "scb_folkmangd_kommuner_2024.csv"
+
+
+#: Results tables the cache keeps (the most recently used); older ones are removed as new ones are written.
+CACHE_KEEP = 8
 
 
 def followup_base() -> Path:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import __version__
-from .config import DEFAULT_RAW
+from .config import DEFAULT_RAW, SIDECAR_SUFFIX
 
 log = logging.getLogger("tmb.fetch")
 
@@ -55,7 +55,6 @@ BRA_KOMMUN_CSV_URLS: dict[int, str] = {
 }
 USER_AGENT = f"tmb-analys/{__version__} (+https://github.com/; crime-prevention statistics for Swedish municipalities)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-SIDECAR_SUFFIX = ".provenance.json"  # the same as tmb_analysis.sources.SIDECAR_SUFFIX (checked by the tests)
 
 
 class FetchError(RuntimeError):

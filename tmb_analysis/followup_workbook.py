@@ -8,7 +8,7 @@
   complete; the indicator is chosen from a list, the direction is ``minska`` or ``öka``;
 * ``Indikatorer``: every indicator of the kommun with its latest value and, in the column
   ``Minsta påvisbara förändring``, the smallest change the statistics can detect by the follow-up year at
-  the kommun's size and with the overdispersion the analysis estimates (:mod:`tmb_analysis.detectable`),
+  the kommun's size and with the overdispersion the analysis estimates (:mod:`tmb_analysis.statistics.detectable`),
   so that the kommun knows beforehand whether its statistics could ever show success;
 * ``tmb`` (hidden): the kommun's code and the format version, which :func:`read_workbook` checks.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .catalogue import catalogue
-from .detectable import detectable_change_rate, detectable_change_share
+from .statistics.detectable import detectable_change_rate, detectable_change_share
 from .validation import DataValidationError
 
 __all__ = ["HEADINGS", "FORMAT", "write_template", "read_workbook", "is_followup_workbook", "detectable_changes"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SOURCE_KINDS", "default_report_year", "lan_source_years", "round_mask", "select_rows", "source_years", "vintage_text",
+__all__ = ["SOURCE_KINDS", "default_report_year", "lan_source_years", "period_split", "round_mask", "source_years", "vintage_text",
            "year_for", "year_mask", "years_text"]
 
 SOURCE_KINDS = ("crime", "survey")
@@ -111,17 +111,6 @@ def year_mask(results: pd.DataFrame, year) -> np.ndarray:
     return years == wanted
 
 
-def select_rows(results: pd.DataFrame, **eq) -> pd.DataFrame:
-    """Rows equal to every keyword (compared as text); ``year`` may be a per-source mapping (:func:`year_mask`)."""
-    mask = np.ones(len(results), dtype=bool)
-    for col, val in eq.items():
-        if col == "year":
-            mask &= year_mask(results, val)
-        else:
-            mask &= (results[col].astype("string") == str(val)).fillna(False).to_numpy(dtype=bool)
-    return results[mask]
-
-
 def years_text(year) -> str:
     """'2024', or 'anmälda brott 2024, NTU 2025' for a per-source spec (a missing source is left out)."""
     if not isinstance(year, dict):
@@ -171,3 +160,13 @@ def vintage_text(results: pd.DataFrame, area_code: str | None = None) -> str:
                              if len(periods) > 1 else f"kommunvärden för tvåårsperioden {periods[0]}")
         parts.append(f"NTU {_span(ntu.min(), ntu.max())}" + (f" ({'; '.join(notes)})" if notes else ""))
     return "; ".join(parts) if parts else "inga data"
+
+def period_split(res: pd.DataFrame) -> np.ndarray:
+    """True for the rows of pooled two-year NTU estimates (``period`` '2017–2018'), False for yearly rows.
+
+    The statistics keep the two apart: a pooled value is compared only with a benchmark of the same
+    period, pooled and yearly values are never in the same trend, shrinkage prior or funnel.
+    """
+    if "period" not in res:
+        return np.zeros(len(res), dtype=bool)
+    return (res["period"].astype(str).to_numpy() != res["year"].astype(str).to_numpy())

@@ -75,13 +75,11 @@ import numpy as np
 import pandas as pd
 
 from .catalogue import catalogue
+from .config import SAMPLE_MANIFEST as MANIFEST_NAME
+from .config import SAMPLE_NOTE, SIDECAR_SUFFIX
 from .crosswalk import crosswalk
 from .geography import RIKET_CODE, UnknownAreaError, registry
 from .validation import COLUMNS, DataValidationError, empty_table, to_canonical, validate
-
-MANIFEST_NAME = "exempeldata.json"
-SAMPLE_NOTE = "Exempeldata – inte verklig statistik"
-SIDECAR_SUFFIX = ".provenance.json"
 
 #: Formats with a reader: id -> description.
 FORMATS: dict[str, str] = {

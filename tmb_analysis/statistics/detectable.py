@@ -3,7 +3,7 @@
 A kommun that decides a priority should know beforehand whether its statistics could ever show
 success. For reported crime the follow-up compares the rate of a follow-up year with the baseline
 year. Crime counts vary more than Poisson from year to year within a kommun (the dispersion ``phi``
-of the results table's model, :mod:`tmb_analysis.variation`), so the comparison is a Wald test of
+of the results table's model, :mod:`tmb_analysis.statistics.variation`), so the comparison is a Wald test of
 the log rate ratio with variance ``phi * (1/c0 + 1/c1)`` (quasi-Poisson). The *minimum detectable
 change* is the relative change whose expected counts make that test reject at level ``alpha``
 (two-sided) with probability ``power``::
