@@ -175,3 +175,12 @@ def test_a_selection_or_a_reordered_table_is_searched_by_masks(table):
 def test_area_name_from_the_table_the_registry_or_the_code(table):
     assert area_name(table, "2180") == "Gävle" and area_name(table.iloc[0:0], "2180") == "Gävle"
     assert area_name(table.iloc[0:0], "not-a-code") == "not-a-code"
+
+
+def test_a_kept_selection_is_handed_out_as_a_copy(table):
+    first = select(table, indicator="totalt")
+    first.loc[first.index[0], "value"] = -1.0
+    first["extra"] = 1
+    again = select(table, indicator="totalt")
+    assert "extra" not in again and again["value"].iloc[0] != -1.0
+    pd.testing.assert_frame_equal(again, table[table["indicator"] == "totalt"])

@@ -46,7 +46,9 @@ def measured_year(results: pd.DataFrame) -> np.ndarray:
     offsets = {i.id: i.ntu_year_offset for i in catalogue() if i.ntu_year_offset}
     if not offsets:
         return year
-    return year + results["indicator"].map(offsets).fillna(0).to_numpy(dtype=float)
+    codes, indicators = pd.factorize(results["indicator"], use_na_sentinel=True)
+    per_code = np.array([float(offsets.get(ind, 0)) for ind in indicators] + [0.0])  # -1 (missing): no offset
+    return year + per_code[codes]
 
 
 def round_mask(results: pd.DataFrame, report_year: int | None = None) -> np.ndarray:
@@ -106,8 +108,11 @@ def year_mask(results: pd.DataFrame, year) -> np.ndarray:
     if not isinstance(year, dict):
         return pd.to_numeric(results["year"], errors="coerce").to_numpy(dtype=float) == int(year)
     years = measured_year(results)
-    kinds = results["source_kind"].astype(str).to_numpy()
-    wanted = np.array([np.nan if year.get(k) is None else float(year[k]) for k in kinds], dtype=float)
+    kinds = results["source_kind"]
+    wanted = np.full(len(results), np.nan)
+    for kind, y in year.items():
+        if y is not None:
+            wanted[(kinds == kind).to_numpy(dtype=bool, na_value=False)] = float(y)
     return years == wanted
 
 
