@@ -5,7 +5,7 @@ A fake session serves recorded responses written in the documented shapes (tests
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from tmb_analysis.sources import SIDECAR_SUFFIX, read_source
 from tmb_analysis.store import import_paths, load_store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-NOW = datetime(2026, 3, 28, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 28, 9, 30, tzinfo=UTC)
 
 
 class FakeResponse:

@@ -2,7 +2,7 @@
 issue 16): their internal arithmetic, and `tmb fetch kolada` over them, errors included."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -64,7 +64,7 @@ class Replay:
 def make_fetcher(tmp_path, answers):
     waits = []
     f = Fetcher(cache_dir=tmp_path / "raw", session=Replay(answers), sleep=waits.append,
-                now=lambda: datetime(2026, 3, 28, tzinfo=timezone.utc))
+                now=lambda: datetime(2026, 3, 28, tzinfo=UTC))
     return f, waits
 
 

@@ -56,7 +56,7 @@ def test_the_null_store_is_null(part):
     assert (lan == sums).all()
     s = null.survey
     z = []
-    for (ind, year), g in s.groupby(["indicator", "year"]):
+    for _key, g in s.groupby(["indicator", "year"]):
         r = g[g.area_code == "00"]["share_pct"].astype(float)
         k = g[g.area_code.str.len() == 4]
         se = (k.ci_high_pct.astype(float) - k.ci_low_pct.astype(float)) / (2 * 1.959964)

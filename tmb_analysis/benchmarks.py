@@ -1,4 +1,4 @@
-"""What each row of the results table is compared with: län and riket derived from complete kommun sets, similar-kommun groups."""
+"""What each row of the results table is compared with: län and riket from complete kommun sets, similar kommuner."""
 
 from __future__ import annotations
 
@@ -61,7 +61,11 @@ def similar_groups(store, settings: dict | None = None) -> pd.DataFrame:
         pref = np.array([next((i for i, p in enumerate(prefer) if p in t), len(prefer)) for t in text])
         size = skr.groupby("group_id")["area_code"].nunique()
         meta = meta.assign(_pref=pref, _size=size.reindex(meta.index).to_numpy())
-        cand = skr[["area_code", "group_id"]].drop_duplicates().join(meta[["_pref", "_size", "group_title"]], on="group_id")
+        cand = (
+            skr[["area_code", "group_id"]]
+            .drop_duplicates()
+            .join(meta[["_pref", "_size", "group_title"]], on="group_id")
+        )
         best = cand.sort_values(["area_code", "_pref", "_size", "group_id"]).drop_duplicates("area_code")
         parts.append(best.assign(kind="group")[["area_code", "kind", "group_id", "group_title"]])
 
@@ -73,7 +77,8 @@ def similar_groups(store, settings: dict | None = None) -> pd.DataFrame:
         titles = meta["group_title"].to_numpy(dtype=object)
         meta = meta.assign(
             _pref=[next((i for i, p in enumerate(patterns) if p.search(t)), len(patterns)) for t in titles],
-            _year=[-_year_in(t) for t in titles])
+            _year=[-_year_in(t) for t in titles],
+        )
         best = meta.sort_values(["subject_code", "_pref", "_year", "group_id"]).drop_duplicates("subject_code")
         best = best.rename(columns={"subject_code": "area_code"})
         parts.append(best.assign(kind="peers")[["area_code", "kind", "group_id", "group_title"]])
@@ -81,10 +86,15 @@ def similar_groups(store, settings: dict | None = None) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=cols)
     chosen = pd.concat(parts, ignore_index=True)
-    members = g[g["group_id"].isin(set(chosen["group_id"]))].groupby("group_id")["area_code"].agg(
-        lambda x: tuple(sorted(set(x))))
-    chosen["members"] = [tuple(m for m in members.get(gid, ()) if m != code)
-                         for code, gid in zip(chosen["area_code"], chosen["group_id"])]
+    members = (
+        g[g["group_id"].isin(set(chosen["group_id"]))]
+        .groupby("group_id")["area_code"]
+        .agg(lambda x: tuple(sorted(set(x))))
+    )
+    chosen["members"] = [
+        tuple(m for m in members.get(gid, ()) if m != code)
+        for code, gid in zip(chosen["area_code"], chosen["group_id"])
+    ]
     return chosen[cols].reset_index(drop=True)
 
 
@@ -106,8 +116,9 @@ def group_benchmarks(res: pd.DataFrame, groups: pd.DataFrame, cfg: dict) -> dict
     extra = sorted((set(groups["area_code"]) | {m for ms in groups["members"] for m in ms}) - set(area_uniq))
     codes = np.array(list(area_uniq) + extra, dtype=object)
     pos = {c: i for i, c in enumerate(codes)}
-    key_codes, key_uniq = pd.factorize((pd.factorize(res["indicator"])[0].astype(np.int64) * 10_000 + res["year"].to_numpy()) * 2
-                                       + period_split(res))
+    key_codes, key_uniq = pd.factorize(
+        (pd.factorize(res["indicator"])[0].astype(np.int64) * 10_000 + res["year"].to_numpy()) * 2 + period_split(res)
+    )
     a_idx = area_codes.astype(np.int64)
     use = kom & (a_idx >= 0)
     crime = (res["source_kind"] == "crime").to_numpy()
@@ -160,8 +171,9 @@ def group_benchmarks(res: pd.DataFrame, groups: pd.DataFrame, cfg: dict) -> dict
         label = "kommungrupp" if kind == "group" else "liknande kommuner"
         short = np.flatnonzero(~enough & (n_mem > 0))
         few = np.full(len(rows), "", dtype=object)
-        few[short] = [f"{label}: för få kommuner med data ({int(h)} av {int(t)})"
-                      for h, t in zip(n_has[short], n_mem[short])]
+        few[short] = [
+            f"{label}: för få kommuner med data ({int(h)} av {int(t)})" for h, t in zip(n_has[short], n_mem[short])
+        ]
         reason[rows] = np.where(n_mem == 0, f"{label}: grupp saknas", few)
         out[kind] = {"value": value, "title": title, "reason": reason, "var0": var0, "h": h}
     return out
@@ -185,7 +197,13 @@ def add_derived_benchmarks(base: pd.DataFrame) -> pd.DataFrame:
     """
     reg = registry()
     base = base.copy()
-    level = base["area_code"].astype(str).str.len().map({4: "kommun", 2: "lan"}).where(base["area_code"] != RIKET_CODE, "riket")
+    level = (
+        base["area_code"]
+        .astype(str)
+        .str.len()
+        .map({4: "kommun", 2: "lan"})
+        .where(base["area_code"] != RIKET_CODE, "riket")
+    )
     base["benchmark_source"] = np.where(level == "kommun", "", BENCHMARK_PUBLISHED).astype(object)
     crime_ids = {i.id for i in catalogue().of_kind("crime")}
     c, p = _f(base["count"]), _f(base["population"])
@@ -197,31 +215,52 @@ def add_derived_benchmarks(base: pd.DataFrame) -> pd.DataFrame:
     size = {lan.code: len(reg.kommuner(lan.code)) for lan in reg.all_lan()}
     size[RIKET_CODE] = len(reg.kommuner())
     valued = base[np.isfinite(_f(base["value"])) & (level != "kommun").to_numpy()]
-    have = pd.MultiIndex.from_arrays([valued["area_code"].to_numpy(dtype=object), valued["indicator"].to_numpy(dtype=object),
-                                      valued["year"].to_numpy(dtype=np.int64)])
+    have = pd.MultiIndex.from_arrays(
+        [
+            valued["area_code"].to_numpy(dtype=object),
+            valued["indicator"].to_numpy(dtype=object),
+            valued["year"].to_numpy(dtype=np.int64),
+        ]
+    )
     derived = []
     for target in (kom["area_code"].map(lan_of).to_numpy(dtype=object), np.full(len(kom), RIKET_CODE, dtype=object)):
-        wanted = ~pd.MultiIndex.from_arrays([target, kom["indicator"].to_numpy(dtype=object),
-                                             kom["year"].to_numpy(dtype=np.int64)]).isin(have)
+        wanted = ~pd.MultiIndex.from_arrays(
+            [target, kom["indicator"].to_numpy(dtype=object), kom["year"].to_numpy(dtype=np.int64)]
+        ).isin(have)
         if not wanted.any():  # every benchmark is published: nothing to derive
             continue
         g = kom[wanted].assign(_to=target[wanted]).groupby(["_to", "indicator", "year"])
         agg = g.agg(count=("_c", "sum"), population=("_p", "sum"), n=("area_code", "nunique"), prel=("_prel", "any"))
         agg = agg.reset_index()
         complete = agg["n"].to_numpy() == agg["_to"].map(size).to_numpy()
-        keys = pd.MultiIndex.from_arrays([agg["_to"].to_numpy(dtype=object), agg["indicator"].to_numpy(dtype=object),
-                                          agg["year"].to_numpy(dtype=np.int64)])
+        keys = pd.MultiIndex.from_arrays(
+            [
+                agg["_to"].to_numpy(dtype=object),
+                agg["indicator"].to_numpy(dtype=object),
+                agg["year"].to_numpy(dtype=np.int64),
+            ]
+        )
         derived.append(agg[complete & ~keys.isin(have)])
     new = pd.concat(derived, ignore_index=True) if derived else pd.DataFrame()
     if new.empty:
         return base
     low, high = poisson_rate_ci(new["count"].to_numpy(dtype=float), new["population"].to_numpy(dtype=float))
-    rows = pd.DataFrame({
-        "area_code": new["_to"].to_numpy(dtype=object), "year": new["year"].to_numpy(), "indicator": new["indicator"].to_numpy(),
-        "value": new["count"].to_numpy() / new["population"].to_numpy() * 100_000, "ci_low": low, "ci_high": high,
-        "count": new["count"].to_numpy(), "population": new["population"].to_numpy(), "n_respondents": pd.NA,
-        "status": np.where(new["prel"], "preliminary", "final"), "population_source": "summa av kommunernas befolkning",
-        "source": "beräknat från kommunerna", "period": new["year"].astype(str).to_numpy(dtype=object),
-        "benchmark_source": BENCHMARK_DERIVED,
-    })
+    rows = pd.DataFrame(
+        {
+            "area_code": new["_to"].to_numpy(dtype=object),
+            "year": new["year"].to_numpy(),
+            "indicator": new["indicator"].to_numpy(),
+            "value": new["count"].to_numpy() / new["population"].to_numpy() * 100_000,
+            "ci_low": low,
+            "ci_high": high,
+            "count": new["count"].to_numpy(),
+            "population": new["population"].to_numpy(),
+            "n_respondents": pd.NA,
+            "status": np.where(new["prel"], "preliminary", "final"),
+            "population_source": "summa av kommunernas befolkning",
+            "source": "beräknat från kommunerna",
+            "period": new["year"].astype(str).to_numpy(dtype=object),
+            "benchmark_source": BENCHMARK_DERIVED,
+        }
+    )
     return pd.concat([base, rows], ignore_index=True)

@@ -37,9 +37,20 @@ def add_shrinkage(res, cfg, is_kommun, crime, lo, hi, value, phi_row) -> None:
     ecfg = cfg["empirical_bayes"]
     min_areas = int(ecfg.get("min_areas", 3))
     n = len(res)
-    cols = {k: np.full(n, np.nan) for k in ("eb_value", "eb_ci_low", "eb_ci_high", "eb_weight",
-                                             "eb_lan_value", "eb_lan_ci_low", "eb_lan_ci_high", "eb_prior_n",
-                                             "_eb_m")}
+    cols = {
+        k: np.full(n, np.nan)
+        for k in (
+            "eb_value",
+            "eb_ci_low",
+            "eb_ci_high",
+            "eb_weight",
+            "eb_lan_value",
+            "eb_lan_ci_low",
+            "eb_lan_ci_high",
+            "eb_prior_n",
+            "_eb_m",
+        )
+    }
     prior = np.full(n, "", dtype=object)
     reason = np.full(n, "", dtype=object)
     key = res.groupby(["indicator", "year", "period"], sort=False).ngroup().to_numpy().astype(np.int64)
@@ -61,9 +72,13 @@ def add_shrinkage(res, cfg, is_kommun, crime, lo, hi, value, phi_row) -> None:
                 n_lan = pd.Series(lan[rows][valid]).groupby(pd.Series(grp[valid])).nunique()
                 spans = pd.Series(grp).map(n_lan).fillna(0).to_numpy()
                 prior[rows] = np.where(spans > 1, "riket", "lan")
-                reason[rows] = np.where(~valid, "antal eller befolkning saknas",
-                                        np.where(np.isfinite(e["eb_rate"].to_numpy()), "",
-                                                 f"för få kommuner med data (färre än {min_areas})"))
+                reason[rows] = np.where(
+                    ~valid,
+                    "antal eller befolkning saknas",
+                    np.where(
+                        np.isfinite(e["eb_rate"].to_numpy()), "", f"för få kommuner med data (färre än {min_areas})"
+                    ),
+                )
     survey = is_kommun & ~crime
     other = ~is_kommun | survey
     cols["eb_value"][other] = np.where(crime[other], res["_bench"].to_numpy(dtype=float)[other], value[other])
@@ -76,7 +91,9 @@ def add_shrinkage(res, cfg, is_kommun, crime, lo, hi, value, phi_row) -> None:
     prior[is_kommun & ~np.isfinite(cols["eb_value"])] = ""
     for k, v in cols.items():
         res[k] = v
-    res["eb_prior_n"] = pd.array(np.where(cols["eb_prior_n"] > 0, cols["eb_prior_n"], np.nan), dtype="Float64").astype("Int64")
+    res["eb_prior_n"] = pd.array(np.where(cols["eb_prior_n"] > 0, cols["eb_prior_n"], np.nan), dtype="Float64").astype(
+        "Int64"
+    )
     res["eb_prior"] = text_column(prior, res)
     res["eb_reason"] = text_column(reason, res)
 
@@ -117,8 +134,10 @@ def add_pooled_rates(res, idx, store, cfg, crime, series, first_year, comp_from,
     complete &= ~crosses
     missing_years = np.full(n, "", dtype=object)
     bad = np.flatnonzero(crime & ~had_all)
-    missing_years[bad] = [", ".join(str(y - lag) for lag, g in zip(range(k - 1, -1, -1), flags) if not g)
-                          for y, flags in zip(year[bad].tolist(), zip(*(g[bad].tolist() for g in lacking)))]
+    missing_years[bad] = [
+        ", ".join(str(y - lag) for lag, g in zip(range(k - 1, -1, -1), flags) if not g)
+        for y, flags in zip(year[bad].tolist(), zip(*(g[bad].tolist() for g in lacking)))
+    ]
     rate = np.where(complete, sum_c / np.where(complete, sum_p, 1.0) * 100_000, np.nan)
     low, high = st.poisson_rate_ci(np.where(complete, sum_c, np.nan), np.where(complete, sum_p, np.nan))
     res["pooled_value"] = rate
@@ -126,8 +145,11 @@ def add_pooled_rates(res, idx, store, cfg, crime, series, first_year, comp_from,
     res["pooled_ci_high"] = high
     span = (year - (k - 1)).astype(str).astype(object) + "–" + year.astype(str).astype(object)
     res["pooled_years"] = text_column(np.where(crime, span, ""), res)
-    reason = np.where(~crime, "sammanvägning gäller anmälda brott",
-                      np.where(had_all, "", "antal eller befolkning saknas för " + missing_years)).astype(object)
+    reason = np.where(
+        ~crime,
+        "sammanvägning gäller anmälda brott",
+        np.where(had_all, "", "antal eller befolkning saknas för " + missing_years),
+    ).astype(object)
     gen = np.flatnonzero(crosses & had_all & ~crosses_ind)
     reason[gen] = [f"åren före {int(f)} används inte (ett brott i Brås nationella serie)" for f in first_year[gen]]
     ind = np.flatnonzero(crosses_ind)
@@ -135,8 +157,11 @@ def add_pooled_rates(res, idx, store, cfg, crime, series, first_year, comp_from,
     res["pooled_reason"] = text_column(reason, res)
     # small_area: kommuner below the population threshold (from the population table).
     area_pop = variation.area_year_values(idx, store.population, "population")
-    res["small_area"] = (res["area_level"].to_numpy() == "kommun") & np.isfinite(area_pop) & (
-        area_pop < float(pcfg.get("small_area_population", 20_000)))
+    res["small_area"] = (
+        (res["area_level"].to_numpy() == "kommun")
+        & np.isfinite(area_pop)
+        & (area_pop < float(pcfg.get("small_area_population", 20_000)))
+    )
     # the pooled rate against riket's pooled rate, by the model
     level = res["area_level"].to_numpy()
     is_riket = level == "riket"
@@ -149,14 +174,18 @@ def add_pooled_rates(res, idx, store, cfg, crime, series, first_year, comp_from,
     tau2 = _f(res["model_tau2"])
     z, sd = variation.standardised(v_p, phi_row * unit_p, tau2, v_r, phi_row * unit_r)
     applies = crime & ~is_riket & complete & np.isfinite(z)
-    res["cmp_riket_pooled"] = text_column(np.where(applies, st.compare_z(z, float(cfg["model"].get("level", 0.95))), "unknown"), res)
+    res["cmp_riket_pooled"] = text_column(
+        np.where(applies, st.compare_z(z, float(cfg["model"].get("level", 0.95))), "unknown"), res
+    )
     res["_z_pooled"] = np.where(applies, z, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         res["_rho_pooled"] = np.where(applies, np.sqrt(phi_row * unit_p) / sd, np.nan)
     res["_pool_count"] = np.where(complete, sum_c, np.nan)
 
 
-def add_model_comparisons(res, idx, store, cfg, cat, crime, lo, hi, comparable, first_year, gb, pooled=None) -> np.ndarray:
+def add_model_comparisons(
+    res, idx, store, cfg, cat, crime, lo, hi, comparable, first_year, gb, pooled=None
+) -> np.ndarray:
     """Every comparison of the results table, by the model of :mod:`tmb_analysis.statistics.variation`.
 
     Sets ``cmp_lan`` (with the rest of the län), ``cmp_riket``, ``cmp_group``, ``cmp_peers``,
@@ -193,8 +222,9 @@ def add_model_comparisons(res, idx, store, cfg, cat, crime, lo, hi, comparable, 
     own_var = phi_row * var_unit
     riket_s, riket_v = variation.benchmark_rows(idx, stat, own_var, RIKET_CODE)
     ref = np.where(np.isfinite(riket_s), riket_s, stat)
-    tau2, n_areas, t_reason = variation.estimate_tau2(res, idx, stat, own_var, usable & ~is_riket & (var_unit > 0),
-                                                     crime, first_year, themes, mcfg, ref)
+    tau2, n_areas, t_reason = variation.estimate_tau2(
+        res, idx, stat, own_var, usable & ~is_riket & (var_unit > 0), crime, first_year, themes, mcfg, ref
+    )
     weight_pop = np.where(crime, p, variation.area_year_values(idx, store.population, "population"))
     reg = registry()
     per_lan = {a.code: len(reg.kommuner(a.code)) for a in reg.all_lan()}
@@ -227,8 +257,9 @@ def add_model_comparisons(res, idx, store, cfg, cat, crime, lo, hi, comparable, 
     res["lan_rest_value"] = np.where(is_kommun, rest["value"], np.nan)
     res["funnel_phi"] = np.where(crime, phi_row, np.nan)
     res["model_tau2"] = np.where(is_kommun | is_lan, tau2, np.nan)
-    res["model_n_areas"] = pd.array(np.where((is_kommun | is_lan) & np.isfinite(tau2), n_areas, np.nan),
-                                    dtype="Float64").astype("Int64")
+    res["model_n_areas"] = pd.array(
+        np.where((is_kommun | is_lan) & np.isfinite(tau2), n_areas, np.nan), dtype="Float64"
+    ).astype("Int64")
     p_txt = np.where(crime, variation.per_row(ind, phi_reason, ""), "")
     res["model_reason"] = text_column(np.where(is_kommun | is_lan, join_texts(p_txt, t_reason), ""), res)
 

@@ -33,10 +33,10 @@ import os
 import re
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
 from .config import DEFAULT_RAW, SIDECAR_SUFFIX
@@ -87,7 +87,7 @@ class Fetcher:
     max_wait: float = 60.0
     refresh: bool = False
     sleep: Callable[[float], None] | None = None
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self):
         self.cache_dir = Path(self.cache_dir)

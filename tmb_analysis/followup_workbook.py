@@ -263,7 +263,7 @@ def read_workbook(path: str | Path, years_with_data=None) -> pd.DataFrame:
         if decision is None or (isinstance(decision, str) and not decision.strip()):
             continue  # an undecided proposal, or an empty row
 
-        def where(field: str) -> str:
+        def where(field: str, n: int = n) -> str:
             return f"{path.name}: sheet 'Beslut', row {n}, field {field}"
 
         try:

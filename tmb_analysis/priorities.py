@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import copy
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +64,7 @@ def load_config(name: str, path: str | Path | None = None) -> dict:
     return read_config(name, path)[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached(name: str) -> dict:
     return load_config(name)
 

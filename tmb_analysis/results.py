@@ -20,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import types
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -137,7 +137,9 @@ LAST_TIMINGS: dict[str, float] = {}
 
 def _crime_rows(store) -> pd.DataFrame:
     crime = store.crime.copy()
-    pop = store.population[["area_code", "year", "population", "source"]].rename(columns={"source": "population_source"})
+    pop = store.population[["area_code", "year", "population", "source"]].rename(
+        columns={"source": "population_source"}
+    )
     crime = crime.merge(pop, on=["area_code", "year"], how="left")
     count = pd.to_numeric(crime["count"], errors="coerce").astype("float64")
     population = pd.to_numeric(crime["population"], errors="coerce").astype("float64")
@@ -156,9 +158,13 @@ def _survey_rows(store) -> pd.DataFrame:
     survey = store.survey.copy()
     share = pd.to_numeric(survey["share_pct"], errors="coerce").astype("float64")
     low = pd.to_numeric(survey["ci_low_pct"], errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
-    high = pd.to_numeric(survey["ci_high_pct"], errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
+    high = (
+        pd.to_numeric(survey["ci_high_pct"], errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
+    )
     n = pd.to_numeric(survey["n_respondents"], errors="coerce").astype("float64")
-    w_low, w_high = st.wilson_share_ci(share.to_numpy(dtype=float, na_value=np.nan), n.to_numpy(dtype=float, na_value=np.nan))
+    w_low, w_high = st.wilson_share_ci(
+        share.to_numpy(dtype=float, na_value=np.nan), n.to_numpy(dtype=float, na_value=np.nan)
+    )
     missing = ~np.isfinite(low) | ~np.isfinite(high)
     survey["value"] = share
     survey["ci_low"] = np.where(missing, w_low, low)
@@ -192,11 +198,26 @@ def compute_results(store, settings: dict | None = None, report_year: int | None
     parts = [df for df in (_crime_rows(store), _survey_rows(store)) if len(df)]
     if not parts:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    keep = ["area_code", "year", "indicator", "value", "ci_low", "ci_high", "count", "population",
-            "n_respondents", "status", "population_source", "source", "period"]
+    keep = [
+        "area_code",
+        "year",
+        "indicator",
+        "value",
+        "ci_low",
+        "ci_high",
+        "count",
+        "population",
+        "n_respondents",
+        "status",
+        "population_source",
+        "source",
+        "period",
+    ]
     res = add_derived_benchmarks(pd.concat([p[keep] for p in parts], ignore_index=True))
     res = res.merge(reg.frame(), on="area_code", how="left")
-    res = res.merge(cat[["indicator", "indicator_label", "source_kind", "theme", "unit", "worse"]], on="indicator", how="left")
+    res = res.merge(
+        cat[["indicator", "indicator_label", "source_kind", "theme", "unit", "worse"]], on="indicator", how="left"
+    )
     res["year"] = res["year"].astype("int64")
     res["count"] = pd.to_numeric(res["count"], errors="coerce").astype("Int64")
     res["population"] = pd.to_numeric(res["population"], errors="coerce").round().astype("Int64")
@@ -221,8 +242,10 @@ def compute_results(store, settings: dict | None = None, report_year: int | None
     wide = ~crime & np.isfinite(width) & (width > float(unc["max_ci_width_pp"]))
     res["too_uncertain"] = wide
     w_txt = np.full(len(res), "", dtype=object)
-    w_txt[wide] = [f"intervallet {v:.1f} procentenheter brett, mer än {float(unc['max_ci_width_pp']):g}".replace(".", ",")
-                   for v in width[wide].tolist()]
+    w_txt[wide] = [
+        f"intervallet {v:.1f} procentenheter brett, mer än {float(unc['max_ci_width_pp']):g}".replace(".", ",")
+        for v in width[wide].tolist()
+    ]
     res["uncertainty_reason"] = text_column(w_txt, res)
 
     # ---- benchmark values: län and riket ---------------------------------------
@@ -237,7 +260,9 @@ def compute_results(store, settings: dict | None = None, report_year: int | None
     bench = res[["area_code", "indicator", "year", "period", "_bench"]].rename(columns={"_bench": "value"})
     lan_bench = bench.rename(columns={"area_code": "lan_code", "value": "lan_value"})
     res = res.merge(lan_bench, on=["lan_code", "indicator", "year", "period"], how="left")
-    riket_bench = bench[bench["area_code"] == RIKET_CODE].drop(columns="area_code").rename(columns={"value": "riket_value"})
+    riket_bench = (
+        bench[bench["area_code"] == RIKET_CODE].drop(columns="area_code").rename(columns={"value": "riket_value"})
+    )
     res = res.merge(riket_bench, on=["indicator", "year", "period"], how="left")
     res["lan_value"] = np.where(is_kommun, _f(res["lan_value"]), np.nan)
     res["riket_value"] = np.where(~is_riket, _f(res["riket_value"]), np.nan)
@@ -262,8 +287,10 @@ def compute_results(store, settings: dict | None = None, report_year: int | None
     last_n, alpha = int(tcfg["last_n_years"]), float(tcfg["alpha"])
     series = res.assign(_pooled=pooled).groupby(["area_code", "indicator", "_pooled"], sort=False).ngroup().to_numpy()
     years = res["year"].to_numpy(dtype=float)
-    cols = {k: np.full(len(res), np.nan) for k in ("pct_per_year", "ci_low", "ci_high", "n_years", "scale", "first_year",
-                                                   "stat", "stat_df")}
+    cols = {
+        k: np.full(len(res), np.nan)
+        for k in ("pct_per_year", "ci_low", "ci_high", "n_years", "scale", "first_year", "stat", "stat_df")
+    }
     cols.update({k: np.full(len(res), "", dtype=object) for k in ("classification", "reason", "unit")})
     ci_ = np.flatnonzero(crime)
     si_ = np.flatnonzero(~crime & ~pooled)  # overlapping two-year periods give no trend
@@ -274,19 +301,30 @@ def compute_results(store, settings: dict | None = None, report_year: int | None
             continue
         if is_crime:
             cnt = np.where(comparable[rows], _f(res["count"])[rows], np.nan)
-            t = st.poisson_trend_batch(series[rows], years[rows], cnt, _f(res["population"])[rows],
-                                       last_n=last_n, alpha=alpha, min_scale=phi_row[rows])
+            t = st.poisson_trend_batch(
+                series[rows],
+                years[rows],
+                cnt,
+                _f(res["population"])[rows],
+                last_n=last_n,
+                alpha=alpha,
+                min_scale=phi_row[rows],
+            )
         else:
             shr = np.where(comparable[rows], value[rows], np.nan)
             t = st.share_trend_batch(series[rows], years[rows], shr, lo[rows], hi[rows], last_n=last_n, alpha=alpha)
         for k in cols:
             cols[k][rows] = t[k].to_numpy()
-    comp_from = variation.per_row(res["indicator"], {k: (np.nan if v is None else float(v)) for k, v in
-                                                     zip(cat["indicator"], cat["comparable_from"])}).astype(float)
+    comp_from = variation.per_row(
+        res["indicator"],
+        {k: (np.nan if v is None else float(v)) for k, v in zip(cat["indicator"], cat["comparable_from"])},
+    ).astype(float)
     broken = np.isfinite(comp_from) & (years - last_n + 1 < comp_from) & (cols["reason"] != "")
     if broken.any():  # the window was cut by a recording change: say so
-        cols["reason"][broken] = [f"{r} (ändrad registrering: serien är jämförbar från {int(y)})"
-                                  for r, y in zip(cols["reason"][broken], comp_from[broken])]
+        cols["reason"][broken] = [
+            f"{r} (ändrad registrering: serien är jämförbar från {int(y)})"
+            for r, y in zip(cols["reason"][broken], comp_from[broken])
+        ]
     res["trend_pct_per_year"] = cols["pct_per_year"]
     res["trend_ci_low"] = cols["ci_low"]
     res["trend_ci_high"] = cols["ci_high"]
@@ -295,16 +333,20 @@ def compute_results(store, settings: dict | None = None, report_year: int | None
     res["trend_unit"] = text_column(cols["unit"], res)
     n_years = cols["n_years"]
     res["trend_n_years"] = pd.array(n_years, dtype="Float64").astype("Int64")
-    res["trend_first_year"] = pd.array(np.where(n_years > 0, cols["first_year"], np.nan), dtype="Float64").astype("Int64")
+    res["trend_first_year"] = pd.array(np.where(n_years > 0, cols["first_year"], np.nan), dtype="Float64").astype(
+        "Int64"
+    )
     res["trend_scale"] = cols["scale"]
     res["_df_trend"] = cols["stat_df"]
     # The trend as evidence for a priority is the area's trend against riket's: an area that rises with
     # the country is not a local problem (and in the null simulation, where every kommun follows riket,
     # a national rise would otherwise flag the large kommuner). The table's `trend` stays the area's own.
-    beta, se_b = st.trend_slope_and_se(cols["pct_per_year"], cols["ci_low"], cols["ci_high"], cols["stat_df"],
-                                       percent=True)
-    beta_s, se_s = st.trend_slope_and_se(cols["pct_per_year"], cols["ci_low"], cols["ci_high"], cols["stat_df"],
-                                         percent=False)
+    beta, se_b = st.trend_slope_and_se(
+        cols["pct_per_year"], cols["ci_low"], cols["ci_high"], cols["stat_df"], percent=True
+    )
+    beta_s, se_s = st.trend_slope_and_se(
+        cols["pct_per_year"], cols["ci_low"], cols["ci_high"], cols["stat_df"], percent=False
+    )
     beta, se_b = np.where(crime, beta, beta_s), np.where(crime, se_b, se_s)
     r_area = idx.pos.get(RIKET_CODE, -1)
     r_row = idx.rows(np.full(len(res), r_area)) if r_area >= 0 else np.full(len(res), -1)
@@ -314,8 +356,9 @@ def compute_results(store, settings: dict | None = None, report_year: int | None
     with np.errstate(invalid="ignore", divide="ignore"):
         z_rel = (beta - beta_r) / np.sqrt(se_b**2 + se_r**2)
     res["_z_trend"] = np.where(np.isfinite(z_rel) & ~is_riket, z_rel, cols["stat"])
-    res["riket_trend_pct_per_year"] = np.where(is_riket, np.nan, np.where(has_r, cols["pct_per_year"][np.maximum(r_row, 0)],
-                                                                         np.nan))
+    res["riket_trend_pct_per_year"] = np.where(
+        is_riket, np.nan, np.where(has_r, cols["pct_per_year"][np.maximum(r_row, 0)], np.nan)
+    )
 
     clock("trends")
     add_shrinkage(res, cfg, is_kommun, crime, lo, hi, value, phi_row)
@@ -359,7 +402,9 @@ def write_results_csv(results: pd.DataFrame, path) -> None:
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralise_formula)
-    out.to_csv(path, sep=";", decimal=",", index=False, encoding="utf-8-sig", float_format="%.6g", lineterminator="\r\n")
+    out.to_csv(
+        path, sep=";", decimal=",", index=False, encoding="utf-8-sig", float_format="%.6g", lineterminator="\r\n"
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -387,7 +432,7 @@ def prune_cache(folder: Path, keep: int = CACHE_KEEP, spare: Path | None = None)
     removed = []
     tables = sorted(folder.glob("results-*.parquet"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     stale_tmp = [p for p in folder.glob("results-*.tmp") if time.time() - p.stat().st_mtime > 3600]
-    for p in [t for t in tables if t != spare][max(keep - (spare is not None), 0):] + stale_tmp:
+    for p in [t for t in tables if t != spare][max(keep - (spare is not None), 0) :] + stale_tmp:
         try:
             p.unlink()
             removed.append(p)
@@ -439,7 +484,9 @@ class ResultsMemo:
     def key(store_dir: str | Path, report_year: int | None) -> tuple | None:
         path = Path(store_dir).resolve()
         try:
-            files = tuple(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file()))
+            files = tuple(
+                sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file())
+            )
         except OSError:
             return None
         return str(path), int(report_year or 0), files
@@ -509,8 +556,11 @@ class ResultsIndex:
             codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
             order = np.argsort(codes, kind="stable")
             bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-            self.positions[key] = {u: order[bounds[i]:bounds[i + 1]] for i, u in enumerate(uniques)
-                                   if not (u is None or (isinstance(u, tuple) and None in u))}
+            self.positions[key] = {
+                u: order[bounds[i] : bounds[i + 1]]
+                for i, u in enumerate(uniques)
+                if not (u is None or (isinstance(u, tuple) and None in u))
+            }
 
     def fits(self, table: pd.DataFrame) -> bool:
         """Is ``table`` the table this index was built from (same rows in the same order)?"""

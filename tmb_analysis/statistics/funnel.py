@@ -25,12 +25,14 @@ def funnel_label(z, level: float = 0.998) -> np.ndarray:
     standardised difference ``z`` (the limits of :func:`rate_limits` / :func:`share_limits`),
     ``'unknown'`` for NaN."""
     labels = compare_z(z, level)
-    return np.select([labels == "higher", labels == "lower", labels == "similar"], ["above", "below", "within"],
-                     "unknown").astype(object)
+    return np.select(
+        [labels == "higher", labels == "lower", labels == "similar"], ["above", "below", "within"], "unknown"
+    ).astype(object)
 
 
-def rate_limits(bench_rate, bench_var, populations, phi=1.0, tau2=0.0, levels=(0.95, 0.998),
-                per: float = PER_100K) -> pd.DataFrame:
+def rate_limits(
+    bench_rate, bench_var, populations, phi=1.0, tau2=0.0, levels=(0.95, 0.998), per: float = PER_100K
+) -> pd.DataFrame:
     """Funnel limits (rates per ``per``) of the model around a benchmark rate, for each population n::
 
         sd(n) = sqrt(phi * per / (4 n) + tau2 + bench_var)
@@ -44,10 +46,20 @@ def rate_limits(bench_rate, bench_var, populations, phi=1.0, tau2=0.0, levels=(0
     (``lo_95``, ``hi_998``); NaN for invalid input.
     """
     n = as_float_array(populations).ravel()
-    b, bv, ph, t2 = (float(as_float_array(x).item()) if as_float_array(x).size == 1 else np.nan
-                     for x in (bench_rate, bench_var, phi, tau2))
-    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b >= 0) & np.isfinite(bv) & (bv >= 0) & np.isfinite(ph) \
+    b, bv, ph, t2 = (
+        float(as_float_array(x).item()) if as_float_array(x).size == 1 else np.nan
+        for x in (bench_rate, bench_var, phi, tau2)
+    )
+    ok = (
+        np.isfinite(n)
+        & (n > 0)
+        & np.isfinite(b)
+        & (b >= 0)
+        & np.isfinite(bv)
+        & (bv >= 0)
+        & np.isfinite(ph)
         & np.isfinite(t2)
+    )
     out = pd.DataFrame({"population": n})
     sd = np.full(n.shape, np.nan)
     sd[ok] = np.sqrt(max(ph, 1.0) * per / (4 * n[ok]) + max(t2, 0.0) + bv)
@@ -77,10 +89,10 @@ def share_limits(bench_pct, bench_var, sizes, tau2=0.0, levels=(0.95, 0.998)) ->
     (:func:`effective_size`): ``bench -/+ z sqrt(bench (100 - bench) / n + tau2 + bench_var)``,
     clipped to 0..100. Same columns as :func:`rate_limits` (``population`` holds n)."""
     n = as_float_array(sizes).ravel()
-    b, bv, t2 = (float(as_float_array(x).item()) if as_float_array(x).size == 1 else np.nan
-                 for x in (bench_pct, bench_var, tau2))
-    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b > 0) & (b < 100) & np.isfinite(bv) & (bv >= 0) \
-        & np.isfinite(t2)
+    b, bv, t2 = (
+        float(as_float_array(x).item()) if as_float_array(x).size == 1 else np.nan for x in (bench_pct, bench_var, tau2)
+    )
+    ok = np.isfinite(n) & (n > 0) & np.isfinite(b) & (b > 0) & (b < 100) & np.isfinite(bv) & (bv >= 0) & np.isfinite(t2)
     out = pd.DataFrame({"population": n})
     sd = np.full(n.shape, np.nan)
     sd[ok] = np.sqrt(b * (100 - b) / n[ok] + max(t2, 0.0) + bv)
@@ -90,6 +102,7 @@ def share_limits(bench_pct, bench_var, sizes, tau2=0.0, levels=(0.95, 0.998)) ->
         out[f"lo_{tag}"] = np.where(ok, np.clip(b - z * sd, 0, 100), np.nan)
         out[f"hi_{tag}"] = np.where(ok, np.clip(b + z * sd, 0, 100), np.nan)
     return out
+
 
 def funnel_data(
     results: pd.DataFrame,
@@ -124,8 +137,10 @@ def funnel_data(
     points outside the 99,8 % limits).
     """
     if benchmark != "riket":
-        raise ValueError("the funnel is drawn around riket: a kommun is compared with the rest of its län, "
-                         "which no single funnel shows")
+        raise ValueError(
+            "the funnel is drawn around riket: a kommun is compared with the rest of its län, "
+            "which no single funnel shows"
+        )
     data = results[(results["indicator"] == indicator) & (results["year"] == int(year))]
     unit = str(data["unit"].iloc[0]) if len(data) else "per_100k"
     pts = data[data["area_level"] == level]
@@ -188,10 +203,17 @@ def funnel_data(
         with np.errstate(invalid="ignore"):
             lab = np.where(own > hi_, "above", np.where(own < lo_, "below", "within"))
         pos[tag] = np.where(known, lab, "unknown").astype(object)
-    points = pd.DataFrame({
-        "area_code": pts["area_code"].to_numpy(), "area_name": pts["area_name"].to_numpy(),
-        "size": size, "count": count, "value": val, "pos_95": pos["95"], "pos_998": pos["998"],
-    })
+    points = pd.DataFrame(
+        {
+            "area_code": pts["area_code"].to_numpy(),
+            "area_name": pts["area_name"].to_numpy(),
+            "size": size,
+            "count": count,
+            "value": val,
+            "pos_95": pos["95"],
+            "pos_998": pos["998"],
+        }
+    )
     ok = np.isfinite(size) & (size > 0)
     if ok.any() and np.isfinite(bvalue):
         grid = np.unique(np.round(np.geomspace(max(size[ok].min() * 0.8, 10.0), size[ok].max() * 1.25, grid_points)))
@@ -200,8 +222,18 @@ def funnel_data(
     lim = limits_at(grid)
     outliers = points[points["pos_998"].isin(["above", "below"])].reset_index(drop=True)
     return {
-        "indicator": indicator, "year": int(year), "unit": unit, "benchmark": bvalue, "benchmark_code": bcode,
-        "phi": phi, "tau2": tau2, "model": model, "model_reason": reason,
-        "size": "precision" if share else "population", "levels": (0.95, 0.998),
-        "points": points, "limits": lim, "outliers": outliers,
+        "indicator": indicator,
+        "year": int(year),
+        "unit": unit,
+        "benchmark": bvalue,
+        "benchmark_code": bcode,
+        "phi": phi,
+        "tau2": tau2,
+        "model": model,
+        "model_reason": reason,
+        "size": "precision" if share else "population",
+        "levels": (0.95, 0.998),
+        "points": points,
+        "limits": lim,
+        "outliers": outliers,
     }

@@ -42,9 +42,7 @@ def rate_per_100k(count, population, per: float = PER_100K) -> np.ndarray:
     return out
 
 
-def poisson_rate_ci(
-    count, population, per: float = PER_100K, alpha: float = 0.05
-) -> tuple[np.ndarray, np.ndarray]:
+def poisson_rate_ci(count, population, per: float = PER_100K, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood) two-sided Poisson limits of a rate.
 
     The limits are computed on the count (``gamma.ppf(alpha/2, x)`` and
@@ -105,9 +103,7 @@ def compare_to_benchmark(ci_low, ci_high, benchmark) -> np.ndarray:
     ``'higher'`` if ``ci_low > benchmark``, ``'lower'`` if ``ci_high < benchmark``,
     ``'similar'`` otherwise, ``'unknown'`` if any of the three is missing.
     """
-    lo, hi, b = np.broadcast_arrays(
-        as_float_array(ci_low), as_float_array(ci_high), as_float_array(benchmark)
-    )
+    lo, hi, b = np.broadcast_arrays(as_float_array(ci_low), as_float_array(ci_high), as_float_array(benchmark))
     known = np.isfinite(lo) & np.isfinite(hi) & np.isfinite(b)
     with np.errstate(invalid="ignore"):
         out = np.where(lo > b, "higher", np.where(hi < b, "lower", "similar"))
@@ -125,8 +121,7 @@ def dobson_ci(weighted_sum, variance, total_count, alpha: float = 0.05) -> tuple
     where ``Y_lo, Y_hi`` are the exact (Garwood) limits of ``Y``. With ``Y = 0``
     the interval is NaN (no information on the weights' mix). NaN for invalid input.
     """
-    t, v, y = np.broadcast_arrays(as_float_array(weighted_sum), as_float_array(variance),
-                                  as_float_array(total_count))
+    t, v, y = np.broadcast_arrays(as_float_array(weighted_sum), as_float_array(variance), as_float_array(total_count))
     ok = np.isfinite(t) & np.isfinite(v) & np.isfinite(y) & (y > 0) & (v >= 0)
     low = np.full(t.shape, np.nan)
     high = np.full(t.shape, np.nan)

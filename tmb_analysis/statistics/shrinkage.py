@@ -44,7 +44,8 @@ def eb_shrink(counts, populations, per: float = PER_100K, alpha: float = 0.05) -
     y, n, ok = y.ravel(), n.ravel(), ok.ravel()
     index = counts.index if isinstance(counts, pd.Series) and len(counts) == len(y) else None
     out = pd.DataFrame(
-        np.nan, index=index if index is not None else pd.RangeIndex(len(y)),
+        np.nan,
+        index=index if index is not None else pd.RangeIndex(len(y)),
         columns=["eb_rate", "eb_low", "eb_high", "shrinkage_weight"],
     )
     if not ok.any():
@@ -86,8 +87,9 @@ def eb_shrink_grouped(
     y, n, ok = y.ravel(), n.ravel(), ok.ravel()
     g, k = _group_codes(groups, len(y))
     ok = ok & (g >= 0)
-    out = pd.DataFrame(np.nan, index=pd.RangeIndex(len(y)),
-                       columns=["eb_rate", "eb_low", "eb_high", "shrinkage_weight", "prior_mean"])
+    out = pd.DataFrame(
+        np.nan, index=pd.RangeIndex(len(y)), columns=["eb_rate", "eb_low", "eb_high", "shrinkage_weight", "prior_mean"]
+    )
     out["prior_n"] = 0
     if not ok.any():
         return out
@@ -126,8 +128,9 @@ def eb_shrink_grouped(
     return out
 
 
-def eb_shrink_normal(values, se, groups=None, alpha: float = 0.05, min_areas: int = 1,
-                     bounds=(0.0, 100.0)) -> pd.DataFrame:
+def eb_shrink_normal(
+    values, se, groups=None, alpha: float = 0.05, min_areas: int = 1, bounds=(0.0, 100.0)
+) -> pd.DataFrame:
     """Normal-normal empirical-Bayes shrinkage of estimates with known standard errors.
 
     For shares from a survey, whose intervals are published: ``y_i ~ N(theta_i,
@@ -146,8 +149,9 @@ def eb_shrink_normal(values, se, groups=None, alpha: float = 0.05, min_areas: in
     s = np.broadcast_to(as_float_array(se), v.shape).astype(float)
     g, k = _group_codes(groups, len(v))
     ok = np.isfinite(v) & np.isfinite(s) & (s > 0) & (g >= 0)
-    out = pd.DataFrame(np.nan, index=pd.RangeIndex(len(v)),
-                       columns=["eb_rate", "eb_low", "eb_high", "shrinkage_weight", "prior_mean"])
+    out = pd.DataFrame(
+        np.nan, index=pd.RangeIndex(len(v)), columns=["eb_rate", "eb_low", "eb_high", "shrinkage_weight", "prior_mean"]
+    )
     out["prior_n"] = 0
     if not ok.any():
         return out

@@ -110,12 +110,17 @@ def _last_years(years, columns, last_n):
     cols = [np.broadcast_to(as_float_array(c), yr.shape).astype(float) for c in columns]
     ok = np.isfinite(yr) & np.logical_and.reduce([np.isfinite(c) for c in cols])
     idx = np.flatnonzero(ok)
-    idx = idx[np.argsort(yr[idx], kind="stable")][-int(last_n):] if last_n > 0 else idx[:0]
+    idx = idx[np.argsort(yr[idx], kind="stable")][-int(last_n) :] if last_n > 0 else idx[:0]
     return yr[idx], [c[idx] for c in cols]
 
 
 def poisson_trend(
-    years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True,
+    years,
+    counts,
+    population,
+    last_n: int = 5,
+    alpha: float = 0.05,
+    use_t: bool = True,
     min_scale: float = 1.0,
 ) -> TrendResult:
     """Trend in a rate: Poisson GLM of count on year, offset log(population).
@@ -155,9 +160,7 @@ def poisson_trend(
         return _unknown(REASON_NOT_CONVERGED, n, unit)
     beta, lo, hi, scale = fit
     pct, pct_lo, pct_hi = (100 * np.expm1(v) for v in (beta, lo, hi))
-    return TrendResult(
-        float(pct), float(pct_lo), float(pct_hi), _classify(pct_lo, pct_hi), "", n, scale, unit
-    )
+    return TrendResult(float(pct), float(pct_lo), float(pct_hi), _classify(pct_lo, pct_hi), "", n, scale, unit)
 
 
 def _share_and_se(years, share_pct, ci_low_pct, ci_high_pct, ci_level: float):
@@ -214,8 +217,18 @@ def share_trend(
 # --------------------------------------------------------------------------- #
 # Batch trends: one trend per row, ending at that row's year
 # --------------------------------------------------------------------------- #
-TREND_COLUMNS = ["pct_per_year", "ci_low", "ci_high", "classification", "reason", "n_years", "scale",
-                 "first_year", "stat", "stat_df"]
+TREND_COLUMNS = [
+    "pct_per_year",
+    "ci_low",
+    "ci_high",
+    "classification",
+    "reason",
+    "n_years",
+    "scale",
+    "first_year",
+    "stat",
+    "stat_df",
+]
 
 
 def _trend_windows(series, years, usable, last_n):
@@ -273,9 +286,18 @@ class _TrendArrays:
             self.stat[rows], self.stat_df[rows] = stat, stat_df
 
     def frame(self, order=None) -> pd.DataFrame:
-        cols = {"pct_per_year": self.pct, "ci_low": self.low, "ci_high": self.high,
-                "classification": self.cls, "reason": self.reason, "n_years": self.n_years,
-                "scale": self.scale, "first_year": self.first_year, "stat": self.stat, "stat_df": self.stat_df}
+        cols = {
+            "pct_per_year": self.pct,
+            "ci_low": self.low,
+            "ci_high": self.high,
+            "classification": self.cls,
+            "reason": self.reason,
+            "n_years": self.n_years,
+            "scale": self.scale,
+            "first_year": self.first_year,
+            "stat": self.stat,
+            "stat_df": self.stat_df,
+        }
         if order is not None:  # back from sorted to input order
             inv = np.empty_like(order)
             inv[order] = np.arange(len(order))
@@ -297,8 +319,11 @@ def _classify_arrays(low, high):
 def _interval_quantile(dispersion, df, alpha, use_t, min_scale=None):
     """Quantile, scale and the df of the quantile by the rule of :func:`_fit_slope`: Pearson scale and
     t when chi2/df exceeds ``max(1, min_scale)``, else that floor with normal quantiles (df ``inf``)."""
-    floor = np.ones(dispersion.shape) if min_scale is None else np.maximum(
-        1.0, np.where(np.isfinite(min_scale), min_scale, 1.0))
+    floor = (
+        np.ones(dispersion.shape)
+        if min_scale is None
+        else np.maximum(1.0, np.where(np.isfinite(min_scale), min_scale, 1.0))
+    )
     over = np.isfinite(dispersion) & (dispersion > floor)
     scale = np.where(over, dispersion, floor)
     q = np.full(dispersion.shape, stats.norm.ppf(1 - alpha / 2))
@@ -347,14 +372,22 @@ def trend_slope_and_se(pct, low, high, df, percent: bool = True, alpha: float = 
             beta, b_lo, b_hi = np.log1p(pct / 100), np.log1p(low / 100), np.log1p(high / 100)
         else:
             beta, b_lo, b_hi = pct, low, high
-        q = np.where(np.isinf(d), stats.norm.ppf(1 - alpha / 2), stats.t.ppf(1 - alpha / 2, np.where(np.isinf(d), 1, d)))
+        q = np.where(
+            np.isinf(d), stats.norm.ppf(1 - alpha / 2), stats.t.ppf(1 - alpha / 2, np.where(np.isinf(d), 1, d))
+        )
         se = (b_hi - b_lo) / (2 * q)
     ok = np.isfinite(beta) & np.isfinite(se) & (se > 0)
     return np.where(ok, beta, np.nan), np.where(ok, se, np.nan)
 
 
 def poisson_trend_batch(
-    series, years, counts, population, last_n: int = 5, alpha: float = 0.05, use_t: bool = True,
+    series,
+    years,
+    counts,
+    population,
+    last_n: int = 5,
+    alpha: float = 0.05,
+    use_t: bool = True,
     min_scale=None,
 ) -> pd.DataFrame:
     """:func:`poisson_trend` for every row at once: the trend ending at each row's year.

@@ -5,7 +5,8 @@ See docs/metod.md, section 5.
 Reported crime per kommun varies 2-14 times more than Poisson, so an exact Poisson interval calls
 noise a difference. One model, estimated from all the kommuner in the store, decides the
 comparisons of the results table (``cmp_lan``, ``cmp_riket``, ``cmp_group``, ``cmp_peers``,
-``cmp_riket_pooled``), the funnel limits (``funnel_riket`` and :func:`funnel_data <tmb_analysis.statistics.funnel.funnel_data>`),
+``cmp_riket_pooled``), the funnel limits (``funnel_riket`` and
+:func:`funnel_data <tmb_analysis.statistics.funnel.funnel_data>`),
 the scale of the crime trends and the evidence that priorities rest on
 (:mod:`tmb_analysis.priorities`). It has two parts:
 
@@ -58,8 +59,9 @@ def sqrt_rate(counts, populations, per: float = PER_100K) -> tuple[np.ndarray, n
     return v, var
 
 
-def twoway_dispersion(counts, populations, areas, years, groups=None, max_iter: int = 2000,
-                      tol: float = 1e-10) -> pd.DataFrame:
+def twoway_dispersion(
+    counts, populations, areas, years, groups=None, max_iter: int = 2000, tol: float = 1e-10
+) -> pd.DataFrame:
     """Pearson dispersion of the Poisson model ``count ~ area + year + offset(log population)``, per group.
 
     The maximum-likelihood fit of the two main effects is found by alternating their closed-form
@@ -82,8 +84,17 @@ def twoway_dispersion(counts, populations, areas, years, groups=None, max_iter: 
     a_code = pd.factorize(pd.Series(areas, dtype=object).reset_index(drop=True))[0]
     t_code = pd.factorize(pd.Series(years, dtype=object).reset_index(drop=True))[0]
     ok = ok & (g >= 0) & (a_code >= 0) & (t_code >= 0)
-    out = pd.DataFrame({"group": pd.Series(labels, dtype=object), "phi": np.nan, "chi2": np.nan, "df": 0,
-                        "n_areas": 0, "n_years": 0, "n_cells": 0})
+    out = pd.DataFrame(
+        {
+            "group": pd.Series(labels, dtype=object),
+            "phi": np.nan,
+            "chi2": np.nan,
+            "df": 0,
+            "n_areas": 0,
+            "n_years": 0,
+            "n_cells": 0,
+        }
+    )
     idx = np.flatnonzero(ok)
     if not len(idx):
         return out
@@ -187,7 +198,6 @@ def compare_z(z, level: float = 0.95) -> np.ndarray:
     return np.where(np.isfinite(zz), out, "unknown").astype(object)
 
 
-
 def _f(series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
 
@@ -255,10 +265,15 @@ def take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def comparable_first_year(res: pd.DataFrame, cat: pd.DataFrame, cfg: dict) -> np.ndarray:
     """Per row: the first year the row's series may use, ``max(trend.first_year[kind], comparable_from)``."""
     first = cfg["trend"].get("first_year", {})
-    kind_first = np.where(res["source_kind"].to_numpy() == "crime", float(first.get("crime", -np.inf)),
-                          float(first.get("survey", -np.inf)))
-    comp = per_row(res["indicator"], {k: (np.nan if v is None else float(v)) for k, v in
-                                      zip(cat["indicator"], cat["comparable_from"])}).astype(float)
+    kind_first = np.where(
+        res["source_kind"].to_numpy() == "crime",
+        float(first.get("crime", -np.inf)),
+        float(first.get("survey", -np.inf)),
+    )
+    comp = per_row(
+        res["indicator"],
+        {k: (np.nan if v is None else float(v)) for k, v in zip(cat["indicator"], cat["comparable_from"])},
+    ).astype(float)
     return np.fmax(kind_first, np.where(np.isfinite(comp), comp, -np.inf))
 
 
@@ -273,32 +288,51 @@ def estimate_phi(res: pd.DataFrame, usable: np.ndarray, themes: pd.Series, mcfg:
     kom = usable & (res["area_level"].to_numpy() == "kommun") & (res["source_kind"].to_numpy() == "crime")
     rows = np.flatnonzero(kom)
     inds = sorted(set(res.loc[res["source_kind"] == "crime", "indicator"]))
-    est = twoway_dispersion(_f(res["count"])[rows], _f(res["population"])[rows],
-                               res["area_code"].to_numpy()[rows], res["year"].to_numpy()[rows],
-                               res["indicator"].to_numpy()[rows]).set_index("group")
+    est = twoway_dispersion(
+        _f(res["count"])[rows],
+        _f(res["population"])[rows],
+        res["area_code"].to_numpy()[rows],
+        res["year"].to_numpy()[rows],
+        res["indicator"].to_numpy()[rows],
+    ).set_index("group")
     min_areas = int(mcfg.get("min_areas", 10))
     defaults = mcfg.get("default_phi", {})
     phi, reason = {}, {}
     for ind in inds:
         theme = themes.get(ind, "")
         default = float(defaults.get(theme, max(defaults.values(), default=1.0)))
-        if ind in est.index and est.loc[ind, "n_areas"] >= min_areas and est.loc[ind, "n_years"] >= 3 \
-                and np.isfinite(est.loc[ind, "phi"]):
+        if (
+            ind in est.index
+            and est.loc[ind, "n_areas"] >= min_areas
+            and est.loc[ind, "n_years"] >= 3
+            and np.isfinite(est.loc[ind, "phi"])
+        ):
             phi[ind], reason[ind] = max(1.0, float(est.loc[ind, "phi"])), ""
         else:
             n = int(est.loc[ind, "n_areas"]) if ind in est.index else 0
             phi[ind] = default
-            reason[ind] = (f"φ är standardvärdet för temat {theme} ({default:g}): "
-                           f"{n} kommuner med anmälda brott, färre än {min_areas}")
+            reason[ind] = (
+                f"φ är standardvärdet för temat {theme} ({default:g}): "
+                f"{n} kommuner med anmälda brott, färre än {min_areas}"
+            )
     return phi, reason
 
 
 # --------------------------------------------------------------------------- #
 # tau2: between-area variance per level, indicator and year
 # --------------------------------------------------------------------------- #
-def estimate_tau2(res: pd.DataFrame, idx: RowIndex, stat: np.ndarray, var: np.ndarray, usable: np.ndarray,
-                  crime: np.ndarray, first_year: np.ndarray, themes: pd.Series, mcfg: dict,
-                  ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def estimate_tau2(
+    res: pd.DataFrame,
+    idx: RowIndex,
+    stat: np.ndarray,
+    var: np.ndarray,
+    usable: np.ndarray,
+    crime: np.ndarray,
+    first_year: np.ndarray,
+    themes: pd.Series,
+    mcfg: dict,
+    ref: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """tau2 per row (kommun and län rows), the number of areas it rests on (0: a default) and a reason.
 
     For each level, indicator and year Y the DerSimonian-Laird pieces of the years
@@ -336,8 +370,9 @@ def estimate_tau2(res: pd.DataFrame, idx: RowIndex, stat: np.ndarray, var: np.nd
             if not mask.any():
                 continue
             g = gid[mask]
-            d = dl_tau2(stat[rows][mask], var[rows][mask], centre=centre[mask] if with_centre else None,
-                           groups=g, winsor=winsor)
+            d = dl_tau2(
+                stat[rows][mask], var[rows][mask], centre=centre[mask] if with_centre else None, groups=g, winsor=winsor
+            )
             codes = pd.factorize(g)[1]
             excess[codes] = d["excess"].fillna(0.0).to_numpy()
             denom[codes] = d["denom"].fillna(0.0).to_numpy()
@@ -366,8 +401,10 @@ def estimate_tau2(res: pd.DataFrame, idx: RowIndex, stat: np.ndarray, var: np.nd
             few = n_row[~enough]
             no_events = cr[~enough] & (ev_row[~enough] <= 0) & (few >= min_areas)
             reason[lacking] = np.where(
-                no_events, f"inga anmälda brott bland {word}a att skatta variationen ur",
-                np.array([f"{int(x)} {word} med data, färre än {min_areas}" for x in few], dtype=object))
+                no_events,
+                f"inga anmälda brott bland {word}a att skatta variationen ur",
+                np.array([f"{int(x)} {word} med data, färre än {min_areas}" for x in few], dtype=object),
+            )
     # defaults where no estimate: kommun rows from the theme, län rows from the kommuner's tau2
     theme = per_row(res["indicator"], dict(themes), "")
     need = np.flatnonzero(np.isin(level, ["kommun", "lan"]) & usable & ~np.isfinite(tau2))
@@ -415,8 +452,16 @@ def standardised(stat, var, tau2, bench_stat, bench_var, h=0.0) -> tuple[np.ndar
     return z, sd
 
 
-def lan_rest(res: pd.DataFrame, idx: RowIndex, se2: np.ndarray, crime: np.ndarray, usable: np.ndarray,
-             weight_pop: np.ndarray, phi_row: np.ndarray, kommuner_in_lan: dict) -> dict[str, np.ndarray]:
+def lan_rest(
+    res: pd.DataFrame,
+    idx: RowIndex,
+    se2: np.ndarray,
+    crime: np.ndarray,
+    usable: np.ndarray,
+    weight_pop: np.ndarray,
+    phi_row: np.ndarray,
+    kommuner_in_lan: dict,
+) -> dict[str, np.ndarray]:
     """The rest of each kommun's län (the län without the kommun), on the comparison scale.
 
     Crime: the län's count and population minus the kommun's. NTU: when the store holds every
@@ -445,8 +490,12 @@ def lan_rest(res: pd.DataFrame, idx: RowIndex, se2: np.ndarray, crime: np.ndarra
     k_in = take(np.bincount(g, minlength=size).astype(float), lan_row)
     own = use.astype(float)
     p0 = np.nan_to_num(p)
-    o_p, o_pv, o_p2, o_p2se2 = (s1 - own * p0, spv - own * np.nan_to_num(p * v), s2 - own * p0**2,
-                                s2se2 - own * np.nan_to_num(p**2 * se2))
+    o_p, o_pv, o_p2, o_p2se2 = (
+        s1 - own * p0,
+        spv - own * np.nan_to_num(p * v),
+        s2 - own * p0**2,
+        s2se2 - own * np.nan_to_num(p**2 * se2),
+    )
     n_reg = per_row(res["lan_code"], kommuner_in_lan).astype(float)
     others = k_in - own
     complete = np.isfinite(others) & (others >= n_reg - 1) & (o_p > 0)
@@ -464,8 +513,11 @@ def lan_rest(res: pd.DataFrame, idx: RowIndex, se2: np.ndarray, crime: np.ndarra
         from_kom = su & complete & np.isfinite(v)
         out["value"][from_kom] = o_pv[from_kom] / o_p[from_kom]
         out["var"][from_kom] = o_p2se2[from_kom] / o_p[from_kom] ** 2
-        w = np.where(np.isfinite(p) & np.isfinite(p_l) & (p_l > 0), p / p_l,
-                     np.where(np.isfinite(nr) & (n_l > 0), nr / n_l, np.nan))
+        w = np.where(
+            np.isfinite(p) & np.isfinite(p_l) & (p_l > 0),
+            p / p_l,
+            np.where(np.isfinite(nr) & (n_l > 0), nr / n_l, np.nan),
+        )
         derived = su & ~from_kom & np.isfinite(w) & (w < 1) & np.isfinite(v_l) & np.isfinite(se2_l) & np.isfinite(v)
         out["value"][derived] = (v_l[derived] - w[derived] * v[derived]) / (1 - w[derived])
         out["var"][derived] = se2_l[derived] / (1 - w[derived])
