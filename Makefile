@@ -40,7 +40,7 @@ reports: setup ## build Gävleborg's reports into reports/ (imports the example 
 # Modules laid out by `ruff format` (and held to the line length). The rest of the package joins once
 # the reports' modules (issue 13) have landed: then this list becomes `tmb_analysis tests`.
 FORMATTED := tmb_analysis/build.py tmb_analysis/config.py tmb_analysis/results.py tmb_analysis/benchmarks.py \
-	tmb_analysis/comparisons.py tmb_analysis/statistics tmb_analysis/site tmb_analysis/sources
+	tmb_analysis/comparisons.py tmb_analysis/testing.py tmb_analysis/statistics tmb_analysis/site tmb_analysis/sources
 
 lint: setup ## ruff: the lint rules on the package and the tests, the layout on the formatted modules
 	$(BIN)/ruff check tmb_analysis tests
