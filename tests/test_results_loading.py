@@ -184,3 +184,14 @@ def test_a_kept_selection_is_handed_out_as_a_copy(table):
     again = select(table, indicator="totalt")
     assert "extra" not in again and again["value"].iloc[0] != -1.0
     pd.testing.assert_frame_equal(again, table[table["indicator"] == "totalt"])
+
+
+def test_a_changed_copy_never_changes_what_the_table_gives(table):
+    """A copy keeps the table's key (attrs) and so its index, but never its frames: a change made to the
+    copy stays in the copy (a test of escaping once poisoned every later selection of the table)."""
+    before = select(table, indicator="totalt")
+    changed = table.copy()
+    changed["area_name"] = changed["area_name"].where(changed["area_code"] != "2101", "<b>x</b>")
+    assert (select(changed, area_code="2101")["area_name"] == "<b>x</b>").all()  # asked for first, by the copy
+    assert (select(table, area_code="2101")["area_name"] == "Ockelbo").all()
+    pd.testing.assert_frame_equal(select(table, indicator="totalt"), before)

@@ -546,7 +546,8 @@ class ResultsIndex:
     MAX_FRAMES = 160
 
     def __init__(self, table: pd.DataFrame):
-        self._frames: dict[tuple, pd.DataFrame] = {}
+        self._frames: dict[tuple, pd.DataFrame] = {}  # taken from ``_owner``, the table last asked for frames
+        self._owner: pd.DataFrame | None = None
         self.n_rows = len(table)
         self.axis = table.index
         area = table["area_code"].astype("string").to_numpy(dtype=object, na_value=None)
@@ -577,6 +578,8 @@ class ResultsIndex:
         """The rows of an area and/or indicator as a frame, taken from ``table`` once and then handed out
         as shallow copies (copy-on-write: a caller's change never reaches the next caller). Taking the
         67 columns is most of a selection's cost, and a kernel selects the same indicators in every report."""
+        if table is not self._owner:  # a copy keeps the key (attrs) but may have been changed: its own frames
+            self._owner, self._frames = table, {}
         key = (None if area_code is None else str(area_code), None if indicator is None else str(indicator))
         got = self._frames.get(key)
         if got is None:
