@@ -11,7 +11,7 @@ LAN    ?= 21
 OUT    ?= reports
 
 .DEFAULT_GOAL := help
-.PHONY: help setup reports sample test lab bench clean
+.PHONY: help setup reports sample test lint docs lab bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,8 +37,23 @@ reports: setup ## build Gävleborg's reports into reports/ (imports the example 
 	$(BIN)/tmb build --lan $(LAN) --store $(STORE) --out $(OUT)
 	@echo "open $(OUT)/index.html"
 
-test: setup ## run the test suite (browser tests run when Debian chromium is installed)
+# Modules laid out by `ruff format` (and held to the line length). The rest of the package joins once
+# the reports' modules (issue 13) have landed: then this list becomes `tmb_analysis tests`.
+FORMATTED := tmb_analysis/build.py tmb_analysis/config.py tmb_analysis/results.py tmb_analysis/benchmarks.py \
+	tmb_analysis/comparisons.py tmb_analysis/testing.py tmb_analysis/statistics tmb_analysis/site tmb_analysis/sources
+
+lint: setup ## ruff: the lint rules on the package and the tests, the layout on the formatted modules
+	$(BIN)/ruff check tmb_analysis tests
+	$(BIN)/ruff check --select E501 $(FORMATTED)
+	$(BIN)/ruff format --check $(FORMATTED)
+
+test: setup lint ## lint, then run the test suite (browser tests run when Debian chromium is installed)
 	$(BIN)/python -m pytest
+
+docs: setup ## the API reference from the docstrings into docs/api/ (pdoc, from the docs extra)
+	@$(BIN)/python -c 'import pdoc' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[docs]'
+	$(BIN)/pdoc --docformat restructuredtext -o docs/api tmb_analysis
+	@echo "open docs/api/index.html"
 
 lab: setup ## open the notebooks in JupyterLab
 	$(BIN)/jupyter lab notebooks/

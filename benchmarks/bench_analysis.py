@@ -68,8 +68,8 @@ def _per_series_trend_seconds(res, rng) -> tuple[float, int, int]:
 
 
 def run() -> list[dict]:
-    from tmb_analysis import indicators
-    from tmb_analysis.indicators import compute_results
+    from tmb_analysis import results as indicators
+    from tmb_analysis.results import compute_results
     from tmb_analysis.sample import write_sample
     from tmb_analysis.store import import_paths, load_store
 

@@ -49,7 +49,7 @@ def _time(fn, repeats: int = REPEATS):
 
 def _null(store) -> dict:
     from tmb_analysis import simulate
-    from tmb_analysis.indicators import compute_results
+    from tmb_analysis.results import compute_results
 
     t = time.perf_counter()
     res = compute_results(simulate.null_store(store, seed=SEED))
@@ -75,7 +75,7 @@ def _null(store) -> dict:
 
 def _planted(store) -> dict:
     from tmb_analysis import simulate
-    from tmb_analysis.indicators import compute_results
+    from tmb_analysis.results import compute_results
 
     t = time.perf_counter()
     planted, plants = simulate.planted_store(store, seed=SEED, n_plants=PLANTED)
@@ -106,7 +106,7 @@ def _planted(store) -> dict:
 
 def run() -> list[dict]:
     from tmb_analysis import priorities
-    from tmb_analysis.indicators import LAST_TIMINGS, compute_results
+    from tmb_analysis.results import LAST_TIMINGS, compute_results
     from tmb_analysis.sample import write_sample
     from tmb_analysis.store import import_paths, load_store
 

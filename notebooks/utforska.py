@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -24,11 +26,16 @@ indicator: str = "bostadsinbrott"  # indikatorns id, se tmb_analysis/config/indi
 year: int = 0  # år; 0 betyder senaste året med data
 
 # %%
+import plotly.io as pio
+
 from tmb_analysis import charts, report
 from tmb_analysis.catalogue import catalogue
 
+# the charts also as HTML with plotly.js inline, so that they survive an export to HTML (offline too)
+pio.renderers.default = "plotly_mimetype+notebook"
 ctx = report.context(kommun, store, year, kind="kommun")
 results = ctx.results
+indicator_year = ctx.year_of(indicator) or ctx.year  # as in the reports: crime may end a year before NTU
 catalogue().frame()
 
 # %% [markdown]
@@ -44,10 +51,10 @@ results[(results.area_code == kommun) & (results.indicator == indicator)]
 charts.trend_chart(results, kommun, indicator)
 
 # %%
-charts.county_map(results, ctx.area.lan_code, indicator, ctx.year, highlight=kommun)
+charts.county_map(results, ctx.area.lan_code, indicator, indicator_year, highlight=kommun)
 
 # %%
-charts.funnel_chart(results, indicator, ctx.year, highlight=kommun)
+charts.funnel_chart(results, indicator, indicator_year, highlight=kommun)
 
 # %%
-charts.caterpillar_chart(results, ctx.area.lan_code, indicator, ctx.year, highlight=kommun)
+charts.caterpillar_chart(results, ctx.area.lan_code, indicator, indicator_year, highlight=kommun)

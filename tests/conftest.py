@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,23 @@ REAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 REAL_BRA_DALARNA = REAL_DIR / "bra_kommunindikatorer_dalarna" / "bra_kommunindikatorer.derived.csv"
 
 BRA_HEADER = "geografi,enhet,ar,variabel,varde,kalla"
+
+_OWN_CACHE: str | None = None
+
+
+def pytest_configure(config):
+    """The results cache in a temporary folder for the whole run (and the kernels the builds start),
+    removed at the end: the suite leaves nothing in ~/.cache. A ``TMB_CACHE_DIR`` already set is kept."""
+    global _OWN_CACHE
+    if not os.environ.get("TMB_CACHE_DIR"):
+        _OWN_CACHE = tempfile.mkdtemp(prefix="tmb-test-cache-")
+        os.environ["TMB_CACHE_DIR"] = _OWN_CACHE
+
+
+def pytest_unconfigure(config):
+    if _OWN_CACHE is not None:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
+        os.environ.pop("TMB_CACHE_DIR", None)
 
 
 @pytest.fixture(scope="session")

@@ -317,3 +317,37 @@ def test_hole_check_finds_an_empty_chart_and_an_empty_section(browser, tmp_path,
     found = page.evaluate(HOLES_JS)
     assert found["empty"] == ["Tom rubrik"] and len(found["charts"]) == 1
     page.context.close()
+
+
+def test_explore_notebook_charts_survive_an_html_export(browser, sample_store, tmp_path):
+    """utforska exported with nbconvert (what "Download as HTML" does) still draws every chart, offline."""
+    from pathlib import Path
+
+    import nbconvert
+    import papermill
+
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    nb = papermill.execute_notebook(
+        str(notebooks / "utforska.ipynb"), None,
+        parameters={"store": str(sample_store), "kommun": "2180", "indicator": "bostadsinbrott", "year": 0},
+        kernel_name="python3", progress_bar=False, cwd=str(notebooks),
+    )
+    n_figures = sum("application/vnd.plotly.v1+json" in o.get("data", {})
+                    for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert n_figures == 4
+    body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
+    page_file = tmp_path / "utforska.html"
+    page_file.write_text(body, encoding="utf-8")
+    page, errors, blocked = open_offline(browser, page_file)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= {n_figures}", timeout=20_000
+    )
+    drawn = page.evaluate("() => [...document.querySelectorAll('.plotly-graph-div')].map("
+                          "d => d.querySelectorAll('.trace path, .choroplethlocation, .point').length)")
+    assert len(drawn) == n_figures and all(n > 0 for n in drawn)
+    # plotly.js is in the page itself; what the network would give is only nbconvert's own template
+    # scripts (require.js and MathJax), which the charts do not need
+    assert all(u.startswith("https://cdnjs.cloudflare.com/ajax/libs/") and ("require.js" in u or "mathjax" in u)
+               for u in blocked), blocked
+    assert all("net::ERR_FAILED" in e for e in errors) and len(errors) == len(blocked), errors
+    page.context.close()

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tmb_analysis.build import BuildError, build, check_page, export_body, plan
+from tmb_analysis.build import build
 from tmb_analysis.geography import UnknownAreaError
+from tmb_analysis.site.pages import check_page, export_body
+from tmb_analysis.site.plan import BuildError, plan
 
 pytestmark = pytest.mark.slow
 
@@ -270,7 +272,7 @@ def test_nightly_cli_on_an_unchanged_store(built_site, sample_store, tmp_path):
 
 
 def test_validate_site_finds_broken_links(tmp_path):
-    from tmb_analysis.build import validate_site
+    from tmb_analysis.site.pages import validate_site
 
     (tmp_path / "index.html").write_text('<a href="kommun-2180.html">x</a><a href="#top">t</a><p id="top"></p>')
     (tmp_path / "kommun-2180.html").write_text('<a href="index.html">i</a><a href="data/x.csv">csv</a>'
@@ -286,7 +288,7 @@ def test_validate_site_finds_broken_links(tmp_path):
 
 
 def test_publish_swaps_atomically_and_keeps_user_files(tmp_path):
-    from tmb_analysis.build import _publish
+    from tmb_analysis.site.publish import publish_site
 
     out, staging = tmp_path / "reports", tmp_path / ".reports.staging-1"
     out.mkdir()
@@ -295,20 +297,20 @@ def test_publish_swaps_atomically_and_keeps_user_files(tmp_path):
     staging.mkdir()
     (staging / "index.html").write_text("new")
     inode = out.stat().st_ino
-    _publish(staging, out)
+    publish_site(staging, out)
     assert (out / "index.html").read_text() == "new" and (out / "README.md").read_text() == "mine"
     assert out.stat().st_ino != inode and not staging.exists()
 
 
 def test_recover_puts_back_a_site_lost_between_two_renames(tmp_path):
-    from tmb_analysis.build import _recover
+    from tmb_analysis.site.publish import recover
 
     out = tmp_path / "reports"
     old = tmp_path / ".reports.old-123"
     old.mkdir()
     (old / "index.html").write_text("previous")
     (tmp_path / ".reports.staging-abc").mkdir()
-    _recover(out)
+    recover(out)
     assert (out / "index.html").read_text() == "previous"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
 

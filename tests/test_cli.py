@@ -66,7 +66,8 @@ def test_pyproject_and_environment_yml_in_step():
     import yaml
 
     root = Path(__file__).resolve().parents[1]
-    deps = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + project["optional-dependencies"]["test"]  # conda users run the tests too
     env = yaml.safe_load((root / "environment.yml").read_text())["dependencies"]
     flat = [d for d in env if isinstance(d, str)] + [d for e in env if isinstance(e, dict) for d in e.get("pip", [])]
     assert sorted(d.replace(" ", "") for d in deps) == sorted(d for d in flat if not d.startswith(("python", "pip", "-e")))

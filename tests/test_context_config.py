@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tmb_analysis.catalogue import catalogue
-from tmb_analysis.configfiles import read_config
+from tmb_analysis.config import read_config
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kolada_context"
 #: The themes issue 16 asks the catalogue to cover, at least one indicator each.

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tmb_analysis.build import BuildAborted, BuildError, Job, build, check_parameters
+from tmb_analysis.build import build
 from tmb_analysis.geography import UnknownAreaError
+from tmb_analysis.site.plan import BuildAborted, BuildError, Job, check_parameters
 
 pytestmark = pytest.mark.slow
 
@@ -177,10 +178,10 @@ def live_site(small_store, tmp_path):
 
 def test_build_crashing_midway_leaves_the_live_site(small_store, live_site, monkeypatch):
     """An exception in the middle of the run (after two reports): the previous site stays live, untouched."""
-    import tmb_analysis.build as b
+    from tmb_analysis.site import pages
 
     out, before = live_site
-    real, calls = b._render_page, []
+    real, calls = pages.render_page, []
 
     def crash_after_two(*args, **kwargs):
         calls.append(1)
@@ -188,7 +189,7 @@ def test_build_crashing_midway_leaves_the_live_site(small_store, live_site, monk
             raise MemoryError("simulated crash midway")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(b, "_render_page", crash_after_two)
+    monkeypatch.setattr(pages, "render_page", crash_after_two)
     with pytest.raises(BuildAborted, match="simulated crash midway"):
         fixture_build(small_store, out, "ok", force=True, **PLAN)
     assert snapshot(out) == before
@@ -232,10 +233,10 @@ def test_build_killed_midway_then_full_rerun(small_store, live_site):
 
 def test_second_build_while_one_runs(small_store, live_site):
     """Two nightly runs overlapping: the second stops at once and changes nothing."""
-    from tmb_analysis.build import _Lock
+    from tmb_analysis.site.publish import SiteLock
 
     out, before = live_site
-    with _Lock(out):  # as a running build holds it
+    with SiteLock(out):  # as a running build holds it
         with pytest.raises(BuildAborted, match="another build is running"):
             fixture_build(small_store, out, "ok", force=True, **PLAN)
     assert snapshot(out) == before
@@ -387,16 +388,16 @@ def test_empty_folder_or_only_readme_is_a_new_site(small_store, tmp_path):
 
 
 def test_file_dropped_into_the_site_during_the_build_aborts_publishing(small_store, live_site, monkeypatch):
-    import tmb_analysis.build as b
+    from tmb_analysis.site import publish
 
     out, before = live_site
-    real = b._carry_over
+    real = publish.carry_over
 
     def drop_a_file(*args, **kwargs):  # the user saves a file into the site while the reports run
         (out / "dropped-meanwhile.txt").write_text("mine", encoding="utf-8")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(b, "_carry_over", drop_a_file)
+    monkeypatch.setattr(publish, "carry_over", drop_a_file)
     with pytest.raises(BuildAborted, match="changed while the site was built"):
         fixture_build(small_store, out, "ok", force=True, **PLAN)
     assert (out / "dropped-meanwhile.txt").read_text("utf-8") == "mine"
@@ -447,7 +448,7 @@ def _page(body: str) -> str:
     "Plotly.newPlot( i texten",  # text naming the drawing call
 ])
 def test_escaped_text_is_never_a_link(tmp_path, text):
-    from tmb_analysis.build import check_page, validate_site
+    from tmb_analysis.site.pages import check_page, validate_site
 
     site = tmp_path / "site"
     (site / "assets").mkdir(parents=True)
@@ -460,7 +461,7 @@ def test_escaped_text_is_never_a_link(tmp_path, text):
 
 
 def test_real_elements_are_still_checked(tmp_path):
-    from tmb_analysis.build import check_page, validate_site
+    from tmb_analysis.site.pages import check_page, validate_site
 
     site = tmp_path / "site"
     site.mkdir()

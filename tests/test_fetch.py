@@ -5,7 +5,7 @@ A fake session serves recorded responses written in the documented shapes (tests
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,8 @@ from fixtures import shapes
 from tmb_analysis import fetch as fetch_mod
 from tmb_analysis.fetch import (
     BRA_KOMMUN_CSV_URLS,
-    FetchError,
     Fetcher,
+    FetchError,
     fetch_bra_kommun_csv,
     fetch_kolada,
     fetch_kolada_groups,
@@ -26,7 +26,7 @@ from tmb_analysis.sources import SIDECAR_SUFFIX, read_source
 from tmb_analysis.store import import_paths, load_store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-NOW = datetime(2026, 3, 28, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 28, 9, 30, tzinfo=UTC)
 
 
 class FakeResponse:

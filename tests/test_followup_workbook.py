@@ -7,8 +7,8 @@ import shutil
 import pytest
 from openpyxl import load_workbook
 
-from tmb_analysis.detectable import detectable_change_rate
 from tmb_analysis.followup_workbook import HEADINGS, is_followup_workbook, read_workbook, write_template
+from tmb_analysis.statistics.detectable import detectable_change_rate
 from tmb_analysis.validation import DataValidationError
 
 
@@ -54,7 +54,7 @@ def test_template_has_the_sheets_headings_and_lists(template, results):
 
 def test_detectable_change_column_matches_the_power_calculation(template, results):
     """The template's figure for an indicator is the detectable change of the kommun's latest count at the
-    model's phi (checked against tmb_analysis.detectable, itself checked by simulation)."""
+    model's phi (checked against tmb_analysis.statistics.detectable, itself checked by simulation)."""
     from tmb_analysis.periods import round_mask
 
     own = results[results["area_code"] == "2180"]

@@ -1,9 +1,10 @@
 import csv
 import dataclasses
+import re
 
 import pytest
-
 from conftest import REAL_DIR
+
 from tmb_analysis.geography import RIKET_CODE, UnknownAreaError, read_kommun_names, registry
 
 GAVLEBORG = {
@@ -242,3 +243,29 @@ def test_package_data_ships_every_data_file():
     assert "data/kommun_names.csv" in files
     unshipped = [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs["tmb_analysis"])]
     assert unshipped == []
+
+
+@pytest.mark.parametrize("kind, value, message", [
+    ("kommun", 114, "must be a string code such as '0114'"),  # papermill's -p kommun 0114
+    ("kommun", "114", "not an area code: expected a four-digit kommun code"),
+    ("kommun", "../x", "not an area code"),
+    ("kommun", "2180\n", "not an area code"),
+    ("kommun", "21", "four-digit"),
+    ("kommun", "0000", "unknown area code '0000'"),
+    ("lan", "2180", "two-digit län code"),
+    ("lan", "99", "unknown area code '99'"),
+    ("lan", "00", "not a län code"),
+])
+def test_parse_code_refuses_what_is_not_a_current_code(kind, value, message):
+    from tmb_analysis.geography import parse_code
+
+    with pytest.raises(UnknownAreaError, match=re.escape(message)):
+        parse_code(kind, value)
+
+
+def test_parse_code_keeps_the_leading_zero():
+    from tmb_analysis.geography import parse_code
+
+    assert parse_code("kommun", "0114") == "0114" and parse_code("lan", "01") == "01" and parse_code("lan", "21") == "21"
+    with pytest.raises(ValueError, match="unknown kind"):
+        parse_code("riket", "00")

@@ -2,13 +2,13 @@
 issue 16): their internal arithmetic, and `tmb fetch kolada` over them, errors included."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tmb_analysis.configfiles import read_config
-from tmb_analysis.fetch import FetchError, Fetcher, fetch_kolada
+from tmb_analysis.config import read_config
+from tmb_analysis.fetch import Fetcher, FetchError, fetch_kolada
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "kolada_context"
 KPIS = ["N15428", "N15643", "N31816", "N02797", "N33816", "N33813", "N01948", "N02904"]
@@ -64,7 +64,7 @@ class Replay:
 def make_fetcher(tmp_path, answers):
     waits = []
     f = Fetcher(cache_dir=tmp_path / "raw", session=Replay(answers), sleep=waits.append,
-                now=lambda: datetime(2026, 3, 28, tzinfo=timezone.utc))
+                now=lambda: datetime(2026, 3, 28, tzinfo=UTC))
     return f, waits
 
 

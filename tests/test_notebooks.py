@@ -89,3 +89,39 @@ def test_notebooks_paired_with_jupytext_scripts(name):
     ipynb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     script = jupytext.read(NOTEBOOKS / f"{name}.py")
     assert [(c.cell_type, c.source) for c in ipynb.cells] == [(c.cell_type, c.source) for c in script.cells]
+
+
+def _plotly_figures(nb) -> list[dict]:
+    return [o["data"]["application/vnd.plotly.v1+json"] for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if "application/vnd.plotly.v1+json" in o.get("data", {})]
+
+
+def test_explore_notebook_draws_the_reports_funnel(sample_store, tmp_path):
+    """utforska ("Samma diagram som i rapporterna") draws the funnel a kommun report draws: the same
+    points, the same limits of the model of variation and the same year (the indicator's, not the round's)."""
+    from tmb_analysis.charts import funnel_chart, funnel_highlight
+    from tmb_analysis.statistics.funnel import funnel_data
+
+    out = tmp_path / "u.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOKS / "utforska.ipynb"), str(out),
+        parameters={"store": str(sample_store), "kommun": "2180", "indicator": "bostadsinbrott", "year": 0},
+        kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOKS),
+    )
+    drawn = [f for f in _plotly_figures(nbformat.read(out, as_version=4))
+             if any("kontrollgräns" in (t.get("name") or "") for t in f["data"])]
+    assert len(drawn) == 1
+    ctx = context("2180", sample_store, 0, kind="kommun")
+    year = ctx.year_of("bostadsinbrott")
+    assert year != ctx.year  # the example data's crime ends a year before its NTU round: the case that matters
+    data = funnel_data(ctx.results, "bostadsinbrott", year)  # as report.funnel_figure draws it
+    report_fig = funnel_highlight(funnel_chart(ctx.results, "bostadsinbrott", year, level="kommun", data=data),
+                                  ctx.results, "bostadsinbrott", year, "2180", data=data).to_plotly_json()
+
+    def traces(fig):
+        return {t.get("name"): (list(t.get("x", [])), list(t.get("y", []))) for t in fig["data"]}
+
+    mine, theirs = traces(drawn[0]), traces(report_fig)
+    assert set(mine) == set(theirs) and "Gävle" in mine
+    for name in theirs:
+        assert mine[name][0] == pytest.approx(theirs[name][0]) and mine[name][1] == pytest.approx(theirs[name][1])

@@ -390,7 +390,7 @@ def test_harm_index_by_hand():
 
 
 def test_harm_index_on_sample(sample_store):
-    from tmb_analysis.indicators import compute_results
+    from tmb_analysis.results import compute_results
     from tmb_analysis.store import load_store
 
     res = compute_results(load_store(sample_store))

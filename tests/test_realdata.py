@@ -61,7 +61,7 @@ def dalarna_store(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dalarna_results(dalarna_store):
-    from tmb_analysis.indicators import compute_results
+    from tmb_analysis.results import compute_results
 
     return compute_results(load_store(dalarna_store))
 
@@ -157,7 +157,8 @@ def _databasfil_from_dalarna(path):
 
 def test_one_county_databasfil_compares_every_kommun_with_its_derived_county(tmp_path):
     from tmb_analysis import report
-    from tmb_analysis.indicators import BENCHMARK_DERIVED, compute_results
+    from tmb_analysis.benchmarks import BENCHMARK_DERIVED
+    from tmb_analysis.results import compute_results
 
     wide = _databasfil_from_dalarna(tmp_path / "Databasfil.txt")
     assert len(wide) == 15 * 8
@@ -277,7 +278,7 @@ def test_scb_population_csv_via_cli(tmp_path, capsys):
 # ---- everything together ------------------------------------------------------------------------------
 
 def test_all_real_files_in_one_store(tmp_path):
-    from tmb_analysis.indicators import compute_results
+    from tmb_analysis.results import compute_results
 
     store = tmp_path / "store"
     files = [real(DALARNA), real(SERIES), real(GROUPS), real(POPULATION), real(P1M_XLSX)]

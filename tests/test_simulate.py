@@ -12,8 +12,8 @@ import pytest
 
 from tmb_analysis import simulate
 from tmb_analysis import statistics as st
-from tmb_analysis.indicators import compute_results
 from tmb_analysis.priorities import analysis_config
+from tmb_analysis.results import compute_results
 from tmb_analysis.store import load_store
 
 #: Seven whole län of the north and middle (77 kommuner): enough for the model to estimate itself.
@@ -56,7 +56,7 @@ def test_the_null_store_is_null(part):
     assert (lan == sums).all()
     s = null.survey
     z = []
-    for (ind, year), g in s.groupby(["indicator", "year"]):
+    for _key, g in s.groupby(["indicator", "year"]):
         r = g[g.area_code == "00"]["share_pct"].astype(float)
         k = g[g.area_code.str.len() == 4]
         se = (k.ci_high_pct.astype(float) - k.ci_low_pct.astype(float)) / (2 * 1.959964)

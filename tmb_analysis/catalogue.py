@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .configfiles import read_config
+from .config import read_config
 
 SOURCE_KINDS = ("crime", "survey")
 THEMES = (

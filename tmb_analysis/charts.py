@@ -23,7 +23,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from . import formatting as F
-from .periods import select_rows, year_for, year_mask
+from .periods import year_for, year_mask
+from .results import area_name as _area_name
+from .results import select as _select
 
 TEMPLATE = "simple_white"
 SEPARATORS = ", "  # decimal comma, (no-break-less) space between thousands
@@ -66,10 +68,6 @@ def _num(values, decimals: int = 1) -> list:
     return out
 
 
-def _select(results: pd.DataFrame, **eq) -> pd.DataFrame:
-    return select_rows(results, **eq)
-
-
 def _year_of(year, indicator: str) -> int:
     """The year an indicator is shown for: ``year`` itself, or its source kind's year in a per-source spec."""
     from .catalogue import catalogue
@@ -98,18 +96,6 @@ def _indicator_meta(results: pd.DataFrame, indicator: str) -> dict:
         except Exception:
             pass
     return {"label": label or str(indicator), "unit": unit or "per_100k", "worse": F.indicator_worse(indicator)}
-
-
-def _area_name(results: pd.DataFrame, code: str) -> str:
-    rows = _select(results, area_code=code)
-    if len(rows) and isinstance(rows["area_name"].iloc[0], str):
-        return rows["area_name"].iloc[0]
-    try:
-        from .geography import registry
-
-        return registry().area(code).name
-    except Exception:
-        return str(code)
 
 
 def _lan_of(results: pd.DataFrame, code: str) -> str | None:
@@ -743,8 +729,8 @@ def funnel_highlight(fig: go.Figure, results: pd.DataFrame, indicator: str, year
                      data: dict | None = None) -> go.Figure:
     """A copy of a funnel chart made without ``highlight`` (shared by every kommun report of a run)
     with one area marked, as :func:`funnel_chart` with ``highlight`` would draw it. ``data``: the
-    :func:`tmb_analysis.indicators.funnel_data` the chart was drawn from."""
-    from .indicators import funnel_data
+    :func:`tmb_analysis.statistics.funnel.funnel_data` the chart was drawn from."""
+    from .statistics.funnel import funnel_data
 
     out = go.Figure(fig)
     row = _select(results, indicator=indicator, year=year, area_code=highlight)
@@ -779,11 +765,11 @@ def funnel_chart(
     with the 95 % and 99,8 % limits around riket and riket's line; ``highlight`` marks one area.
 
     The points, their sizes (population; for NTU shares the precision of the published interval)
-    and the limits are those of :func:`tmb_analysis.indicators.funnel_data`, the model that decides
+    and the limits are those of :func:`tmb_analysis.statistics.funnel.funnel_data`, the model that decides
     the results table's comparisons (pass its result as ``data`` to draw it without recomputing).
     ``limits`` (columns population, lo_95, hi_95, lo_998, hi_998) replaces the limits drawn.
     """
-    from .indicators import funnel_data
+    from .statistics.funnel import funnel_data
 
     if level not in ("kommun", "lan"):
         raise ValueError("level must be 'kommun' or 'lan'")

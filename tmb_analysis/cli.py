@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-DEFAULT_STORE = "data/processed"
+from .config import DEFAULT_OUT, DEFAULT_RAW, DEFAULT_SAMPLE, DEFAULT_STORE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,12 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("sample", help="write the synthetic example dataset as files in the real source formats")
-    s.add_argument("--out", default="data/sample", help="folder to write to (default data/sample)")
-    s.add_argument("--store", default=DEFAULT_STORE, help=argparse.SUPPRESS)
+    s.add_argument("--out", default=str(DEFAULT_SAMPLE), help=f"folder to write to (default {DEFAULT_SAMPLE})")
+    s.add_argument("--store", default=str(DEFAULT_STORE), help=argparse.SUPPRESS)
 
     i = sub.add_parser("import", help="read source files or folders, validate them and merge them into the store")
     i.add_argument("paths", nargs="+", help="files or folders")
-    i.add_argument("--store", default=DEFAULT_STORE)
+    i.add_argument("--store", default=str(DEFAULT_STORE))
     i.add_argument("--year", type=int, default=None,
                    help="the year of files that name none in their content or file name (BRÅ's per-kommun CSV, SCB CSV)")
     i.add_argument("--replace-example", action="store_true",
@@ -72,10 +72,10 @@ def _parser() -> argparse.ArgumentParser:
                        ("kolada-groups", "Kolada's municipality groups (SKR kommungrupper, Liknande kommuner)"),
                        ("bra-csv", "BRÅ's yearly per-kommun CSV, given its URL (or --year for a known address)")):
         fp = fsub.add_parser(name, help=text)
-        fp.add_argument("--raw", default="data/raw", help="download folder (cache), default data/raw")
+        fp.add_argument("--raw", default=str(DEFAULT_RAW), help=f"download folder (cache), default {DEFAULT_RAW}")
         fp.add_argument("--refresh", action="store_true", help="download again even when the file is cached")
         fp.add_argument("--import", dest="do_import", action="store_true", help="import the file into --store afterwards")
-        fp.add_argument("--store", default=DEFAULT_STORE)
+        fp.add_argument("--store", default=str(DEFAULT_STORE))
         if name in ("scb-population", "kolada"):
             fp.add_argument("--years", nargs="+", required=True, help="years: 2024, 2016-2025 or a list")
             fp.add_argument("--areas", nargs="*", default=["all"],
@@ -99,8 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="build the HTML reports")
     b.add_argument("--lan", nargs="*", default=[], help="län code(s), e.g. 21, or 'all'")
     b.add_argument("--kommun", nargs="*", default=[], help="kommun code(s), e.g. 2180")
-    b.add_argument("--store", default=DEFAULT_STORE)
-    b.add_argument("--out", default="reports",
+    b.add_argument("--store", default=str(DEFAULT_STORE))
+    b.add_argument("--out", default=str(DEFAULT_OUT),
                    help="output folder (default reports/): absent, empty or a site tmb built; never the store or a "
                         "folder holding the working directory")
     b.add_argument("--force-out", action="store_true",
@@ -180,7 +180,7 @@ def _cmd_fetch(args) -> int:
 def _cmd_followup(args) -> int:
     from .followup_workbook import write_template
     from .geography import registry
-    from .report import load_results
+    from .results import load_results
 
     code = registry().kommun(str(args.kommun)).code
     out = Path(args.out)

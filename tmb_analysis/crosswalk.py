@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .configfiles import read_config
+from .config import read_config
 from .geography import UnknownAreaError, registry
 
 KINDS = ("split", "county_change")

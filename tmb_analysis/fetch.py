@@ -33,16 +33,17 @@ import os
 import re
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from . import __version__
+from .config import DEFAULT_RAW, SIDECAR_SUFFIX
 
 log = logging.getLogger("tmb.fetch")
 
-DEFAULT_CACHE = Path("data/raw")
+DEFAULT_CACHE = DEFAULT_RAW
 SCB_URL = "https://api.scb.se/OV0104/v1/doris/sv/ssd/START/BE/BE0101/BE0101A/BefolkningNy"
 KOLADA_URL = "https://api.kolada.se/v3"
 #: BRÅ's yearly per-kommun CSV files (PROVENANCE §17); the address changes with every edition.
@@ -54,7 +55,6 @@ BRA_KOMMUN_CSV_URLS: dict[int, str] = {
 }
 USER_AGENT = f"tmb-analys/{__version__} (+https://github.com/; crime-prevention statistics for Swedish municipalities)"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-SIDECAR_SUFFIX = ".provenance.json"  # the same as tmb_analysis.sources.SIDECAR_SUFFIX (checked by the tests)
 
 
 class FetchError(RuntimeError):
@@ -87,7 +87,7 @@ class Fetcher:
     max_wait: float = 60.0
     refresh: bool = False
     sleep: Callable[[float], None] | None = None
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self):
         self.cache_dir = Path(self.cache_dir)

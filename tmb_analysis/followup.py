@@ -10,7 +10,6 @@ for survey shares the difference with an interval from the two published interva
 from __future__ import annotations
 
 import datetime as _dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +18,8 @@ import pandas as pd
 import yaml
 
 from .catalogue import catalogue
+from .config import followup_base
 
-REPO_DIR = Path(__file__).resolve().parents[1]
 Z95 = 1.959963984540054
 
 
@@ -81,13 +80,15 @@ ENTRY_FIELDS = {"indikator": "ett indikator-id", "basar": "ett årtal", "typ": "
 KINDS = ("prioritering", "medborgarlöfte")
 
 
-def _base_dir() -> Path:
-    return Path(os.environ.get("TMB_FOLLOWUP_DIR") or REPO_DIR / "uppfoljning")
-
-
 def followup_dir(synthetic: bool) -> Path:
-    base = _base_dir()
+    """The folder of the kommuner's follow-up files (``exempel/`` in it for example data)."""
+    base = followup_base()
     return base / "exempel" if synthetic else base
+
+
+def followup_file(kommun_code: str, synthetic: bool) -> Path:
+    """Where a kommun's follow-up file is: ``uppfoljning/<kod>.yaml`` (``uppfoljning/exempel/`` for example data)."""
+    return followup_dir(synthetic) / f"{kommun_code}.yaml"
 
 
 class _Loader(yaml.SafeLoader):
@@ -162,11 +163,11 @@ def load_followup(kommun_code: str, synthetic: bool = False) -> tuple[Path, dict
     Every problem raises :class:`FollowupError` naming the file (relative to the follow-up folder) and
     the field.
     """
-    path = followup_dir(synthetic) / f"{kommun_code}.yaml"
+    path = followup_file(kommun_code, synthetic)
     if not path.is_file():
         return None
     try:
-        name = path.relative_to(_base_dir()).as_posix()
+        name = path.relative_to(followup_base()).as_posix()
     except ValueError:
         name = path.name
     raw = _read_yaml(path, name)
@@ -230,7 +231,7 @@ def compare_with_baseline(results: pd.DataFrame, area_code: str, item: Followed,
     other), too early to say, or that the statistics cannot show so small a change.
     """
     from . import formatting as F
-    from .detectable import change_test, detectable_change_rate, detectable_change_share, share_change_test
+    from .statistics.detectable import change_test, detectable_change_rate, detectable_change_share, share_change_test
 
     ind = catalogue().get(item.indicator)
     rows = results[(results["area_code"] == area_code) & (results["indicator"] == item.indicator)].set_index("year")

@@ -8,7 +8,7 @@
   complete; the indicator is chosen from a list, the direction is ``minska`` or ``öka``;
 * ``Indikatorer``: every indicator of the kommun with its latest value and, in the column
   ``Minsta påvisbara förändring``, the smallest change the statistics can detect by the follow-up year at
-  the kommun's size and with the overdispersion the analysis estimates (:mod:`tmb_analysis.detectable`),
+  the kommun's size and with the overdispersion the analysis estimates (:mod:`tmb_analysis.statistics.detectable`),
   so that the kommun knows beforehand whether its statistics could ever show success;
 * ``tmb`` (hidden): the kommun's code and the format version, which :func:`read_workbook` checks.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .catalogue import catalogue
-from .detectable import detectable_change_rate, detectable_change_share
+from .statistics.detectable import detectable_change_rate, detectable_change_share
 from .validation import DataValidationError
 
 __all__ = ["HEADINGS", "FORMAT", "write_template", "read_workbook", "is_followup_workbook", "detectable_changes",
@@ -263,7 +263,7 @@ def read_workbook(path: str | Path, years_with_data=None) -> pd.DataFrame:
         if decision is None or (isinstance(decision, str) and not decision.strip()):
             continue  # an undecided proposal, or an empty row
 
-        def where(field: str) -> str:
+        def where(field: str, n: int = n) -> str:
             return f"{path.name}: sheet 'Beslut', row {n}, field {field}"
 
         try:
@@ -314,10 +314,9 @@ def import_workbooks(paths: list[str | Path], store_dir: str | Path) -> list[str
     import hashlib
     import json
     import os
-    from datetime import datetime, timezone
 
     from .followup import decisions_file
-    from .report import load_results
+    from .results import load_results
 
     store_dir = Path(store_dir)
     results = load_results(store_dir)[0]
@@ -336,7 +335,7 @@ def import_workbooks(paths: list[str | Path], store_dir: str | Path) -> list[str
             raise DataValidationError(f"{path.name}: a second workbook for kommun {code} in the same import "
                                       f"(also {seen[code].name}); import one", str(path))
         seen[code] = path
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     lines = []
     for path, frame, code in read:
         target = decisions_file(store_dir, code)

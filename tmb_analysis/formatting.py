@@ -309,7 +309,7 @@ def indicator_worse(indicator, default: str = "higher") -> str:
         from .catalogue import catalogue
 
         return catalogue().get(str(indicator)).worse
-    except Exception:  # an id outside the catalogue (ad hoc or synthetic indicators)
+    except Exception:  # noqa: BLE001 - an id outside the catalogue (ad hoc or synthetic indicators)
         return default
 
 

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from .config import KOMMUN_NAMES_FILE
+
 RIKET_CODE = "00"
 RIKET_NAME = "Riket"
 LEVELS = ("kommun", "lan", "riket")
 _KOMMUN_RE = re.compile(r"^\d{4}$")
 _LAN_RE = re.compile(r"^\d{2}$")
-KOMMUN_NAMES_FILE = Path(__file__).resolve().parent / "data" / "kommun_names.csv"
 _NAME_COLUMNS = ("code", "name", "official_name", "legal_name")
 
 
@@ -244,6 +245,26 @@ class Registry:
 
     def lan_geometry(self):
         return _lan_geometry().copy()
+
+
+_CODE_FORMS = {"kommun": (_KOMMUN_RE, "four-digit kommun code"), "lan": (_LAN_RE, "two-digit län code")}
+
+
+def parse_code(kind: str, value) -> str:
+    """The code of a current kommun or län (``kind``) from a value that enters the program: a
+    command-line code, a notebook parameter, a job. It must be text (papermill's ``-p kommun 0114``
+    arrives as the number 114, its leading zero lost) of exactly four (kommun) or two (län) digits,
+    naming an area of SCB's current division. Raises :class:`UnknownAreaError` saying which rule failed."""
+    if kind not in _CODE_FORMS:
+        raise ValueError(f"unknown kind of area {kind!r}: expected 'kommun' or 'lan'")
+    pattern, form = _CODE_FORMS[kind]
+    if not isinstance(value, str):
+        raise UnknownAreaError(f"must be a string code such as '0114' (got {value!r} of type {type(value).__name__}); "
+                               "pass it quoted so that leading zeros survive")
+    if not pattern.fullmatch(value):
+        raise UnknownAreaError(f"{value!r} is not an area code: expected a {form}")
+    reg = registry()
+    return (reg.kommun if kind == "kommun" else reg.lan)(value).code
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SOURCE_KINDS", "default_report_year", "lan_source_years", "round_mask", "select_rows", "source_years", "vintage_text",
+__all__ = ["SOURCE_KINDS", "default_report_year", "lan_source_years", "period_split", "round_mask", "source_years", "vintage_text",
            "year_for", "year_mask", "years_text"]
 
 SOURCE_KINDS = ("crime", "survey")
@@ -46,7 +46,9 @@ def measured_year(results: pd.DataFrame) -> np.ndarray:
     offsets = {i.id: i.ntu_year_offset for i in catalogue() if i.ntu_year_offset}
     if not offsets:
         return year
-    return year + results["indicator"].map(offsets).fillna(0).to_numpy(dtype=float)
+    codes, indicators = pd.factorize(results["indicator"], use_na_sentinel=True)
+    per_code = np.array([float(offsets.get(ind, 0)) for ind in indicators] + [0.0])  # -1 (missing): no offset
+    return year + per_code[codes]
 
 
 def round_mask(results: pd.DataFrame, report_year: int | None = None) -> np.ndarray:
@@ -106,20 +108,12 @@ def year_mask(results: pd.DataFrame, year) -> np.ndarray:
     if not isinstance(year, dict):
         return pd.to_numeric(results["year"], errors="coerce").to_numpy(dtype=float) == int(year)
     years = measured_year(results)
-    kinds = results["source_kind"].astype(str).to_numpy()
-    wanted = np.array([np.nan if year.get(k) is None else float(year[k]) for k in kinds], dtype=float)
+    kinds = results["source_kind"]
+    wanted = np.full(len(results), np.nan)
+    for kind, y in year.items():
+        if y is not None:
+            wanted[(kinds == kind).to_numpy(dtype=bool, na_value=False)] = float(y)
     return years == wanted
-
-
-def select_rows(results: pd.DataFrame, **eq) -> pd.DataFrame:
-    """Rows equal to every keyword (compared as text); ``year`` may be a per-source mapping (:func:`year_mask`)."""
-    mask = np.ones(len(results), dtype=bool)
-    for col, val in eq.items():
-        if col == "year":
-            mask &= year_mask(results, val)
-        else:
-            mask &= (results[col].astype("string") == str(val)).fillna(False).to_numpy(dtype=bool)
-    return results[mask]
 
 
 def years_text(year) -> str:
@@ -171,3 +165,13 @@ def vintage_text(results: pd.DataFrame, area_code: str | None = None) -> str:
                              if len(periods) > 1 else f"kommunvärden för tvåårsperioden {periods[0]}")
         parts.append(f"NTU {_span(ntu.min(), ntu.max())}" + (f" ({'; '.join(notes)})" if notes else ""))
     return "; ".join(parts) if parts else "inga data"
+
+def period_split(res: pd.DataFrame) -> np.ndarray:
+    """True for the rows of pooled two-year NTU estimates (``period`` '2017–2018'), False for yearly rows.
+
+    The statistics keep the two apart: a pooled value is compared only with a benchmark of the same
+    period, pooled and yearly values are never in the same trend, shrinkage prior or funnel.
+    """
+    if "period" not in res:
+        return np.zeros(len(res), dtype=bool)
+    return (res["period"].astype(str).to_numpy() != res["year"].astype(str).to_numpy())

@@ -8,14 +8,14 @@ Configuration (YAML, never edited into code for a run):
 * ``config/related_indicators.yaml``: the NTU indicators ("concern") related to each crime
   indicator;
 * ``config/analysis.yaml``: the statistical settings of the results table (read by
-  :mod:`tmb_analysis.indicators`).
+  :mod:`tmb_analysis.results`).
 
 The score, per area and indicator of the report's round (docs/metod.md, "Prioriteringar")::
 
     score = harm_weight ^ harm_power x (level + trend + funnel + magnitude + concern)
 
 An indicator is *eligible* only with evidence that survives the model of
-:mod:`tmb_analysis.variation` and the multiplicity of its area's tests: worse than a benchmark
+:mod:`tmb_analysis.statistics.variation` and the multiplicity of its area's tests: worse than a benchmark
 (the rest of the län, riket this year or the last three years pooled, SKR kommungrupp, liknande
 kommuner) or a worse trend, at the 95 % level and after the Benjamini-Hochberg procedure over all
 the tests of the area's round. The three highest-scoring eligible indicators of each area get
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import copy
 import math
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -37,12 +37,13 @@ from scipy import special
 
 from . import formatting as F
 from . import statistics as st
-from .configfiles import read_config
+from .config import read_config
 
 __all__ = [
     "CONFIDENCE_LEVELS",
     "load_config",
     "analysis_config",
+    "analysis_settings",
     "harm_weights",
     "priority_config",
     "related_indicators",
@@ -63,7 +64,7 @@ def load_config(name: str, path: str | Path | None = None) -> dict:
     return read_config(name, path)[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached(name: str) -> dict:
     return load_config(name)
 
@@ -71,6 +72,17 @@ def _cached(name: str) -> dict:
 def analysis_config() -> dict:
     """``config/analysis.yaml`` (a copy: change it freely)."""
     return copy.deepcopy(_cached("analysis"))
+
+
+def analysis_settings(overrides: dict | None = None) -> dict:
+    """``config/analysis.yaml`` with ``overrides`` (the same structure) merged in, section by section."""
+    base = analysis_config()
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key].update(value)
+        else:
+            base[key] = value
+    return base
 
 
 def priority_config() -> dict:
@@ -294,7 +306,7 @@ def add_priorities(
 ) -> pd.DataFrame:
     """Add the harm weight, the evidence, the score, ``priority_rank`` 1-3 and ``priority_stability``.
 
-    ``res`` holds the columns :func:`tmb_analysis.indicators.compute_results` builds before this
+    ``res`` holds the columns :func:`tmb_analysis.results.compute_results` builds before this
     step: the standardised differences of the model ``_z_lan``, ``_z_riket``, ``_z_group``,
     ``_z_peers``, ``_z_pooled``, ``_z_trend`` (with ``_df_trend``), the shares ``_rho_*`` of their
     standard deviations that are the area's own noise, and for the redraws ``count``,

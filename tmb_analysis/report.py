@@ -7,8 +7,6 @@ defines a function and two notebooks never repeat a cell's logic.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import html
 import re
 from dataclasses import dataclass, field
@@ -17,14 +15,14 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import HTML
 
-from .geography import RIKET_CODE, Area, UnknownAreaError, registry
-from .indicators import BENCHMARK_DERIVED, compute_results
-from .periods import default_report_year, lan_source_years, source_years, vintage_text, year_for, year_mask, years_text
-from .store import load_store
+from .config import SAMPLE_NOTE as SAMPLE_BANNER
+from .geography import RIKET_CODE, Area, UnknownAreaError, parse_code, registry
+from .benchmarks import BENCHMARK_DERIVED
+from .periods import default_report_year, lan_source_years, source_years, vintage_text, year_mask, years_text
+from .results import load_results
 
 #: Marker that build.py counts to check that every chart reached the page.
 FIGURE_CLASS = "tmb-figure"
-SAMPLE_BANNER = "Exempeldata – inte verklig statistik"
 
 
 class ParameterError(ValueError):
@@ -70,77 +68,10 @@ class ReportContext:
 
 
 def _check_code(value, kind: str) -> str:
-    if not isinstance(value, str):
-        raise ParameterError(
-            f"parameter {kind!r} must be a string code such as '0114' (got {value!r} of type {type(value).__name__}); "
-            "pass it quoted so that leading zeros survive"
-        )
-    if not re.fullmatch(r"\d{4}" if kind == "kommun" else r"\d{2}", value):
-        raise ParameterError(f"parameter {kind!r} = {value!r} is not a {'four' if kind == 'kommun' else 'two'}-digit code")
-    reg = registry()
     try:
-        return (reg.kommun if kind == "kommun" else reg.lan)(value).code
+        return parse_code(kind, value)
     except UnknownAreaError as exc:
-        raise ParameterError(str(exc)) from None
-
-
-def _store_fingerprint(store_dir: Path) -> str:
-    from . import __version__
-
-    h = hashlib.sha256(__version__.encode())
-    # the analysis code and its settings (thresholds, weights, groups) change the results as much as
-    # the data do: a changed statistic must never be served results computed by the old code
-    package = Path(__file__).parent
-    for p in sorted([*package.glob("*.py"), *package.glob("*/*.py"), *(package / "config").glob("*.yaml")]):
-        h.update(p.relative_to(package).as_posix().encode())
-        h.update(p.read_bytes())
-    for p in sorted(store_dir.glob("*")):
-        if p.is_file():
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("TMB_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tmb-analys"
-    )
-    return Path(base)
-
-
-def load_results(store_dir: str | Path, report_year: int | None = None) -> tuple[pd.DataFrame, object]:
-    """The results table for a store, computed once and cached by the store's content.
-
-    Every report of a build reads the same cached table, so the analysis runs
-    once per run, not once per notebook. The cache lives outside the store
-    (``$TMB_CACHE_DIR``, default ``~/.cache/tmb-analys``), keyed by a hash of the
-    store files, the package's configuration (``config/*.yaml``) and the package
-    version, so a changed store or setting is never served
-    stale results and the store itself is never written to. ``report_year`` (None or 0: the
-    latest year) chooses the round whose priorities are ranked (``compute_results``); it is part
-    of the cache key.
-    """
-    store_dir = Path(store_dir).resolve()
-    store = load_store(store_dir)
-    round_year = int(report_year or 0)
-    cache = _cache_dir() / f"results-{_store_fingerprint(store_dir)}-{round_year}.parquet"
-    if cache.exists():
-        try:
-            results = pd.read_parquet(cache)
-            results.attrs["tmb_key"] = cache.stem
-            return results, store
-        except Exception:  # a damaged cache file is recomputed, never trusted
-            cache.unlink(missing_ok=True)
-    results = compute_results(store, report_year=round_year or None)
-    results.attrs["tmb_key"] = cache.stem
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        results.to_parquet(tmp, index=False)
-        tmp.replace(cache)
-    except OSError:  # a read-only home still builds, only slower
-        pass
-    return results, store
+        raise ParameterError(f"parameter {kind!r}: {exc}") from None
 
 
 _SHARED: dict = {}
@@ -742,14 +673,14 @@ def priorities(ctx: ReportContext) -> HTML:
 
 def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
     """Funnel plot of the kommuner (all in the store in a kommun report, the county's in an overview)
-    with the limits of :func:`tmb_analysis.indicators.funnel_data`: the model that decides the tables'
+    with the limits of :func:`tmb_analysis.statistics.funnel.funnel_data`: the model that decides the tables'
     comparisons with riket, so that the chart and the tables agree, and a sentence listing which
     kommuner lie outside the 99,8 % limits. Around riket's value when the store has it, else around
     the kommuner's pooled value, and the text then says how many kommuner the store holds."""
     from .catalogue import catalogue
     from .charts import funnel_chart
     from .formatting import fmt_number
-    from .indicators import funnel_data
+    from .statistics.funnel import funnel_data
 
     ind = catalogue().get(indicator)
     year = ctx.year_of(indicator)

@@ -53,10 +53,12 @@ from pathlib import Path
 import numpy as np
 
 from .catalogue import catalogue
+from .config import POPULATION_FILE
+from .config import SAMPLE_MANIFEST as MANIFEST_NAME
+from .config import SAMPLE_NOTE as NOTE
 from .geography import RIKET_CODE, registry
+from .statistics import wilson_share_ci
 
-NOTE = "Exempeldata – inte verklig statistik"
-MANIFEST_NAME = "exempeldata.json"
 BRA_FILE = "exempeldata_bra_kommunindikatorer_{lan}.csv"
 SCB_FILE = "exempeldata_scb_folkmangd.json"
 KOLADA_FILE = "exempeldata_kolada_kommungrupper.json"
@@ -81,7 +83,6 @@ RIKET_NAME = "Hela landet"
 METROS = ("0180", "1480", "1280")  # Stockholm, Göteborg, Malmö
 TOURISM = ("2321", "2023", "0885", "2361", "1486")  # Åre, Malung-Sälen, Borgholm, Härjedalen, Strömstad
 #: Each kommun's real population (SCB, 1 November 2024, CC0): the example data's only real numbers.
-POPULATION_FILE = Path(__file__).parent / "data" / "scb_folkmangd_kommuner_2024.csv"
 BASE_YEAR = 2024  # the year of POPULATION_FILE
 
 
@@ -153,18 +154,6 @@ def _logit(p):
 
 def _expit(x):
     return 1 / (1 + np.exp(-x))
-
-
-def wilson(x, n, z: float = Z95):
-    """95 % Wilson score interval for x successes out of n (arrays); returns (low, high) as shares."""
-    x = np.asarray(x, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = x / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def _round_half_up(v, decimals: int):
@@ -317,8 +306,10 @@ class _Model:
         # published values: kommun rounded like BRÅ (utsatthet one decimal, others whole per cent),
         # län and riket at full precision (rounded to 6 decimals)
         nn = np.broadcast_to(self.n[:, None, :], self.x.shape)
-        low, high = wilson(self.x, nn)
-        vals = np.stack([self.x / nn, low, high]) * 100  # (3, area, ind, year)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = self.x / nn
+        low, high = wilson_share_ci(share * 100, nn)  # in per cent
+        vals = np.stack([share * 100, low, high])  # (3, area, ind, year)
         themes = {i.id: i.theme for i in catalogue().of_kind("survey")}
         decimals = np.array([1 if themes[j] == "utsatthet" else 0 for j in ids])
         f = (10.0**decimals)[None, None, :, None]

@@ -8,7 +8,7 @@ riket's share with the kommun's own published standard error. Län and riket cou
 their kommuner, as in BRÅ's files. :func:`planted_store` does the same and gives some kommuner one
 crime indicator at a multiple of riket's rate in each of the last years: problems that are really
 there. ``benchmarks/bench_signals.py`` and ``tests/test_signals.py`` run both through
-:func:`tmb_analysis.indicators.compute_results`.
+:func:`tmb_analysis.results.compute_results`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from . import statistics as st
 from .catalogue import catalogue
@@ -97,7 +98,7 @@ def _null_survey(store, rng: np.random.Generator) -> pd.DataFrame:
     share, lo, hi = _f(s["share_pct"]), _f(s["ci_low_pct"]), _f(s["ci_high_pct"])
     riket = s[s["area_code"] == RIKET_CODE].set_index(["indicator", "year"])["share_pct"].astype("float64")
     r = riket.reindex(pd.MultiIndex.from_frame(s[["indicator", "year"]])).to_numpy()
-    se = (hi - lo) / (2 * st.stats.norm.ppf(0.975))
+    se = (hi - lo) / (2 * stats.norm.ppf(0.975))
     code = s["area_code"].astype(str)
     is_kom = (code.str.len() == 4).to_numpy()
     move = is_kom & np.isfinite(r) & np.isfinite(se) & (se > 0)
@@ -112,7 +113,7 @@ def _null_survey(store, rng: np.random.Generator) -> pd.DataFrame:
     lan_se = (np.sqrt(sums["w2se2"]) / sums["w"]).reindex(key).to_numpy()
     is_lan = (code.str.len() == 2).to_numpy() & (code != RIKET_CODE).to_numpy() & np.isfinite(lan_mean)
     new = np.where(is_lan, lan_mean, new)
-    z = st.stats.norm.ppf(0.975)
+    z = stats.norm.ppf(0.975)
     low = np.where(is_lan, new - z * lan_se, new - (share - lo))
     high = np.where(is_lan, new + z * lan_se, new + (hi - share))
     move |= is_lan

@@ -41,16 +41,16 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .config import DEFAULT_STORE
 from .sources import MANIFEST_NAME, SIDECAR_SUFFIX, SourceTables, read_source
 from .validation import COLUMNS, KEYS, TABLES, DataValidationError, empty_table, to_canonical, validate
 
-DEFAULT_STORE = Path("data/processed")
 SOURCES_FILE = "sources.json"
 DERIVED_POPULATION_SOURCE = "härledd från Brå (antal/per 100 000)"
 STATUS_SV = {"final": "slutliga", "preliminary": "preliminära"}
@@ -164,7 +164,7 @@ def _read_table(store_dir: Path, name: str) -> pd.DataFrame:
         return empty_table(name)
     try:
         df = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several types for a damaged file
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a damaged file
         raise DataValidationError(f"{path}: cannot read the store table: {exc}", origin=str(path)) from None
     return to_canonical(name, df, str(path))
 
@@ -561,7 +561,7 @@ def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE,
         old = {n: old[n][~old[n]["source_sha256"].isin(example_shas)].reset_index(drop=True) for n in TABLES}
         old_sources = [s for s in old_sources if not s.get("synthetic")]
     _refuse_mixing(store_dir, results, old_sources, files)
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
     by_sha = {s.get("sha256"): s for s in old_sources}
     new_recs = {r.provenance["sha256"]: dict(r.provenance, imported_at=now) for r in results}
     # a file imported again keeps its vintage (its first import time stands in for an unknown date)

@@ -14,6 +14,8 @@ from markupsafe import Markup, escape
 
 from . import formatting as F
 from .periods import year_for, years_text
+from .results import area_name as _area_name
+from .results import select as _select
 
 NBSP = F.NBSP
 
@@ -125,12 +127,6 @@ TABLE_CSS += "\n" + MATRIX_CSS
 
 
 # ---- helpers --------------------------------------------------------------------
-
-
-def _select(results: pd.DataFrame, **eq) -> pd.DataFrame:
-    from .periods import select_rows
-
-    return select_rows(results, **eq)
 
 
 def _get(row, col, default=None):
@@ -262,18 +258,6 @@ def _sort_key_sv(name: str) -> str:
     """Swedish alphabetical order: å, ä, ö after z."""
     table = str.maketrans({"å": "{", "ä": "|", "ö": "}", "Å": "{", "Ä": "|", "Ö": "}"})
     return str(name).casefold().translate(table)
-
-
-def _area_name(results: pd.DataFrame, code: str) -> str:
-    rows = _select(results, area_code=code)
-    if len(rows) and not F.is_missing(rows["area_name"].iloc[0]):
-        return str(rows["area_name"].iloc[0])
-    try:
-        from .geography import registry
-
-        return registry().area(code).name
-    except Exception:
-        return str(code)
 
 
 def _area_level(results: pd.DataFrame, code: str) -> str:

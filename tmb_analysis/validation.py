@@ -29,7 +29,7 @@ stores, hand-built frames) get it filled with missing values by :func:`to_canoni
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
@@ -229,7 +229,7 @@ def _ci_order(df: pd.DataFrame) -> pd.Series:
     return (ok_low & ok_high & ok_pair).astype(bool)
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema(name: str) -> pa.DataFrameSchema:
     """The pandera schema of a canonical table (pandas backend)."""
     _check_name(name)
@@ -395,7 +395,7 @@ def validate(table_name: str, df: pd.DataFrame, origin: str) -> pd.DataFrame:
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _allowed(kind: str) -> frozenset:
     if kind == "area":
         return frozenset(a.code for a in registry().areas())
@@ -466,5 +466,5 @@ def _fast_valid(name: str, df: pd.DataFrame) -> bool:
             else:
                 ok = ok and between("population", 0, nullable=False, strict_lo=True) and nonempty("source")
         return bool(ok) and not df.duplicated(KEYS[name]).any()
-    except Exception:  # anything unexpected: let pandera decide
+    except Exception:  # noqa: BLE001 - anything unexpected: let pandera decide
         return False

@@ -1,9 +1,12 @@
-"""The model of variation between areas and years that decides every comparison (docs/metod.md, section 5).
+"""The model of variation between years and areas (phi, tau2) that decides every comparison and funnel.
+
+See docs/metod.md, section 5.
 
 Reported crime per kommun varies 2-14 times more than Poisson, so an exact Poisson interval calls
 noise a difference. One model, estimated from all the kommuner in the store, decides the
 comparisons of the results table (``cmp_lan``, ``cmp_riket``, ``cmp_group``, ``cmp_peers``,
-``cmp_riket_pooled``), the funnel limits (``funnel_riket`` and :func:`indicators.funnel_data`),
+``cmp_riket_pooled``), the funnel limits (``funnel_riket`` and
+:func:`funnel_data <tmb_analysis.statistics.funnel.funnel_data>`),
 the scale of the crime trends and the evidence that priorities rest on
 (:mod:`tmb_analysis.priorities`). It has two parts:
 
@@ -31,11 +34,168 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-from . import statistics as st
+from ._arrays import _group_codes, _valid_count_pop, as_float_array
+from .intervals import PER_100K
 
 PER = 100_000.0
 Z95 = 1.959963984540054
+
+
+# --------------------------------------------------------------------------- #
+# The model of variation between areas (docs/metod.md, section 5)
+# --------------------------------------------------------------------------- #
+def sqrt_rate(counts, populations, per: float = PER_100K) -> tuple[np.ndarray, np.ndarray]:
+    """The comparison scale of a rate: ``v = sqrt(count / population * per)`` and the Poisson
+    sampling variance of ``v``, ``per / (4 population)`` (the square root stabilises the Poisson
+    variance: ``var(sqrt(Y)) ~ 1/4``; Spiegelhalter 2005, the CQC transformation of FunnelPlotR).
+    Multiply the variance by the overdispersion phi for overdispersed counts. NaN for invalid input."""
+    c, p, ok = _valid_count_pop(counts, populations)
+    v = np.full(c.shape, np.nan)
+    var = np.full(c.shape, np.nan)
+    v[ok] = np.sqrt(c[ok] / p[ok] * per)
+    var[ok] = per / (4 * p[ok])
+    return v, var
+
+
+def twoway_dispersion(
+    counts, populations, areas, years, groups=None, max_iter: int = 2000, tol: float = 1e-10
+) -> pd.DataFrame:
+    """Pearson dispersion of the Poisson model ``count ~ area + year + offset(log population)``, per group.
+
+    The maximum-likelihood fit of the two main effects is found by alternating their closed-form
+    updates (each the exact conditional maximum, so the concave log-likelihood rises to its
+    maximum), for all groups at once. Areas or years whose counts are all zero in a group leave
+    the fit (their fitted value is 0 and they carry no information on the dispersion). Returns one
+    row per group (in the order of first appearance): ``group``, ``phi = chi2 / df`` (not
+    floored), ``chi2``, ``df = cells - areas - years + 1``, ``n_areas``, ``n_years``, ``n_cells``.
+    ``phi`` is NaN where ``df <= 0``. The same numbers as statsmodels ``GLM(..., Poisson())``
+    with ``pearson_chi2 / df_resid`` (see the tests).
+    """
+    y, n, ok = _valid_count_pop(counts, populations)
+    y, n, ok = y.ravel(), n.ravel(), ok.ravel()
+    if groups is None:
+        g, labels = np.zeros(len(y), dtype=np.int64), [0]
+    else:
+        g, labels = pd.factorize(pd.Series(groups, dtype=object).reset_index(drop=True), use_na_sentinel=True)
+        labels = list(labels)
+    k = len(labels)
+    a_code = pd.factorize(pd.Series(areas, dtype=object).reset_index(drop=True))[0]
+    t_code = pd.factorize(pd.Series(years, dtype=object).reset_index(drop=True))[0]
+    ok = ok & (g >= 0) & (a_code >= 0) & (t_code >= 0)
+    out = pd.DataFrame(
+        {
+            "group": pd.Series(labels, dtype=object),
+            "phi": np.nan,
+            "chi2": np.nan,
+            "df": 0,
+            "n_areas": 0,
+            "n_years": 0,
+            "n_cells": 0,
+        }
+    )
+    idx = np.flatnonzero(ok)
+    if not len(idx):
+        return out
+    gi = g[idx].astype(np.int64)
+    ga = pd.factorize(gi * (a_code.max() + 1) + a_code[idx])[0]
+    gt = pd.factorize(gi * (t_code.max() + 1) + t_code[idx])[0]
+    yv, nv = y[idx], n[idx]
+    keep = (np.bincount(ga, yv)[ga] > 0) & (np.bincount(gt, yv)[gt] > 0)
+    gi, yv, nv = gi[keep], yv[keep], nv[keep]
+    ga = pd.factorize(ga[keep])[0]
+    gt = pd.factorize(gt[keep])[0]
+    if not len(yv):
+        return out
+    ya, yt = np.bincount(ga, yv), np.bincount(gt, yv)
+    b = np.zeros(gt.max() + 1)
+    log_mu = np.zeros(len(yv))
+    for _ in range(max_iter):
+        a = np.log(ya / np.bincount(ga, nv * np.exp(b[gt])))
+        b = np.log(yt / np.bincount(gt, nv * np.exp(a[ga])))
+        new = a[ga] + b[gt] + np.log(nv)
+        done = np.max(np.abs(new - log_mu)) < tol
+        log_mu = new
+        if done:
+            break
+    mu = np.exp(log_mu)
+    chi2 = np.bincount(gi, (yv - mu) ** 2 / mu, minlength=k)
+    cells = np.bincount(gi, minlength=k)
+    n_a = np.bincount(gi[np.unique(ga, return_index=True)[1]], minlength=k)
+    n_t = np.bincount(gi[np.unique(gt, return_index=True)[1]], minlength=k)
+    df = cells - n_a - n_t + 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        phi = np.where(df > 0, chi2 / np.maximum(df, 1), np.nan)
+    out["phi"], out["chi2"], out["df"] = phi, np.where(cells > 0, chi2, np.nan), np.maximum(df, 0)
+    out["n_areas"], out["n_years"], out["n_cells"] = n_a, n_t, cells
+    return out
+
+
+def dl_tau2(values, variances, centre=None, groups=None, winsor: float = 0.10) -> pd.DataFrame:
+    """Additive between-area variance per group: Spiegelhalter (2005) with DerSimonian & Laird (1986).
+
+    ``values`` y_i with known sampling ``variances`` s_i^2 (already multiplied by any overdispersion
+    phi). With ``z_i = (y_i - centre) / s_i`` winsorised at the ``winsor`` and ``1 - winsor``
+    percentiles of the group (linear interpolation, R's quantile type 7 as FunnelPlotR) and
+    ``w_i = 1 / s_i^2``::
+
+        tau2 = max(0, (sum z_w^2 - (I - 1)) / (sum w - sum w^2 / sum w))
+
+    ``centre`` (per row, or None for the inverse-variance weighted mean of the group, which makes
+    this exactly the DerSimonian-Laird estimator when ``winsor = 0``). Returns one row per group
+    code 0..k-1: ``n`` (I), ``excess`` (``sum z_w^2 - (I - 1)``), ``denom`` and ``tau2`` (NaN
+    where ``I < 2``); pool several groups (years) with ``max(0, sum excess / sum denom)``.
+    """
+    v = as_float_array(values).ravel()
+    s2 = np.broadcast_to(as_float_array(variances), v.shape).astype(float)
+    g, k = _group_codes(groups, len(v))
+    ok = np.isfinite(v) & np.isfinite(s2) & (s2 > 0) & (g >= 0)
+    if centre is not None:
+        c_row = np.broadcast_to(as_float_array(centre), v.shape).astype(float)
+        ok &= np.isfinite(c_row)
+    out = pd.DataFrame({"n": np.zeros(k, dtype=np.int64), "excess": np.nan, "denom": np.nan, "tau2": np.nan})
+    if not ok.any():
+        return out
+    gi, y, var = g[ok], v[ok], s2[ok]
+    w = 1 / var
+    s1, s2w = np.bincount(gi, w, k), np.bincount(gi, w**2, k)
+    cnt = np.bincount(gi, minlength=k)
+    if centre is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = (np.bincount(gi, w * y, k) / s1)[gi]
+    else:
+        c = c_row[ok]
+    z = (y - c) / np.sqrt(var)
+    order = np.argsort(gi, kind="stable")
+    gs, zs = gi[order], z[order]
+    bounds = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1], True])
+    q = np.zeros(k)
+    for lo_, hi_ in zip(bounds[:-1], bounds[1:]):
+        seg = zs[lo_:hi_]
+        if winsor > 0:
+            lo, hi = np.percentile(seg, [100 * winsor, 100 * (1 - winsor)])
+            seg = np.clip(seg, lo, hi)
+        q[gs[lo_]] = float(np.sum(seg**2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = s1 - s2w / s1
+        excess = q - (cnt - 1)
+        tau2 = np.where((cnt >= 2) & (denom > 0), np.maximum(0.0, excess / denom), np.nan)
+    out["n"] = cnt
+    out["excess"] = np.where(cnt >= 2, excess, np.nan)
+    out["denom"] = np.where(cnt >= 2, denom, np.nan)
+    out["tau2"] = tau2
+    return out
+
+
+def compare_z(z, level: float = 0.95) -> np.ndarray:
+    """``'higher'`` / ``'lower'`` when the standardised difference ``z`` lies beyond the two-sided
+    ``level`` quantile of the normal distribution, ``'similar'`` within, ``'unknown'`` for NaN."""
+    zz = as_float_array(z)
+    crit = stats.norm.ppf(1 - (1 - level) / 2)
+    with np.errstate(invalid="ignore"):
+        out = np.where(zz > crit, "higher", np.where(zz < -crit, "lower", "similar"))
+    return np.where(np.isfinite(zz), out, "unknown").astype(object)
 
 
 def _f(series) -> np.ndarray:
@@ -105,10 +265,15 @@ def take(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def comparable_first_year(res: pd.DataFrame, cat: pd.DataFrame, cfg: dict) -> np.ndarray:
     """Per row: the first year the row's series may use, ``max(trend.first_year[kind], comparable_from)``."""
     first = cfg["trend"].get("first_year", {})
-    kind_first = np.where(res["source_kind"].to_numpy() == "crime", float(first.get("crime", -np.inf)),
-                          float(first.get("survey", -np.inf)))
-    comp = per_row(res["indicator"], {k: (np.nan if v is None else float(v)) for k, v in
-                                      zip(cat["indicator"], cat["comparable_from"])}).astype(float)
+    kind_first = np.where(
+        res["source_kind"].to_numpy() == "crime",
+        float(first.get("crime", -np.inf)),
+        float(first.get("survey", -np.inf)),
+    )
+    comp = per_row(
+        res["indicator"],
+        {k: (np.nan if v is None else float(v)) for k, v in zip(cat["indicator"], cat["comparable_from"])},
+    ).astype(float)
     return np.fmax(kind_first, np.where(np.isfinite(comp), comp, -np.inf))
 
 
@@ -123,32 +288,51 @@ def estimate_phi(res: pd.DataFrame, usable: np.ndarray, themes: pd.Series, mcfg:
     kom = usable & (res["area_level"].to_numpy() == "kommun") & (res["source_kind"].to_numpy() == "crime")
     rows = np.flatnonzero(kom)
     inds = sorted(set(res.loc[res["source_kind"] == "crime", "indicator"]))
-    est = st.twoway_dispersion(_f(res["count"])[rows], _f(res["population"])[rows],
-                               res["area_code"].to_numpy()[rows], res["year"].to_numpy()[rows],
-                               res["indicator"].to_numpy()[rows]).set_index("group")
+    est = twoway_dispersion(
+        _f(res["count"])[rows],
+        _f(res["population"])[rows],
+        res["area_code"].to_numpy()[rows],
+        res["year"].to_numpy()[rows],
+        res["indicator"].to_numpy()[rows],
+    ).set_index("group")
     min_areas = int(mcfg.get("min_areas", 10))
     defaults = mcfg.get("default_phi", {})
     phi, reason = {}, {}
     for ind in inds:
         theme = themes.get(ind, "")
         default = float(defaults.get(theme, max(defaults.values(), default=1.0)))
-        if ind in est.index and est.loc[ind, "n_areas"] >= min_areas and est.loc[ind, "n_years"] >= 3 \
-                and np.isfinite(est.loc[ind, "phi"]):
+        if (
+            ind in est.index
+            and est.loc[ind, "n_areas"] >= min_areas
+            and est.loc[ind, "n_years"] >= 3
+            and np.isfinite(est.loc[ind, "phi"])
+        ):
             phi[ind], reason[ind] = max(1.0, float(est.loc[ind, "phi"])), ""
         else:
             n = int(est.loc[ind, "n_areas"]) if ind in est.index else 0
             phi[ind] = default
-            reason[ind] = (f"φ är standardvärdet för temat {theme} ({default:g}): "
-                           f"{n} kommuner med anmälda brott, färre än {min_areas}")
+            reason[ind] = (
+                f"φ är standardvärdet för temat {theme} ({default:g}): "
+                f"{n} kommuner med anmälda brott, färre än {min_areas}"
+            )
     return phi, reason
 
 
 # --------------------------------------------------------------------------- #
 # tau2: between-area variance per level, indicator and year
 # --------------------------------------------------------------------------- #
-def estimate_tau2(res: pd.DataFrame, idx: RowIndex, stat: np.ndarray, var: np.ndarray, usable: np.ndarray,
-                  crime: np.ndarray, first_year: np.ndarray, themes: pd.Series, mcfg: dict,
-                  ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def estimate_tau2(
+    res: pd.DataFrame,
+    idx: RowIndex,
+    stat: np.ndarray,
+    var: np.ndarray,
+    usable: np.ndarray,
+    crime: np.ndarray,
+    first_year: np.ndarray,
+    themes: pd.Series,
+    mcfg: dict,
+    ref: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """tau2 per row (kommun and län rows), the number of areas it rests on (0: a default) and a reason.
 
     For each level, indicator and year Y the DerSimonian-Laird pieces of the years
@@ -186,8 +370,9 @@ def estimate_tau2(res: pd.DataFrame, idx: RowIndex, stat: np.ndarray, var: np.nd
             if not mask.any():
                 continue
             g = gid[mask]
-            d = st.dl_tau2(stat[rows][mask], var[rows][mask], centre=centre[mask] if with_centre else None,
-                           groups=g, winsor=winsor)
+            d = dl_tau2(
+                stat[rows][mask], var[rows][mask], centre=centre[mask] if with_centre else None, groups=g, winsor=winsor
+            )
             codes = pd.factorize(g)[1]
             excess[codes] = d["excess"].fillna(0.0).to_numpy()
             denom[codes] = d["denom"].fillna(0.0).to_numpy()
@@ -216,8 +401,10 @@ def estimate_tau2(res: pd.DataFrame, idx: RowIndex, stat: np.ndarray, var: np.nd
             few = n_row[~enough]
             no_events = cr[~enough] & (ev_row[~enough] <= 0) & (few >= min_areas)
             reason[lacking] = np.where(
-                no_events, f"inga anmälda brott bland {word}a att skatta variationen ur",
-                np.array([f"{int(x)} {word} med data, färre än {min_areas}" for x in few], dtype=object))
+                no_events,
+                f"inga anmälda brott bland {word}a att skatta variationen ur",
+                np.array([f"{int(x)} {word} med data, färre än {min_areas}" for x in few], dtype=object),
+            )
     # defaults where no estimate: kommun rows from the theme, län rows from the kommuner's tau2
     theme = per_row(res["indicator"], dict(themes), "")
     need = np.flatnonzero(np.isin(level, ["kommun", "lan"]) & usable & ~np.isfinite(tau2))
@@ -265,8 +452,16 @@ def standardised(stat, var, tau2, bench_stat, bench_var, h=0.0) -> tuple[np.ndar
     return z, sd
 
 
-def lan_rest(res: pd.DataFrame, idx: RowIndex, se2: np.ndarray, crime: np.ndarray, usable: np.ndarray,
-             weight_pop: np.ndarray, phi_row: np.ndarray, kommuner_in_lan: dict) -> dict[str, np.ndarray]:
+def lan_rest(
+    res: pd.DataFrame,
+    idx: RowIndex,
+    se2: np.ndarray,
+    crime: np.ndarray,
+    usable: np.ndarray,
+    weight_pop: np.ndarray,
+    phi_row: np.ndarray,
+    kommuner_in_lan: dict,
+) -> dict[str, np.ndarray]:
     """The rest of each kommun's län (the län without the kommun), on the comparison scale.
 
     Crime: the län's count and population minus the kommun's. NTU: when the store holds every
@@ -295,8 +490,12 @@ def lan_rest(res: pd.DataFrame, idx: RowIndex, se2: np.ndarray, crime: np.ndarra
     k_in = take(np.bincount(g, minlength=size).astype(float), lan_row)
     own = use.astype(float)
     p0 = np.nan_to_num(p)
-    o_p, o_pv, o_p2, o_p2se2 = (s1 - own * p0, spv - own * np.nan_to_num(p * v), s2 - own * p0**2,
-                                s2se2 - own * np.nan_to_num(p**2 * se2))
+    o_p, o_pv, o_p2, o_p2se2 = (
+        s1 - own * p0,
+        spv - own * np.nan_to_num(p * v),
+        s2 - own * p0**2,
+        s2se2 - own * np.nan_to_num(p**2 * se2),
+    )
     n_reg = per_row(res["lan_code"], kommuner_in_lan).astype(float)
     others = k_in - own
     complete = np.isfinite(others) & (others >= n_reg - 1) & (o_p > 0)
@@ -314,8 +513,11 @@ def lan_rest(res: pd.DataFrame, idx: RowIndex, se2: np.ndarray, crime: np.ndarra
         from_kom = su & complete & np.isfinite(v)
         out["value"][from_kom] = o_pv[from_kom] / o_p[from_kom]
         out["var"][from_kom] = o_p2se2[from_kom] / o_p[from_kom] ** 2
-        w = np.where(np.isfinite(p) & np.isfinite(p_l) & (p_l > 0), p / p_l,
-                     np.where(np.isfinite(nr) & (n_l > 0), nr / n_l, np.nan))
+        w = np.where(
+            np.isfinite(p) & np.isfinite(p_l) & (p_l > 0),
+            p / p_l,
+            np.where(np.isfinite(nr) & (n_l > 0), nr / n_l, np.nan),
+        )
         derived = su & ~from_kom & np.isfinite(w) & (w < 1) & np.isfinite(v_l) & np.isfinite(se2_l) & np.isfinite(v)
         out["value"][derived] = (v_l[derived] - w[derived] * v[derived]) / (1 - w[derived])
         out["var"][derived] = se2_l[derived] / (1 - w[derived])

@@ -1,8 +1,8 @@
-"""The shared reader of the YAML configuration."""
+"""The shared reader of the YAML configuration and the paths of config.py."""
 
 import pytest
 
-from tmb_analysis.configfiles import read_config
+from tmb_analysis.config import read_config
 
 
 def test_package_file_and_its_name():

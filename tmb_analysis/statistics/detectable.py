@@ -3,7 +3,7 @@
 A kommun that decides a priority should know beforehand whether its statistics could ever show
 success. For reported crime the follow-up compares the rate of a follow-up year with the baseline
 year. Crime counts vary more than Poisson from year to year within a kommun (the dispersion ``phi``
-of the results table's model, :mod:`tmb_analysis.variation`), so the comparison is a Wald test of
+of the results table's model, :mod:`tmb_analysis.statistics.variation`), so the comparison is a Wald test of
 the log rate ratio with variance ``phi * (1/c0 + 1/c1)`` (quasi-Poisson). The *minimum detectable
 change* is the relative change whose expected counts make that test reject at level ``alpha``
 (two-sided) with probability ``power``::
@@ -38,8 +38,14 @@ def _z(alpha: float, power: float) -> float:
     return _q(1 - alpha / 2) + _q(power)
 
 
-def detectable_change_rate(expected_count: float, phi: float = 1.0, direction: str = "minska",
-                           alpha: float = ALPHA, power: float = POWER, growth: float = 1.0) -> float:
+def detectable_change_rate(
+    expected_count: float,
+    phi: float = 1.0,
+    direction: str = "minska",
+    alpha: float = ALPHA,
+    power: float = POWER,
+    growth: float = 1.0,
+) -> float:
     """The smallest relative change (e.g. ``-0.25`` for a fall of 25 %) of a rate that the follow-up's
     test detects with probability ``power``; NaN when even the largest change could not be shown
     (a fall to zero for ``minska``; for ``öka`` there is always a large enough rise)."""
@@ -68,8 +74,9 @@ def detectable_change_rate(expected_count: float, phi: float = 1.0, direction: s
     return float(optimize.brentq(gap, 1e-12, hi, xtol=1e-10))
 
 
-def detectable_change_share(se_baseline: float, se_followup: float | None = None, alpha: float = ALPHA,
-                            power: float = POWER) -> float:
+def detectable_change_share(
+    se_baseline: float, se_followup: float | None = None, alpha: float = ALPHA, power: float = POWER
+) -> float:
     """The smallest change (percentage points) of an NTU share that the follow-up's test detects with
     probability ``power``, from the published standard errors (the follow-up's taken as the baseline's)."""
     se1 = se_baseline if se_followup is None else se_followup
@@ -78,8 +85,7 @@ def detectable_change_share(se_baseline: float, se_followup: float | None = None
     return _z(alpha, power) * math.hypot(se_baseline, se1)
 
 
-def change_test(count0: float, pop0: float, count1: float, pop1: float, phi: float = 1.0,
-                alpha: float = ALPHA) -> dict:
+def change_test(count0: float, pop0: float, count1: float, pop1: float, phi: float = 1.0, alpha: float = ALPHA) -> dict:
     """The follow-up's test of a rate: ratio of the follow-up rate to the baseline rate, with a
     quasi-Poisson interval ``exp(log ratio +- z sqrt(phi (1/c0 + 1/c1)))`` and whether it excludes 1.
 
@@ -95,8 +101,7 @@ def change_test(count0: float, pop0: float, count1: float, pop1: float, phi: flo
     phi = max(float(phi), 1.0) if math.isfinite(phi) else 1.0
     lr = math.log((c1 / p1) / (c0 / p0))
     half = _q(1 - alpha / 2) * math.sqrt(phi * (1 / c0 + 1 / c1))
-    out.update(ratio=math.exp(lr), low=math.exp(lr - half), high=math.exp(lr + half),
-               significant=abs(lr) > half)
+    out.update(ratio=math.exp(lr), low=math.exp(lr - half), high=math.exp(lr + half), significant=abs(lr) > half)
     return out
 
 

@@ -5,10 +5,23 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from scipy.stats import chi2
 
-from tmb_analysis.indicators import CONTRACT_COLUMNS, compute_results, neutralise_formula, write_results_csv
-from tmb_analysis.store import import_paths, load_store
+from tmb_analysis import statistics as st
+from tmb_analysis.results import (
+    ANALYSIS_COLUMNS,
+    COMPARISONS,
+    CONTRACT_COLUMNS,
+    FUNNEL_POSITIONS,
+    RESULT_COLUMNS,
+    TRENDS,
+    compute_results,
+    neutralise_formula,
+    write_results_csv,
+)
+from tmb_analysis.statistics.funnel import funnel_data
+from tmb_analysis.store import Store, import_paths, load_store
 
 
 @pytest.fixture
@@ -106,18 +119,6 @@ def test_csv_is_excel_safe(results, tmp_path):
 # --------------------------------------------------------------------------- #
 # The statistics in the results table
 # --------------------------------------------------------------------------- #
-from scipy import stats  # noqa: E402
-
-from tmb_analysis import statistics as st  # noqa: E402
-from tmb_analysis.indicators import (  # noqa: E402
-    ANALYSIS_COLUMNS,
-    COMPARISONS,
-    FUNNEL_POSITIONS,
-    RESULT_COLUMNS,
-    TRENDS,
-    funnel_data,
-)
-from tmb_analysis.store import Store  # noqa: E402
 
 NUMERIC_CONTRACT = ["value", "ci_low", "ci_high", "trend_pct_per_year", "trend_ci_low", "trend_ci_high", "eb_value"]
 

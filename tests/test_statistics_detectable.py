@@ -6,8 +6,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tmb_analysis.detectable import (change_test, detectable_change_rate, detectable_change_share,
-                                     share_change_test)
+from tmb_analysis.statistics.detectable import (
+    change_test,
+    detectable_change_rate,
+    detectable_change_share,
+    share_change_test,
+)
 
 
 def _nb(rng, mean, phi, size):
