@@ -351,3 +351,29 @@ def test_pdf_beside_every_page_printed_by_one_chromium(small_store, tmp_path):
     # without --pdf the site no longer carries PDFs or links to them
     plain = fixture_build(small_store, out, kommuner=["2180", "2101"])
     assert plain.published and not list(out.glob("*.pdf")) and ".pdf" not in (out / "index.html").read_text("utf-8")
+
+
+def test_hearing_pack_in_the_site(small_store, tmp_path, chromium):
+    """`tmb build --lan 21 --hearing --pdf`: the county sheet and ten one-page worksheets, as HTML and PDF,
+    under hearing/, linked from the index, listed in the manifest; a rerun is up to date; a build of a
+    kommun alone cannot have a hearing pack."""
+    from pypdf import PdfReader
+
+    out = tmp_path / "site"
+    result = fixture_build(small_store, out, lan=["21"], hearing=True, pdf=True)
+    assert result.published and not result.failed and result.hearing_error is None
+    codes = ("2101", "2104", "2121", "2132", "2161", "2180", "2181", "2182", "2183", "2184")
+    expected = {"lan-21.html", "lan-21.pdf"} | {f"kommun-{c}.{x}" for c in codes for x in ("html", "pdf")}
+    assert set(result.hearing) == expected
+    assert {p.name for p in (out / "hearing").iterdir()} == expected
+    for c in codes:
+        assert len(PdfReader(out / "hearing" / f"kommun-{c}.pdf").pages) == 1
+    index = (out / "index.html").read_text("utf-8")
+    assert 'href="hearing/lan-21.html"' in index and 'href="hearing/lan-21.pdf"' in index
+    assert "10 arbetsblad" in index
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert {f"hearing/{n}" for n in expected} <= set(manifest["files"])
+    again = fixture_build(small_store, out, lan=["21"], hearing=True, pdf=True)
+    assert not again.published and not again.rebuilt
+    with pytest.raises(BuildError, match="--hearing"):
+        fixture_build(small_store, tmp_path / "k", kommuner=["2180"], hearing=True)

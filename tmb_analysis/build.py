@@ -102,6 +102,7 @@ class BuildOptions:
     force: bool = False
     force_out: bool = False
     pdf: bool = False
+    hearing: bool = False
     progress: bool | None = None
     kernel: dict = field(default_factory=dict)  # the worker processes' kernel settings (kernels.Kernel)
 
@@ -193,6 +194,7 @@ def build(
     progress: bool | None = None,
     force_out: bool = False,
     pdf: bool = False,
+    hearing: bool = False,
 ) -> BuildResult:
     """Build the reports for the given län and/or kommuner into ``out`` (see the module docstring).
 
@@ -201,7 +203,9 @@ def build(
     ``force`` rebuilds every report even when its inputs are unchanged. ``out`` must be absent, empty
     or a site that tmb built (:func:`publish.check_output_folder`); ``force_out`` publishes over anything else
     by first moving the folder aside whole (``BuildResult.moved_aside``). ``pdf`` also prints every
-    report to A4 PDF beside its page (Debian's chromium; see :mod:`tmb_analysis.pdf`). ``notebooks``
+    report to A4 PDF beside its page (Debian's chromium; see :mod:`tmb_analysis.pdf`). ``hearing`` also
+    writes each built län's hearing pack under ``hearing/`` (:mod:`tmb_analysis.hearing`; printed too
+    with ``pdf``); it needs a county in the run. ``notebooks``
     (``{"kommun": path, "lan": path}``) replaces the report notebooks. ``preload`` lists the modules
     each kernel imports when it starts. ``progress``: None shows a bar when stderr is a terminal and
     log lines otherwise.
@@ -219,6 +223,8 @@ def build(
     if store.exists() and not store.is_dir():
         raise BuildError(f"--store {store}: is a file, not a store folder (tmb import writes one)")
     check_parameters(jobs, store, year)  # raises on a misspelt or mistyped parameter, before anything runs
+    if hearing and not any(j.kind == "lan" for j in jobs):
+        raise BuildError("--hearing: the hearing pack is a county's: give --lan CODE (or all)")
     out = Path(out).absolute()
     out_state = publish.check_output_folder(out, store, jobs, force_out)  # raises before anything is written
     if pdf:
@@ -235,7 +241,7 @@ def build(
     if not force and out_state == "site" and store.is_dir():
         try:
             with publish.SiteLock(out), _Phase("check whether anything changed"):
-                current = _up_to_date(out, jobs, store, year, pdf)
+                current = _up_to_date(out, jobs, store, year, pdf, hearing)
         except BuildAborted:
             raise
         except Exception:  # noqa: BLE001 - any doubt: do the full run, which checks everything itself
@@ -263,6 +269,7 @@ def build(
         force=force,
         force_out=force_out,
         pdf=pdf,
+        hearing=hearing,
         progress=progress,
         kernel=kernel_cfg,
     )
@@ -325,7 +332,7 @@ def _build_locked(
     page_names = {j.page for j in jobs}
     contexts = {j.page: pages.page_context(j, reg, page_names, common) for j in jobs}
     with _Phase("input hashes"):
-        inputs = publish.site_inputs(jobs, store, year, pdf)
+        inputs = publish.site_inputs(jobs, store, year, pdf, opts.hearing)
         hashes = publish.input_hashes(jobs, inputs, pages.hashable_contexts(jobs, reg, page_names, pdf))
 
     out_state = publish.check_output_folder(out, store, jobs, opts.force_out)  # as it is now, under the lock
@@ -453,6 +460,9 @@ def _build_locked(
         if printer is not None:
             with _Phase("pdf"):
                 printer.finish()
+        if opts.hearing:
+            with _Phase("hearing pack"):
+                _write_hearing(opts, jobs, results, synthetic, staging, printer, vintage, result)
         pages.write_index(result, staging, env, vintage, synthetic, jobs)
         with _Phase("validate"):
             problems = pages.validate_site(
@@ -491,6 +501,41 @@ def _build_locked(
             printer.close()
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_hearing(
+    opts: BuildOptions,
+    jobs: list[Job],
+    results,
+    synthetic: bool,
+    staging: Path,
+    printer: _Printer | None,
+    vintage: str,
+    result: BuildResult,
+) -> None:
+    """``--hearing``: each built län's hearing pack into the staged site's ``hearing/`` (printed with
+    ``--pdf``, an unchanged page's PDF taken from the live site). A pack whose PDFs fail keeps its HTML."""
+    from .hearing import HEARING_DIR, write_pack
+
+    live = opts.out / HEARING_DIR
+    errors = []
+    for job in (j for j in jobs if j.kind == "lan"):
+        try:
+            write_pack(
+                results,
+                job.code,
+                staging / HEARING_DIR,
+                report_year=opts.year or None,
+                synthetic=synthetic,
+                printer=printer.printer if printer is not None else None,
+                previous=live if live.is_dir() else None,
+                header=f"data: {vintage}",
+            )
+        except RuntimeError as exc:
+            errors.append(str(exc))
+            log.error("%s", exc)
+    result.hearing = sorted(p.name for p in (staging / HEARING_DIR).iterdir() if not p.name.startswith("."))
+    result.hearing_error = "; ".join(errors) or None
 
 
 class _Printer:
@@ -540,7 +585,9 @@ class _Printer:
             log.debug("closing the PDF printer failed", exc_info=True)
 
 
-def _up_to_date(out: Path, jobs: list[Job], store: Path, year: int, pdf: bool = False) -> BuildResult | None:
+def _up_to_date(
+    out: Path, jobs: list[Job], store: Path, year: int, pdf: bool = False, hearing: bool = False
+) -> BuildResult | None:
     """The live site, when it is exactly what this run would build; else None.
 
     True when the live site's manifest records the same site inputs (code, store, notebooks, method
@@ -549,7 +596,7 @@ def _up_to_date(out: Path, jobs: list[Job], store: Path, year: int, pdf: bool = 
     the store loaded nor a kernel: a nightly run on an unchanged store ends here, in seconds.
     """
     manifest = publish.read_manifest(out)
-    if manifest.get("site_inputs") != publish.site_inputs(jobs, store, year, pdf):
+    if manifest.get("site_inputs") != publish.site_inputs(jobs, store, year, pdf, hearing):
         return None
     reports = manifest.get("reports") or []
     if {r.get("page") for r in reports} != {j.page for j in jobs} or any(r.get("status") != "ok" for r in reports):

@@ -113,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
     b.add_argument("--pdf", action="store_true",
                    help="also print every report to A4 PDF beside its page (needs Debian's chromium)")
+    b.add_argument("--hearing", action="store_true",
+                   help="also write each county's hearing pack under OUT/hearing/: a county sheet and one A4 worksheet "
+                        "per kommun (printed to PDF too with --pdf); needs --lan")
     b.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks in (default python3)")
     return p
 
@@ -213,7 +216,8 @@ def _cmd_build(args) -> int:
     try:
         result = build(lan=args.lan, kommuner=args.kommun, store=_store_folder(args.store), out=args.out,
                        year=args.year, workers=args.workers, timeout=args.timeout, force=args.force,
-                       force_out=args.force_out, pdf=args.pdf, kernel_name=args.kernel)
+                       force_out=args.force_out, pdf=args.pdf, hearing=args.hearing,
+                       kernel_name=args.kernel)
     except BuildAborted as exc:
         print(f"tmb build: aborted: {exc}", file=sys.stderr)
         return 3
@@ -231,6 +235,10 @@ def _cmd_build(args) -> int:
               f"{result.out} ({result.seconds:.1f} s)")
     if result.moved_aside is not None:
         print(f"the folder that was at {result.out} was moved aside whole to {result.moved_aside}")
+    if result.hearing:
+        print(f"hearing pack: {len(result.hearing)} file(s) in {result.out / 'hearing'}")
+    if result.hearing_error:
+        print(f"hearing pack: {result.hearing_error} (the HTML sheets are published)", file=sys.stderr)
     for r in result.failed:
         print(f"FAILED {r.page}: {r.error}" + (" (last good version kept, marked stale)" if r.status == "stale" else ""),
               file=sys.stderr)

@@ -408,12 +408,28 @@ def write_index(result: BuildResult, staging: Path, env, vintage: str, synthetic
                     else {"href": None, "status": "absent", "status_text": "ingår inte i körningen"}
                 ),
                 "kommuner": [entry(j.page, reg.area(j.code).name) for j in kommun_pages],
+                "hearing": _hearing_links(result, code),
             }
         )
     html_text = env.get_template("index.html.j2").render(
         lans=lans, vintage=vintage, synthetic=synthetic, version=__version__, sample_note=SAMPLE_NOTE
     )
     (staging / "index.html").write_text(html_text, encoding="utf-8")
+
+
+def _hearing_links(result: BuildResult, lan_code: str) -> dict | None:
+    """The index's links to a län's hearing pack (``--hearing``), when the build wrote one."""
+    from ..hearing import HEARING_DIR
+
+    sheet = f"lan-{lan_code}.html"
+    if sheet not in result.hearing:
+        return None
+    pdf = sheet.removesuffix(".html") + ".pdf"
+    return {
+        "href": f"{HEARING_DIR}/{sheet}",
+        "pdf": f"{HEARING_DIR}/{pdf}" if pdf in result.hearing else None,
+        "worksheets": sum(1 for f in result.hearing if f.startswith("kommun-") and f.endswith(".html")),
+    }
 
 
 def _fits(page: Path, staging: Path, pages: set[str]) -> bool:

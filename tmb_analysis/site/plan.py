@@ -66,6 +66,8 @@ class BuildResult:
     workers: int = 0
     worker_peak_mb: float | None = None  # peak of (worker process + its kernel) over all workers
     moved_aside: Path | None = None  # where the folder that was at ``out`` went (force_out)
+    hearing: list[str] = field(default_factory=list)  # the hearing pack's files (``--hearing``), under hearing/
+    hearing_error: str | None = None  # what of the pack could not be printed (its HTML is published anyway)
 
     @property
     def failed(self) -> list[JobResult]:

@@ -75,11 +75,12 @@ def _followup_files(code: str) -> list[Path]:
     return [followup_file(code, synthetic) for synthetic in (False, True)]
 
 
-def site_inputs(jobs: list[Job], store: Path, year: int, pdf: bool = False) -> dict:
+def site_inputs(jobs: list[Job], store: Path, year: int, pdf: bool = False, hearing: bool = False) -> dict:
     """What the whole site is built from, cheap to compute without loading the store."""
     method = _method_source()
     return {
         "pdf": pdf,
+        "hearing": hearing,
         "code": code_hash(),
         "store": store_hash(store),
         "year": year,
