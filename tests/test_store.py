@@ -96,7 +96,7 @@ def test_import_and_load(write_bra, bra_lines, tmp_path):
     assert p["population"] == round(9000 / 8869 * 100_000) and p["source"] == DERIVED_POPULATION_SOURCE
     assert len(st.population) == 6
     sources = json.loads((store / "sources.json").read_text("utf-8"))
-    assert sources[0]["rows"] == {"crime": 12, "survey": 6, "population": 0, "groups": 0} and sources[0]["file"] == "bra.csv"
+    assert sources[0]["rows"] == {"crime": 12, "survey": 6, "population": 0, "groups": 0, "context": 0} and sources[0]["file"] == "bra.csv"
     assert sources[0]["status"] == "final" and sources[0]["publisher"] == "Brå"
     assert st.groups.empty and list(st.groups.columns[:6]) == [
         "group_id", "group_title", "group_kind", "area_code", "subject_code", "source"]

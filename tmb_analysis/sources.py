@@ -148,10 +148,11 @@ class SourceTables:
     groups: pd.DataFrame = field(default_factory=lambda: empty_table("groups"))
     provenance: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    context: pd.DataFrame = field(default_factory=lambda: empty_table("context"))  # Kolada context KPIs (issue 16)
 
     def rows(self) -> dict[str, int]:
         return {"crime": len(self.crime), "survey": len(self.survey), "population": len(self.population),
-                "groups": len(self.groups)}
+                "groups": len(self.groups), "context": len(self.context)}
 
     def table(self, name: str) -> pd.DataFrame:
         return getattr(self, name)
@@ -271,11 +272,12 @@ def _status_of(crime: pd.DataFrame) -> str | None:
 
 
 def _finish(path: Path, data: bytes, publisher: str, fmt: str, vintage: str | None, *, crime=None, survey=None,
-            population=None, groups=None, notes=None, **extra) -> SourceTables:
+            population=None, groups=None, notes=None, context=None, **extra) -> SourceTables:
     """Canonical, validated tables stamped with the file's sha256, and the provenance record."""
     prov = _provenance(path, data, publisher, fmt, vintage, **extra)
     tables = {}
-    for name, df in (("crime", crime), ("survey", survey), ("population", population), ("groups", groups)):
+    for name, df in (("crime", crime), ("survey", survey), ("population", population), ("groups", groups),
+                     ("context", context)):
         if df is None or len(df) == 0:
             tables[name] = empty_table(name)
             continue
@@ -1997,6 +1999,10 @@ def read_kolada(path: str | Path) -> SourceTables:
     obj = _kolada_json(path, data)
     recs, unknown_areas, bad, unmatched, other_gender = [], {}, [], {}, 0
     seen = {}
+    from .kolada_context import context_table, requested_kpis  # issue 16: context KPIs -> the context table
+    from .context import context_kpis
+
+    ctx_kpis, ctx_items = set(context_kpis()), []
     for pos, item in enumerate(obj["values"]):
         if not isinstance(item, dict):
             raise _fail(path, f"values[{pos}] is {type(item).__name__}; expected an object with kpi, municipality, period, values")
@@ -2017,6 +2023,9 @@ def read_kolada(path: str | Path) -> SourceTables:
         if key in seen:
             raise _fail(path, f"values[{pos}] repeats kpi {kpi}, municipality {mid}, period {year} (first at values[{seen[key]}])")
         seen[key] = pos
+        if kpi in ctx_kpis:
+            ctx_items.append((pos, kpi, area, year, item["values"]))
+            continue
         if kpi not in KOLADA_KPIS:
             unmatched[kpi] = unmatched.get(kpi, 0) + 1
             continue
@@ -2033,6 +2042,8 @@ def read_kolada(path: str | Path) -> SourceTables:
             raw = v.get("value")
             if raw is None or (isinstance(raw, str) and raw.strip() in KOLADA_MISSING) or status in KOLADA_MISSING:
                 continue
+            if v.get("isdeleted") is True:  # withdrawn by Kolada
+                continue
             num = _parse_spaced(raw)
             if num is None or not np.isfinite(num):
                 bad.append(f"values[{pos}].values[{k}].value is {raw!r}; expected a number, null, '-', '.' or '..'")
@@ -2044,7 +2055,8 @@ def read_kolada(path: str | Path) -> SourceTables:
         raise _fail(path, f"unknown municipality id(s) {listed}; expected a kommun code, '00LL' for a region or '0000' for Riket")
     if bad:
         raise _fail(path, bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
-    if not recs and unmatched:
+    context, ctx_notes = context_table(path, ctx_items, requested_kpis(path, sha256_of(data)), {k[0] for k in seen})
+    if not recs and not len(context) and unmatched:
         raise _fail(path, f"none of the KPIs {_listing(sorted(unmatched))} maps to a catalogue indicator; KPIs that do: "
                           f"{_listing(sorted(KOLADA_KPIS))}")
     frame = pd.DataFrame(recs, columns=["area_code", "year", "indicator", "part", "value", "prel", "kpi"])
@@ -2072,9 +2084,11 @@ def read_kolada(path: str | Path) -> SourceTables:
     orphan = halves.index.difference(shares.index)
     if len(orphan):
         notes.append(f"{len(orphan)} uncertainty value(s) (Osäkerhetstal) without their share, not imported")
-    years = sorted(set(frame["year"]))
+    notes += ctx_notes
+    years = sorted(set(frame["year"]) | set(context["year"]))
     vintage = f"Kolada {years[0]}–{years[-1]}" if years else None
     return _finish(path, data, PUBLISHER_KOLADA, "kolada_v3", vintage, crime=crime, survey=survey, notes=notes,
+                   context=context,
                    not_imported=[f"KPI {k}" for k in sorted(unmatched)] or None,
                    assumption="Kolada 'Osäkerhetstal' KPIs are read as the half-width of the 95 % interval of the share"
                    if len(halves) else None)
