@@ -34,10 +34,10 @@ def _value(df, **where):
 
 def test_sample_store(sample_store):
     assert sorted(p.name for p in sample_store.iterdir()) == [
-        "crime.parquet", "groups.parquet", "population.parquet", "sources.json", "survey.parquet"]
+        "context.parquet", "crime.parquet", "groups.parquet", "population.parquet", "sources.json", "survey.parquet"]
     st = load_store(sample_store)
     assert st.is_synthetic
-    assert len(st.sources) == 23 and all("sha256" in s and "imported_at" in s and "rows" in s for s in st.sources)
+    assert len(st.sources) == 24 and all("sha256" in s and "imported_at" in s and "rows" in s for s in st.sources)
     assert all({"file", "publisher", "synthetic", "vintage", "status"} <= set(s) for s in st.sources)
     assert {s["publisher"] for s in st.sources} == {"Brå", "SCB", "Kolada (RKA)"}
     # every row keeps its source: the sha256 of its file, whose record names file, publisher and vintage

@@ -291,3 +291,278 @@ def load_related_context(path: str | Path | None = None, cat: ContextCatalogue |
 def related_context() -> dict[str, tuple[str, ...]]:
     """The packaged links (crime or NTU indicator -> context ids, in the order to mention them)."""
     return load_related_context()
+
+
+# --------------------------------------------------------------------------- #
+# The analysis
+# --------------------------------------------------------------------------- #
+#: The columns of :func:`compute_context`, in order (the results table's names where they mean the same).
+CONTEXT_COLUMNS = [
+    "area_code", "area_name", "area_level", "lan_code", "indicator", "indicator_label", "source_kind", "theme",
+    "unit", "risk_direction", "year", "value", "ci_low", "ci_high", "count", "population", "count_derived",
+    "comparison_kind", "lan_value", "lan_basis", "lan_n_kommuner", "riket_value", "group_value", "group_title",
+    "group_basis", "cmp_lan", "cmp_riket", "cmp_group", "cmp_reason", "model_tau2", "model_n_areas",
+    "priority_rank", "producer", "kolada_kpi", "source",
+]
+#: How a benchmark value was made: Kolada's own figure, pooled counts of the kommuner, or the
+#: unweighted mean of the kommuner's values ("ovägt medel", as Kolada calls its group means).
+BASES = ("published", "pooled", "unweighted")
+DESCRIPTIVE_REASON = ("beskrivande jämförelse: Kolada redovisar inte hur många andelen bygger på, så en verklig "
+                      "skillnad kan inte skiljas från slump")
+
+
+def _f(values) -> np.ndarray:
+    return pd.to_numeric(pd.Series(values), errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _config(settings: dict | None) -> dict:
+    """config/analysis.yaml with ``settings`` merged in, exactly as the crime indicators get it."""
+    from .indicators import _settings  # issue 15 moves indicators.py to results.py
+
+    return _settings(settings)
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in CONTEXT_COLUMNS})
+
+
+def _tau2(p: np.ndarray, var: np.ndarray, centre: np.ndarray, ind_year: np.ndarray, ind: np.ndarray,
+          year: np.ndarray, use: np.ndarray, mcfg: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Spiegelhalter's additive between-area variance per row: DerSimonian-Laird on winsorised
+    z-scores around riket (:func:`statistics.dl_tau2`) per indicator and year, pooled over the last
+    ``tau2_years`` years of the indicator; NaN where fewer than ``min_areas`` areas have a count."""
+    from . import statistics as st
+
+    n = len(p)
+    tau2, n_areas = np.full(n, np.nan), np.zeros(n)
+    rows = np.flatnonzero(use)
+    if not len(rows):
+        return tau2, n_areas
+    codes, uniq = pd.factorize(ind_year[rows])
+    d = st.dl_tau2(p[rows], var[rows], centre=centre[rows], groups=codes, winsor=float(mcfg.get("winsor", 0.10)))
+    keys = pd.DataFrame({"key": uniq, "excess": d["excess"].fillna(0.0).to_numpy(), "denom": d["denom"].fillna(0.0).to_numpy(),
+                         "n": d["n"].to_numpy()})
+    keys["ind"] = [k.split("|")[0] for k in keys["key"]]
+    keys["year"] = [int(k.split("|")[1]) for k in keys["key"]]
+    k_years = int(mcfg.get("tau2_years", 3))
+    min_areas = int(mcfg.get("min_areas", 10))
+    pooled = {}
+    for r in keys.itertuples(index=False):
+        window = keys[(keys["ind"] == r.ind) & (keys["year"] <= r.year) & (keys["year"] > r.year - k_years)]
+        e, dd = window["excess"].sum(), window["denom"].sum()
+        pooled[r.key] = (max(0.0, e / dd) if dd > 0 and r.n >= min_areas else np.nan, r.n)
+    t = np.array([pooled.get(k, (np.nan, 0))[0] for k in ind_year])
+    m = np.array([pooled.get(k, (np.nan, 0))[1] for k in ind_year], dtype=float)
+    return t, m
+
+
+def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
+    """The context results: one row per area × indicator × year of ``store.context`` (see the module
+    docstring; docs/metod.md, section 13). ``settings`` overrides parts of config/analysis.yaml.
+
+    Columns (:data:`CONTEXT_COLUMNS`): the value as Kolada publishes it; ``ci_low``/``ci_high`` the
+    95 % Wilson interval of count/population (scaled to the unit) where a count exists or is derived
+    (``count_derived``); ``comparison_kind`` (:data:`COMPARISON_KINDS`); the benchmarks ``lan_value``
+    (``lan_basis``: :data:`BASES`; ``lan_n_kommuner`` kommuner behind an unweighted mean),
+    ``riket_value`` and ``group_value`` (the other members of the kommun's SKR kommungrupp,
+    ``group_title``); ``cmp_lan`` (against the län without the kommun), ``cmp_riket``, ``cmp_group``
+    (``higher`` | ``lower`` | ``similar`` | ``unknown``, one comparison at a time at ``model.level``;
+    always ``unknown`` for a descriptive row) with ``cmp_reason``; ``model_tau2`` (between-kommun
+    variance on the share scale) and ``model_n_areas``. ``priority_rank`` is always empty: context
+    indicators never become priorities.
+    """
+    from . import statistics as st
+    from .geography import RIKET_CODE, registry
+
+    table = getattr(store, "context", None)
+    if table is None or len(table) == 0:
+        return _empty()
+    cfg = _config(settings)
+    mcfg, gcfg = cfg["model"], cfg["groups"]
+    level_ = float(mcfg.get("level", 0.95))
+    cat = context_catalogue()
+    reg = registry()
+    res = table[["area_code", "year", "indicator", "value", "count", "denominator", "source"]].copy()
+    res = res[res["indicator"].isin(cat.ids)].reset_index(drop=True)
+    res = res.merge(reg.frame(), on="area_code", how="left")
+    meta = cat.frame()
+    res = res.merge(meta, on="indicator", how="left")
+    order = {code: i for i, code in enumerate(a.code for a in reg.areas())}
+    ind_order = {i: k for k, i in enumerate(cat.ids)}
+    res = res.assign(_a=res["area_code"].map(order), _i=res["indicator"].map(ind_order))
+    res = res.sort_values(["_i", "year", "_a"]).drop(columns=["_a", "_i"]).reset_index(drop=True)
+    n_rows = len(res)
+    scale = np.array([SCALE[u] for u in res["unit"]], dtype=float)
+    value = _f(res["value"])
+    published = _f(res["count"])
+    den = _f(res["denominator"])
+    has_den = np.isfinite(den) & (den > 0)
+    derived = ~np.isfinite(published) & has_den & np.isfinite(value)
+    count = np.where(np.isfinite(published), published, np.where(derived, np.rint(value / scale * den), np.nan))
+    count = np.where(has_den, np.clip(count, 0, den), np.nan)
+    has_n = np.isfinite(count) & has_den
+    kind = np.where(has_n & ~derived, "interval", np.where(has_n, "approximate", "descriptive")).astype(object)
+    lo, hi = st.wilson_share_ci(np.where(has_n, count / np.where(has_den, den, 1) * 100, np.nan), den)
+    ci_low, ci_high = lo / 100 * scale, hi / 100 * scale
+
+    level = res["area_level"].to_numpy(dtype=object)
+    kom, is_lan, is_riket = level == "kommun", level == "lan", level == "riket"
+    codes = res["area_code"].to_numpy(dtype=object)
+    lan_code = res["lan_code"].to_numpy(dtype=object)
+    ind = res["indicator"].to_numpy(dtype=object)
+    year = res["year"].to_numpy(dtype=np.int64)
+    ind_year = np.array([f"{i}|{y}" for i, y in zip(ind, year)], dtype=object)
+    row_of = {(c, k): i for i, (c, k) in enumerate(zip(codes, ind_year))}
+    p = np.where(has_n, count / np.where(has_den, den, 1), np.nan)
+    pv = value / scale
+
+    # ---- riket ---------------------------------------------------------------------------
+    r_row = np.array([row_of.get((RIKET_CODE, k), -1) for k in ind_year])
+    riket_value = np.where(r_row >= 0, value[np.maximum(r_row, 0)], np.nan)
+    riket_value = np.where(is_riket, np.nan, riket_value)
+    p_r = np.where(r_row >= 0, np.where(has_n[np.maximum(r_row, 0)], p[np.maximum(r_row, 0)],
+                                        pv[np.maximum(r_row, 0)]), np.nan)
+    n_r = np.where(r_row >= 0, np.where(has_n[np.maximum(r_row, 0)], den[np.maximum(r_row, 0)], np.nan), np.nan)
+    # the centre of the model: riket, else the kommuner's pooled share
+    frame = pd.DataFrame({"k": ind_year, "c": np.where(kom & has_n, count, 0.0), "n": np.where(kom & has_n, den, 0.0)})
+    sums = frame.groupby("k").sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled_all = (sums["c"] / sums["n"]).reindex(ind_year).to_numpy(dtype=float)
+    p0 = np.where(np.isfinite(p_r), p_r, pooled_all)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        own_var = p0 * (1 - p0) / den
+        var_r = np.where(np.isfinite(n_r), p_r * (1 - p_r) / n_r, 0.0)
+
+    # ---- tau2 over the kommuner, and over the län (else the kommuner's) ----------------------
+    usable = has_n & np.isfinite(p0) & (p0 > 0) & (p0 < 1) & np.isfinite(own_var) & (own_var > 0)
+    tau_k, n_k = _tau2(p, own_var, p0, ind_year, ind, year, usable & kom, mcfg)
+    tau_l, n_l = _tau2(p, own_var, p0, ind_year, ind, year, usable & is_lan, mcfg)
+    kom_tau = pd.Series(tau_k[kom], index=ind_year[kom]).groupby(level=0).first()
+    kom_n = pd.Series(n_k[kom], index=ind_year[kom]).groupby(level=0).first()
+    tau_from_k = kom_tau.reindex(ind_year).to_numpy(dtype=float)
+    tau2 = np.where(kom, tau_k, np.where(is_lan, np.where(np.isfinite(tau_l), tau_l, tau_from_k), np.nan))
+    model_n = np.where(kom, n_k, np.where(is_lan, np.where(np.isfinite(tau_l), n_l,
+                                                              kom_n.reindex(ind_year).to_numpy(dtype=float)), np.nan))
+
+    # ---- län ---------------------------------------------------------------------------------
+    members = {lan.code: [k.code for k in reg.kommuner(lan.code)] for lan in reg.all_lan()}
+    lan_value = np.full(n_rows, np.nan)
+    lan_basis = np.full(n_rows, "", dtype=object)
+    lan_n = np.full(n_rows, np.nan)
+    rest = {k: np.full(n_rows, np.nan) for k in ("p", "var", "h")}
+    rest_reason = np.full(n_rows, "", dtype=object)
+    for i in np.flatnonzero(kom):
+        lc, k = lan_code[i], ind_year[i]
+        mem = [row_of.get((m, k), -1) for m in members.get(lc, [])]
+        mem_rows = [m for m in mem if m >= 0]
+        lr = row_of.get((lc, k), -1)
+        with_n = [m for m in mem_rows if has_n[m]]
+        if lr >= 0:
+            lan_value[i], lan_basis[i] = value[lr], "published"
+        elif mem_rows and len(with_n) == len(mem) and kind[i] != "descriptive":
+            lan_value[i] = count[with_n].sum() / den[with_n].sum() * scale[i]
+            lan_basis[i] = "pooled"
+        elif mem_rows:
+            lan_value[i], lan_basis[i] = float(np.mean(value[mem_rows])), "unweighted"
+            lan_n[i] = len(mem_rows)
+        if not has_n[i]:
+            continue
+        others = [m for m in with_n if m != i]
+        n_others = len(members.get(lc, [])) - 1
+        if n_others <= 0:
+            rest_reason[i] = "länet består bara av kommunen"
+        elif len(others) == n_others:
+            sn = den[others].sum()
+            rest["p"][i], rest["var"][i] = count[others].sum() / sn, p0[i] * (1 - p0[i]) / sn
+            rest["h"][i] = float((den[others] ** 2).sum() / sn**2)
+        elif lr >= 0 and has_n[lr] and den[lr] > den[i]:
+            sn = den[lr] - den[i]
+            rest["p"][i], rest["var"][i] = (count[lr] - count[i]) / sn, p0[i] * (1 - p0[i]) / sn
+            known = den[others]
+            missing_n = max(sn - known.sum(), 0.0)
+            k_missing = max(n_others - len(others), 1)
+            rest["h"][i] = float(min(((known ** 2).sum() + missing_n**2 / k_missing) / sn**2, 1.0))
+        else:
+            rest_reason[i] = f"länets värde med antal saknas {year[i]}"
+
+    # ---- kommungrupp ---------------------------------------------------------------------------
+    from .indicators import similar_groups
+
+    groups = similar_groups(store, cfg)
+    groups = groups[groups["kind"] == "group"] if len(groups) else groups
+    g_of = {r.area_code: (r.group_title, r.members) for r in groups.itertuples(index=False)} if len(groups) else {}
+    group_value = np.full(n_rows, np.nan)
+    group_title = np.full(n_rows, "", dtype=object)
+    group_basis = np.full(n_rows, "", dtype=object)
+    grp = {k: np.full(n_rows, np.nan) for k in ("p", "var", "h")}
+    grp_reason = np.full(n_rows, "", dtype=object)
+    min_members, min_cov = int(gcfg.get("min_members_with_data", 2)), float(gcfg.get("min_coverage", 0.5))
+    for i in np.flatnonzero(kom):
+        if codes[i] not in g_of:
+            grp_reason[i] = "kommungrupp saknas"
+            continue
+        title, mem = g_of[codes[i]]
+        group_title[i] = title
+        mem_rows = [m for m in (row_of.get((c, ind_year[i]), -1) for c in mem) if m >= 0]
+        with_n = [m for m in mem_rows if has_n[m]]
+        enough = len(with_n) >= min_members and len(with_n) >= min_cov * len(mem)
+        if kind[i] != "descriptive" and enough:
+            sn = den[with_n].sum()
+            group_value[i], group_basis[i] = count[with_n].sum() / sn * scale[i], "pooled"
+            if has_n[i]:
+                grp["p"][i], grp["var"][i] = count[with_n].sum() / sn, p0[i] * (1 - p0[i]) / sn
+                grp["h"][i] = float((den[with_n] ** 2).sum() / sn**2)
+        elif len(mem_rows) >= min_members and len(mem_rows) >= min_cov * len(mem):
+            group_value[i], group_basis[i] = float(np.mean(value[mem_rows])), "unweighted"
+        if has_n[i] and not np.isfinite(grp["p"][i]):
+            grp_reason[i] = f"kommungrupp: för få kommuner med data ({len(with_n)} av {len(mem)})"
+
+    # ---- the comparisons -----------------------------------------------------------------------
+    def verdict(p_b, var_b, h_b, ok):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.sqrt(own_var + tau2 + var_b + h_b * tau2)
+            z = (p - p_b) / sd
+        ok = ok & usable & np.isfinite(z) & np.isfinite(tau2)
+        return np.where(ok, st.compare_z(np.where(ok, z, np.nan), level_), "unknown").astype(object)
+
+    cmp_riket = verdict(p_r, var_r, 0.0, (kom | is_lan) & np.isfinite(p_r))
+    cmp_lan = verdict(rest["p"], rest["var"], rest["h"], kom & np.isfinite(rest["p"]))
+    cmp_group = verdict(grp["p"], grp["var"], grp["h"], kom & np.isfinite(grp["p"]))
+    reasons = [[] for _ in range(n_rows)]
+    for i in range(n_rows):
+        if is_riket[i]:
+            reasons[i].append("riket är jämförelsenivån")
+        elif kind[i] == "descriptive":
+            reasons[i].append(DESCRIPTIVE_REASON)
+        else:
+            if is_lan[i]:
+                reasons[i].append("län jämförs bara med riket")
+            if not np.isfinite(p_r[i]):
+                reasons[i].append(f"rikets värde saknas {year[i]}")
+            if not np.isfinite(tau2[i]):
+                reasons[i].append(f"för få kommuner med antal för att skatta variationen mellan kommuner "
+                                  f"({int(np.nan_to_num(model_n[i]))}, minst {int(mcfg.get('min_areas', 10))})")
+            if kom[i] and rest_reason[i]:
+                reasons[i].append(rest_reason[i])
+            if kom[i] and grp_reason[i]:
+                reasons[i].append(grp_reason[i])
+    out = pd.DataFrame({
+        "area_code": codes, "area_name": res["area_name"].to_numpy(dtype=object), "area_level": level,
+        "lan_code": lan_code, "indicator": ind, "indicator_label": res["indicator_label"].to_numpy(dtype=object),
+        "source_kind": "context", "theme": res["theme"].to_numpy(dtype=object), "unit": res["unit"].to_numpy(dtype=object),
+        "risk_direction": res["risk_direction"].to_numpy(dtype=object), "year": year, "value": value,
+        "ci_low": np.where(has_n, ci_low, np.nan), "ci_high": np.where(has_n, ci_high, np.nan),
+        "count": pd.array(np.where(has_n, count, np.nan), dtype="Float64").astype("Int64"),
+        "population": pd.array(np.where(has_den, den, np.nan), dtype="Float64").astype("Int64"),
+        "count_derived": derived & has_n, "comparison_kind": kind,
+        "lan_value": np.where(kom, lan_value, np.nan), "lan_basis": lan_basis,
+        "lan_n_kommuner": pd.array(lan_n, dtype="Float64").astype("Int64"), "riket_value": riket_value,
+        "group_value": group_value, "group_title": group_title, "group_basis": group_basis,
+        "cmp_lan": cmp_lan, "cmp_riket": cmp_riket, "cmp_group": cmp_group,
+        "cmp_reason": np.array(["; ".join(r) for r in reasons], dtype=object),
+        "model_tau2": tau2, "model_n_areas": pd.array(np.where(np.isfinite(tau2), model_n, np.nan), dtype="Float64").astype("Int64"),
+        "priority_rank": pd.array([pd.NA] * n_rows, dtype="Int64"),
+        "producer": res["producer"].to_numpy(dtype=object), "kolada_kpi": res["kolada_kpi"].to_numpy(dtype=object),
+        "source": res["source"].to_numpy(dtype=object),
+    })
+    return out[CONTEXT_COLUMNS]
