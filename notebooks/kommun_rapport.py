@@ -140,7 +140,7 @@ report.followup(ctx)
 # skyddsfaktorer som forskningen om lokalt brottsförebyggande arbete pekar på – skola, ekonomisk
 # utsatthet, arbete, boende och socialtjänstens insatser för unga – som Kolada redovisar dem. Varje
 # nyckeltal visas med sitt eget år och jämförs med länet, riket och kommungruppen. Samband är inte
-# orsak: faktorerna är ett sammanhang för samtalet om brottsbilden, inte en förklaring av den.
+# orsak: faktorerna är ett sammanhang för samtalet om brottsbilden, inte orsaker till den.
 
 # %%
 from tmb_analysis import report_context

@@ -13,14 +13,14 @@ Catalogue
     value KPIs and their count and denominator KPIs).
 
 Analysis (:func:`compute_context`, one row per area × indicator × year of the store's ``context``
-table; docs/metod.md, section 13). Each value is set beside Kolada's riket value, the län and the
+table; docs/metod.md, section 15). Each value is set beside Kolada's riket value, the län and the
 kommun's SKR kommungrupp. What can be said depends on what Kolada publishes:
 
 ``interval``
     a count and a denominator exist (``count_kpi``): the 95 % Wilson interval of count/denominator,
     and comparisons by the same kind of model as the crime indicators (:mod:`tmb_analysis.variation`:
     the row's binomial variance plus Spiegelhalter's additive between-kommun variance tau2,
-    DerSimonian-Laird on winsorised z-scores over all the store's kommuner; the län without the
+    DerSimonian-Laird (without winsorising, ``context.winsor``) over all the store's kommuner; the län without the
     kommun itself; the other members of the kommungrupp).
 ``approximate``
     a value and the exact population it is a share of (``denominator_kpi``): the count is derived as
@@ -328,7 +328,7 @@ def _empty() -> pd.DataFrame:
 
 def _tau2(p: np.ndarray, var: np.ndarray, centre: np.ndarray, ind_year: np.ndarray, ind: np.ndarray,
           year: np.ndarray, use: np.ndarray, mcfg: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Spiegelhalter's additive between-area variance per row: DerSimonian-Laird on winsorised
+    """Spiegelhalter's additive between-area variance per row: DerSimonian-Laird on (``context.winsor``-winsorised)
     z-scores around riket (:func:`statistics.dl_tau2`) per indicator and year, pooled over the last
     ``tau2_years`` years of the indicator; NaN where fewer than ``min_areas`` areas have a count."""
     from . import statistics as st
@@ -358,7 +358,7 @@ def _tau2(p: np.ndarray, var: np.ndarray, centre: np.ndarray, ind_year: np.ndarr
 
 def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
     """The context results: one row per area × indicator × year of ``store.context`` (see the module
-    docstring; docs/metod.md, section 13). ``settings`` overrides parts of config/analysis.yaml.
+    docstring; docs/metod.md, section 15). ``settings`` overrides parts of config/analysis.yaml.
 
     Columns (:data:`CONTEXT_COLUMNS`): the value as Kolada publishes it; ``ci_low``/``ci_high`` the
     95 % Wilson interval of count/population (scaled to the unit) where a count exists or is derived
@@ -378,7 +378,8 @@ def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
     if table is None or len(table) == 0:
         return _empty()
     cfg = _config(settings)
-    mcfg, gcfg = cfg["model"], cfg["groups"]
+    mcfg, gcfg = dict(cfg["model"]), cfg["groups"]
+    mcfg["winsor"] = float((cfg.get("context") or {}).get("winsor", mcfg.get("winsor", 0.10)))
     level_ = float(mcfg.get("level", 0.95))
     cat = context_catalogue()
     reg = registry()

@@ -27,8 +27,8 @@ from .context import THEMES, context_catalogue, compute_context, related_context
 SECTION_TITLE = "Annan relevant information"
 CREDIT = "Källa: Kolada (RKA)"
 NOT_CAUSE = ("Samband är inte orsak: faktorerna beskriver förhållanden i kommunen som forskningen kopplar till brott "
-             "och otrygghet. De förklarar inte kommunens brottsbild, rangordnas inte och blir aldrig förslag till "
-             "prioriteringar.")
+             "och otrygghet – ett sammanhang för arbetet, inte orsaker till kommunens brottsbild. De rangordnas inte "
+             "och blir aldrig förslag till prioriteringar.")
 NO_CONTEXT = ("Annan relevant information saknas i datalagret: den kommer med Koladas nyckeltal "
               "(tmb fetch kolada och tmb import).")
 MISSING_VALUE = "uppgift saknas"
