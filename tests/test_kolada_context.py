@@ -128,3 +128,23 @@ def test_a_500_leaves_nothing_to_import(tmp_path):
     raw = tmp_path / "raw"
     assert not raw.exists() or not [p for p in raw.rglob("*") if p.is_file() and "cache" not in p.parts]
 
+
+
+def test_a_429_that_does_not_end_writes_nothing_and_says_so(tmp_path):
+    f, waits = make_fetcher(tmp_path, {FIRST: [Recorded.envelope("error_429.json")]})
+    with pytest.raises(FetchError) as err:
+        fetch_kolada(KPIS, [2023, 2024], ["21+", "00"], fetcher=f)
+    msg = str(err.value)
+    assert "too many requests (HTTP 429) after 5 attempt(s); nothing was downloaded" in msg and "\n" not in msg
+    assert waits == [2.0] * 4  # each wait as Retry-After asks
+    raw = tmp_path / "raw"
+    assert not raw.exists() or not [p for p in raw.rglob("*.json")]
+
+
+def test_a_page_that_fails_after_the_first_writes_nothing(tmp_path):
+    """Page 1 arrives, page 2 answers 500: no file with half of the answer is saved."""
+    f, _ = make_fetcher(tmp_path, {FIRST: [Recorded.ok("data_page1.json")], NEXT: [Recorded.envelope("error_500.json")]})
+    with pytest.raises(FetchError, match="HTTP 500"):
+        fetch_kolada(KPIS, [2023, 2024], ["21+", "00"], fetcher=f)
+    raw = tmp_path / "raw"
+    assert not raw.exists() or not [p for p in raw.rglob("*.json")]
