@@ -148,3 +148,47 @@ def test_a_page_that_fails_after_the_first_writes_nothing(tmp_path):
         fetch_kolada(KPIS, [2023, 2024], ["21+", "00"], fetcher=f)
     raw = tmp_path / "raw"
     assert not raw.exists() or not [p for p in raw.rglob("*.json")]
+
+
+class KoladaLike:
+    """A stand-in for Kolada v3 that refuses more than 25 ids in a path segment (as the API does) and
+    answers every KPI × municipality × year it is asked for with one value."""
+
+    def __init__(self):
+        self.calls = []
+
+    def request(self, method, url, **kwargs):
+        self.calls.append(url)
+        kpis, _, rest = url.split("/data/kpi/")[1].partition("/municipality/")
+        areas, _, years = rest.partition("/year/")
+        segments = [kpis.split(","), areas.split(","), years.split(",")]
+        if any(len(s) > 25 for s in segments):
+            return Recorded(400, b'{"error": "too many ids"}', {"Content-Type": "application/json"})
+        values = [{"kpi": k, "municipality": m, "period": int(y),
+                   "values": [{"gender": "T", "count": 1, "status": "", "value": 1.0, "isdeleted": False}]}
+                  for k in segments[0] for m in segments[1] for y in segments[2]]
+        body = json.dumps({"count": len(values), "values": values, "next_url": None}).encode("utf-8")
+        return Recorded(200, body, {"Content-Type": "application/json"})
+
+
+def test_default_fetch_sends_at_most_25_ids_per_segment(tmp_path):
+    from datetime import datetime, timezone
+
+    from tmb_analysis.context import context_kpis
+    from tmb_analysis.fetch import Fetcher, default_kolada_kpis
+    from tmb_analysis.sources import KOLADA_KPIS
+
+    kpis = default_kolada_kpis()
+    assert set(kpis) == set(KOLADA_KPIS) | set(context_kpis()) and len(kpis) > 25
+    assert {"N15428", "N33816", "N33813", "N01948"} <= set(kpis)  # value, count and denominator KPIs
+    session = KoladaLike()
+    f = Fetcher(cache_dir=tmp_path / "raw", session=session, sleep=lambda s: None,
+                now=lambda: datetime(2026, 3, 28, tzinfo=timezone.utc))
+    got = fetch_kolada([], [2023, 2024], ["all"], fetcher=f)
+    n_areas = 290 + 21 + 1
+    chunks = -(-len(kpis) // 25) * -(-n_areas // 25)
+    assert len(session.calls) == chunks  # every combination of chunks, once
+    saved = json.loads(got.path.read_text("utf-8"))
+    keys = {(v["kpi"], v["municipality"], v["period"]) for v in saved["values"]}
+    assert len(keys) == len(saved["values"]) == len(kpis) * n_areas * 2
+    assert got.provenance["pages"] == session.calls and not got.notes

@@ -445,8 +445,24 @@ def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
     model_n = np.where(kom, n_k, np.where(is_lan, np.where(np.isfinite(tau_l), n_l,
                                                               kom_n.reindex(ind_year).to_numpy(dtype=float)), np.nan))
 
+    # ---- sums over the kommuner of a län or a kommungrupp, per indicator and year -------------
+    # (one pass instead of a loop over every kommun's members; a kommun's own part is subtracted
+    # where the benchmark leaves it out)
+    has_n_f = has_n.astype(float)
+    c0, d0 = np.where(has_n, count, 0.0), np.where(has_n, den, 0.0)
+    parts = {"rows": np.ones(n_rows), "with_n": has_n_f, "c": c0, "d": d0, "d2": d0**2, "v": value}
+
+    def sums(keys: np.ndarray, on: np.ndarray) -> dict[str, np.ndarray]:
+        """Per row: the sums of ``parts`` over the kommun rows (``on``) with the same key (0 elsewhere)."""
+        frame = pd.DataFrame({k: np.where(on, v, 0.0) for k, v in parts.items()})
+        frame["key"] = np.where(on, keys, None)
+        total = frame[on].groupby("key").sum()
+        return {k: total[k].reindex(keys).fillna(0.0).to_numpy(dtype=float) for k in parts}
+
     # ---- län ---------------------------------------------------------------------------------
-    members = {lan.code: [k.code for k in reg.kommuner(lan.code)] for lan in reg.all_lan()}
+    size_of = {lan.code: len(reg.kommuner(lan.code)) for lan in reg.all_lan()}
+    lan_key = np.array([f"{lc}|{k}" for lc, k in zip(lan_code, ind_year)], dtype=object)
+    L = sums(lan_key, kom)
     lan_value = np.full(n_rows, np.nan)
     lan_basis = np.full(n_rows, "", dtype=object)
     lan_n = np.full(n_rows, np.nan)
@@ -454,35 +470,30 @@ def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
     rest_reason = np.full(n_rows, "", dtype=object)
     for i in np.flatnonzero(kom):
         lc, k = lan_code[i], ind_year[i]
-        mem = [row_of.get((m, k), -1) for m in members.get(lc, [])]
-        mem_rows = [m for m in mem if m >= 0]
+        n_members = size_of.get(lc, 0)
         lr = row_of.get((lc, k), -1)
-        with_n = [m for m in mem_rows if has_n[m]]
         if lr >= 0:
             lan_value[i], lan_basis[i] = value[lr], "published"
-        elif mem_rows and len(with_n) == len(mem) and kind[i] != "descriptive":
-            lan_value[i] = count[with_n].sum() / den[with_n].sum() * scale[i]
-            lan_basis[i] = "pooled"
-        elif mem_rows:
-            lan_value[i], lan_basis[i] = float(np.mean(value[mem_rows])), "unweighted"
-            lan_n[i] = len(mem_rows)
+        elif L["with_n"][i] == n_members and kind[i] != "descriptive":
+            lan_value[i], lan_basis[i] = L["c"][i] / L["d"][i] * scale[i], "pooled"
+        else:
+            lan_value[i], lan_basis[i] = L["v"][i] / L["rows"][i], "unweighted"
+            lan_n[i] = L["rows"][i]
         if not has_n[i]:
             continue
-        others = [m for m in with_n if m != i]
-        n_others = len(members.get(lc, [])) - 1
+        n_others, k_others = n_members - 1, L["with_n"][i] - 1
         if n_others <= 0:
             rest_reason[i] = "länet består bara av kommunen"
-        elif len(others) == n_others:
-            sn = den[others].sum()
-            rest["p"][i], rest["var"][i] = count[others].sum() / sn, p0[i] * (1 - p0[i]) / sn
-            rest["h"][i] = float((den[others] ** 2).sum() / sn**2)
+        elif k_others == n_others:
+            sn = L["d"][i] - den[i]
+            rest["p"][i], rest["var"][i] = (L["c"][i] - count[i]) / sn, p0[i] * (1 - p0[i]) / sn
+            rest["h"][i] = (L["d2"][i] - den[i] ** 2) / sn**2
         elif lr >= 0 and has_n[lr] and den[lr] > den[i]:
             sn = den[lr] - den[i]
             rest["p"][i], rest["var"][i] = (count[lr] - count[i]) / sn, p0[i] * (1 - p0[i]) / sn
-            known = den[others]
-            missing_n = max(sn - known.sum(), 0.0)
-            k_missing = max(n_others - len(others), 1)
-            rest["h"][i] = float(min(((known ** 2).sum() + missing_n**2 / k_missing) / sn**2, 1.0))
+            missing_n = max(sn - (L["d"][i] - den[i]), 0.0)
+            k_missing = max(n_others - k_others, 1)
+            rest["h"][i] = min(((L["d2"][i] - den[i] ** 2) + missing_n**2 / k_missing) / sn**2, 1.0)
         else:
             rest_reason[i] = f"länets värde med antal saknas {year[i]}"
 
@@ -491,7 +502,11 @@ def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
 
     groups = similar_groups(store, cfg)
     groups = groups[groups["kind"] == "group"] if len(groups) else groups
-    g_of = {r.area_code: (r.group_title, r.members) for r in groups.itertuples(index=False)} if len(groups) else {}
+    g_of = {r.area_code: (r.group_id, r.group_title, len(r.members)) for r in groups.itertuples(index=False)} \
+        if len(groups) else {}
+    in_group = kom & np.array([c in g_of for c in codes], dtype=bool)
+    grp_key = np.array([f"{g_of[c][0]}|{k}" if c in g_of else "" for c, k in zip(codes, ind_year)], dtype=object)
+    G = sums(grp_key, in_group)
     group_value = np.full(n_rows, np.nan)
     group_title = np.full(n_rows, "", dtype=object)
     group_basis = np.full(n_rows, "", dtype=object)
@@ -499,24 +514,24 @@ def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
     grp_reason = np.full(n_rows, "", dtype=object)
     min_members, min_cov = int(gcfg.get("min_members_with_data", 2)), float(gcfg.get("min_coverage", 0.5))
     for i in np.flatnonzero(kom):
-        if codes[i] not in g_of:
+        if not in_group[i]:
             grp_reason[i] = "kommungrupp saknas"
             continue
-        title, mem = g_of[codes[i]]
-        group_title[i] = title
-        mem_rows = [m for m in (row_of.get((c, ind_year[i]), -1) for c in mem) if m >= 0]
-        with_n = [m for m in mem_rows if has_n[m]]
-        enough = len(with_n) >= min_members and len(with_n) >= min_cov * len(mem)
+        _, group_title[i], n_mem = g_of[codes[i]]
+        # the other members: the group's sums without the kommun itself
+        k_rows, k_n = G["rows"][i] - 1, G["with_n"][i] - has_n_f[i]
+        enough = k_n >= min_members and k_n >= min_cov * n_mem
         if kind[i] != "descriptive" and enough:
-            sn = den[with_n].sum()
-            group_value[i], group_basis[i] = count[with_n].sum() / sn * scale[i], "pooled"
+            sn = G["d"][i] - d0[i]
+            sc = G["c"][i] - c0[i]
+            group_value[i], group_basis[i] = sc / sn * scale[i], "pooled"
             if has_n[i]:
-                grp["p"][i], grp["var"][i] = count[with_n].sum() / sn, p0[i] * (1 - p0[i]) / sn
-                grp["h"][i] = float((den[with_n] ** 2).sum() / sn**2)
-        elif len(mem_rows) >= min_members and len(mem_rows) >= min_cov * len(mem):
-            group_value[i], group_basis[i] = float(np.mean(value[mem_rows])), "unweighted"
+                grp["p"][i], grp["var"][i] = sc / sn, p0[i] * (1 - p0[i]) / sn
+                grp["h"][i] = (G["d2"][i] - d0[i] ** 2) / sn**2
+        elif k_rows >= min_members and k_rows >= min_cov * n_mem:
+            group_value[i], group_basis[i] = (G["v"][i] - value[i]) / k_rows, "unweighted"
         if has_n[i] and not np.isfinite(grp["p"][i]):
-            grp_reason[i] = f"kommungrupp: för få kommuner med data ({len(with_n)} av {len(mem)})"
+            grp_reason[i] = f"kommungrupp: för få kommuner med data ({int(k_n)} av {n_mem})"
 
     # ---- the comparisons -----------------------------------------------------------------------
     def verdict(p_b, var_b, h_b, ok):

@@ -158,7 +158,7 @@ def section(ctx) -> HTML:
     if all(it["row"] is None for it in items):
         return HTML(f"<p class='missing'>Kolada har inga uppgifter om annan relevant information för {_esc(name)} "
                     f"i datalagret ({MISSING_VALUE} för alla {len(items)} nyckeltal). {_esc(CREDIT)}.</p>")
-    group_titles = sorted({str(it["row"]["group_title"]) for it in items
+    group_titles = sorted({str(it["row"]["group_title"]).replace(" (ovägt medel)", "") for it in items
                            if it["row"] is not None and str(it["row"]["group_title"])})
     body, kinds = [], set()
     for theme in THEMES:
