@@ -134,6 +134,20 @@ report.register_and_survey(ctx)
 report.followup(ctx)
 
 # %% [markdown]
+# ## Annan relevant information
+#
+# Lagen (2023:196) kräver att lägesbilden också tar upp annan relevant information. Här är de risk- och
+# skyddsfaktorer som forskningen om lokalt brottsförebyggande arbete pekar på – skola, ekonomisk
+# utsatthet, arbete, boende och socialtjänstens insatser för unga – som Kolada redovisar dem. Varje
+# nyckeltal visas med sitt eget år och jämförs med länet, riket och kommungruppen. Samband är inte
+# orsak: faktorerna är ett sammanhang för samtalet om brottsbilden, inte orsaker till den.
+
+# %%
+from tmb_analysis import report_context
+
+report_context.section(ctx)
+
+# %% [markdown]
 # ## Metod och källor
 
 # %%

@@ -86,6 +86,18 @@ report.lan_proposals(ctx)
 report.lan_tables(ctx)
 
 # %% [markdown]
+# ## Annan relevant information
+#
+# Risk- och skyddsfaktorer från Kolada för länets kommuner, ett nyckeltal per kolumn med sitt eget år.
+# Symbolen efter värdet jämför med riket där Kolada redovisar antal eller befolkningen andelen gäller.
+# Samband är inte orsak. Jämförelser med länet och kommungruppen finns i varje kommuns rapport.
+
+# %%
+from tmb_analysis import report_context
+
+report_context.lan_table(ctx)
+
+# %% [markdown]
 # ## Rapporter per kommun
 
 # %%

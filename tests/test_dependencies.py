@@ -27,6 +27,7 @@ def _declared() -> tuple[set[str], set[str]]:
 def _imported(folder: Path) -> dict[str, list[str]]:
     """Top-level module -> files importing it, for absolute imports outside the standard library."""
     found: dict[str, list[str]] = {}
+    local = {"tmb_analysis", "conftest", "fixtures", folder.name}  # the checkout's own modules, not distributions
     for path in sorted(folder.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
             if isinstance(node, ast.Import):
@@ -37,7 +38,7 @@ def _imported(folder: Path) -> dict[str, list[str]]:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                if top not in sys.stdlib_module_names and top not in ("tmb_analysis", "conftest", "fixtures"):
+                if top not in sys.stdlib_module_names and top not in local:
                     found.setdefault(top, []).append(str(path.relative_to(folder.parent)))
     return found
 

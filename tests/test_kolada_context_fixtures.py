@@ -125,25 +125,35 @@ def test_edge_cases_are_in_the_pages():
     assert unknown == ["2180", "2199", "0000"]
 
 
+#: Kolada's KPI catalogue asked about the KPI that gave no values (the retired N02904).
+RETIRED_LOOKUP = "https://api.kolada.se/v3/kpi/N02904"
+
+
 def test_fetch_follows_next_url_over_the_recorded_pages(tmp_path):
     first = page("error_429.json")["request"]["url"]
     nxt = page("data_page1.json")["next_url"]
-    f, waits = make_fetcher(tmp_path, {first: [Recorded.ok("data_page1.json")], nxt: [Recorded.ok("data_page2.json")]})
+    f, waits = make_fetcher(tmp_path, {first: [Recorded.ok("data_page1.json")], nxt: [Recorded.ok("data_page2.json")],
+                                       RETIRED_LOOKUP: [Recorded.ok("kpi_metadata_retired.json")]})
     got = fetch_kolada(KPIS, [2023, 2024], ["21+", "00"], fetcher=f)
-    assert f.session.calls == [first, nxt] and waits == []
+    assert f.session.calls == [first, nxt, RETIRED_LOOKUP] and waits == []
     saved = json.loads(got.path.read_text("utf-8"))
     assert saved["next_url"] is None and saved["values"] == all_values()
     assert got.provenance["pages"] == [first, nxt] and got.provenance["publisher"] == "Kolada (RKA)"
+    # the retired KPI is reported, not blocking
+    assert got.provenance["kpis_without_values"] == ["N02904"] and got.provenance["kpis_unknown"] == ["N02904"]
+    assert len(got.notes) == 1 and "no KPI N02904 (retired or a wrong id)" in got.notes[0]
 
 
 def test_fetch_waits_as_the_recorded_429_asks(tmp_path):
     first = page("error_429.json")["request"]["url"]
     nxt = page("data_page1.json")["next_url"]
     f, waits = make_fetcher(tmp_path, {first: [Recorded.envelope("error_429.json"), Recorded.ok("data_page1.json")],
-                                       nxt: [Recorded.ok("data_page2.json")]})
+                                       nxt: [Recorded.ok("data_page2.json")],
+                                       RETIRED_LOOKUP: [Recorded.ok("kpi_metadata_retired.json")]})
     got = fetch_kolada(KPIS, [2023, 2024], ["21+", "00"], fetcher=f)
     assert waits == [2.0]  # Retry-After: 2
-    assert f.session.calls == [first, first, nxt] and len(json.loads(got.path.read_text("utf-8"))["values"]) == 140
+    assert f.session.calls == [first, first, nxt, RETIRED_LOOKUP]
+    assert len(json.loads(got.path.read_text("utf-8"))["values"]) == 140
 
 
 def test_fetch_gives_up_on_the_recorded_500_and_writes_nothing(tmp_path):

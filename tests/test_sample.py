@@ -11,18 +11,19 @@ from statsmodels.stats.proportion import proportion_confint
 
 from tmb_analysis.geography import RIKET_CODE, registry
 from tmb_analysis.sample import KOLADA_FILE, MANIFEST_NAME, NOTE, SCB_FILE, sample_files, write_sample
+from tmb_analysis.sample_context import CONTEXT_FILE
 from tmb_analysis.sources import read_source
 
 
 @pytest.fixture(scope="module")
 def tables(sample_dir):
     """All sample files read back through the real readers (crime, survey, population, provenance)."""
-    out = {"crime": [], "survey": [], "population": [], "groups": [], "prov": []}
+    out = {"crime": [], "survey": [], "population": [], "groups": [], "context": [], "prov": []}
     for path in sorted(sample_dir.iterdir()):
         if path.name == MANIFEST_NAME:
             continue
         t = read_source(path)
-        for name in ("crime", "survey", "population", "groups"):
+        for name in ("crime", "survey", "population", "groups", "context"):
             out[name].append(t.table(name).assign(file=path.name))
         out["prov"].append(t.provenance)
     return {k: (pd.concat(v, ignore_index=True) if k != "prov" else v) for k, v in out.items()}
@@ -31,7 +32,7 @@ def tables(sample_dir):
 def test_files_written(sample_dir):
     names = sorted(p.name for p in sample_dir.iterdir())
     lan = [a.code for a in registry().all_lan()]
-    assert names == sorted([f"exempeldata_bra_kommunindikatorer_{c}.csv" for c in lan] + [SCB_FILE, KOLADA_FILE, MANIFEST_NAME])
+    assert names == sorted([f"exempeldata_bra_kommunindikatorer_{c}.csv" for c in lan] + [SCB_FILE, KOLADA_FILE, CONTEXT_FILE, MANIFEST_NAME])
     manifest = json.loads((sample_dir / MANIFEST_NAME).read_text("utf-8"))
     assert manifest["note"] == NOTE == "Exempeldata – inte verklig statistik"
     listed = {f["name"]: f["sha256"] for f in manifest["files"]}
@@ -42,7 +43,7 @@ def test_files_written(sample_dir):
 
 def test_deterministic(tmp_path, sample_dir):
     paths = write_sample(tmp_path / "again")
-    assert len(paths) == 24
+    assert len(paths) == 25
     for p in paths:  # byte-identical to the session's run
         assert p.read_bytes() == (sample_dir / p.name).read_bytes(), p.name
     other = sample_files(seed=7)
@@ -51,7 +52,7 @@ def test_deterministic(tmp_path, sample_dir):
 
 def test_every_file_is_marked_synthetic(tables):
     assert all(p["synthetic"] for p in tables["prov"])
-    assert {p["format"] for p in tables["prov"]} == {"bra_long", "scb_pxweb_v1", "kolada_groups"}
+    assert {p["format"] for p in tables["prov"]} == {"bra_long", "scb_pxweb_v1", "kolada_groups", "kolada_v3"}
 
 
 def test_coverage(tables):

@@ -34,10 +34,10 @@ def _value(df, **where):
 
 def test_sample_store(sample_store):
     assert sorted(p.name for p in sample_store.iterdir()) == [
-        "crime.parquet", "groups.parquet", "population.parquet", "sources.json", "survey.parquet"]
+        "context.parquet", "crime.parquet", "groups.parquet", "population.parquet", "sources.json", "survey.parquet"]
     st = load_store(sample_store)
     assert st.is_synthetic
-    assert len(st.sources) == 23 and all("sha256" in s and "imported_at" in s and "rows" in s for s in st.sources)
+    assert len(st.sources) == 24 and all("sha256" in s and "imported_at" in s and "rows" in s for s in st.sources)
     assert all({"file", "publisher", "synthetic", "vintage", "status"} <= set(s) for s in st.sources)
     assert {s["publisher"] for s in st.sources} == {"Brå", "SCB", "Kolada (RKA)"}
     # every row keeps its source: the sha256 of its file, whose record names file, publisher and vintage
@@ -96,7 +96,7 @@ def test_import_and_load(write_bra, bra_lines, tmp_path):
     assert p["population"] == round(9000 / 8869 * 100_000) and p["source"] == DERIVED_POPULATION_SOURCE
     assert len(st.population) == 6
     sources = json.loads((store / "sources.json").read_text("utf-8"))
-    assert sources[0]["rows"] == {"crime": 12, "survey": 6, "population": 0, "groups": 0} and sources[0]["file"] == "bra.csv"
+    assert sources[0]["rows"] == {"crime": 12, "survey": 6, "population": 0, "groups": 0, "context": 0} and sources[0]["file"] == "bra.csv"
     assert sources[0]["status"] == "final" and sources[0]["publisher"] == "Brå"
     assert st.groups.empty and list(st.groups.columns[:6]) == [
         "group_id", "group_title", "group_kind", "area_code", "subject_code", "source"]

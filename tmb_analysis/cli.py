@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "into data/raw/ (cached, with provenance)")
     fsub = f.add_subparsers(dest="source", required=True)
     for name, text in (("scb-population", "SCB population (Folkmängd 31 december) for areas and years"),
-                       ("kolada", "Kolada KPI values (default: every KPI with a catalogue indicator)"),
+                       ("kolada", "Kolada KPI values (default: every KPI of a crime, NTU or context indicator)"),
                        ("kolada-groups", "Kolada's municipality groups (SKR kommungrupper, Liknande kommuner)"),
                        ("bra-csv", "BRÅ's yearly per-kommun CSV, given its URL (or --year for a known address)")):
         fp = fsub.add_parser(name, help=text)
@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
             fp.add_argument("--areas", nargs="*", default=["all"],
                             help="SCB codes (00, 21, 2180), '21+' for a län and its kommuner, or all (default)")
         if name == "kolada":
-            fp.add_argument("--kpi", nargs="*", default=[], help="Kolada KPI ids, e.g. N07540 (default: the mapped ones)")
+            fp.add_argument("--kpi", nargs="*", default=[], help="Kolada KPI ids, e.g. N07540 (default: those of the crime, NTU and context indicators)")
         if name == "bra-csv":
             fp.add_argument("url", nargs="?", default=None, help="the CSV's address on bra.se")
             fp.add_argument("--year", type=int, default=None, help="the year of the figures")
@@ -173,6 +173,8 @@ def _cmd_fetch(args) -> int:
         got = fetch.fetch_bra_kommun_csv(args.url, year=args.year, fetcher=fetcher)
     print(f"{'cached' if got.from_cache else 'downloaded'} {got.path} (sha256 {got.provenance.get('sha256', '')[:12]}…, "
           f"{got.provenance.get('retrieved_at', '')})")
+    for note in getattr(got, "notes", []):
+        print(f"  note: {note}")
     if args.do_import:
         from .store import import_paths
 

@@ -6,8 +6,10 @@ What it fetches (each into its own folder under the cache, default ``data/raw/``
   chosen areas and years, saved as the API's JSON (``scb/folkmangd_<years>.json``), read by
   :func:`tmb_analysis.sources.read_scb_pxweb_json`.
 * **Kolada** (API v3, :data:`KOLADA_URL`): KPI values for chosen KPIs, areas and years
-  (``kolada/kolada_<kpis>_<years>.json``; every page of a paged response is followed through
-  ``next_url`` and the values saved together in one file), and the municipality groups
+  (``kolada/kolada_<kpis>_<years>.json``; at most 25 ids per path segment, every page of a paged
+  response followed through ``next_url``, the values saved together in one file; by default the
+  crime, NTU and context KPIs, the latter read from ``config/context_indicators.yaml``), and the
+  municipality groups
   (``kolada/kolada_municipality_groups.json``).
 * **BRÅ's yearly per-kommun CSV**, given its URL (the address changes every year; the known ones
   are in :data:`BRA_KOMMUN_CSV_URLS`), saved under the file name of the URL (``bra/…``).
@@ -63,11 +65,13 @@ class FetchError(RuntimeError):
 
 @dataclass
 class Fetched:
-    """A file in the cache and its provenance (``from_cache`` when nothing was downloaded)."""
+    """A file in the cache and its provenance (``from_cache`` when nothing was downloaded), and
+    one-line ``notes`` for the user (a Kolada KPI that gave no values)."""
 
     path: Path
     provenance: dict
     from_cache: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -274,32 +278,97 @@ def _kolada_pages(fetcher: Fetcher, url: str) -> tuple[list, list[str]]:
     return values, urls
 
 
-def fetch_kolada(kpis: list[str], years: list[int], areas: list[str] | None = None, fetcher: Fetcher | None = None,
-                 base: str = KOLADA_URL) -> Fetched:
-    """Kolada KPI values (``/data/kpi/<ids>/municipality/<ids>/year/<years>``), every page followed."""
+#: Kolada v3 answers an error for more than 25 ids in one path segment (KPIs, municipalities or years).
+KOLADA_MAX_IDS = 25
+
+
+def _chunks(items: list, size: int = KOLADA_MAX_IDS) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def default_kolada_kpis() -> list[str]:
+    """What ``tmb fetch kolada`` asks for by default: every KPI read as a crime or NTU indicator
+    (:data:`tmb_analysis.sources.KOLADA_KPIS`) and every KPI of the context indicators
+    (``config/context_indicators.yaml``: value, count and denominator KPIs)."""
+    from .context import context_kpis
     from .sources import KOLADA_KPIS
 
+    return list(dict.fromkeys([*sorted(KOLADA_KPIS), *context_kpis()]))
+
+
+def _kolada_unknown_kpis(fetcher: Fetcher, kpis: list[str], base: str) -> list[str] | None:
+    """The ids Kolada's KPI catalogue (``/kpi/<ids>``) does not list: retired or wrong ids (None
+    when the catalogue could not be asked: the values already downloaded are kept)."""
+    known: set[str] = set()
+    try:
+        for part in _chunks(kpis):
+            values, _ = _kolada_pages(fetcher, f"{base}/kpi/{','.join(part)}")
+            known |= {str(v.get("id")) for v in values if isinstance(v, dict)}
+    except FetchError as exc:
+        log.warning("could not look the KPIs up in Kolada's catalogue: %s", exc)
+        return None
+    return [k for k in kpis if k not in known]
+
+
+def _kolada_notes(prov: dict) -> list[str]:
+    unknown = prov.get("kpis_unknown")
+    out = []
+    for kpi in prov.get("kpis_without_values") or []:
+        if unknown is not None and kpi in unknown:
+            out.append(f"Kolada has no KPI {kpi} (retired or a wrong id); check config/context_indicators.yaml "
+                       "(or --kpi); the other KPIs were fetched")
+        elif unknown is not None:
+            out.append(f"Kolada has no values of KPI {kpi} for these areas and years (not published yet?)")
+        else:
+            out.append(f"Kolada has no values of KPI {kpi} for these areas and years (retired, or not published yet)")
+    return out
+
+
+def fetch_kolada(kpis: list[str], years: list[int], areas: list[str] | None = None, fetcher: Fetcher | None = None,
+                 base: str = KOLADA_URL) -> Fetched:
+    """Kolada KPI values (``/data/kpi/<ids>/municipality/<ids>/year/<years>``), every page followed.
+
+    ``kpis`` empty: :func:`default_kolada_kpis`. KPIs, municipalities and years are sent in chunks
+    of at most :data:`KOLADA_MAX_IDS` (every combination of chunks is one request) and the answers
+    saved together in one file. KPIs without any value are looked up in Kolada's KPI catalogue
+    (``/kpi/<ids>``); the provenance lists them (``kpis_without_values``, and ``kpis_unknown`` for
+    ids the catalogue lacks: retired or wrong), each gets a note, and the others are saved: a
+    retired KPI does not stop the download. No value at all is an error.
+    """
     fetcher = fetcher or Fetcher()
-    kpis = list(dict.fromkeys(kpis or sorted(KOLADA_KPIS)))
+    kpis = list(dict.fromkeys(kpis or default_kolada_kpis()))
     years = sorted(set(int(y) for y in years))
     codes = _area_codes(areas)
     kolada_ids = ["0000" if c == "00" else (f"00{c}" if len(c) == 2 else c) for c in codes]
     dest = Path("kolada") / f"kolada_{len(kpis)}kpi_{len(codes)}omr_{_years_text(years)}.json"
     hit = fetcher._cached(fetcher.cache_dir / dest)
     if hit:
+        hit.notes = _kolada_notes(hit.provenance)
         return hit
     values, urls = [], []
-    for i in range(0, len(kolada_ids), 100):  # keep the URLs short
-        url = (f"{base}/data/kpi/{','.join(kpis)}/municipality/{','.join(kolada_ids[i:i + 100])}"
-               f"/year/{','.join(map(str, years))}")
-        v, u = _kolada_pages(fetcher, url)
-        values += v
-        urls += u
+    for k_part in _chunks(kpis):
+        for a_part in _chunks(kolada_ids):
+            for y_part in _chunks(years):
+                url = (f"{base}/data/kpi/{','.join(k_part)}/municipality/{','.join(a_part)}"
+                       f"/year/{','.join(map(str, y_part))}")
+                v, u = _kolada_pages(fetcher, url)
+                values += v
+                urls += u
     if not values:
         raise FetchError(f"{urls[0]}: empty API response (no values) for KPIs {', '.join(kpis)} and years "
                          f"{_years_text(years)}; expected at least one value — check the KPI ids and years")
+    got = {str(v.get("kpi")) for v in values if isinstance(v, dict)}
+    silent = [k for k in kpis if k not in got]
+    meta = {"url": urls[0], "pages": urls, "publisher": "Kolada (RKA)", "kpis": kpis}
+    if silent:
+        meta["kpis_without_values"] = silent
+        meta["kpis_unknown"] = _kolada_unknown_kpis(fetcher, silent, base)
     data = json.dumps({"count": len(values), "values": values, "next_url": None}, ensure_ascii=False).encode("utf-8")
-    return fetcher._save(fetcher.cache_dir / dest, data, {"url": urls[0], "pages": urls, "publisher": "Kolada (RKA)"})
+    saved = fetcher._save(fetcher.cache_dir / dest, data, meta)
+    saved.notes = _kolada_notes(saved.provenance)
+    for note in saved.notes:
+        log.warning("%s", note)
+    return saved
 
 
 def fetch_kolada_groups(fetcher: Fetcher | None = None, base: str = KOLADA_URL) -> Fetched:

@@ -12,6 +12,8 @@
   kommungrupper of 2023 (A1 Storstäder … C9, with the real group sizes 3, 43, 23, 63, 24, 27, 51, 35, 21,
   every kommun in exactly one) and one "Liknande kommuner, övergripande, <Kommun>, 2023" group of seven
   peers per kommun (see :func:`kommungrupper`);
+* ``exempeldata_kolada_kontext.json``: invented values of the context KPIs ("Annan relevant information")
+  in Kolada's v3 data shape, for every kommun, the regions and riket (:mod:`tmb_analysis.sample_context`);
 * ``exempeldata.json``: the manifest (file names, sha256, the note ``Exempeldata – inte verklig
   statistik``); :mod:`tmb_analysis.sources` marks every file it lists as synthetic.
 
@@ -521,13 +523,16 @@ def sample_files(seed: int = 2024) -> dict[str, bytes]:
         files[BRA_FILE.format(lan=lan.code)] = _csv_bytes(_bra_lines(model, j))
     files[SCB_FILE] = _scb_bytes(model)
     files[KOLADA_FILE] = _kolada_groups_bytes(model)
+    from .sample_context import CONTEXT_FILE, context_sample_bytes  # issue 16: context indicators
+
+    files[CONTEXT_FILE] = context_sample_bytes(model, kommungrupper(model), seed, int(model.ntu_years[-1]))
     manifest = {
         "note": NOTE,
         "generator": "tmb_analysis.sample.write_sample",
         "seed": seed,
         "description": (
             "Syntetiska data i de verkliga filformaten (Brå:s indikatorer för kommuners lägesbild i lång form, "
-            "SCB:s PxWeb-JSON, Koladas kommungrupper). Siffrorna och grupperna är påhittade och får inte användas "
+            "SCB:s PxWeb-JSON, Koladas kommungrupper och nyckeltal för annan relevant information). Siffrorna och grupperna är påhittade och får inte användas "
             "som statistik."
         ),
         "files": [
@@ -535,7 +540,8 @@ def sample_files(seed: int = 2024) -> dict[str, bytes]:
                 "name": name,
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "bytes": len(data),
-                "format": {SCB_FILE: "scb_pxweb_v1", KOLADA_FILE: "kolada_groups"}.get(name, "bra_long"),
+                "format": {SCB_FILE: "scb_pxweb_v1", KOLADA_FILE: "kolada_groups",
+                           CONTEXT_FILE: "kolada_v3"}.get(name, "bra_long"),
             }
             for name, data in files.items()
         ],

@@ -1,7 +1,8 @@
 """The canonical store: validated parquet tables in one folder (default ``data/processed/``).
 
 Files: ``crime.parquet``, ``survey.parquet``, ``population.parquet`` (imported SCB population
-only), ``groups.parquet`` (Kolada municipality groups) and ``sources.json`` (one provenance record
+only), ``groups.parquet`` (Kolada municipality groups), ``context.parquet`` (Kolada's context
+indicators, :mod:`tmb_analysis.kolada_context`) and ``sources.json`` (one provenance record
 per imported file: ``file``, ``sha256``, ``publisher``, ``vintage``, ``synthetic``, ``format``,
 ``status`` (final/preliminary), ``published`` (a date the file states), ``retrieved_at``/``url``
 (from ``tmb fetch``), ``rows`` per table, ``notes``, ``not_imported``, ``imported_at``). Every
@@ -102,6 +103,7 @@ class Store:
     groups: pd.DataFrame = field(default_factory=lambda: empty_table("groups"))
     sources: list[dict] = field(default_factory=list)
     store_dir: Path | None = None
+    context: pd.DataFrame = field(default_factory=lambda: empty_table("context"))  # Kolada context KPIs (issue 16)
 
     def source_of(self, sha256: str) -> dict | None:
         """The provenance record of the file with this sha256 (a row's ``source_sha256``)."""
@@ -211,6 +213,7 @@ def load_store(store_dir: str | Path = DEFAULT_STORE) -> Store:
         groups=tables["groups"],
         sources=_read_sources(store_dir),
         store_dir=store_dir,
+        context=tables["context"],
     )
 
 
@@ -251,7 +254,7 @@ class ImportReport:
             + (" (exempeldata – inte verklig statistik)" if any(f.get("synthetic") for f in self.files) else "")
         ]
         for name, ch in self.tables.items():
-            if name == "groups" and not ch.total:
+            if name in ("groups", "context") and not ch.total:
                 continue
             lines.append(
                 f"  {name}: {ch.total} rows ({ch.added} added, {ch.replaced} replaced, {ch.unchanged} unchanged"
@@ -355,6 +358,7 @@ def _combine(name: str, parts: list[pd.DataFrame], vkeys: list[pd.Series | str])
 _RICHER = {
     "crime": ("rate_per_100k", 0.5, ["count"]),
     "survey": ("share_pct", 0.05, ["ci_low_pct", "ci_high_pct", "n_respondents"]),
+    "context": ("value", 0.05, ["count", "denominator"]),
 }
 
 

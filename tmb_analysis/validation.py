@@ -18,6 +18,13 @@ population  area_code str, year int64, population Int64 (> 0), source str
 groups      group_id str, group_title str, group_kind str (``skr_kommungrupp`` |
             ``liknande_kommuner`` | ``other``), area_code str (a member), subject_code str
             (the kommun whose peers a "Liknande kommuner …" group lists; else missing), source str
+context     area_code str, year int64, indicator str (a context id of
+            ``config/context_indicators.yaml``), value Float64 (as Kolada publishes it: per cent
+            0–100, or per 1 000), count Int64 (the numerator from the indicator's ``count_kpi``;
+            Kolada's own ``count`` field is not one), denominator Int64 (> 0: the population the
+            value is of, from ``denominator_kpi``), gender str (``T``), status str (``final`` |
+            ``preliminary``), source str. Where count and denominator both exist the value agrees
+            with count / denominator × scale (:func:`tmb_analysis.kolada_context.agrees`).
 =========== ============================================================================
 
 Every table also has the optional column ``source_sha256`` (str, may be missing): the sha256 of
@@ -86,6 +93,18 @@ DTYPES: dict[str, dict[str, str]] = {
         "source": "str",
         "source_sha256": "str",
     },
+    "context": {
+        "area_code": "str",
+        "year": "int64",
+        "indicator": "str",
+        "value": "Float64",
+        "count": "Int64",
+        "denominator": "Int64",
+        "gender": "str",
+        "status": "str",
+        "source": "str",
+        "source_sha256": "str",
+    },
 }
 TABLES = tuple(DTYPES)
 COLUMNS: dict[str, list[str]] = {name: list(cols) for name, cols in DTYPES.items()}
@@ -94,6 +113,7 @@ KEYS: dict[str, list[str]] = {
     "survey": ["area_code", "year", "indicator"],
     "population": ["area_code", "year"],
     "groups": ["group_id", "area_code"],
+    "context": ["area_code", "year", "indicator"],
 }
 #: The tables that hold statistics (one row per area and year).
 STAT_TABLES = ("crime", "survey", "population")
@@ -264,6 +284,23 @@ def schema(name: str) -> pa.DataFrameSchema:
             "source_sha256": _source_sha(),
         }
         checks = []
+    elif name == "context":
+        from .kolada_context import context_checks
+
+        ids = _context_ids()
+        cols = {
+            **_common(None),
+            "indicator": pa.Column(str, pa.Check.isin(ids, error=f"a context indicator id ({', '.join(ids[:3])}, …)"),
+                                   nullable=False),
+            "value": pa.Column("Float64", pa.Check.ge(0, error="a value of 0 or more"), nullable=False),
+            "count": pa.Column("Int64", pa.Check.ge(0, error="a count of 0 or more"), nullable=True),
+            "denominator": pa.Column("Int64", pa.Check.gt(0, error="a denominator above 0"), nullable=True),
+            "gender": pa.Column(str, pa.Check.isin(["T"], error="'T' (the store holds totals)"), nullable=False),
+            "status": pa.Column(str, pa.Check.isin(list(STATUSES), error="'final' or 'preliminary'"), nullable=False),
+            "source": _source(),
+            "source_sha256": _source_sha(),
+        }
+        checks = [pa.Check(fn, name=check_name, error=text) for check_name, fn, text in context_checks()]
     else:
         kommuner = sorted(a.code for a in registry().kommuner())
         cols = {
@@ -296,6 +333,8 @@ def _row_text(df: pd.DataFrame, idx, focus: str | None, name: str) -> str:
         cols.append(focus)
     if focus is None and name == "survey":
         cols += [c for c in ("ci_low_pct", "share_pct", "ci_high_pct", "period") if c in row.index]
+    if focus is None and name == "context":
+        cols += [c for c in ("value", "count", "denominator") if c in row.index]
     parts = []
     for c in cols:
         v = row[c]
@@ -395,8 +434,16 @@ def validate(table_name: str, df: pd.DataFrame, origin: str) -> pd.DataFrame:
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 
 
+def _context_ids() -> list[str]:
+    from .context import context_catalogue
+
+    return context_catalogue().ids
+
+
 @cache
 def _allowed(kind: str) -> frozenset:
+    if kind == "context":
+        return frozenset(_context_ids())
     if kind == "area":
         return frozenset(a.code for a in registry().areas())
     if kind == "kommun":
@@ -450,7 +497,15 @@ def _fast_valid(name: str, df: pd.DataFrame) -> bool:
             shas = [v for v in pd.unique(df["source_sha256"].to_numpy(dtype=object)) if isinstance(v, str)]
             if any(not _SHA_RE.fullmatch(v) for v in shas):
                 return False
-        if name == "groups":
+        if name == "context":
+            from .kolada_context import context_checks
+
+            ok = (isin("area_code", "area") and between("year", YEAR_MIN, YEAR_MAX, nullable=False)
+                  and isin("indicator", "context") and between("value", 0, nullable=False) and between("count", 0)
+                  and between("denominator", 0, strict_lo=True) and bool((df["gender"] == "T").all())
+                  and bool(df["status"].isin(STATUSES).all()) and nonempty("source")
+                  and all(bool(fn(df).all()) for _, fn, _ in context_checks()))
+        elif name == "groups":
             ok = (nonempty("group_id") and not df["group_title"].isna().any() and isin("area_code", "area")
                   and bool(df["group_kind"].isin(GROUP_KINDS).all()) and isin("subject_code", "kommun", nullable=True)
                   and nonempty("source"))

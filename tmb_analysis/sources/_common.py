@@ -93,6 +93,7 @@ class SourceTables:
     groups: pd.DataFrame = field(default_factory=lambda: empty_table("groups"))
     provenance: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    context: pd.DataFrame = field(default_factory=lambda: empty_table("context"))  # Kolada context KPIs
 
     def rows(self) -> dict[str, int]:
         return {
@@ -100,6 +101,7 @@ class SourceTables:
             "survey": len(self.survey),
             "population": len(self.population),
             "groups": len(self.groups),
+            "context": len(self.context),
         }
 
     def table(self, name: str) -> pd.DataFrame:
@@ -233,12 +235,19 @@ def _finish(
     population=None,
     groups=None,
     notes=None,
+    context=None,
     **extra,
 ) -> SourceTables:
     """Canonical, validated tables stamped with the file's sha256, and the provenance record."""
     prov = _provenance(path, data, publisher, fmt, vintage, **extra)
     tables = {}
-    for name, df in (("crime", crime), ("survey", survey), ("population", population), ("groups", groups)):
+    for name, df in (
+        ("crime", crime),
+        ("survey", survey),
+        ("population", population),
+        ("groups", groups),
+        ("context", context),
+    ):
         if df is None or len(df) == 0:
             tables[name] = empty_table(name)
             continue

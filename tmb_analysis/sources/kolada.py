@@ -27,6 +27,7 @@ from ._common import (
     _norm_text,
     _parse_spaced,
     _read_bytes,
+    sha256_of,
 )
 
 _KPI_FIELDS = ("rate_per_100k", "share_pct", "ci_half_pct")
@@ -114,6 +115,10 @@ def read_kolada(path: str | Path) -> SourceTables:
     obj = _kolada_json(path, data)
     recs, unknown_areas, bad, unmatched, other_gender = [], {}, [], {}, 0
     seen = {}
+    from ..context import context_kpis  # here: the context modules import the store's schema, not the readers
+    from ..kolada_context import context_table, requested_kpis
+
+    ctx_kpis, ctx_items = set(context_kpis()), []  # context KPIs (issue 16) go to the context table
     for pos, item in enumerate(obj["values"]):
         if not isinstance(item, dict):
             raise _fail(
@@ -143,6 +148,9 @@ def read_kolada(path: str | Path) -> SourceTables:
                 f"values[{pos}] repeats kpi {kpi}, municipality {mid}, period {year} (first at values[{seen[key]}])",
             )
         seen[key] = pos
+        if kpi in ctx_kpis:
+            ctx_items.append((pos, kpi, area, year, item["values"]))
+            continue
         if kpi not in KOLADA_KPIS:
             unmatched[kpi] = unmatched.get(kpi, 0) + 1
             continue
@@ -163,6 +171,8 @@ def read_kolada(path: str | Path) -> SourceTables:
             raw = v.get("value")
             if raw is None or (isinstance(raw, str) and raw.strip() in KOLADA_MISSING) or status in KOLADA_MISSING:
                 continue
+            if v.get("isdeleted") is True:  # withdrawn by Kolada
+                continue
             num = _parse_spaced(raw)
             if num is None or not np.isfinite(num):
                 bad.append(f"values[{pos}].values[{k}].value is {raw!r}; expected a number, null, '-', '.' or '..'")
@@ -180,7 +190,8 @@ def read_kolada(path: str | Path) -> SourceTables:
         )
     if bad:
         raise _fail(path, bad[0] + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
-    if not recs and unmatched:
+    context, ctx_notes = context_table(path, ctx_items, requested_kpis(path, sha256_of(data)), {k[0] for k in seen})
+    if not recs and not len(context) and unmatched:
         raise _fail(
             path,
             f"none of the KPIs {_listing(sorted(unmatched))} maps to a catalogue indicator; KPIs that do: "
@@ -217,7 +228,8 @@ def read_kolada(path: str | Path) -> SourceTables:
     orphan = halves.index.difference(shares.index)
     if len(orphan):
         notes.append(f"{len(orphan)} uncertainty value(s) (Osäkerhetstal) without their share, not imported")
-    years = sorted(set(frame["year"]))
+    notes += ctx_notes
+    years = sorted(set(frame["year"]) | set(context["year"]))
     vintage = f"Kolada {years[0]}–{years[-1]}" if years else None
     return _finish(
         path,
@@ -228,6 +240,7 @@ def read_kolada(path: str | Path) -> SourceTables:
         crime=crime,
         survey=survey,
         notes=notes,
+        context=context,
         not_imported=[f"KPI {k}" for k in sorted(unmatched)] or None,
         assumption="Kolada 'Osäkerhetstal' KPIs are read as the half-width of the 95 % interval of the share"
         if len(halves)
