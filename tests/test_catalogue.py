@@ -97,3 +97,30 @@ def test_bad_comparable_from_is_reported(tmp_path, bad):
                  encoding="utf-8")
     with pytest.raises(ValueError, match="comparable_from"):
         load_catalogue(p)
+
+
+def test_every_indicator_has_a_one_line_definition_with_its_denominator():
+    """Issue 13: a reader must know what is counted and per what; 'våld mot kvinnor' is per 100 000
+    inhabitants of all ages and both sexes, not per 100 000 women."""
+    for ind in catalogue():
+        d = ind.definition
+        assert d and d.endswith(".") and "\n" not in d and len(d) < 220, ind.id
+        if ind.source_kind == "crime":
+            assert "per 100\u00a0000 invånare" in d, ind.id
+        else:
+            assert d.startswith("Andel av"), ind.id
+    women = catalogue().get("vald_nara_kvinnor").definition
+    assert "alla åldrar, båda könen" in women and "inte per 100\u00a0000 kvinnor" in women
+
+
+def test_a_definition_on_two_lines_is_refused(tmp_path):
+    import yaml
+
+    from tmb_analysis.configfiles import read_config
+
+    raw, _ = read_config("indicators")
+    raw["crime"][0]["definition"] = "första raden\nandra raden"
+    bad = tmp_path / "indicators.yaml"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"indicators\.yaml: totalt: definition must be one line"):
+        load_catalogue(bad)
