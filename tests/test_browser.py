@@ -113,7 +113,7 @@ def test_headings_in_order_and_print_css(browser, built_site):
     assert levels[0] == 1 and levels.count(1) == 1
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
     page.emulate_media(media="print")
-    assert page.evaluate("() => getComputedStyle(document.querySelector('.site-header nav')).display") == "none"
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.site-header')).display") == "none"
     page.context.close()
 
 
@@ -127,10 +127,14 @@ def test_indicator_choice_by_keyboard_redraws_the_charts(browser, built_site):
                         ("karta-valbar", "Bostadsinbrott")):
         select = page.locator(f"#val-{slug}")
         assert page.locator(f"label[for=val-{slug}]").inner_text() == "Välj indikator"
+        before = page.evaluate(f"() => JSON.stringify(document.getElementById('fig-{slug}').data.map(d => d.z || d.x))")
         select.focus()
         select.select_option(label=label)
-        page.wait_for_function(
-            f"t => document.getElementById('fig-{slug}').layout.title.text.startsWith(t)", arg=label, timeout=10_000)
+        page.wait_for_function(  # the title is HTML above the chart (it wraps on a phone), and follows the choice
+            f"t => document.getElementById('title-{slug}').textContent.startsWith(t)", arg=label, timeout=10_000)
+        page.wait_for_function(  # and the chart's data are that indicator's, not the first one's
+            f"b => JSON.stringify(document.getElementById('fig-{slug}').data.map(d => d.z || d.x)) !== b",
+            arg=before, timeout=10_000)
         assert page.locator(f"#fig-{slug} .updatemenu-container").count() == 0  # no SVG drop-down left
     assert errors == [] and blocked == []
 

@@ -131,7 +131,7 @@ def test_dalarna_default_round_is_crime_2024_and_ntu_2025(dalarna_store):
     ctx = report.context("2080", dalarna_store, 0, kind="kommun")
     assert (ctx.year, ctx.crime_year, ctx.survey_year) == (2025, 2024, 2025)
     assert "Dalarnas län · anmälda brott 2024, NTU 2025" in report.kommun_title(ctx).data
-    assert "utsatthet för brott avser året före undersökningen: 2016–2024" in report.kommun_title(ctx).data
+    assert "utsatthet för brott avser året före undersökningen: 2016–2024" in report.kort_om(ctx).data
     funnel = report.funnel_figure(ctx, "totalt").data
     assert "tmb-figure" in funnel and "totalt antal anmälda brott 2024" in funnel
     assert "tmb-figure" in report.map_figure(ctx, "totalt").data
@@ -175,13 +175,14 @@ def test_one_county_databasfil_compares_every_kommun_with_its_derived_county(tmp
     assert not (res.area_code == "00").any()  # one county is not the country: no riket is made up
     ctx = report.context("2080", store, 0, kind="kommun")
     assert "anmälda brott 2024, NTU saknas" in report.kommun_title(ctx).data
-    assert "beräknade från kommunerna" in report.indicator_table(ctx).data
+    blocks = report.theme_blocks(ctx).data
+    assert "beräknade från kommunerna" in blocks
     funnel = report.funnel_figure(ctx, "totalt").data
     assert "av de 15 kommuner som finns i datalagret" in funnel and "i landet" not in funnel
     assert "kring genomsnittet för de 15 kommuner som finns i datalagret" in funnel
     assert "tmb-figure" not in report.matrix_figure(ctx).data and "rikets värden saknas" in report.matrix_figure(ctx).data
-    assert "Nationella trygghetsundersökningen (NTU) saknas" in report.trygghet(ctx).data
-    assert "Ingen jämförelse sida vid sida" in report.register_and_survey(ctx).data
+    assert "Nationella trygghetsundersökningen (NTU) saknas" in report.kort_om(ctx).data
+    assert "Trygghetsundersökningen (NTU)" not in blocks  # no empty NTU group under a theme
 
 
 @pytest.mark.slow

@@ -145,7 +145,8 @@ def test_every_comparison_has_symbol_word_and_class():
         df["trend"] = trend
         html = indicator_table_html(df, "2180", 2024)
         symbol, word = COMPARISON_TEXT[cmp]
-        assert re.search(rf'<td class="cmp-{cmp}[^"]*"><span class="sym" aria-hidden="true">{re.escape(symbol)}</span> {word}</td>', html)
+        assert re.search(rf'<td class="cmp-{cmp}[^"]*" data-label="Länet"><span class="sym" aria-hidden="true">'
+                         rf'{re.escape(symbol)}</span> {word}</td>', html)
         tsym, tword = TREND_TEXT[trend].split(" ", 1)
         assert f'<span class="sym" aria-hidden="true">{tsym}</span> {tword}' in html
     assert 'class="cmp-higher-bad"' in indicator_table_html(df.assign(cmp_lan="higher"), "2180", 2024)
@@ -209,7 +210,7 @@ def test_lan_table(results):
 def test_lan_table_lists_kommun_without_data(results):
     df = results[results.area_code != "2101"]
     html = lan_table_html(df, "21", "skadegorelse", 2024)
-    assert '<th scope="row">Ockelbo</th><td class="num">–<span class="sub">uppgift saknas</span>' in html
+    assert '<th scope="row">Ockelbo</th><td class="num" data-label="Värde">–<span class="sub">uppgift saknas</span>' in html
 
 
 def test_table_css_covers_classes():
@@ -270,13 +271,14 @@ def test_small_kommun_shows_stabilised_and_pooled_rates():
     row = {"indicator": "bostadsinbrott", "unit": "per_100k", "value": 250.0, "count": 15, "population": 6000,
            "eb_value": 181.4, "pooled_value": 203.7, "pooled_years": "2023–2025", "small_area": True}
     cell = str(_value_cell(row, show_eb=True))
-    assert "stabiliserat: 181" in cell and "2023–2025 sammantaget: 204" in cell
-    assert "stabiliserat" not in str(_value_cell(dict(row, small_area=False), show_eb=True))
-    assert "sammantaget" not in str(_value_cell(row, show_eb=False))  # län and riket rows
+    # issue 13: the words say what the numbers are (a smoothed value; a three-year average rate, not a count)
+    assert "utjämnat värde: 181" in cell and "snitt 2023–2025: 204 per 100\u00a0000 inv." in cell
+    assert "utjämnat" not in str(_value_cell(dict(row, small_area=False), show_eb=True))
+    assert "snitt" not in str(_value_cell(row, show_eb=False))  # län and riket rows
     # without the flag (an older results table) the population decides
     legacy = {k: v for k, v in row.items() if k != "small_area"}
-    assert "stabiliserat" in str(_value_cell(legacy, show_eb=True))
-    assert "stabiliserat" not in str(_value_cell(dict(legacy, population=45_000), show_eb=True))
+    assert "utjämnat" in str(_value_cell(legacy, show_eb=True))
+    assert "utjämnat" not in str(_value_cell(dict(legacy, population=45_000), show_eb=True))
 
 
 def test_recording_changes_are_said_where_the_years_span_them():

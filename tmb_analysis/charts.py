@@ -269,6 +269,7 @@ def trend_chart(results: pd.DataFrame, area_code: str, indicator: str) -> go.Fig
         F.UNIT_AXIS_TITLE[unit],
         legend=_LEGEND_BELOW,
         margin=dict(l=70, r=20, t=60, b=120),
+        height=420,  # a fixed height: in a grid of two charts, plotly's "100 % of the box" collapsed to nothing
         hovermode="closest",
     )
     fig.update_xaxes(dtick=1, tickformat="d")
@@ -366,6 +367,13 @@ def _kommun_geojson_text(lan_code: str | None) -> str:
     return json.dumps(fc, separators=(",", ":"), ensure_ascii=False)
 
 
+def _colorbar_below(title: str) -> dict:
+    """The map's colour bar as a thin horizontal bar under the map: beside it, it took half the width of
+    a phone's map and the kommun labels overlapped."""
+    return dict(title=dict(text=title, side="top"), tickformat=",.0f", orientation="h", thickness=12, len=0.9,
+                x=0.5, xanchor="center", y=0, yanchor="top", ypad=4)
+
+
 def _subset(geo: dict, codes) -> dict:
     """Only the features a trace draws: each trace embeds its own copy of its geojson."""
     keep = set(codes)
@@ -461,12 +469,7 @@ def county_map(
                 hovertemplate="%{text}<extra></extra>",
                 colorscale=F.SEQUENTIAL_SCALE,
                 marker=dict(line=dict(color="#ffffff", width=0.8)),
-                colorbar=dict(
-                    title=dict(text=F.UNIT_SHORT[unit] if unit == "per_100k" else "Andel (%)"),
-                    tickformat=",.0f",
-                    thickness=14,
-                    len=0.8,
-                ),
+                colorbar=_colorbar_below(F.UNIT_SHORT[unit] if unit == "per_100k" else "Andel (%)"),
                 name=_esc(meta["label"]),
             )
         )
@@ -502,7 +505,7 @@ def county_map(
         )
     lan_name = _area_name(results, lan_code)
     title = f"{_esc(meta['label'])} i {_esc(lan_name)} {int(year)}"
-    _finish(fig, title, None, None, margin=dict(l=10, r=10, t=60, b=10), height=560, showlegend=False)
+    _finish(fig, title, None, None, margin=dict(l=10, r=10, t=60, b=70), height=560, showlegend=False)
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     return fig
 
@@ -925,8 +928,7 @@ def county_map_selectable(results: pd.DataFrame, lan_code: str, indicators: list
         geojson=geo, featureidkey="properties.area_code", locations=codes, z=first[3], text=first[5],
         hovertemplate="%{text}<extra></extra>", colorscale=F.SEQUENTIAL_SCALE,
         marker=dict(line=dict(color="#ffffff", width=0.8)),
-        colorbar=dict(title=dict(text=F.UNIT_SHORT[first[2]] if first[2] == "per_100k" else "Andel (%)"),
-                      tickformat=",.0f", thickness=14, len=0.8),
+        colorbar=_colorbar_below(F.UNIT_SHORT[first[2]] if first[2] == "per_100k" else "Andel (%)"),
     ))
     lan_name = _esc(_area_name(results, lan_code))
     buttons = []
@@ -942,7 +944,7 @@ def county_map_selectable(results: pd.DataFrame, lan_code: str, indicators: list
             ],
         ))
     _finish(fig, f"{_esc(first[1]['label'])} i {lan_name} {first_year}", None, None,
-            margin=dict(l=10, r=10, t=110, b=10), height=620, showlegend=False,
+            margin=dict(l=10, r=10, t=110, b=70), height=620, showlegend=False,
             updatemenus=[dict(buttons=buttons, direction="down", x=0, xanchor="left", y=1.0, yanchor="bottom",
                               pad=dict(t=4, b=4), showactive=True)])
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")

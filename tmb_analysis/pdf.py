@@ -30,9 +30,14 @@ A4_TEXT_WIDTH_PX = round((210 - 2 * MARGIN_MM) / 25.4 * 96)
 #: Seconds a page may take to load and draw its charts before its PDF fails.
 PAGE_TIMEOUT_S = 60
 
-_PREPARE = """() => {
+#: Open every fold, then draw every chart again at the size its box has on paper: a chart drawn in a
+#: closed fold got plotly's default width (700 px, wider than the 680 px of A4 text) and would be cut off.
+_PREPARE = """async () => {
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   document.documentElement.classList.add('tmb-print');
+  if (window.Plotly) {
+    await Promise.all([...document.querySelectorAll('.js-plotly-plot')].map(gd => Plotly.Plots.resize(gd)));
+  }
 }"""
 _CHARTS_DRAWN = """() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('svg.main-svg'))"""
 
