@@ -26,9 +26,9 @@ def browser():
         b.close()
 
 
-def open_offline(browser, path):
+def open_offline(browser, path, viewport=None):
     """Open a file:// page with every non-file request blocked; return (page, errors, blocked)."""
-    ctx = browser.new_context()
+    ctx = browser.new_context(viewport=viewport) if viewport else browser.new_context()
     errors, blocked = [], []
 
     def route(r):
@@ -320,4 +320,79 @@ def test_hole_check_finds_an_empty_chart_and_an_empty_section(browser, tmp_path,
                   " return Plotly.react(gd, [{type: 'scatter', x: [], y: []}], gd.layout); }")
     found = page.evaluate(HOLES_JS)
     assert found["empty"] == ["Tom rubrik"] and len(found["charts"]) == 1
+    page.context.close()
+
+
+# ---- a phone (390 x 844) and a laptop (1366 x 768) ----------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 768}
+
+#: Whatever is wider than the screen: only inside a box that scrolls by itself and shows a cue (the
+#: shadow at the edge that has more, tmb.css), never the page itself.
+_SIDEWAYS_JS = """() => {
+  const W = document.documentElement.clientWidth;
+  const cue = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll') return p.matches('.jp-OutputArea-output, .output_area, .table-scroll, pre');
+      if (o === 'hidden' || o === 'clip') return true; }
+    return false; };
+  const bad = [...document.querySelectorAll('body *')].filter(el => {
+    const r = el.getBoundingClientRect(); return r.width > 0 && r.right > W + 1 && !cue(el); })
+    .map(el => el.tagName + '.' + (el.getAttribute('class') || '') + ' ' + (el.textContent || '').slice(0, 40));
+  return {page: document.documentElement.scrollWidth - W, bad: bad.slice(0, 5)};
+}"""
+
+
+@pytest.mark.parametrize("name", ["kommun-2180.html", "lan-21.html", "metod.html", "index.html"])
+def test_nothing_scrolls_sideways_on_a_phone(browser, built_site, name):
+    """At 390 px the page never scrolls sideways, with its folds closed or all open; a wide formula or
+    county matrix scrolls inside its own box, which shows a cue."""
+    out, _ = built_site
+    page, errors, blocked = open_offline(browser, out / name, viewport=PHONE)
+    if name.startswith(("kommun", "lan")):
+        charts_drawn(page)
+    assert page.evaluate(_SIDEWAYS_JS) == {"page": 0, "bad": []}
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    page.wait_for_timeout(300)
+    assert page.evaluate(_SIDEWAYS_JS) == {"page": 0, "bad": []}
+    assert errors == [] and blocked == []
+    page.context.close()
+
+
+def test_table_rows_become_cards_with_chips_on_a_phone(browser, built_site):
+    """Below 600 px a theme-table row is a card, each comparison a chip that names its benchmark
+    before the symbol and word; at 1366 px it is a table row."""
+    out, _ = built_site
+    query = """() => { const tr = document.querySelector('table.theme-table tr[id^="ind-"]');
+        const td = tr.querySelector('td[data-cmp]');
+        return {row: getComputedStyle(tr).display, chip: getComputedStyle(td).display,
+                label: getComputedStyle(td, '::before').content, words: td.textContent.trim(),
+                spine: getComputedStyle(document.querySelector('table.spine-table tr[data-indicator]')).display}; }"""
+    page, _, _ = open_offline(browser, out / "kommun-2180.html", viewport=PHONE)
+    phone = page.evaluate(query)
+    page.context.close()
+    assert phone["row"] == "block" and phone["chip"] == "inline-block" and phone["spine"] == "flex"
+    assert phone["label"] == '"Länet: "' and phone["words"] in ("● Ingen säker skillnad", "▲ Högre", "▼ Lägre")
+    page, _, _ = open_offline(browser, out / "kommun-2180.html", viewport=LAPTOP)
+    laptop = page.evaluate(query)
+    page.context.close()
+    assert laptop["row"] == "table-row" and laptop["chip"] == "table-cell" and laptop["label"] == "none"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390", "1366"])
+def test_the_first_proposal_is_on_the_first_screen(browser, built_site, viewport):
+    """'Kort om' names the first proposal (or says there is none) without scrolling, at 1366 x 768 and
+    at 390 x 844; the map's colour bar sits under the map, not beside it."""
+    out, _ = built_site
+    page, _, _ = open_offline(browser, out / "kommun-2180.html", viewport=viewport)
+    charts_drawn(page)
+    first = page.evaluate("() => { const li = document.querySelector('.kort-om li.kort-forslag, .kort-om dd.none');"
+                          " const r = li.getBoundingClientRect(); return r.top + scrollY; }")
+    assert first < viewport["height"] - 40, first
+    bar = page.evaluate("""() => { const f = document.querySelector('figure[data-figure="karta-totalt"]');
+        const bottom = Math.max(...[...f.querySelectorAll('.choroplethlocation')].map(p => p.getBoundingClientRect().bottom));
+        const cb = f.querySelector('.colorbar').getBoundingClientRect();
+        return {below: cb.top >= bottom - 1, wide: cb.width > cb.height}; }""")
+    assert bar == {"below": True, "wide": True}
     page.context.close()
