@@ -269,7 +269,6 @@ def trend_chart(results: pd.DataFrame, area_code: str, indicator: str) -> go.Fig
         F.UNIT_AXIS_TITLE[unit],
         legend=_LEGEND_BELOW,
         margin=dict(l=70, r=20, t=60, b=120),
-        height=420,  # a fixed height: in a grid of two charts, plotly's "100 % of the box" collapsed to nothing
         hovermode="closest",
     )
     fig.update_xaxes(dtick=1, tickformat="d")

@@ -32,11 +32,27 @@ PAGE_TIMEOUT_S = 60
 
 #: Open every fold, then draw every chart again at the size its box has on paper: a chart drawn in a
 #: closed fold got plotly's default width (700 px, wider than the 680 px of A4 text) and would be cut off.
+#: A chart in half the width (a proposal card, a pair of trend charts) gets smaller type, a tighter
+#: frame and a tick every other year, so that its plot keeps most of its box at the card's print height.
+#: The map, the funnels and the matrix are drawn at most 330 px high (a third of the A4 text height), so
+#: that each shares its page with its text.
 _PREPARE = """async () => {
+  const PAPER_CHART_HEIGHT = 330;
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   document.documentElement.classList.add('tmb-print');
   if (window.Plotly) {
-    await Promise.all([...document.querySelectorAll('.js-plotly-plot')].map(gd => Plotly.Plots.resize(gd)));
+    await Promise.all([...document.querySelectorAll('.js-plotly-plot')].map(gd => {
+      const fig = gd.closest('figure.tmb-figure');
+      const name = fig ? fig.dataset.figure || '' : '';
+      if (/^(karta|tratt|prioriteringsmatris)/.test(name) && (gd.layout.height || 0) > PAPER_CHART_HEIGHT) {
+        return Plotly.relayout(gd, {'width': gd.offsetWidth, 'height': PAPER_CHART_HEIGHT});
+      }
+      if (!gd.closest('article.proposal, .chart-pair')) return Plotly.Plots.resize(gd);
+      return Plotly.relayout(gd, {'font.size': 9, 'legend.font.size': 8, 'legend.y': -0.25, 'margin.t': 8,
+        'margin.b': 62, 'margin.l': 48, 'margin.r': 8, 'xaxis.dtick': 2, 'xaxis.tickangle': 0,
+        'xaxis.title.text': '', 'yaxis.title.font.size': 9, 'legend.orientation': 'h', 'legend.x': 0,
+        'width': gd.offsetWidth, 'height': gd.offsetHeight});
+    }));
   }
 }"""
 _CHARTS_DRAWN = """() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('svg.main-svg'))"""
