@@ -286,3 +286,18 @@ def test_comparison_groups_are_named_with_their_members(gavle):
     assert "Vilka kommuner jämförs Gävle med?" in html
     m = re.search(r"<strong>Kommungruppen</strong>: ([^<]+)", html)
     assert m and "(SKR:s kommungruppsindelning)" in m.group(1) and "kommuner:" in m.group(1)
+
+
+def test_a_card_can_show_a_sentence_from_another_module(gavle):
+    """proposal_cards(ctx, related=f): f(ctx, indicator)'s sentence under each card's comparisons, escaped."""
+    seen = []
+
+    def related(ctx, indicator):
+        seen.append(indicator)
+        return f"Relaterat <{indicator}>"
+
+    html = report.proposal_cards(gavle, related=related).data
+    assert seen == list(report._ranked(gavle)["indicator"])
+    for ind in seen:
+        assert f"<p class='related'>Relaterat &lt;{ind}&gt;</p>" in html
+    assert "class='related'" not in report.proposal_cards(gavle).data

@@ -443,10 +443,12 @@ def _watch(ctx: ReportContext, keys, none_proposed: bool) -> str:
             "</section>")
 
 
-def _card(ctx: ReportContext, row, rows, keys, titles) -> str:
+def _card(ctx: ReportContext, row, rows, keys, titles, related=None) -> str:
     rank = int(row["priority_rank"])
     ind = str(row["indicator"])
     chart = trend_figure(ctx, ind).data
+    line = related(ctx, ind) if related is not None else ""
+    related_html = f"<p class='related'>{esc(line)}</p>" if line else ""
     return (
         f"<article class='proposal' id='forslag-{rank}' data-indicator='{esc(ind)}' aria-labelledby='forslag-{rank}-h'>"
         f"<div class='proposal-text'><h3 id='forslag-{rank}-h'><span class='rank'>{rank}</span> "
@@ -456,14 +458,18 @@ def _card(ctx: ReportContext, row, rows, keys, titles) -> str:
         f"{_trend_line(row)}"
         f"<p class='support'>{esc(_support(row))}</p>"
         f"{_chips(row, keys)}"
+        f"{related_html}"
         f"{_how_it_was_counted(ctx, row, rows, keys)}"
         f"<p class='small'><a href='#ind-{esc(ind)}'>Alla siffror för indikatorn</a></p></div>"
         f"<div class='proposal-chart'>{chart}</div></article>")
 
 
-def proposal_cards(ctx: ReportContext) -> HTML:
+def proposal_cards(ctx: ReportContext, related=None) -> HTML:
     """One card per proposal, consistent with the table, then "Att bevaka"; an honest sentence when
-    there is no proposal (and when nothing can be compared, what is missing)."""
+    there is no proposal (and when nothing can be compared, what is missing).
+
+    ``related``: an optional ``f(ctx, indicator) -> str`` whose plain-Swedish sentence (e.g. the local
+    factors related to the indicator) is shown in each card under its comparisons ('' shows nothing)."""
     if not _has(ctx, "priority_rank"):
         return HTML("<p>Prioriteringar beräknas inte i den här versionen.</p>")
     rows = _rows(ctx)
@@ -488,7 +494,7 @@ def proposal_cards(ctx: ReportContext) -> HTML:
             "samtidigt. Det är ett giltigt resultat, inte ett besked om att allt är bra: välj prioriteringar med "
             "lokal kunskap.</p>" + _watch(ctx, keys, none_proposed=True))
     titles = _group_titles(ctx)
-    cards = "".join(_card(ctx, r, rows, keys, titles) for _, r in ranked.iterrows())
+    cards = "".join(_card(ctx, r, rows, keys, titles, related) for _, r in ranked.iterrows())
     note = ""
     if len(ranked) < 3:
         note = (f"<p>Bara {F.count_text(len(ranked), 'indikator', 'indikatorer')} har tillräckligt stöd i statistiken. "
