@@ -37,15 +37,15 @@ reports: setup ## build Gävleborg's reports into reports/ (imports the example 
 	$(BIN)/tmb build --lan $(LAN) --store $(STORE) --out $(OUT)
 	@echo "open $(OUT)/index.html"
 
-# Modules laid out by `ruff format` (and held to the line length). The rest of the package joins once
-# the reports' modules (issue 13) have landed: then this list becomes `tmb_analysis tests`.
+# Modules held to the line length (ruff's E501). The layout (`ruff format`) holds for the whole package
+# and the tests; the long Swedish sentences of the report modules are still to be wrapped by hand.
 FORMATTED := tmb_analysis/build.py tmb_analysis/config.py tmb_analysis/results.py tmb_analysis/benchmarks.py \
 	tmb_analysis/comparisons.py tmb_analysis/testing.py tmb_analysis/statistics tmb_analysis/site tmb_analysis/sources
 
 lint: setup ## ruff: the lint rules on the package and the tests, the layout on the formatted modules
 	$(BIN)/ruff check tmb_analysis tests
 	$(BIN)/ruff check --select E501 $(FORMATTED)
-	$(BIN)/ruff format --check $(FORMATTED)
+	$(BIN)/ruff format --check tmb_analysis tests
 
 test: setup lint ## lint, then run the test suite (browser tests run when Debian chromium is installed)
 	$(BIN)/python -m pytest

@@ -11,6 +11,13 @@ chromium at a laptop viewport (1366 × 768) and counts, with the browser's own l
 
 Reading time is the running text at 200 words per minute, a usual figure for adults reading
 factual prose; the target is ten minutes. The figure reported is the median over the ten reports.
+
+It also measures the layout (issue 13), with folds closed: where the first proposal is named ("Kort
+om") and where the first proposal card starts, at 1366 × 768 and at 390 × 844; the page height at both
+widths; the page weight without the shared plotly.js (the HTML and the stylesheet); the pages of each
+kommun PDF and of the county PDF. Targets: first proposal above the fold at 1366 × 768 and within one
+screen at 390 × 844, ≤ 6 000 px at 1366 px, ≤ 8 PDF pages, ≤ 500 kB. And what ``--pdf`` costs: the
+same Gävleborg build from scratch without and with ``--pdf`` (each with its own results cache).
 Needs Debian's chromium (``/usr/bin/chromium``) and playwright (the test extra); skipped without them.
 """
 
@@ -37,7 +44,7 @@ COUNT_JS = """
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   const fold = window.innerHeight;
   let above = 0, running = 0, priorities = 0;
-  const prio = document.querySelector('ol.priorities');
+  const prio = document.querySelector('.proposals') || document.querySelector('.no-proposal');
   const prioSection = prio ? prio.parentElement : null;
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const el = n.parentElement;
@@ -58,13 +65,40 @@ COUNT_JS = """
 """
 
 
-def _site(tmp: Path) -> Path:
-    env = {**os.environ, "TMB_CACHE_DIR": str(tmp / "cache")}
+#: Where the first proposal is and how long the page is (CSS px, from the top of the document).
+LAYOUT_JS = """
+() => {
+  const top = (sel) => { const el = document.querySelector(sel);
+    return el ? Math.round(el.getBoundingClientRect().top + scrollY) : null; };
+  return {kort: top('.kort-om li.kort-forslag, .kort-om dd.none'), card: top('article.proposal, .no-proposal'),
+          height: document.documentElement.scrollHeight};
+}
+"""
+PHONE = {"width": 390, "height": 844}
+
+
+def _site(tmp: Path) -> tuple[Path, float, float]:
+    """Gävleborg built twice from the example data, without and with --pdf (each from scratch, its own
+    cache): the site with PDFs and the two wall-clock times."""
+    import time
+
     tmb = [sys.executable, "-m", "tmb_analysis.cli"]
-    for args in (["sample", "--out", tmp / "sample"], ["import", tmp / "sample", "--store", tmp / "store"],
-                 ["build", "--lan", "21", "--store", tmp / "store", "--out", tmp / "reports"]):
-        subprocess.run([*tmb, *map(str, args)], env=env, check=True, capture_output=True)
-    return tmp / "reports"
+    for args in (["sample", "--out", tmp / "sample"], ["import", tmp / "sample", "--store", tmp / "store"]):
+        subprocess.run([*tmb, *map(str, args)], check=True, capture_output=True)
+    times = []
+    for name, extra in (("plain", []), ("reports", ["--pdf"])):
+        env = {**os.environ, "TMB_CACHE_DIR": str(tmp / f"cache-{name}")}
+        t0 = time.perf_counter()
+        subprocess.run([*tmb, "build", "--lan", "21", "--store", str(tmp / "store"), "--out", str(tmp / name), *extra],
+                       env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return tmp / "reports", times[0], times[1]
+
+
+def _pdf_pages(path: Path) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(path).pages)
 
 
 def run() -> list[dict]:
@@ -78,19 +112,64 @@ def run() -> list[dict]:
         return []
     tmp = Path(tempfile.mkdtemp(prefix="tmb-reading-"))
     try:
-        site = _site(tmp)
-        counts = {}
+        site, plain_s, pdf_s = _site(tmp)
+        counts, layout = {}, {}
+        import time
+
+        t0 = time.perf_counter()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = browser.new_page(viewport=VIEWPORT)
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                       else route.abort())
+            pages = {}
+            for key, viewport in (("laptop", VIEWPORT), ("phone", PHONE)):
+                pages[key] = browser.new_page(viewport=viewport)
+                pages[key].route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                                 else route.abort())
             for html in sorted(site.glob("kommun-*.html")):
-                page.goto(html.as_uri())
-                counts[html.stem] = page.evaluate(COUNT_JS)
+                row = {}
+                for key, page in pages.items():
+                    page.goto(html.as_uri())
+                    page.wait_for_timeout(300)
+                    if key == "laptop":
+                        counts[html.stem] = page.evaluate(COUNT_JS)
+                    row[key] = page.evaluate(LAYOUT_JS)
+                row["pdf_pages"] = _pdf_pages(html.with_suffix(".pdf"))
+                row["kb"] = (html.stat().st_size + (site / "assets" / "tmb.css").stat().st_size) / 1000
+                layout[html.stem] = row
             browser.close()
+        lan_pdf = {p.stem: _pdf_pages(p) for p in site.glob("lan-*.pdf")}
+        measured_s = time.perf_counter() - t0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+    def spread(get):
+        values = [get(r) for r in layout.values() if get(r) is not None]
+        return f"median {statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})" if values else "–"
+
+    missed = []
+    for what, get, limit in (("first proposal above the fold at 1366×768", lambda r: r["laptop"]["kort"], 768),
+                             ("first proposal within one screen at 390×844", lambda r: r["phone"]["kort"], 844),
+                             ("kommun report ≤ 6 000 px at 1366 px, folds closed", lambda r: r["laptop"]["height"], 6000),
+                             ("full kommun PDF ≤ 8 pages", lambda r: r["pdf_pages"], 8),
+                             ("page weight ≤ 500 kB without plotly.js", lambda r: r["kb"], 500)):
+        worst = max(get(r) for r in layout.values())
+        if worst > limit:
+            missed.append(f"{what}: worst {worst:.0f}")
+    reading = {
+        "name": "kommun report layout (Gävleborg, example data, folds closed)",
+        "seconds": measured_s, "target_seconds": None, "baseline_seconds": None, "missed": missed,
+        "note": (f"first proposal named in Kort om at {spread(lambda r: r['laptop']['kort'])} px (1366×768) and "
+                 f"{spread(lambda r: r['phone']['kort'])} px (390×844); first card or 'Inget förslag' at "
+                 f"{spread(lambda r: r['laptop']['card'])} px / {spread(lambda r: r['phone']['card'])} px; page height "
+                 f"{spread(lambda r: r['laptop']['height'])} px at 1366, {spread(lambda r: r['phone']['height'])} px at "
+                 f"390 (target ≤ 6 000 at 1366); PDF pages {spread(lambda r: r['pdf_pages'])} (target ≤ 8, handout 2), "
+                 f"county PDF {lan_pdf}; page weight without plotly.js {spread(lambda r: r['kb'])} kB (target ≤ 500)"),
+        "layout": layout,
+    }
+    cost = {
+        "name": "tmb build --lan 21 --pdf against the same build without --pdf",
+        "seconds": pdf_s, "target_seconds": None, "baseline_seconds": plain_s,
+        "note": f"ratio {pdf_s / plain_s:.2f} (issue 13's target: at most 1.5 on the whole-country build)",
+    }
     med = {k: statistics.median(c[k] for c in counts.values()) for k in ("above", "running", "priorities")}
     lo = {k: min(c[k] for c in counts.values()) for k in med}
     hi = {k: max(c[k] for c in counts.values()) for k in med}
@@ -104,9 +183,10 @@ def run() -> list[dict]:
                  f"'Tre förslag till prioriteringar': {med['priorities']:.0f} words "
                  f"({lo['priorities']}–{hi['priorities']}); tables, charts and closed details not counted"),
         "words_per_report": counts,
-    }]
+    }, reading, cost]
 
 
 if __name__ == "__main__":
     for row in run():
-        print(row["name"], f"{row['seconds'] / 60:.1f} min", row["note"])
+        took = f"{row['seconds']:.1f} s" if row.get("seconds") is not None else ""
+        print(row["name"], took, row["note"])

@@ -80,7 +80,9 @@ def write_bra(tmp_path):
     string to replace it.
     """
 
-    def _write(lines: list[str], name: str = "bra.csv", header: str | None = BRA_HEADER, encoding: str = "utf-8") -> Path:
+    def _write(
+        lines: list[str], name: str = "bra.csv", header: str | None = BRA_HEADER, encoding: str = "utf-8"
+    ) -> Path:
         text = "\n".join(([header] if header is not None else []) + list(lines)) + "\n"
         path = tmp_path / name
         path.write_bytes(text.encode(encoding))
@@ -100,14 +102,19 @@ def bra_lines() -> list[str]:
     data = {  # area: {year: (count, rate, n, share, low, high)}
         "Gävle": {2023: (9000, 8869, 600, 24.0, 21.0, 28.0), 2024: (9100, 8967, 610, 23.0, 20.0, 27.0)},
         "Gävleborgs län": {2023: (24000, 8403, 3000, 22.5, 21.0, 24.0), 2024: (24500, 8571, 3100, 22.0, 20.6, 23.5)},
-        "Hela landet": {2023: (1511882, 14349, 63683, 26.46, 26.1, 26.8), 2024: (1489319, 14090, 64751, 24.23, 23.9, 24.6)},
+        "Hela landet": {
+            2023: (1511882, 14349, 63683, 26.46, 26.1, 26.8),
+            2024: (1489319, 14090, 64751, 24.23, 23.9, 24.6),
+        },
     }
     for area, years in data.items():
         for y, (count, rate, n, share, low, high) in years.items():
             rows.append(f"{area},Antal,{y},Totalt antal anmälda brott,{count}.0,{crime}")
             rows.append(f"{area},Antal per 100 000 inv,{y},Totalt antal anmälda brott,{rate}.0,{crime}")
-            rows.append(f"{area},Antal,{y},\"Våld i nära relationer, mot kvinnor\",{count // 50}.0,{crime}")
-            rows.append(f"{area},Antal per 100 000 inv,{y},\"Våld i nära relationer, mot kvinnor\",{rate // 50}.0,{crime}")
+            rows.append(f'{area},Antal,{y},"Våld i nära relationer, mot kvinnor",{count // 50}.0,{crime}')
+            rows.append(
+                f'{area},Antal per 100 000 inv,{y},"Våld i nära relationer, mot kvinnor",{rate // 50}.0,{crime}'
+            )
             rows.append(f"{area},,{y},Antal svarande i NTU.,{n}.0,{ntu}")
             rows.append(f"{area},{unit},{y},{var},{share},{ntu}")
             rows.append(f"{area},KI (95 %) undre gräns,{y},{var},{low},{ntu}")

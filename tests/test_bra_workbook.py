@@ -7,26 +7,50 @@ from tmb_analysis.bra_workbook import EDITIONS, crime_title, ntu_title, year_lab
 
 
 def test_titles_of_the_editions():
-    t = ntu_title("Självrapporterad utsatthet för kort-/kreditbedrägeri 2016–2023, enligt NTU 2017–2024. "
-                  "Andel (%) utsatta i befolkningen (16–84 år).")
-    assert (t.name, t.reference, t.survey) == ("Självrapporterad utsatthet för kort-/kreditbedrägeri", (2016, 2023), (2017, 2024))
+    t = ntu_title(
+        "Självrapporterad utsatthet för kort-/kreditbedrägeri 2016–2023, enligt NTU 2017–2024. "
+        "Andel (%) utsatta i befolkningen (16–84 år)."
+    )
+    assert (t.name, t.reference, t.survey) == (
+        "Självrapporterad utsatthet för kort-/kreditbedrägeri",
+        (2016, 2023),
+        (2017, 2024),
+    )
     assert t.unit == "Andel (%) utsatta i befolkningen (16–84 år)." and not t.multiline
-    t = ntu_title("Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet, enligt NTU 2017-2024. Andel (%) i "
-                  "befolkningen (16–84 år) som känner sig ganska/mycket otrygga.")
-    assert (t.name, t.reference, t.survey) == ("Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet", None,
-                                               (2017, 2024))
-    t = ntu_title("Oro för att utsättas för misshandel, enligt NTU 2017–2025.\n\nAndel (%) i befolkningen (16–84 år) som oroar "
-                  "sig ganska/mycket ofta")  # April 2026: the unit on its own line
+    t = ntu_title(
+        "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet, enligt NTU 2017-2024. Andel (%) i "
+        "befolkningen (16–84 år) som känner sig ganska/mycket otrygga."
+    )
+    assert (t.name, t.reference, t.survey) == (
+        "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet",
+        None,
+        (2017, 2024),
+    )
+    t = ntu_title(
+        "Oro för att utsättas för misshandel, enligt NTU 2017–2025.\n\nAndel (%) i befolkningen (16–84 år) som oroar "
+        "sig ganska/mycket ofta"
+    )  # April 2026: the unit on its own line
     assert t.multiline and t.unit == "Andel (%) i befolkningen (16–84 år) som oroar sig ganska/mycket ofta"
     assert ntu_title("Antal svarande i NTU.").name == "Antal svarande i NTU."
-    assert crime_title("Rån mot privatperson, unga (anmälda brott) i kommunen, länet och hela landet, 2017–2024") == \
-        "Rån mot privatperson, unga"
+    assert (
+        crime_title("Rån mot privatperson, unga (anmälda brott) i kommunen, länet och hela landet, 2017–2024")
+        == "Rån mot privatperson, unga"
+    )
 
 
-@pytest.mark.parametrize("label, years", [
-    (2024, (2024, 2024)), ("2024", (2024, 2024)), ("2017/2018", (2017, 2018)), ("Andel (%) 2017/2018", (2017, 2018)),
-    ("Antal per 100 000 inv 2024", (2024, 2024)), ("Falun", None), ("Andel (%)", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "label, years",
+    [
+        (2024, (2024, 2024)),
+        ("2024", (2024, 2024)),
+        ("2017/2018", (2017, 2018)),
+        ("Andel (%) 2017/2018", (2017, 2018)),
+        ("Antal per 100 000 inv 2024", (2024, 2024)),
+        ("Falun", None),
+        ("Andel (%)", None),
+        (None, None),
+    ],
+)
 def test_year_labels(label, years):
     assert year_label(label) == years
 

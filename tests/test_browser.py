@@ -8,8 +8,15 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +33,9 @@ def browser():
         b.close()
 
 
-def open_offline(browser, path):
+def open_offline(browser, path, viewport=None):
     """Open a file:// page with every non-file request blocked; return (page, errors, blocked)."""
-    ctx = browser.new_context()
+    ctx = browser.new_context(viewport=viewport) if viewport else browser.new_context()
     errors, blocked = [], []
 
     def route(r):
@@ -98,9 +105,14 @@ def test_accessibility_axe(browser, built_site, name):
     page, _, blocked = open_offline(browser, out / name)
     if name != "index.html":
         charts_drawn(page)
-    result = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
-    bad = [(v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"]) for v in result.response["violations"]
-           if v["impact"] in ("serious", "critical")]
+    result = Axe().run(
+        page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    )
+    bad = [
+        (v["id"], v["impact"], len(v["nodes"]), v["nodes"][0]["target"])
+        for v in result.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert bad == [], bad
     assert blocked == []
     page.context.close()
@@ -113,7 +125,7 @@ def test_headings_in_order_and_print_css(browser, built_site):
     assert levels[0] == 1 and levels.count(1) == 1
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels
     page.emulate_media(media="print")
-    assert page.evaluate("() => getComputedStyle(document.querySelector('.site-header nav')).display") == "none"
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.site-header')).display") == "none"
     page.context.close()
 
 
@@ -123,14 +135,23 @@ def test_indicator_choice_by_keyboard_redraws_the_charts(browser, built_site):
     out, _ = built_site
     page, errors, blocked = open_offline(browser, out / "lan-21.html")
     charts_drawn(page)
-    for slug, label in (("intervall", "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"),
-                        ("karta-valbar", "Bostadsinbrott")):
+    for slug, label in (
+        ("intervall", "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"),
+        ("karta-valbar", "Bostadsinbrott"),
+    ):
         select = page.locator(f"#val-{slug}")
         assert page.locator(f"label[for=val-{slug}]").inner_text() == "Välj indikator"
+        before = page.evaluate(f"() => JSON.stringify(document.getElementById('fig-{slug}').data.map(d => d.z || d.x))")
         select.focus()
         select.select_option(label=label)
-        page.wait_for_function(
-            f"t => document.getElementById('fig-{slug}').layout.title.text.startsWith(t)", arg=label, timeout=10_000)
+        page.wait_for_function(  # the title is HTML above the chart (it wraps on a phone), and follows the choice
+            f"t => document.getElementById('title-{slug}').textContent.startsWith(t)", arg=label, timeout=10_000
+        )
+        page.wait_for_function(  # and the chart's data are that indicator's, not the first one's
+            f"b => JSON.stringify(document.getElementById('fig-{slug}').data.map(d => d.z || d.x)) !== b",
+            arg=before,
+            timeout=10_000,
+        )
         assert page.locator(f"#fig-{slug} .updatemenu-container").count() == 0  # no SVG drop-down left
     assert errors == [] and blocked == []
 
@@ -183,11 +204,25 @@ def _one_value_per_kommun():
     for lan in reg.all_lan():
         kommuner = reg.kommuner(lan.code)
         for i, k in enumerate(kommuner):
-            rows.append(dict(area_code=k.code, area_name=k.name, area_level="kommun", value=10 + 90 * i / max(len(kommuner) - 1, 1)))
+            rows.append(
+                dict(
+                    area_code=k.code,
+                    area_name=k.name,
+                    area_level="kommun",
+                    value=10 + 90 * i / max(len(kommuner) - 1, 1),
+                )
+            )
         rows.append(dict(area_code=lan.code, area_name=lan.name, area_level="lan", value=50.0))
     frame = pd.DataFrame(rows)
-    return frame.assign(indicator="skadegorelse", indicator_label="Skadegörelsebrott", source_kind="crime",
-                        unit="per_100k", year=2024, cmp_lan="similar", cmp_riket="similar")
+    return frame.assign(
+        indicator="skadegorelse",
+        indicator_label="Skadegörelsebrott",
+        source_kind="crime",
+        unit="per_100k",
+        year=2024,
+        cmp_lan="similar",
+        cmp_riket="similar",
+    )
 
 
 def test_every_county_map_is_drawn_right_side_out(browser, tmp_path):
@@ -201,38 +236,51 @@ def test_every_county_map_is_drawn_right_side_out(browser, tmp_path):
     codes = [lan.code for lan in registry().all_lan()]
     (tmp_path / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
     maps = "".join(
-        county_map(results, code, "skadegorelse", 2024).to_html(full_html=False, include_plotlyjs=False,
-                                                               div_id=f"karta-{code}", default_width="600px")
-        for code in codes)
+        county_map(results, code, "skadegorelse", 2024).to_html(
+            full_html=False, include_plotlyjs=False, div_id=f"karta-{code}", default_width="600px"
+        )
+        for code in codes
+    )
     page_path = tmp_path / "kartor.html"
     page_path.write_text(
         "<!doctype html><html lang='sv'><head><meta charset='utf-8'><script src='plotly.min.js'></script>"
         "<style>body{margin:0;display:grid;grid-template-columns:repeat(3,600px)}</style></head>"
-        f"<body>{maps}</body></html>", encoding="utf-8")
+        f"<body>{maps}</body></html>",
+        encoding="utf-8",
+    )
     page, errors, blocked = open_offline(browser, page_path)
     page.set_viewport_size({"width": 1800, "height": 600 * 7})
     page.wait_for_function(
         "n => document.querySelectorAll('.geo .layer.bg rect').length === n && "
         "[...document.querySelectorAll('.js-plotly-plot')].every(d => d.querySelector('path.choroplethlocation'))",
-        arg=len(codes), timeout=60_000)
+        arg=len(codes),
+        timeout=60_000,
+    )
     frames = page.evaluate(
         """codes => Object.fromEntries(codes.map(c => {
              const rect = document.querySelector('#karta-' + c + ' .geo .layer.bg rect'), r = rect.getBoundingClientRect();
              const rgb = getComputedStyle(rect).fill.match(/\\d+/g).slice(0, 3).map(Number);
              const background = '#' + rgb.map(v => v.toString(16).padStart(2, '0')).join('');
-             return [c, {x: r.x, y: r.y, width: r.width, height: r.height, background}]; }))""", codes)
+             return [c, {x: r.x, y: r.y, width: r.width, height: r.height, background}]; }))""",
+        codes,
+    )
     import base64
 
     png = base64.b64encode(page.screenshot(full_page=True)).decode("ascii")
     shares = page.evaluate(_COLOUR_SHARES_JS, {"png": png, "frames": frames})
     page.context.close()
-    report = {c: f"largest fill {s['fill']:.0%} ({s['colour']}), background {s['background']:.0%}"
-              for c, s in sorted(shares.items())}
+    report = {
+        c: f"largest fill {s['fill']:.0%} ({s['colour']}), background {s['background']:.0%}"
+        for c, s in sorted(shares.items())
+    }
     print("county map frames:", report)
     assert sorted(shares) == sorted(codes)
     assert all(f["width"] > 300 and f["height"] > 300 and f["background"] == "#ffffff" for f in frames.values()), frames
-    inside_out = {c: report[c] for c, s in shares.items()
-                  if s["fill"] > MAX_ONE_FILL_SHARE or s["background"] < MIN_BACKGROUND_SHARE}
+    inside_out = {
+        c: report[c]
+        for c, s in shares.items()
+        if s["fill"] > MAX_ONE_FILL_SHARE or s["background"] < MIN_BACKGROUND_SHARE
+    }
     assert inside_out == {}, f"county maps drawn inside out (one colour covers the frame): {inside_out}"
     assert errors == [] and blocked == []
 
@@ -312,8 +360,10 @@ def test_hole_check_finds_an_empty_chart_and_an_empty_section(browser, tmp_path,
     (broken / "kommun-2180.html").write_text(html, "utf-8")
     page, _, _ = open_offline(browser, broken / "kommun-2180.html")
     charts_drawn(page)
-    page.evaluate("() => { const gd = document.querySelector('figure.tmb-figure .plotly-graph-div');"
-                  " return Plotly.react(gd, [{type: 'scatter', x: [], y: []}], gd.layout); }")
+    page.evaluate(
+        "() => { const gd = document.querySelector('figure.tmb-figure .plotly-graph-div');"
+        " return Plotly.react(gd, [{type: 'scatter', x: [], y: []}], gd.layout); }"
+    )
     found = page.evaluate(HOLES_JS)
     assert found["empty"] == ["Tom rubrik"] and len(found["charts"]) == 1
     page.context.close()
@@ -328,12 +378,19 @@ def test_explore_notebook_charts_survive_an_html_export(browser, sample_store, t
 
     notebooks = Path(__file__).resolve().parents[1] / "notebooks"
     nb = papermill.execute_notebook(
-        str(notebooks / "utforska.ipynb"), None,
+        str(notebooks / "utforska.ipynb"),
+        None,
         parameters={"store": str(sample_store), "kommun": "2180", "indicator": "bostadsinbrott", "year": 0},
-        kernel_name="python3", progress_bar=False, cwd=str(notebooks),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(notebooks),
     )
-    n_figures = sum("application/vnd.plotly.v1+json" in o.get("data", {})
-                    for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    n_figures = sum(
+        "application/vnd.plotly.v1+json" in o.get("data", {})
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+    )
     assert n_figures == 4
     body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
     page_file = tmp_path / "utforska.html"
@@ -342,12 +399,93 @@ def test_explore_notebook_charts_survive_an_html_export(browser, sample_store, t
     page.wait_for_function(
         f"() => document.querySelectorAll('.plotly-graph-div svg.main-svg').length >= {n_figures}", timeout=20_000
     )
-    drawn = page.evaluate("() => [...document.querySelectorAll('.plotly-graph-div')].map("
-                          "d => d.querySelectorAll('.trace path, .choroplethlocation, .point').length)")
+    drawn = page.evaluate(
+        "() => [...document.querySelectorAll('.plotly-graph-div')].map("
+        "d => d.querySelectorAll('.trace path, .choroplethlocation, .point').length)"
+    )
     assert len(drawn) == n_figures and all(n > 0 for n in drawn)
     # plotly.js is in the page itself; what the network would give is only nbconvert's own template
     # scripts (require.js and MathJax), which the charts do not need
-    assert all(u.startswith("https://cdnjs.cloudflare.com/ajax/libs/") and ("require.js" in u or "mathjax" in u)
-               for u in blocked), blocked
+    assert all(
+        u.startswith("https://cdnjs.cloudflare.com/ajax/libs/") and ("require.js" in u or "mathjax" in u)
+        for u in blocked
+    ), blocked
     assert all("net::ERR_FAILED" in e for e in errors) and len(errors) == len(blocked), errors
+    page.context.close()
+
+
+# ---- a phone (390 x 844) and a laptop (1366 x 768) ----------------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 768}
+
+#: Whatever is wider than the screen: only inside a box that scrolls by itself and shows a cue (the
+#: shadow at the edge that has more, tmb.css), never the page itself.
+_SIDEWAYS_JS = """() => {
+  const W = document.documentElement.clientWidth;
+  const cue = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === 'auto' || o === 'scroll') return p.matches('.jp-OutputArea-output, .output_area, .table-scroll, pre');
+      if (o === 'hidden' || o === 'clip') return true; }
+    return false; };
+  const bad = [...document.querySelectorAll('body *')].filter(el => {
+    const r = el.getBoundingClientRect(); return r.width > 0 && r.right > W + 1 && !cue(el); })
+    .map(el => el.tagName + '.' + (el.getAttribute('class') || '') + ' ' + (el.textContent || '').slice(0, 40));
+  return {page: document.documentElement.scrollWidth - W, bad: bad.slice(0, 5)};
+}"""
+
+
+@pytest.mark.parametrize("name", ["kommun-2180.html", "lan-21.html", "metod.html", "index.html"])
+def test_nothing_scrolls_sideways_on_a_phone(browser, built_site, name):
+    """At 390 px the page never scrolls sideways, with its folds closed or all open; a wide formula or
+    county matrix scrolls inside its own box, which shows a cue."""
+    out, _ = built_site
+    page, errors, blocked = open_offline(browser, out / name, viewport=PHONE)
+    if name.startswith(("kommun", "lan")):
+        charts_drawn(page)
+    assert page.evaluate(_SIDEWAYS_JS) == {"page": 0, "bad": []}
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    page.wait_for_timeout(300)
+    assert page.evaluate(_SIDEWAYS_JS) == {"page": 0, "bad": []}
+    assert errors == [] and blocked == []
+    page.context.close()
+
+
+def test_table_rows_become_cards_with_chips_on_a_phone(browser, built_site):
+    """Below 600 px a theme-table row is a card, each comparison a chip that names its benchmark
+    before the symbol and word; at 1366 px it is a table row."""
+    out, _ = built_site
+    query = """() => { const tr = document.querySelector('table.theme-table tr[id^="ind-"]');
+        const td = tr.querySelector('td[data-cmp]');
+        return {row: getComputedStyle(tr).display, chip: getComputedStyle(td).display,
+                label: getComputedStyle(td, '::before').content, words: td.textContent.trim(),
+                spine: getComputedStyle(document.querySelector('table.spine-table tr[data-indicator]')).display}; }"""
+    page, _, _ = open_offline(browser, out / "kommun-2180.html", viewport=PHONE)
+    phone = page.evaluate(query)
+    page.context.close()
+    assert phone["row"] == "block" and phone["chip"] == "inline-block" and phone["spine"] == "flex"
+    assert phone["label"] == '"Länet: "' and phone["words"] in ("● Ingen säker skillnad", "▲ Högre", "▼ Lägre")
+    page, _, _ = open_offline(browser, out / "kommun-2180.html", viewport=LAPTOP)
+    laptop = page.evaluate(query)
+    page.context.close()
+    assert laptop["row"] == "table-row" and laptop["chip"] == "table-cell" and laptop["label"] == "none"
+
+
+@pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390", "1366"])
+def test_the_first_proposal_is_on_the_first_screen(browser, built_site, viewport):
+    """'Kort om' names the first proposal (or says there is none) without scrolling, at 1366 x 768 and
+    at 390 x 844; the map's colour bar sits under the map, not beside it."""
+    out, _ = built_site
+    page, _, _ = open_offline(browser, out / "kommun-2180.html", viewport=viewport)
+    charts_drawn(page)
+    first = page.evaluate(
+        "() => { const li = document.querySelector('.kort-om li.kort-forslag, .kort-om dd.none');"
+        " const r = li.getBoundingClientRect(); return r.top + scrollY; }"
+    )
+    assert first < viewport["height"] - 40, first
+    bar = page.evaluate("""() => { const f = document.querySelector('figure[data-figure="karta-totalt"]');
+        const bottom = Math.max(...[...f.querySelectorAll('.choroplethlocation')].map(p => p.getBoundingClientRect().bottom));
+        const cb = f.querySelector('.colorbar').getBoundingClientRect();
+        return {below: cb.top >= bottom - 1, wide: cb.width > cb.height}; }""")
+    assert bar == {"below": True, "wide": True}
     page.context.close()

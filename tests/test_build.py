@@ -87,9 +87,29 @@ def test_results_csv_is_swedish_excel(built_site):
     assert raw.startswith(b"\xef\xbb\xbf")
     header = raw[3:].split(b"\r\n", 1)[0].decode()
     cols = header.split(";")
-    for col in ["area_code", "area_name", "area_level", "indicator", "indicator_label", "source_kind", "year", "value",
-                "ci_low", "ci_high", "count", "population", "n_respondents", "cmp_lan", "cmp_riket",
-                "trend_pct_per_year", "trend_ci_low", "trend_ci_high", "trend", "eb_value", "priority_rank"]:
+    for col in [
+        "area_code",
+        "area_name",
+        "area_level",
+        "indicator",
+        "indicator_label",
+        "source_kind",
+        "year",
+        "value",
+        "ci_low",
+        "ci_high",
+        "count",
+        "population",
+        "n_respondents",
+        "cmp_lan",
+        "cmp_riket",
+        "trend_pct_per_year",
+        "trend_ci_low",
+        "trend_ci_high",
+        "trend",
+        "eb_value",
+        "priority_rank",
+    ]:
         assert col in cols
     # the areas the site reports on: Gävleborg's kommuner, the län and riket, every indicator and year
     import csv
@@ -122,8 +142,10 @@ def test_plan_names_files_from_codes():
 
 
 def test_check_page_fails_when_a_chart_is_missing():
-    fig = ('<figure class="tmb-figure"><div id="a" class="plotly-graph-div"></div>'
-           '<script>Plotly.newPlot("a")</script></figure>')
+    fig = (
+        '<figure class="tmb-figure"><div id="a" class="plotly-graph-div"></div>'
+        '<script>Plotly.newPlot("a")</script></figure>'
+    )
     assert check_page(fig * 2, "x.html", "kommun") == 2
     lost = fig + '<figure class="tmb-figure"><div>nothing</div></figure>'
     with pytest.raises(BuildError, match="chart"):
@@ -264,8 +286,23 @@ def test_nightly_cli_on_an_unchanged_store(built_site, sample_store, tmp_path):
     site = tmp_path / "reports"
     shutil.copytree(out, site)
     manifest = (site / "manifest.json").read_bytes()
-    proc = subprocess.run([sys.executable, "-m", "tmb_analysis.cli", "build", "--lan", "21", "--store", str(sample_store),
-                           "--out", str(site)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tmb_analysis.cli",
+            "build",
+            "--lan",
+            "21",
+            "--store",
+            str(sample_store),
+            "--out",
+            str(site),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "up to date" in proc.stdout  # ended before loading the store or starting a kernel
     assert (site / "manifest.json").read_bytes() == manifest
@@ -275,8 +312,10 @@ def test_validate_site_finds_broken_links(tmp_path):
     from tmb_analysis.site.pages import validate_site
 
     (tmp_path / "index.html").write_text('<a href="kommun-2180.html">x</a><a href="#top">t</a><p id="top"></p>')
-    (tmp_path / "kommun-2180.html").write_text('<a href="index.html">i</a><a href="data/x.csv">csv</a>'
-                                               '<img src="../outside.png"><a href="https://example.org/">e</a>')
+    (tmp_path / "kommun-2180.html").write_text(
+        '<a href="index.html">i</a><a href="data/x.csv">csv</a>'
+        '<img src="../outside.png"><a href="https://example.org/">e</a>'
+    )
     problems = validate_site(tmp_path, {"kommun-2180.html": None, "lan-21.html": None})
     assert any("lan-21.html: missing" in p for p in problems)
     assert any("'data/x.csv', which is not a file in the site" in p for p in problems)

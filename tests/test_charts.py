@@ -22,6 +22,7 @@ from tmb_analysis.testing import synthetic_results
 MAP_SIZE_BOUND = 150_000
 TILE_TYPES = {"scattermapbox", "choroplethmapbox", "densitymapbox", "scattermap", "choroplethmap", "densitymap"}
 
+
 @pytest.fixture(scope="module")
 def results():
     return synthetic_results()
@@ -91,7 +92,17 @@ def test_kommun_geojson_simplified():
     geo = kommun_geojson("21")
     assert len(geo["features"]) == 10
     assert {f["properties"]["area_code"] for f in geo["features"]} == {
-        "2101", "2104", "2121", "2132", "2161", "2180", "2181", "2182", "2183", "2184"}
+        "2101",
+        "2104",
+        "2121",
+        "2132",
+        "2161",
+        "2180",
+        "2181",
+        "2182",
+        "2183",
+        "2184",
+    }
     assert len(json.dumps(geo)) < 50_000
 
 
@@ -189,8 +200,10 @@ def test_funnel_chart_draws_the_limits_of_funnel_data(results):
     drawn = list(fig.data[0].y)
     cut = drawn.index(None)
     np.testing.assert_allclose(drawn[:cut], lim.hi_998, atol=0.05)  # rounded to one decimal for the trace
-    np.testing.assert_allclose(drawn[cut + 1:], lim.lo_998, atol=0.05)
-    riket = results[(results.area_code == "00") & (results.indicator == "skadegorelse") & (results.year == 2024)].iloc[0]
+    np.testing.assert_allclose(drawn[cut + 1 :], lim.lo_998, atol=0.05)
+    riket = results[(results.area_code == "00") & (results.indicator == "skadegorelse") & (results.year == 2024)].iloc[
+        0
+    ]
     rate = riket["count"] / riket["population"] * 1e5
     n = lim.population.to_numpy()
     sd = np.sqrt(1e5 / (4 * n) + 1e5 / (4 * riket["population"]))  # Poisson part and riket's own
@@ -215,8 +228,15 @@ def test_funnel_chart_fallback(results):
 
 
 def test_funnel_chart_supplied_limits_and_lan(results):
-    limits = pd.DataFrame({"population": [1_000, 200_000], "lo_95": [1.0, 2.0], "hi_95": [3.0, 4.0],
-                           "lo_998": [0.5, 1.5], "hi_998": [3.5, 4.5]})
+    limits = pd.DataFrame(
+        {
+            "population": [1_000, 200_000],
+            "lo_95": [1.0, 2.0],
+            "hi_95": [3.0, 4.0],
+            "lo_998": [0.5, 1.5],
+            "hi_998": [3.5, 4.5],
+        }
+    )
     fig = funnel_chart(results, "skadegorelse", 2024, lan_code="21", limits=limits)
     assert len(fig.data) == 4  # no highlight
     assert list(fig.data[1].y) == [3.0, 4.0, None, 1.0, 2.0]  # the 95 % limits, as given
@@ -228,7 +248,9 @@ def test_funnel_chart_survey_uses_the_precision_of_the_published_interval(result
     fig = funnel_chart(results, "otrygghet_kvall", 2024, lan_code="21", highlight="2101")
     assert fig.layout.yaxis.title.text == "Andel (%)"
     assert fig.layout.xaxis.title.text.startswith("Precision: effektivt antal svarande")
-    r = results[(results.area_code == "2101") & (results.indicator == "otrygghet_kvall") & (results.year == 2024)].iloc[0]
+    r = results[(results.area_code == "2101") & (results.indicator == "otrygghet_kvall") & (results.year == 2024)].iloc[
+        0
+    ]
     k = results[(results.area_code == "00") & (results.indicator == "otrygghet_kvall") & (results.year == 2024)].iloc[0]
     se = (r.ci_high - r.ci_low) / (2 * 1.959964)
     assert list(fig.data[-1].x) == [round(k.value * (100 - k.value) / se**2)]
@@ -278,8 +300,14 @@ def test_county_map_renders_offline(results, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         try:
             page = browser.new_page()
@@ -299,8 +327,10 @@ def test_caterpillar_selectable_states_hold_each_indicators_intervals(results):
 
     fig = caterpillar_selectable(results, "21", ["skadegorelse", "otrygghet_kvall"], 2024)
     buttons = fig.layout.updatemenus[0].buttons
-    assert [b.label for b in buttons] == ["Skadegörelsebrott",
-                                          "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"]
+    assert [b.label for b in buttons] == [
+        "Skadegörelsebrott",
+        "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet",
+    ]
     assert len(fig.data) == 6  # four comparisons and the two lines, whatever the indicator
     dec = 1  # traces keep one decimal (one more than the pages show)
     for b, ind in zip(buttons, ["skadegorelse", "otrygghet_kvall"]):
@@ -308,12 +338,13 @@ def test_caterpillar_selectable_states_hold_each_indicators_intervals(results):
         names = layout["yaxis.ticktext"]
         assert len(names) == 10 and "Vansbro" not in names
         sel = results.query("year == 2024 and indicator == @ind").set_index("area_name")
-        for xs, ys, plus, minus in zip(data["x"][:4], data["y"][:4], data["error_x.array"][:4],
-                                       data["error_x.arrayminus"][:4]):
+        for xs, ys, plus, minus in zip(
+            data["x"][:4], data["y"][:4], data["error_x.array"][:4], data["error_x.arrayminus"][:4]
+        ):
             for x, y, p, m in zip(xs, ys, plus, minus):
                 r = sel.loc[names[y]]
                 assert x == round(r.value, dec)
-                assert abs(x + p - r.ci_high) <= 0.51 * 10 ** -dec and abs(x - m - r.ci_low) <= 0.51 * 10 ** -dec
+                assert abs(x + p - r.ci_high) <= 0.51 * 10**-dec and abs(x - m - r.ci_low) <= 0.51 * 10**-dec
         values = [x for xs in data["x"][:4] for x in xs]
         by_pos = sorted(zip([y for ys in data["y"][:4] for y in ys], values))
         assert [v for _, v in by_pos] == sorted(values)  # sorted by value along the axis

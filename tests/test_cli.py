@@ -21,12 +21,15 @@ def one_line_error(proc):
     return lines[0]
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--lan", "99"], "unknown area code '99'"),
-    (["--kommun", "0000"], "unknown area code '0000'"),
-    (["--kommun", "../x"], "not an area code"),
-    (["--kommun", "CON"], "not an area code"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--lan", "99"], "unknown area code '99'"),
+        (["--kommun", "0000"], "unknown area code '0000'"),
+        (["--kommun", "../x"], "not an area code"),
+        (["--kommun", "CON"], "not an area code"),
+    ],
+)
 def test_build_unknown_codes(sample_store, tmp_path, args, expected):
     out = tmp_path / "site"
     msg = one_line_error(run("build", *args, "--store", sample_store, "--out", out))
@@ -46,8 +49,10 @@ def test_import_malformed_file_leaves_store_as_it_was(sample_store, tmp_path):
     shutil.copytree(sample_store, store)
     before = {p.name: p.read_bytes() for p in store.iterdir() if p.is_file()}
     bad = tmp_path / "bad.csv"
-    bad.write_text("geografi,enhet,ar,variabel,varde,kalla\nGävle,Antal,2023,Totalt antal anmälda brott,-5,Anmälda brott\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "geografi,enhet,ar,variabel,varde,kalla\nGävle,Antal,2023,Totalt antal anmälda brott,-5,Anmälda brott\n",
+        encoding="utf-8",
+    )
     msg = one_line_error(run("import", bad, "--store", store))
     assert "bad.csv" in msg
     assert {p.name: p.read_bytes() for p in store.iterdir() if p.is_file()} == before
@@ -70,7 +75,9 @@ def test_pyproject_and_environment_yml_in_step():
     deps = project["dependencies"] + project["optional-dependencies"]["test"]  # conda users run the tests too
     env = yaml.safe_load((root / "environment.yml").read_text())["dependencies"]
     flat = [d for d in env if isinstance(d, str)] + [d for e in env if isinstance(e, dict) for d in e.get("pip", [])]
-    assert sorted(d.replace(" ", "") for d in deps) == sorted(d for d in flat if not d.startswith(("python", "pip", "-e")))
+    assert sorted(d.replace(" ", "") for d in deps) == sorted(
+        d for d in flat if not d.startswith(("python", "pip", "-e"))
+    )
 
 
 def snapshot(folder: Path) -> dict:
@@ -97,10 +104,12 @@ def test_build_into_the_store_is_refused(sample_store, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(sample_store, data / "processed")
     before = snapshot(data)
-    assert "is the store" in one_line_error(run("build", "--kommun", "2180", "--store", "data/processed",
-                                                "--out", "data/processed", cwd=tmp_path))
-    assert "holds the store" in one_line_error(run("build", "--kommun", "2180", "--store", "data/processed",
-                                                   "--out", "data", cwd=tmp_path))
+    assert "is the store" in one_line_error(
+        run("build", "--kommun", "2180", "--store", "data/processed", "--out", "data/processed", cwd=tmp_path)
+    )
+    assert "holds the store" in one_line_error(
+        run("build", "--kommun", "2180", "--store", "data/processed", "--out", "data", cwd=tmp_path)
+    )
     assert snapshot(data) == before
 
 
@@ -108,22 +117,28 @@ def test_build_into_the_working_directory_is_refused(sample_store, tmp_path):
     """`tmb build --kommun 2180 --out .`: the current folder is never emptied."""
     before = users_folder(tmp_path / "work")
     for out in (".", ".."):
-        msg = one_line_error(run("build", "--kommun", "2180", "--store", sample_store, "--out", out,
-                                 "--force-out", cwd=tmp_path / "work"))
+        msg = one_line_error(
+            run(
+                "build", "--kommun", "2180", "--store", sample_store, "--out", out, "--force-out", cwd=tmp_path / "work"
+            )
+        )
         assert "holds the working directory" in msg
     assert snapshot(tmp_path / "work") == before
 
 
-@pytest.mark.parametrize("option, value, expected", [
-    ("--timeout", "0", "argument --timeout: '0' must be at least 1"),
-    ("--timeout", "-5", "argument --timeout: '-5' must be at least 1"),
-    ("--timeout", "nan", "argument --timeout: 'nan' is not a whole number"),
-    ("--workers", "0", "argument --workers: '0' must be at least 1"),
-    ("--workers", "-1", "argument --workers: '-1' must be at least 1"),
-    ("--year", "18000", "argument --year: '18000' is not a year"),
-    ("--year", "1800", "--year 1800: the store"),
-    ("--year", "3000", "--year 3000: the store"),
-])
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("--timeout", "0", "argument --timeout: '0' must be at least 1"),
+        ("--timeout", "-5", "argument --timeout: '-5' must be at least 1"),
+        ("--timeout", "nan", "argument --timeout: 'nan' is not a whole number"),
+        ("--workers", "0", "argument --workers: '0' must be at least 1"),
+        ("--workers", "-1", "argument --workers: '-1' must be at least 1"),
+        ("--year", "18000", "argument --year: '18000' is not a year"),
+        ("--year", "1800", "--year 1800: the store"),
+        ("--year", "3000", "--year 3000: the store"),
+    ],
+)
 def test_build_parameters_checked_up_front(sample_store, tmp_path, option, value, expected):
     out = tmp_path / "site"
     msg = one_line_error(run("build", "--kommun", "2180", "--store", sample_store, "--out", out, option, value))
@@ -135,8 +150,11 @@ def test_store_path_that_is_a_file(tmp_path, sample_dir):
     store = tmp_path / "store"
     store.write_bytes(b"mine")
     for args in (("import", sample_dir / "exempeldata_scb_folkmangd.json"), ("build", "--lan", "21")):
-        msg = one_line_error(run(*args, "--store", store, "--out", tmp_path / "site"
-                                 ) if args[0] == "build" else run(*args, "--store", store))
+        msg = one_line_error(
+            run(*args, "--store", store, "--out", tmp_path / "site")
+            if args[0] == "build"
+            else run(*args, "--store", store)
+        )
         assert "is a file, not a store folder" in msg
     assert store.read_bytes() == b"mine" and sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
@@ -158,10 +176,13 @@ def test_followup_template_writes_the_workbook_and_never_overwrites(sample_store
     assert proc.returncode == 0, proc.stderr
     assert is_followup_workbook(out)
     before = out.read_bytes()
-    assert "the file exists" in one_line_error(run("followup", "template", "--kommun", "2180", "--out", out,
-                                                   "--store", sample_store))
+    assert "the file exists" in one_line_error(
+        run("followup", "template", "--kommun", "2180", "--out", out, "--store", sample_store)
+    )
     assert out.read_bytes() == before
-    assert "unknown area code '9999'" in one_line_error(run("followup", "template", "--kommun", "9999", "--out",
-                                                            tmp_path / "x.xlsx", "--store", sample_store))
-    assert "must be an .xlsx file" in one_line_error(run("followup", "template", "--kommun", "2180", "--out",
-                                                         tmp_path / "x.csv", "--store", sample_store))
+    assert "unknown area code '9999'" in one_line_error(
+        run("followup", "template", "--kommun", "9999", "--out", tmp_path / "x.xlsx", "--store", sample_store)
+    )
+    assert "must be an .xlsx file" in one_line_error(
+        run("followup", "template", "--kommun", "2180", "--out", tmp_path / "x.csv", "--store", sample_store)
+    )

@@ -117,14 +117,21 @@ def test_kommungrupp_is_the_other_members(sample):
     got = res[(res["area_code"] == "2180") & (res["indicator"] == "trangboddhet") & (res["year"] == 2024)].iloc[0]
     assert got["group_basis"] == "unweighted" and got["group_value"] == pytest.approx(mean)
     # with counts: pooled over the other members
-    ctx = st.context[(st.context["indicator"] == "unga_placerade_hvb") & (st.context["year"] == 2024)
-                     & st.context["area_code"].isin(others) & st.context["count"].notna()]
+    ctx = st.context[
+        (st.context["indicator"] == "unga_placerade_hvb")
+        & (st.context["year"] == 2024)
+        & st.context["area_code"].isin(others)
+        & st.context["count"].notna()
+    ]
     got = res[(res["area_code"] == "2180") & (res["indicator"] == "unga_placerade_hvb") & (res["year"] == 2024)].iloc[0]
     assert got["group_basis"] == "pooled"
-    assert got["group_value"] == pytest.approx(ctx["count"].astype(float).sum() / ctx["denominator"].astype(float).sum() * 1000)
+    assert got["group_value"] == pytest.approx(
+        ctx["count"].astype(float).sum() / ctx["denominator"].astype(float).sum() * 1000
+    )
 
 
 # ---- verdicts: a simulation where nothing is really different ---------------------------------------
+
 
 def _null_store(seed, overdispersion=0.25, years=(2022, 2023, 2024), big=None):
     """HVB placements for all 290 kommuner and riket, every kommun with the same expected rate: the

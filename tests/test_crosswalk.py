@@ -36,7 +36,9 @@ def test_old_code_after_the_change_and_unknown_codes():
 
 
 def test_harmonise_frame():
-    df = pd.DataFrame({"area_code": ["1917", "0331", "0330", "0330", "2180"], "year": [2005, 2008, 2001, 2004, 2001], "v": range(5)})
+    df = pd.DataFrame(
+        {"area_code": ["1917", "0331", "0330", "0330", "2180"], "year": [2005, 2008, 2001, 2004, 2001], "v": range(5)}
+    )
     out = crosswalk().harmonise(df)
     assert list(out["area_code"]) == ["0331", "0331", "0330", "0330", "2180"]
     assert list(out["exists"]) == [True, True, False, True, True]
@@ -56,6 +58,7 @@ def test_bad_yaml_is_reported(tmp_path):
 
 
 # ---- the 1996–2015 series through the crosswalk ---------------------------------------------
+
 
 def test_series_reads_codes_not_names(tmp_path):
     path = shapes.series_1996_2015(tmp_path / "brott.csv")
@@ -106,7 +109,9 @@ def test_series_value_before_a_kommun_existed_is_an_error(tmp_path):
         return ";".join(cells)
 
     path = shapes.series_1996_2015(tmp_path / "brott.csv", replace={"0330": knivsta})
-    with pytest.raises(DataValidationError, match=r"line \d+: 0330 has a value for 2001 .* Knivsta 2003-01-01.*expected '\.'"):
+    with pytest.raises(
+        DataValidationError, match=r"line \d+: 0330 has a value for 2001 .* Knivsta 2003-01-01.*expected '\.'"
+    ):
         read_source(path)
 
 

@@ -97,14 +97,23 @@ def test_whole_notebook_deadline_not_only_per_cell(small_store, tmp_path):
     after = nb.cells.index(next(c for c in nb.cells if "sleep" in c.source)) + 1
     ran = tmp_path / "cells-run.txt"
     # five more cells of one second each, every one well under the deadline, each leaving a mark
-    nb.cells[after:after] = [nbformat.v4.new_code_cell(f"time.sleep(1.0)\nopen({str(ran)!r}, 'a').write('x')")
-                             for _ in range(5)]
+    nb.cells[after:after] = [
+        nbformat.v4.new_code_cell(f"time.sleep(1.0)\nopen({str(ran)!r}, 'a').write('x')") for _ in range(5)
+    ]
     for i, c in enumerate(nb.cells):
         c["id"] = f"c{i}"
     slow = tmp_path / "slower.ipynb"
     nbformat.write(nb, slow)
-    result = build(store=small_store, out=tmp_path / "site", kommuner=["2101"], notebooks={"kommun": slow},
-                   preload=(), progress=False, workers=1, timeout=3)
+    result = build(
+        store=small_store,
+        out=tmp_path / "site",
+        kommuner=["2101"],
+        notebooks={"kommun": slow},
+        preload=(),
+        progress=False,
+        workers=1,
+        timeout=3,
+    )
     assert result.failed and result.failed[0].error.startswith("TimeoutError")
     # six seconds of cells cannot fit into three: the notebook was stopped before its last cells ran
     assert len(ran.read_text() if ran.exists() else "") < 5
@@ -136,10 +145,15 @@ def test_kernel_that_fails_to_start_once(small_store, tmp_path, monkeypatch):
     kernels = tmp_path / "jupyter" / "kernels" / "flaky"
     kernels.mkdir(parents=True)
     (kernels.parent.parent / "flaky_launcher.py").write_text(textwrap.dedent(FLAKY_LAUNCHER))
-    (kernels / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, str(kernels.parent.parent / "flaky_launcher.py"), "-f", "{connection_file}"],
-        "display_name": "flaky", "language": "python",
-    }))
+    (kernels / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, str(kernels.parent.parent / "flaky_launcher.py"), "-f", "{connection_file}"],
+                "display_name": "flaky",
+                "language": "python",
+            }
+        )
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("TMB_FLAKY_MARKER", str(tmp_path / "started-once"))
     result = fixture_build(small_store, tmp_path / "site", "ok", kernel_name="flaky", start_backoff=0.2)
@@ -151,15 +165,19 @@ def test_kernel_that_fails_to_start_once(small_store, tmp_path, monkeypatch):
 def test_kernel_that_never_starts_fails_its_reports(small_store, tmp_path, monkeypatch):
     kernels = tmp_path / "jupyter" / "kernels" / "broken"
     kernels.mkdir(parents=True)
-    (kernels / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-c", "import sys; sys.exit(3)", "-f", "{connection_file}"],
-        "display_name": "broken", "language": "python",
-    }))
+    (kernels / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-c", "import sys; sys.exit(3)", "-f", "{connection_file}"],
+                "display_name": "broken",
+                "language": "python",
+            }
+        )
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     out = tmp_path / "site"
     with pytest.raises(BuildAborted, match="kernels do not start"):
-        fixture_build(small_store, out, "ok", kernel_name="broken", start_attempts=1,
-                      kommuner=["2180", "2101", "2104"])
+        fixture_build(small_store, out, "ok", kernel_name="broken", start_attempts=1, kommuner=["2180", "2101", "2104"])
     assert not out.exists() and leftovers(tmp_path, "site") == []
 
 
@@ -203,10 +221,11 @@ def test_build_killed_midway_then_full_rerun(small_store, live_site):
     script = textwrap.dedent(f"""
         from tmb_analysis.build import build
         build(lan=["21", "09"], kommuner=["2180", "2101", "2104"], store={str(small_store)!r}, out={str(out)!r}, workers=1, preload=(), progress=False,
-              notebooks={{"kommun": {str(FIXTURES / 'slow.ipynb')!r}, "lan": {str(FIXTURES / 'slow.ipynb')!r}}})
+              notebooks={{"kommun": {str(FIXTURES / "slow.ipynb")!r}, "lan": {str(FIXTURES / "slow.ipynb")!r}}})
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 600  # a wait for an event; the limit only keeps a broken build from hanging
         while time.monotonic() < deadline:  # wait until some reports are staged
@@ -228,7 +247,8 @@ def test_build_killed_midway_then_full_rerun(small_store, live_site):
     assert not result.failed and len(result.rebuilt) == 11 and len(result.reused) == 2 and result.published
     assert leftovers(out.parent, "site") == []
     assert sorted(p.name for p in out.glob("*-*.html")) == sorted(
-        ["lan-21.html", "lan-09.html", "kommun-0980.html"] + [f"kommun-{c}.html" for c in GAVLEBORG])
+        ["lan-21.html", "lan-09.html", "kommun-0980.html"] + [f"kommun-{c}.html" for c in GAVLEBORG]
+    )
 
 
 def test_second_build_while_one_runs(small_store, live_site):
@@ -246,9 +266,24 @@ def test_stopping_the_nightly_service(small_store, tmp_path):
     """`systemctl stop` sends SIGTERM to `tmb build`: it stops its workers and kernels, removes its
     staging folder, exits 3 and leaves nothing published."""
     out = tmp_path / "site"
-    proc = subprocess.Popen([sys.executable, "-m", "tmb_analysis.cli", "build", "--kommun", "2180", "2101",
-                             "--store", str(small_store), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tmb_analysis.cli",
+            "build",
+            "--kommun",
+            "2180",
+            "2101",
+            "--store",
+            str(small_store),
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 600  # a wait for an event, not a time bound
     while not list(tmp_path.glob(".site.staging-*")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
@@ -260,10 +295,13 @@ def test_stopping_the_nightly_service(small_store, tmp_path):
     assert no_child_processes()
 
 
-@pytest.mark.parametrize("fixture, message", [
-    ("missing_chart", "a chart is missing"),
-    ("json_chart", "only as application/vnd.plotly.v1+json"),
-])
+@pytest.mark.parametrize(
+    "fixture, message",
+    [
+        ("missing_chart", "a chart is missing"),
+        ("json_chart", "only as application/vnd.plotly.v1+json"),
+    ],
+)
 def test_missing_chart_in_an_exported_page(small_store, tmp_path, fixture, message):
     result = fixture_build(small_store, tmp_path / "site", fixture)
     assert statuses(result) == {"kommun-2180.html": "failed", "kommun-2101.html": "ok"}
@@ -306,6 +344,7 @@ def test_leading_zero_code_stays_a_string(small_store, tmp_path):
 
 
 # ---- the output folder: never lose a user's files ----------------------------------------------------
+
 
 def sentinel_folder(folder: Path) -> dict:
     """A folder of the user's own: a thesis and a photo folder. Returns its bytes, to compare with later."""
@@ -371,7 +410,9 @@ def test_users_file_inside_a_site_is_never_removed(small_store, live_site):
 def test_subset_of_a_site_is_refused_and_the_site_kept(small_store, live_site):
     """Building one kommun into a site of five reports would drop four: refused, with what to run instead."""
     out, before = live_site
-    with pytest.raises(BuildError, match=r"has 5 report\(s\); this run builds 1 and would drop 4 .*Build the whole site"):
+    with pytest.raises(
+        BuildError, match=r"has 5 report\(s\); this run builds 1 and would drop 4 .*Build the whole site"
+    ):
         fixture_build(small_store, out, "ok", kommuner=["2180"])
     assert snapshot(out) == before
     # the whole site plus more is fine: the unchanged pages are reused
@@ -406,17 +447,21 @@ def test_file_dropped_into_the_site_during_the_build_aborts_publishing(small_sto
 
 # ---- bad parameters: refused before anything starts ----------------------------------------------------
 
-@pytest.mark.parametrize("options, message", [
-    ({"timeout": 0}, "--timeout must be a positive whole number"),
-    ({"timeout": -5}, "--timeout must be a positive whole number"),
-    ({"timeout": float("nan")}, "--timeout must be a positive whole number"),
-    ({"workers": 0}, "--workers must be a positive whole number"),
-    ({"workers": -1}, "--workers must be a positive whole number"),
-    ({"year": 1800}, r"--year 1800: the store .* holds data for \d{4}–\d{4}"),
-    ({"year": 3000}, r"--year 3000: the store .* holds data for \d{4}–\d{4}"),
-    ({"lan": ["20"], "kommuner": []}, r"holds no data for Dalarnas län \(20\) and its kommuner"),
-    ({"kommuner": ["1280"]}, r"holds no data for Malmö \(1280\)"),
-])
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"timeout": 0}, "--timeout must be a positive whole number"),
+        ({"timeout": -5}, "--timeout must be a positive whole number"),
+        ({"timeout": float("nan")}, "--timeout must be a positive whole number"),
+        ({"workers": 0}, "--workers must be a positive whole number"),
+        ({"workers": -1}, "--workers must be a positive whole number"),
+        ({"year": 1800}, r"--year 1800: the store .* holds data for \d{4}–\d{4}"),
+        ({"year": 3000}, r"--year 3000: the store .* holds data for \d{4}–\d{4}"),
+        ({"lan": ["20"], "kommuner": []}, r"holds no data for Dalarnas län \(20\) and its kommuner"),
+        ({"kommuner": ["1280"]}, r"holds no data for Malmö \(1280\)"),
+    ],
+)
 def test_bad_run_options_are_refused_before_anything_is_written(small_store, tmp_path, options, message):
     with pytest.raises(BuildError, match=message):
         fixture_build(small_store, tmp_path / "site", **options)
@@ -434,19 +479,29 @@ def test_store_that_is_a_file_is_refused(tmp_path):
 
 # ---- the site check reads elements, never text ---------------------------------------------------------
 
+
 def _page(body: str) -> str:
-    return ('<html><head><link rel="stylesheet" href="assets/tmb.css"></head><body>'
-            + "".join(f'<figure class="tmb-figure"><div id="f{i}" class="plotly-graph-div"></div>'
-                      f'<script>Plotly.newPlot("f{i}", [], {{}})</script></figure>' for i in range(2))
-            + body + "</body></html>")
+    return (
+        '<html><head><link rel="stylesheet" href="assets/tmb.css"></head><body>'
+        + "".join(
+            f'<figure class="tmb-figure"><div id="f{i}" class="plotly-graph-div"></div>'
+            f'<script>Plotly.newPlot("f{i}", [], {{}})</script></figure>'
+            for i in range(2)
+        )
+        + body
+        + "</body></html>"
+    )
 
 
-@pytest.mark.parametrize("text", [
-    "&lt;img src=x onerror=alert(1)&gt;",  # an imported file's name, escaped
-    "Grannsamverkan &lt;a href=&quot;//evil.example/x&quot;&gt;",  # a follow-up description, escaped
-    "src=//evil.example/a.js href=x.html",  # plain text that looks like attributes
-    "Plotly.newPlot( i texten",  # text naming the drawing call
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "&lt;img src=x onerror=alert(1)&gt;",  # an imported file's name, escaped
+        "Grannsamverkan &lt;a href=&quot;//evil.example/x&quot;&gt;",  # a follow-up description, escaped
+        "src=//evil.example/a.js href=x.html",  # plain text that looks like attributes
+        "Plotly.newPlot( i texten",  # text naming the drawing call
+    ],
+)
 def test_escaped_text_is_never_a_link(tmp_path, text):
     from tmb_analysis.site.pages import check_page, validate_site
 
@@ -469,8 +524,9 @@ def test_real_elements_are_still_checked(tmp_path):
     (site / "kommun-2180.html").write_text(_page('<script src="https://cdn.example/x.js"></script>'), encoding="utf-8")
     problems = validate_site(site, {"kommun-2180.html": "kommun"})
     assert any("index.html: links to 'missing.png'" in p for p in problems)
-    assert any("kommun-2180.html: refers to an address outside the site ('https://cdn.example/x.js')" in p
-               for p in problems)
+    assert any(
+        "kommun-2180.html: refers to an address outside the site ('https://cdn.example/x.js')" in p for p in problems
+    )
     with pytest.raises(BuildError, match=r"3 figure\(s\) but 2 chart container"):
         check_page(_page('<figure class="tmb-figure"></figure>'), "kommun-2180.html", "kommun")
 
@@ -493,22 +549,40 @@ prioriteringar: [*i]
 GOOD_ENTRY = "  - indikator: bostadsinbrott\n    basar: 2022\n"
 
 
-@pytest.mark.parametrize("content, message", [
-    (BOMB.encode(), r"2180\.yaml, rad 2: ankare och alias .* inte tillåtna"),
-    (b"- kommun: '2180'\n", r"2180\.yaml: filen ska vara en tabell .* inte en lista"),
-    (b"kommun: '2180'\nprioriteringar:\n  - bostadsinbrott\n", r"prioriteringar\[1\] ska vara en tabell .* inte en text"),
-    (b"kommun: '2180'\nprioriteringar: bostadsinbrott\n", r"fältet prioriteringar ska vara en lista"),
-    ("kommun: '2180'\nprioriteringar:\n  - indikator: bostadsinbrott\n    basar: 2022\n    beskrivning: Grannsamverkan på Sätra\n"
-     .encode("latin-1"), r"2180\.yaml, rad 5: filen är inte UTF-8-text \(byte 0xe5\)"),
-    (b"kommun: 2180\n", r"fältet kommun ska vara \"2180\", inte '2180' \(skriv koden inom citattecken\)"),
-    (b"kommun: '2180'\nprioriteringar:\n" + GOOD_ENTRY.encode() + b"    basr: 2021\n", r"okänt fält prioriteringar\[1\]\.basr"),
-    (b"kommun: '2180'\nprioriteringar:\n  - indikator: inbrott\n    basar: 2022\n", r"prioriteringar\[1\]\.indikator 'inbrott'"),
-    (b"kommun: '2180'\nprioriteringar:\n  - indikator: bostadsinbrott\n    basar: tjugo\n",
-     r"prioriteringar\[1\]\.basar ska vara ett årtal som 2022, inte 'tjugo'"),
-    (b"kommun: '2180'\nx: !!python/object/apply:os.system ['true']\n", r"2180\.yaml, rad 2: inte giltig YAML"),
-    (b"kommun: '2180'\nprioriteringar: [\n", r"2180\.yaml, rad \d: inte giltig YAML"),
-    (b"kommun: '2180'\n" + b"#" * (300 * 1024), r"2180\.yaml: filen är 300 kB; en uppföljningsfil är högst 256 kB"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (BOMB.encode(), r"2180\.yaml, rad 2: ankare och alias .* inte tillåtna"),
+        (b"- kommun: '2180'\n", r"2180\.yaml: filen ska vara en tabell .* inte en lista"),
+        (
+            b"kommun: '2180'\nprioriteringar:\n  - bostadsinbrott\n",
+            r"prioriteringar\[1\] ska vara en tabell .* inte en text",
+        ),
+        (b"kommun: '2180'\nprioriteringar: bostadsinbrott\n", r"fältet prioriteringar ska vara en lista"),
+        (
+            "kommun: '2180'\nprioriteringar:\n  - indikator: bostadsinbrott\n    basar: 2022\n    beskrivning: Grannsamverkan på Sätra\n".encode(
+                "latin-1"
+            ),
+            r"2180\.yaml, rad 5: filen är inte UTF-8-text \(byte 0xe5\)",
+        ),
+        (b"kommun: 2180\n", r"fältet kommun ska vara \"2180\", inte '2180' \(skriv koden inom citattecken\)"),
+        (
+            b"kommun: '2180'\nprioriteringar:\n" + GOOD_ENTRY.encode() + b"    basr: 2021\n",
+            r"okänt fält prioriteringar\[1\]\.basr",
+        ),
+        (
+            b"kommun: '2180'\nprioriteringar:\n  - indikator: inbrott\n    basar: 2022\n",
+            r"prioriteringar\[1\]\.indikator 'inbrott'",
+        ),
+        (
+            b"kommun: '2180'\nprioriteringar:\n  - indikator: bostadsinbrott\n    basar: tjugo\n",
+            r"prioriteringar\[1\]\.basar ska vara ett årtal som 2022, inte 'tjugo'",
+        ),
+        (b"kommun: '2180'\nx: !!python/object/apply:os.system ['true']\n", r"2180\.yaml, rad 2: inte giltig YAML"),
+        (b"kommun: '2180'\nprioriteringar: [\n", r"2180\.yaml, rad \d: inte giltig YAML"),
+        (b"kommun: '2180'\n" + b"#" * (300 * 1024), r"2180\.yaml: filen är 300 kB; en uppföljningsfil är högst 256 kB"),
+    ],
+)
 def test_broken_followup_file_gives_a_message_naming_file_and_field(tmp_path, monkeypatch, content, message):
     import tracemalloc
 
@@ -556,7 +630,9 @@ def test_markup_in_a_file_name_and_a_followup_text_does_not_stop_publication(sam
     follow.mkdir(parents=True)
     (follow / "2180.yaml").write_text(
         'kommun: "2180"\nprioriteringar:\n  - indikator: bostadsinbrott\n    basar: 2022\n'
-        '    beskrivning: \'Grannsamverkan <a href="//evil.example/x">här</a> <img src=y>\'\n', encoding="utf-8")
+        "    beskrivning: 'Grannsamverkan <a href=\"//evil.example/x\">här</a> <img src=y>'\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("TMB_FOLLOWUP_DIR", str(tmp_path / "uppfoljning"))
     out = tmp_path / "site"
     result = build(kommuner=["2180"], store=store, out=out, workers=1, progress=False)

@@ -73,6 +73,7 @@ def ok(content: bytes, **headers):
 
 # ---- SCB -------------------------------------------------------------------------------------
 
+
 def test_scb_population(tmp_path):
     body = (FIXTURES / "scb_folkmangd_v1.json").read_bytes()
     session = FakeSession({fetch_mod.SCB_URL: ok(body, **{"Content-Type": "application/json"})})
@@ -119,6 +120,7 @@ def test_scb_empty_answer(tmp_path):
 
 # ---- Kolada ----------------------------------------------------------------------------------
 
+
 def test_kolada_follows_next_url(tmp_path):
     page1 = (FIXTURES / "kolada_data_page1.json").read_bytes()
     page2 = (FIXTURES / "kolada_data_page2.json").read_bytes()
@@ -127,8 +129,14 @@ def test_kolada_follows_next_url(tmp_path):
     f, _ = fetcher(tmp_path, session)
     got = fetch_kolada(["N07540", "N07609", "N07657", "N07403"], [2023, 2024], ["2180", "2181", "21", "00"], fetcher=f)
     urls = [c[1] for c in session.calls]
-    assert urls[0] == (f"{fetch_mod.KOLADA_URL}/data/kpi/N07540,N07609,N07657,N07403/municipality/2180,2181,0021,0000"
-                       "/year/2023,2024") and urls[1] == next_url
+    assert (
+        urls[0]
+        == (
+            f"{fetch_mod.KOLADA_URL}/data/kpi/N07540,N07609,N07657,N07403/municipality/2180,2181,0021,0000"
+            "/year/2023,2024"
+        )
+        and urls[1] == next_url
+    )
     saved = json.loads(got.path.read_text("utf-8"))
     assert len(saved["values"]) == 10 and saved["next_url"] is None
     assert got.provenance["pages"] == urls
@@ -155,6 +163,7 @@ def test_kolada_groups(tmp_path):
 
 # ---- BRÅ per-kommun CSV --------------------------------------------------------------------------
 
+
 def test_bra_csv_by_url(tmp_path):
     csv_bytes = shapes.bra_kommun_csv_2023(tmp_path / "src.csv").read_bytes()
     url = BRA_KOMMUN_CSV_URLS[2024]
@@ -171,9 +180,12 @@ def test_bra_csv_by_url(tmp_path):
 
 # ---- retries, errors, offline ------------------------------------------------------------------
 
+
 def test_retry_after_on_429(tmp_path):
     url = "https://bra.se/download/x/Anmalda brott 2024.csv"
-    session = FakeSession({url: [FakeResponse(429, b"", {"Retry-After": "7"}), ok(b"Kommun;Antal;Per 100 000 inv.\r\n")]})
+    session = FakeSession(
+        {url: [FakeResponse(429, b"", {"Retry-After": "7"}), ok(b"Kommun;Antal;Per 100 000 inv.\r\n")]}
+    )
     f, waits = fetcher(tmp_path, session)
     f.download(url, Path("bra/x.csv"), "Brå")
     assert waits == [7.0] and len(session.calls) == 2
@@ -182,7 +194,14 @@ def test_retry_after_on_429(tmp_path):
 def test_retry_after_as_a_date(tmp_path):
     url = "https://api.kolada.se/v3/municipality_groups"
     later = "Sat, 28 Mar 2026 09:30:30 GMT"
-    session = FakeSession({url: [FakeResponse(503, b"", {"Retry-After": later}), ok(b'{"values": [{"id": "G1", "title": "t", "members": []}]}')]})
+    session = FakeSession(
+        {
+            url: [
+                FakeResponse(503, b"", {"Retry-After": later}),
+                ok(b'{"values": [{"id": "G1", "title": "t", "members": []}]}'),
+            ]
+        }
+    )
     f, waits = fetcher(tmp_path, session)
     fetch_kolada_groups(fetcher=f)
     assert waits == [30.0]
@@ -196,7 +215,10 @@ def test_exponential_backoff_on_5xx_then_fail(tmp_path):
         f.download(url, Path("bra/x.csv"), "Brå")
     assert waits == [0.5, 1.0, 2.0] and len(session.calls) == 4
     msg = str(exc.value)
-    assert msg == "https://bra.se/x.csv: server error (HTTP 500) after 4 attempt(s); nothing was downloaded — try again later"
+    assert (
+        msg
+        == "https://bra.se/x.csv: server error (HTTP 500) after 4 attempt(s); nothing was downloaded — try again later"
+    )
     assert not (tmp_path / "raw" / "bra" / "x.csv").exists()
 
 
@@ -236,13 +258,16 @@ def test_sidecar_suffix_is_shared():
 
 # ---- the command line -----------------------------------------------------------------------------
 
+
 def test_cli_fetch_and_import(tmp_path, monkeypatch, capsys):
     from tmb_analysis.cli import main
 
     csv_bytes = shapes.bra_kommun_csv_2023(tmp_path / "src.csv").read_bytes()
     url = "https://bra.se/download/18.1/1/Anm%C3%A4lda%20brott%20kommunerna%202025.csv"
     monkeypatch.setattr(requests, "Session", lambda: FakeSession({url: ok(csv_bytes)}))
-    code = main(["fetch", "bra-csv", url, "--raw", str(tmp_path / "raw"), "--import", "--store", str(tmp_path / "store")])
+    code = main(
+        ["fetch", "bra-csv", url, "--raw", str(tmp_path / "raw"), "--import", "--store", str(tmp_path / "store")]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "downloaded" in out and "imported 1 file(s)" in out
     st = load_store(tmp_path / "store")

@@ -67,26 +67,56 @@ def test_detectable_change_column_matches_the_power_calculation(template, result
 
 
 def test_filled_workbook_reads_back(template):
-    fill(template, [
-        ("Grannsamverkan i alla bostadsområden", dt.datetime(2025, 3, 15), "Bostadsinbrott", 2022, "minska",
-         dt.datetime(2026, 3, 1)),
-        (None, None, "Narkotikabrott", 2024, "minska", None),  # a proposal nobody decided: skipped
-        ("Trygghetsvandringar", "2025-04-01", "vald_offentlig_vuxna", 2022, "Minska", "2026-04-01"),
-    ])
+    fill(
+        template,
+        [
+            (
+                "Grannsamverkan i alla bostadsområden",
+                dt.datetime(2025, 3, 15),
+                "Bostadsinbrott",
+                2022,
+                "minska",
+                dt.datetime(2026, 3, 1),
+            ),
+            (None, None, "Narkotikabrott", 2024, "minska", None),  # a proposal nobody decided: skipped
+            ("Trygghetsvandringar", "2025-04-01", "vald_offentlig_vuxna", 2022, "Minska", "2026-04-01"),
+        ],
+    )
     got = read_workbook(template)
     assert list(got["indicator"]) == ["bostadsinbrott", "vald_offentlig_vuxna"]
     assert list(got["decided_on"]) == ["2025-03-15", "2025-04-01"] and list(got["sheet_row"]) == [2, 4]
     assert set(got["area_code"]) == {"2180"} and list(got["direction"]) == ["minska", "minska"]
 
 
-@pytest.mark.parametrize("row, message", [
-    (("X", "15 mars", "Bostadsinbrott", 2022, "minska", "2026-03-01"), r"row 2, field Beslutsdatum: '15 mars' is not a date"),
-    (("X", "2025-03-15", "Inbrott", 2022, "minska", "2026-03-01"), r"row 2, field Indikator: 'Inbrott' is not an indicator"),
-    (("X", "2025-03-15", "Bostadsinbrott", "2022", "minska", "2026-03-01"), r"row 2, field Basår: '2022' is not a year .*not text"),
-    (("X", "2025-03-15", "Bostadsinbrott", 1999, "minska", "2026-03-01"), r"row 2, field Basår: the store has no bostadsinbrott for 1999"),
-    (("X", "2025-03-15", "Bostadsinbrott", 2022, "sänka", "2026-03-01"), r"row 2, field Förväntad riktning: 'sänka'"),
-    (("X", "2025-03-15", "Bostadsinbrott", 2022, "minska", None), r"row 2, field Nästa uppföljning: None is not a date"),
-])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        (
+            ("X", "15 mars", "Bostadsinbrott", 2022, "minska", "2026-03-01"),
+            r"row 2, field Beslutsdatum: '15 mars' is not a date",
+        ),
+        (
+            ("X", "2025-03-15", "Inbrott", 2022, "minska", "2026-03-01"),
+            r"row 2, field Indikator: 'Inbrott' is not an indicator",
+        ),
+        (
+            ("X", "2025-03-15", "Bostadsinbrott", "2022", "minska", "2026-03-01"),
+            r"row 2, field Basår: '2022' is not a year .*not text",
+        ),
+        (
+            ("X", "2025-03-15", "Bostadsinbrott", 1999, "minska", "2026-03-01"),
+            r"row 2, field Basår: the store has no bostadsinbrott for 1999",
+        ),
+        (
+            ("X", "2025-03-15", "Bostadsinbrott", 2022, "sänka", "2026-03-01"),
+            r"row 2, field Förväntad riktning: 'sänka'",
+        ),
+        (
+            ("X", "2025-03-15", "Bostadsinbrott", 2022, "minska", None),
+            r"row 2, field Nästa uppföljning: None is not a date",
+        ),
+    ],
+)
 def test_bad_cells_name_sheet_row_and_field(template, results, row, message):
     fill(template, [row])
 
@@ -125,19 +155,35 @@ def test_round_trip_template_filled_import_report(sample_store, tmp_path):
     from tmb_analysis.followup import decisions_file
 
     def tmb(*args):
-        return subprocess.run([sys.executable, "-m", "tmb_analysis.cli", *map(str, args)], capture_output=True,
-                              text=True, timeout=600)
+        return subprocess.run(
+            [sys.executable, "-m", "tmb_analysis.cli", *map(str, args)], capture_output=True, text=True, timeout=600
+        )
 
     store = tmp_path / "store"
     shutil.copytree(sample_store, store)
     book = tmp_path / "uppfoljning-2180.xlsx"
     assert tmb("followup", "template", "--kommun", "2180", "--out", book, "--store", store).returncode == 0
-    fill(book, [
-        ("Grannsamverkan i alla bostadsområden", dt.datetime(2021, 3, 15), "Bostadsinbrott", 2020, "minska",
-         dt.datetime(2025, 3, 1)),
-        ("Medborgarlöfte: trygga kvällar i centrum", "2022-04-01", "Otrygghet vid utevistelse sent på kvällen i det egna "
-         "bostadsområdet", 2022, "minska", "2026-04-01"),
-    ])
+    fill(
+        book,
+        [
+            (
+                "Grannsamverkan i alla bostadsområden",
+                dt.datetime(2021, 3, 15),
+                "Bostadsinbrott",
+                2020,
+                "minska",
+                dt.datetime(2025, 3, 1),
+            ),
+            (
+                "Medborgarlöfte: trygga kvällar i centrum",
+                "2022-04-01",
+                "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet",
+                2022,
+                "minska",
+                "2026-04-01",
+            ),
+        ],
+    )
     proc = tmb("import", book, "--store", store)
     assert proc.returncode == 0, proc.stderr
     assert "2 decision(s) of kommun 2180" in proc.stdout
@@ -156,8 +202,8 @@ def test_round_trip_template_filled_import_report(sample_store, tmp_path):
     proc = tmb("build", "--kommun", "2180", "--store", store, "--out", out)
     assert proc.returncode == 0, proc.stderr
     page = (out / "kommun-2180.html").read_text(encoding="utf-8")
-    section = page[page.index("Uppföljning sedan basåret"):]
-    section = section[:section.index("</table>")]
+    section = page[page.index("Uppföljning sedan basåret") :]
+    section = section[: section.index("</table>")]
     assert "Grannsamverkan i alla bostadsområden" in section and "Medborgarlöfte: trygga kvällar" in section
     assert "beslut 2021-03-15" in section and "Nästa uppföljning 2025-03-01" in section
     verdicts = ("större än slumpen kan förklara", "Ingen säker förändring", "statistiken kan visa en förändring på")

@@ -180,3 +180,28 @@ def test_palette_contrast():
         assert _contrast(F.SIGNAL_TEXT_COLOURS[sig], "#FFFFFF") >= 4.5, sig
     assert F.SIGNAL_COLOURS["bad"] == "#D55E00"
     assert F.SIGNAL_COLOURS["good"] == "#0072B2"
+
+
+def test_a_bound_that_is_not_zero_never_shows_as_zero():
+    """Issue 13: "Ökar" beside "KI: 0,0 till +1,6" read as no change; a lower bound of +0,04 gets a
+    second decimal, and a bound that really is zero stays "0,0"."""
+    from tmb_analysis.formatting import excluding_zero_decimals
+
+    assert fmt_signed_interval(0.04, 1.6) == "+0,04 till +1,60\u00a0%"
+    assert fmt_signed_interval(0.004, 1.6) == "+0,004 till +1,600\u00a0%"
+    assert fmt_signed_interval(0.0, 1.6) == "0,0 till +1,6\u00a0%"
+    assert fmt_signed_interval(-6.6, 8.9) == "\u22126,6 till +8,9\u00a0%"
+    assert excluding_zero_decimals(-0.01, 2.0) == 2 and excluding_zero_decimals(0.1, 2.0) == 1
+
+
+def test_counts_and_lists_in_swedish_words():
+    from tmb_analysis.formatting import count_text, join_words
+
+    assert count_text(0, "indikator", "indikatorer") == "inga indikatorer"
+    assert count_text(1, "indikator", "indikatorer") == "en indikator"
+    assert count_text(1, "förslag", "förslag", neuter=True) == "ett förslag"
+    assert count_text(2, "indikator", "indikatorer") == "två indikatorer"
+    assert count_text(13, "indikator", "indikatorer") == "13 indikatorer"
+    assert join_words(["riket"]) == "riket"
+    assert join_words(["länet", "riket"]) == "länet och riket"
+    assert join_words(["a", "b", "c"], "eller") == "a, b eller c"

@@ -8,8 +8,16 @@ from conftest import REAL_DIR
 from tmb_analysis.geography import RIKET_CODE, UnknownAreaError, read_kommun_names, registry
 
 GAVLEBORG = {
-    "2101": "Ockelbo", "2104": "Hofors", "2121": "Ovanåker", "2132": "Nordanstig", "2161": "Ljusdal",
-    "2180": "Gävle", "2181": "Sandviken", "2182": "Söderhamn", "2183": "Bollnäs", "2184": "Hudiksvall",
+    "2101": "Ockelbo",
+    "2104": "Hofors",
+    "2121": "Ovanåker",
+    "2132": "Nordanstig",
+    "2161": "Ljusdal",
+    "2180": "Gävle",
+    "2181": "Sandviken",
+    "2182": "Söderhamn",
+    "2183": "Bollnäs",
+    "2184": "Hudiksvall",
 }
 
 
@@ -96,22 +104,56 @@ def test_geometry_one_feature_per_kommun():
 # names ending in -s, hyphens and spaces, the kommuner that call themselves "stad", Region Gotland,
 # and every kommun of Dalarna and Gävleborg (-s, no -s after a vowel or -s, Falu).
 OFFICIAL_FORMS = {
-    "2080": "Falu kommun", "2023": "Malung-Sälens kommun", "0980": "Region Gotland",
-    "0180": "Stockholms stad", "1480": "Göteborgs stad", "1280": "Malmö stad", "0186": "Lidingö stad",
-    "0184": "Solna stad", "0183": "Sundbybergs stad", "0187": "Vaxholms stad", "1490": "Borås stad",
-    "1980": "Västerås stad", "2583": "Haparanda stad", "1283": "Helsingborgs stad",
-    "0114": "Upplands Väsby kommun", "0139": "Upplands-Bro kommun", "0136": "Haninge kommun",
-    "1421": "Orust kommun", "1256": "Östra Göinge kommun", "1462": "Lilla Edets kommun", "1438": "Dals-Eds kommun",
-    "1489": "Alingsås kommun", "1284": "Höganäs kommun", "0330": "Knivsta kommun", "0880": "Kalmar kommun",
+    "2080": "Falu kommun",
+    "2023": "Malung-Sälens kommun",
+    "0980": "Region Gotland",
+    "0180": "Stockholms stad",
+    "1480": "Göteborgs stad",
+    "1280": "Malmö stad",
+    "0186": "Lidingö stad",
+    "0184": "Solna stad",
+    "0183": "Sundbybergs stad",
+    "0187": "Vaxholms stad",
+    "1490": "Borås stad",
+    "1980": "Västerås stad",
+    "2583": "Haparanda stad",
+    "1283": "Helsingborgs stad",
+    "0114": "Upplands Väsby kommun",
+    "0139": "Upplands-Bro kommun",
+    "0136": "Haninge kommun",
+    "1421": "Orust kommun",
+    "1256": "Östra Göinge kommun",
+    "1462": "Lilla Edets kommun",
+    "1438": "Dals-Eds kommun",
+    "1489": "Alingsås kommun",
+    "1284": "Höganäs kommun",
+    "0330": "Knivsta kommun",
+    "0880": "Kalmar kommun",
     # Dalarna
-    "2021": "Vansbro kommun", "2026": "Gagnefs kommun", "2029": "Leksands kommun", "2031": "Rättviks kommun",
-    "2034": "Orsa kommun", "2039": "Älvdalens kommun", "2061": "Smedjebackens kommun", "2062": "Mora kommun",
-    "2081": "Borlänge kommun", "2082": "Säters kommun", "2083": "Hedemora kommun", "2084": "Avesta kommun",
+    "2021": "Vansbro kommun",
+    "2026": "Gagnefs kommun",
+    "2029": "Leksands kommun",
+    "2031": "Rättviks kommun",
+    "2034": "Orsa kommun",
+    "2039": "Älvdalens kommun",
+    "2061": "Smedjebackens kommun",
+    "2062": "Mora kommun",
+    "2081": "Borlänge kommun",
+    "2082": "Säters kommun",
+    "2083": "Hedemora kommun",
+    "2084": "Avesta kommun",
     "2085": "Ludvika kommun",
     # Gävleborg
-    "2101": "Ockelbo kommun", "2104": "Hofors kommun", "2121": "Ovanåkers kommun", "2132": "Nordanstigs kommun",
-    "2161": "Ljusdals kommun", "2180": "Gävle kommun", "2181": "Sandvikens kommun", "2182": "Söderhamns kommun",
-    "2183": "Bollnäs kommun", "2184": "Hudiksvalls kommun",
+    "2101": "Ockelbo kommun",
+    "2104": "Hofors kommun",
+    "2121": "Ovanåkers kommun",
+    "2132": "Nordanstigs kommun",
+    "2161": "Ljusdals kommun",
+    "2180": "Gävle kommun",
+    "2181": "Sandvikens kommun",
+    "2182": "Söderhamns kommun",
+    "2183": "Bollnäs kommun",
+    "2184": "Hudiksvalls kommun",
 }
 
 
@@ -149,9 +191,16 @@ def test_every_kommun_has_exactly_one_official_form():
 
 def test_statutory_forms_are_looked_up():
     reg = registry()
-    for name, code in [("Stockholms kommun", "0180"), ("Göteborgs kommun", "1480"), ("Gotlands kommun", "0980"),
-                       ("Orusts kommun", "1421"), ("Falun kommun", "2080"), ("Region Gotland", "0980"),
-                       ("Malmö kommun", "1280"), ("Gotlands län", "09")]:
+    for name, code in [
+        ("Stockholms kommun", "0180"),
+        ("Göteborgs kommun", "1480"),
+        ("Gotlands kommun", "0980"),
+        ("Orusts kommun", "1421"),
+        ("Falun kommun", "2080"),
+        ("Region Gotland", "0980"),
+        ("Malmö kommun", "1280"),
+        ("Gotlands län", "09"),
+    ]:
         assert reg.lookup(name).code == code, name
     assert read_kommun_names()["0180"].legal_name == "Stockholms kommun"
     assert read_kommun_names()["2080"].legal_name == "Falu kommun"
@@ -194,11 +243,19 @@ def test_bra_sol_name_forms_are_looked_up():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("code,name,official_name\n0114,Upplands Väsby,Upplands Väsby kommun\n", "line 1: missing column(s) legal_name"),
-        ("code,name,official_name,legal_name\n0114,Upplands Väsby,,Upplands Väsby kommun\n", "line 2, field official_name: empty"),
+        (
+            "code,name,official_name\n0114,Upplands Väsby,Upplands Väsby kommun\n",
+            "line 1: missing column(s) legal_name",
+        ),
+        (
+            "code,name,official_name,legal_name\n0114,Upplands Väsby,,Upplands Väsby kommun\n",
+            "line 2, field official_name: empty",
+        ),
         ("# c\ncode,name,official_name,legal_name\n114,U,U kommun,U kommun\n", "line 3, field code: '114'"),
-        ("code,name,official_name,legal_name\n0114,U,U kommun,U kommun\n0114,U,U kommun,U kommun\n",
-         "line 3, field code: 0114 is listed twice"),
+        (
+            "code,name,official_name,legal_name\n0114,U,U kommun,U kommun\n0114,U,U kommun,U kommun\n",
+            "line 3, field code: 0114 is listed twice",
+        ),
         ("code,name,official_name,legal_name\n0114,U,U kommun\n", "line 2: 3 fields, expected 4"),
     ],
 )
@@ -238,24 +295,30 @@ def test_package_data_ships_every_data_file():
 
     root = Path(tmb_analysis.__file__).parent
     globs = tomllib.loads((root.parent / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["package-data"]
-    files = [p.relative_to(root).as_posix() for p in root.rglob("*")
-             if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts]
+    files = [
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    ]
     assert "data/kommun_names.csv" in files
     unshipped = [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs["tmb_analysis"])]
     assert unshipped == []
 
 
-@pytest.mark.parametrize("kind, value, message", [
-    ("kommun", 114, "must be a string code such as '0114'"),  # papermill's -p kommun 0114
-    ("kommun", "114", "not an area code: expected a four-digit kommun code"),
-    ("kommun", "../x", "not an area code"),
-    ("kommun", "2180\n", "not an area code"),
-    ("kommun", "21", "four-digit"),
-    ("kommun", "0000", "unknown area code '0000'"),
-    ("lan", "2180", "two-digit län code"),
-    ("lan", "99", "unknown area code '99'"),
-    ("lan", "00", "not a län code"),
-])
+@pytest.mark.parametrize(
+    "kind, value, message",
+    [
+        ("kommun", 114, "must be a string code such as '0114'"),  # papermill's -p kommun 0114
+        ("kommun", "114", "not an area code: expected a four-digit kommun code"),
+        ("kommun", "../x", "not an area code"),
+        ("kommun", "2180\n", "not an area code"),
+        ("kommun", "21", "four-digit"),
+        ("kommun", "0000", "unknown area code '0000'"),
+        ("lan", "2180", "two-digit län code"),
+        ("lan", "99", "unknown area code '99'"),
+        ("lan", "00", "not a län code"),
+    ],
+)
 def test_parse_code_refuses_what_is_not_a_current_code(kind, value, message):
     from tmb_analysis.geography import parse_code
 
@@ -266,6 +329,8 @@ def test_parse_code_refuses_what_is_not_a_current_code(kind, value, message):
 def test_parse_code_keeps_the_leading_zero():
     from tmb_analysis.geography import parse_code
 
-    assert parse_code("kommun", "0114") == "0114" and parse_code("lan", "01") == "01" and parse_code("lan", "21") == "21"
+    assert (
+        parse_code("kommun", "0114") == "0114" and parse_code("lan", "01") == "01" and parse_code("lan", "21") == "21"
+    )
     with pytest.raises(ValueError, match="unknown kind"):
         parse_code("riket", "00")

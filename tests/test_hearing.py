@@ -8,21 +8,42 @@ from tmb_analysis.priorities import shared_challenges, watch_list
 
 
 def _row(code, name, ind, score, eligible=False, cmp_riket="similar", trend="no_clear_trend", rank=None, harm=2.0):
-    return dict(area_code=code, area_name=name, area_level="kommun", lan_code="21", indicator=ind,
-                indicator_label=ind.capitalize(), priority_score=score, priority_eligible=eligible,
-                priority_rank=rank, harm_weight=harm, worse="higher", cmp_lan="similar", cmp_riket=cmp_riket,
-                cmp_group="unknown", cmp_peers="unknown", cmp_riket_pooled="unknown", trend=trend)
+    return dict(
+        area_code=code,
+        area_name=name,
+        area_level="kommun",
+        lan_code="21",
+        indicator=ind,
+        indicator_label=ind.capitalize(),
+        priority_score=score,
+        priority_eligible=eligible,
+        priority_rank=rank,
+        harm_weight=harm,
+        worse="higher",
+        cmp_lan="similar",
+        cmp_riket=cmp_riket,
+        cmp_group="unknown",
+        cmp_peers="unknown",
+        cmp_riket_pooled="unknown",
+        trend=trend,
+    )
 
 
 def test_shared_challenges_by_hand():
     """Nine kommuner. 'a' is eligible in two (tier 1, weight 3 + 5 = 8); 'b' eligible in one and a sign in
     two more (3 of 9 = a third: tier 2, weight 4 + 1 + 2 = 7); 'c' a sign in one kommun only (left out);
     'd' eligible in two with a larger weight than 'a' (tier 1 first)."""
-    rows = [_row("2101", "Ockelbo", "a", 3.0, True, "higher"), _row("2104", "Hofors", "a", 5.0, True, "higher"),
-            _row("2121", "Ovanåker", "b", 4.0, True, "higher"), _row("2132", "Nordanstig", "b", 1.0, trend="increasing"),
-            _row("2161", "Ljusdal", "c", 9.0, cmp_riket="higher"),
-            _row("2180", "Gävle", "d", 6.0, True, "higher"), _row("2181", "Sandviken", "d", 6.0, True, "higher"),
-            _row("2182", "Söderhamn", "a", 0.5), _row("2183", "Bollnäs", "b", 2.0, cmp_riket="higher")]
+    rows = [
+        _row("2101", "Ockelbo", "a", 3.0, True, "higher"),
+        _row("2104", "Hofors", "a", 5.0, True, "higher"),
+        _row("2121", "Ovanåker", "b", 4.0, True, "higher"),
+        _row("2132", "Nordanstig", "b", 1.0, trend="increasing"),
+        _row("2161", "Ljusdal", "c", 9.0, cmp_riket="higher"),
+        _row("2180", "Gävle", "d", 6.0, True, "higher"),
+        _row("2181", "Sandviken", "d", 6.0, True, "higher"),
+        _row("2182", "Söderhamn", "a", 0.5),
+        _row("2183", "Bollnäs", "b", 2.0, cmp_riket="higher"),
+    ]
     got = shared_challenges(pd.DataFrame(rows), "21")
     assert list(got["indicator"]) == ["d", "a", "b"]
     assert list(got["tier"]) == [1, 1, 2]
@@ -33,8 +54,12 @@ def test_shared_challenges_by_hand():
 
 
 def test_watch_list_is_the_nearest_unranked_signs():
-    rows = [_row("2101", "Ockelbo", "a", 3.0, True, "higher", rank=1), _row("2101", "Ockelbo", "b", 2.0, cmp_riket="higher"),
-            _row("2101", "Ockelbo", "c", 5.0), _row("2101", "Ockelbo", "d", 1.0, trend="increasing")]
+    rows = [
+        _row("2101", "Ockelbo", "a", 3.0, True, "higher", rank=1),
+        _row("2101", "Ockelbo", "b", 2.0, cmp_riket="higher"),
+        _row("2101", "Ockelbo", "c", 5.0),
+        _row("2101", "Ockelbo", "d", 1.0, trend="increasing"),
+    ]
     assert list(watch_list(pd.DataFrame(rows), "2101")["indicator"]) == ["b", "d"]  # c shows no sign
 
 
@@ -65,16 +90,19 @@ def test_worksheet_has_proposals_room_for_notes_and_the_groups_choice(results):
     assert html.count("Lokal kunskap:") >= 1 and "Gruppens tre prioriteringar" in html
     assert "av 100 omräkningar" in html
     # a kommun without proposals says so and lists what to watch, not as proposals
-    without = sorted(set(results.loc[(results.lan_code == "21") & (results.area_level == "kommun"), "area_code"])
-                     - set(ranked.area_code))[0]
+    without = sorted(
+        set(results.loc[(results.lan_code == "21") & (results.area_level == "kommun"), "area_code"])
+        - set(ranked.area_code)
+    )[0]
     other = hearing.kommun_worksheet(results, without)
     assert "inget förslag med tillräckligt stöd" in other and "Att bevaka" in other and "Inte förslag" in other
 
 
 def test_hearing_pages_are_named_from_codes(results):
     pages = hearing.hearing_pages(results, "21")
-    assert set(pages) == {"lan-21.html"} | {f"kommun-{c}.html" for c in
-                                            ("2101", "2104", "2121", "2132", "2161", "2180", "2181", "2182", "2183", "2184")}
+    assert set(pages) == {"lan-21.html"} | {
+        f"kommun-{c}.html" for c in ("2101", "2104", "2121", "2132", "2161", "2180", "2181", "2182", "2183", "2184")
+    }
 
 
 def test_pack_prints_one_page_per_worksheet_and_reuses_unchanged_pdfs(results, tmp_path, chromium):

@@ -29,8 +29,14 @@ NEXT = page("data_page1.json")["next_url"]
 
 def fetched(tmp_path):
     """The recorded pages fetched as `tmb fetch kolada` does: (saved file, fetch result)."""
-    f, _ = make_fetcher(tmp_path, {FIRST: [Recorded.ok("data_page1.json")], NEXT: [Recorded.ok("data_page2.json")],
-                                   RETIRED_LOOKUP: [Recorded.ok("kpi_metadata_retired.json")]})
+    f, _ = make_fetcher(
+        tmp_path,
+        {
+            FIRST: [Recorded.ok("data_page1.json")],
+            NEXT: [Recorded.ok("data_page2.json")],
+            RETIRED_LOOKUP: [Recorded.ok("kpi_metadata_retired.json")],
+        },
+    )
     got = fetch_kolada(KPIS, [2023, 2024], ["21+", "00"], fetcher=f)
     return got.path, got
 
@@ -57,9 +63,13 @@ def test_recorded_answers_import_for_five_kpis(imported):
     table, _, _ = imported
     rec = by_key()
     got = {(r.indicator, r.area_code, r.year): r for r in table.itertuples(index=False)}
-    kpi_of = {"behorighet_yrkesprogram": "N15428", "trygghet_skolan_ak8": "N15643",
-              "langvarigt_ekonomiskt_bistand": "N31816", "unga_varken_arbetar_studerar": "N02797",
-              "unga_placerade_hvb": "N33816"}
+    kpi_of = {
+        "behorighet_yrkesprogram": "N15428",
+        "trygghet_skolan_ak8": "N15643",
+        "langvarigt_ekonomiskt_bistand": "N31816",
+        "unga_varken_arbetar_studerar": "N02797",
+        "unga_placerade_hvb": "N33816",
+    }
     assert set(table["indicator"]) == set(kpi_of)
     checked = 0
     for ind, kpi in kpi_of.items():
@@ -138,7 +148,6 @@ def test_a_500_leaves_nothing_to_import(tmp_path):
     assert not raw.exists() or not [p for p in raw.rglob("*") if p.is_file() and "cache" not in p.parts]
 
 
-
 def test_a_429_that_does_not_end_writes_nothing_and_says_so(tmp_path):
     f, waits = make_fetcher(tmp_path, {FIRST: [Recorded.envelope("error_429.json")]})
     with pytest.raises(FetchError) as err:
@@ -152,7 +161,9 @@ def test_a_429_that_does_not_end_writes_nothing_and_says_so(tmp_path):
 
 def test_a_page_that_fails_after_the_first_writes_nothing(tmp_path):
     """Page 1 arrives, page 2 answers 500: no file with half of the answer is saved."""
-    f, _ = make_fetcher(tmp_path, {FIRST: [Recorded.ok("data_page1.json")], NEXT: [Recorded.envelope("error_500.json")]})
+    f, _ = make_fetcher(
+        tmp_path, {FIRST: [Recorded.ok("data_page1.json")], NEXT: [Recorded.envelope("error_500.json")]}
+    )
     with pytest.raises(FetchError, match="HTTP 500"):
         fetch_kolada(KPIS, [2023, 2024], ["21+", "00"], fetcher=f)
     raw = tmp_path / "raw"
@@ -173,9 +184,17 @@ class KoladaLike:
         segments = [kpis.split(","), areas.split(","), years.split(",")]
         if any(len(s) > 25 for s in segments):
             return Recorded(400, b'{"error": "too many ids"}', {"Content-Type": "application/json"})
-        values = [{"kpi": k, "municipality": m, "period": int(y),
-                   "values": [{"gender": "T", "count": 1, "status": "", "value": 1.0, "isdeleted": False}]}
-                  for k in segments[0] for m in segments[1] for y in segments[2]]
+        values = [
+            {
+                "kpi": k,
+                "municipality": m,
+                "period": int(y),
+                "values": [{"gender": "T", "count": 1, "status": "", "value": 1.0, "isdeleted": False}],
+            }
+            for k in segments[0]
+            for m in segments[1]
+            for y in segments[2]
+        ]
         body = json.dumps({"count": len(values), "values": values, "next_url": None}).encode("utf-8")
         return Recorded(200, body, {"Content-Type": "application/json"})
 
@@ -191,8 +210,9 @@ def test_default_fetch_sends_at_most_25_ids_per_segment(tmp_path):
     assert set(kpis) == set(KOLADA_KPIS) | set(context_kpis()) and len(kpis) > 25
     assert {"N15428", "N33816", "N33813", "N01948"} <= set(kpis)  # value, count and denominator KPIs
     session = KoladaLike()
-    f = Fetcher(cache_dir=tmp_path / "raw", session=session, sleep=lambda s: None,
-                now=lambda: datetime(2026, 3, 28, tzinfo=UTC))
+    f = Fetcher(
+        cache_dir=tmp_path / "raw", session=session, sleep=lambda s: None, now=lambda: datetime(2026, 3, 28, tzinfo=UTC)
+    )
     got = fetch_kolada([], [2023, 2024], ["all"], fetcher=f)
     n_areas = 290 + 21 + 1
     chunks = -(-len(kpis) // 25) * -(-n_areas // 25)

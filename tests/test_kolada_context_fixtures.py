@@ -63,8 +63,12 @@ class Replay:
 
 def make_fetcher(tmp_path, answers):
     waits = []
-    f = Fetcher(cache_dir=tmp_path / "raw", session=Replay(answers), sleep=waits.append,
-                now=lambda: datetime(2026, 3, 28, tzinfo=UTC))
+    f = Fetcher(
+        cache_dir=tmp_path / "raw",
+        session=Replay(answers),
+        sleep=waits.append,
+        now=lambda: datetime(2026, 3, 28, tzinfo=UTC),
+    )
     return f, waits
 
 
@@ -132,8 +136,14 @@ RETIRED_LOOKUP = "https://api.kolada.se/v3/kpi/N02904"
 def test_fetch_follows_next_url_over_the_recorded_pages(tmp_path):
     first = page("error_429.json")["request"]["url"]
     nxt = page("data_page1.json")["next_url"]
-    f, waits = make_fetcher(tmp_path, {first: [Recorded.ok("data_page1.json")], nxt: [Recorded.ok("data_page2.json")],
-                                       RETIRED_LOOKUP: [Recorded.ok("kpi_metadata_retired.json")]})
+    f, waits = make_fetcher(
+        tmp_path,
+        {
+            first: [Recorded.ok("data_page1.json")],
+            nxt: [Recorded.ok("data_page2.json")],
+            RETIRED_LOOKUP: [Recorded.ok("kpi_metadata_retired.json")],
+        },
+    )
     got = fetch_kolada(KPIS, [2023, 2024], ["21+", "00"], fetcher=f)
     assert f.session.calls == [first, nxt, RETIRED_LOOKUP] and waits == []
     saved = json.loads(got.path.read_text("utf-8"))
@@ -147,9 +157,14 @@ def test_fetch_follows_next_url_over_the_recorded_pages(tmp_path):
 def test_fetch_waits_as_the_recorded_429_asks(tmp_path):
     first = page("error_429.json")["request"]["url"]
     nxt = page("data_page1.json")["next_url"]
-    f, waits = make_fetcher(tmp_path, {first: [Recorded.envelope("error_429.json"), Recorded.ok("data_page1.json")],
-                                       nxt: [Recorded.ok("data_page2.json")],
-                                       RETIRED_LOOKUP: [Recorded.ok("kpi_metadata_retired.json")]})
+    f, waits = make_fetcher(
+        tmp_path,
+        {
+            first: [Recorded.envelope("error_429.json"), Recorded.ok("data_page1.json")],
+            nxt: [Recorded.ok("data_page2.json")],
+            RETIRED_LOOKUP: [Recorded.ok("kpi_metadata_retired.json")],
+        },
+    )
     got = fetch_kolada(KPIS, [2023, 2024], ["21+", "00"], fetcher=f)
     assert waits == [2.0]  # Retry-After: 2
     assert f.session.calls == [first, first, nxt, RETIRED_LOOKUP]

@@ -24,15 +24,21 @@ def small_store(sample_dir, tmp_path_factory):
 def test_kommun_notebook_runs_on_small_data(small_store, tmp_path):
     out = tmp_path / "out.ipynb"
     papermill.execute_notebook(
-        str(NOTEBOOKS / "kommun_rapport.ipynb"), str(out),
+        str(NOTEBOOKS / "kommun_rapport.ipynb"),
+        str(out),
         parameters={"kommun": "2101", "store": str(small_store), "year": 0},
-        kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOKS),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(NOTEBOOKS),
     )
     nb = nbformat.read(out, as_version=4)
     html = "".join(
-        o.get("data", {}).get("text/html", "") if isinstance(o.get("data", {}).get("text/html", ""), str)
+        o.get("data", {}).get("text/html", "")
+        if isinstance(o.get("data", {}).get("text/html", ""), str)
         else "".join(o["data"]["text/html"])
-        for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
     )
     assert "Lägesbild för Ockelbo kommun" in html
     assert html.count('class="tmb-figure"') >= 3
@@ -56,13 +62,16 @@ def test_notebooks_are_committed_without_outputs():
             assert "def " not in cell.source and "class " not in cell.source, "logic belongs in the package"
 
 
-@pytest.mark.parametrize("bad, message", [
-    (114, "must be a string code"),  # what `papermill -p kommun 0114` delivers
-    ("114", "four-digit"),
-    ("../x", "four-digit"),
-    ("9999", "unknown area code"),
-    ("21", "four-digit"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (114, "must be a string code"),  # what `papermill -p kommun 0114` delivers
+        ("114", "four-digit"),
+        ("../x", "four-digit"),
+        ("9999", "unknown area code"),
+        ("21", "four-digit"),
+    ],
+)
 def test_bad_kommun_parameter(small_store, bad, message):
     with pytest.raises(ParameterError, match=message):
         context(bad, small_store, 0, kind="kommun")
@@ -75,9 +84,12 @@ def test_bad_year_parameter(small_store):
 
 def test_explore_notebook_runs(small_store, tmp_path):
     papermill.execute_notebook(
-        str(NOTEBOOKS / "utforska.ipynb"), str(tmp_path / "u.ipynb"),
+        str(NOTEBOOKS / "utforska.ipynb"),
+        str(tmp_path / "u.ipynb"),
         parameters={"store": str(small_store), "kommun": "2101", "indicator": "bostadsinbrott", "year": 0},
-        kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOKS),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(NOTEBOOKS),
     )
 
 
@@ -92,8 +104,13 @@ def test_notebooks_paired_with_jupytext_scripts(name):
 
 
 def _plotly_figures(nb) -> list[dict]:
-    return [o["data"]["application/vnd.plotly.v1+json"] for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    return [
+        o["data"]["application/vnd.plotly.v1+json"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "application/vnd.plotly.v1+json" in o.get("data", {})
+    ]
 
 
 def test_explore_notebook_draws_the_reports_funnel(sample_store, tmp_path):
@@ -104,19 +121,31 @@ def test_explore_notebook_draws_the_reports_funnel(sample_store, tmp_path):
 
     out = tmp_path / "u.ipynb"
     papermill.execute_notebook(
-        str(NOTEBOOKS / "utforska.ipynb"), str(out),
+        str(NOTEBOOKS / "utforska.ipynb"),
+        str(out),
         parameters={"store": str(sample_store), "kommun": "2180", "indicator": "bostadsinbrott", "year": 0},
-        kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOKS),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(NOTEBOOKS),
     )
-    drawn = [f for f in _plotly_figures(nbformat.read(out, as_version=4))
-             if any("kontrollgräns" in (t.get("name") or "") for t in f["data"])]
+    drawn = [
+        f
+        for f in _plotly_figures(nbformat.read(out, as_version=4))
+        if any("kontrollgräns" in (t.get("name") or "") for t in f["data"])
+    ]
     assert len(drawn) == 1
     ctx = context("2180", sample_store, 0, kind="kommun")
     year = ctx.year_of("bostadsinbrott")
     assert year != ctx.year  # the example data's crime ends a year before its NTU round: the case that matters
     data = funnel_data(ctx.results, "bostadsinbrott", year)  # as report.funnel_figure draws it
-    report_fig = funnel_highlight(funnel_chart(ctx.results, "bostadsinbrott", year, level="kommun", data=data),
-                                  ctx.results, "bostadsinbrott", year, "2180", data=data).to_plotly_json()
+    report_fig = funnel_highlight(
+        funnel_chart(ctx.results, "bostadsinbrott", year, level="kommun", data=data),
+        ctx.results,
+        "bostadsinbrott",
+        year,
+        "2180",
+        data=data,
+    ).to_plotly_json()
 
     def traces(fig):
         return {t.get("name"): (list(t.get("x", [])), list(t.get("y", []))) for t in fig["data"]}

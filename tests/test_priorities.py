@@ -20,15 +20,36 @@ CFG = {
     "evidence": {"fdr": 0.05, "stark_fdr": 0.001},
     "stability": {"redraws": 200, "seed": 1, "chunk": 50},
     "harm_power": 0.5,
-    "weights": {"level": {"lan": 1.0, "riket": 1.0, "group": 0.75, "peers": 0.75}, "trend": 1.0,
-                "funnel": 0.5, "magnitude": 0.5, "magnitude_cap": 2.0, "concern": 1.0},
+    "weights": {
+        "level": {"lan": 1.0, "riket": 1.0, "group": 0.75, "peers": 0.75},
+        "trend": 1.0,
+        "funnel": 0.5,
+        "magnitude": 0.5,
+        "magnitude_cap": 2.0,
+        "concern": 1.0,
+    },
     "confidence": {"stark_stability": 0.8, "maattlig_stability": 0.5},
 }
-WEIGHTS = {"bostadsinbrott": 4.0, "vald_nara_kvinnor": 8.0, "skadegorelse": 1.5, "totalt": 1.0, "stold_totalt": 2.0,
-           "trafikbrott": 1.0, "narkotika": 2.5, "oro_bostadsinbrott": 2.0, "otrygghet_kvall": 3.0}
+WEIGHTS = {
+    "bostadsinbrott": 4.0,
+    "vald_nara_kvinnor": 8.0,
+    "skadegorelse": 1.5,
+    "totalt": 1.0,
+    "stold_totalt": 2.0,
+    "trafikbrott": 1.0,
+    "narkotika": 2.5,
+    "oro_bostadsinbrott": 2.0,
+    "otrygghet_kvall": 3.0,
+}
 RELATED = {"bostadsinbrott": ["oro_bostadsinbrott"]}
-Z = {"lan": "_z_lan", "riket": "_z_riket", "group": "_z_group", "peers": "_z_peers", "pooled": "_z_pooled",
-     "trend": "_z_trend"}
+Z = {
+    "lan": "_z_lan",
+    "riket": "_z_riket",
+    "group": "_z_group",
+    "peers": "_z_peers",
+    "pooled": "_z_pooled",
+    "trend": "_z_trend",
+}
 
 
 def row(indicator="bostadsinbrott", area="2101", level="kommun", year=2024, z=None, **kw):
@@ -36,15 +57,42 @@ def row(indicator="bostadsinbrott", area="2101", level="kommun", year=2024, z=No
     tests missing) and the columns the evidence text reads."""
     kind = catalogue().get(indicator).source_kind
     base = dict(
-        area_code=area, area_level=level, indicator=indicator, indicator_label=catalogue().get(indicator).label,
-        source_kind=kind, year=year, value=500.0, ci_low=450.0, ci_high=550.0, count=100, population=20_000,
-        n_respondents=pd.NA, status="final", unit="per_100k" if kind == "crime" else "percent", worse="higher",
-        cmp_lan="similar", cmp_riket="similar", cmp_group="similar", cmp_peers="similar",
-        lan_value=480.0, lan_rest_value=470.0, riket_value=400.0, group_value=470.0, peers_value=490.0,
-        eb_value=500.0, riket_limit_low=300.0, riket_limit_high=520.0, pooled_value=490.0, pooled_years="2022–2024",
-        trend="no_clear_trend", trend_pct_per_year=1.0, trend_ci_low=-2.0, trend_ci_high=4.0,
+        area_code=area,
+        area_level=level,
+        indicator=indicator,
+        indicator_label=catalogue().get(indicator).label,
+        source_kind=kind,
+        year=year,
+        value=500.0,
+        ci_low=450.0,
+        ci_high=550.0,
+        count=100,
+        population=20_000,
+        n_respondents=pd.NA,
+        status="final",
+        unit="per_100k" if kind == "crime" else "percent",
+        worse="higher",
+        cmp_lan="similar",
+        cmp_riket="similar",
+        cmp_group="similar",
+        cmp_peers="similar",
+        lan_value=480.0,
+        lan_rest_value=470.0,
+        riket_value=400.0,
+        group_value=470.0,
+        peers_value=490.0,
+        eb_value=500.0,
+        riket_limit_low=300.0,
+        riket_limit_high=520.0,
+        pooled_value=490.0,
+        pooled_years="2022–2024",
+        trend="no_clear_trend",
+        trend_pct_per_year=1.0,
+        trend_ci_low=-2.0,
+        trend_ci_high=4.0,
         trend_unit="percent_per_year" if kind == "crime" else "percentage_points_per_year",
-        trend_first_year=2020, funnel_riket="within",
+        trend_first_year=2020,
+        funnel_riket="within",
     )
     for key, col in Z.items():
         base[col] = (z or {}).get(key, np.nan)
@@ -132,8 +180,10 @@ def test_a_single_weak_flag_no_longer_wins_by_its_harm_weight_alone():
     so the property indicator ranks first. With the harm weight counted in full (harm_power 1, the
     rule before issue 10) the single flag would have won: 8 x 1.189 = 9.51 against 2 x 3.292 = 6.58.
     """
-    rows = [row("vald_nara_kvinnor", z={"riket": 3.0}, eb_value=520.0),
-            row("stold_totalt", z={"lan": 3.0, "riket": 3.0, "trend": 3.0}, eb_value=600.0)]
+    rows = [
+        row("vald_nara_kvinnor", z={"riket": 3.0}, eb_value=520.0),
+        row("stold_totalt", z={"lan": 3.0, "riket": 3.0, "trend": 3.0}, eb_value=600.0),
+    ]
     out = run(rows).set_index("indicator")
     assert out.loc["vald_nara_kvinnor", "priority_score"] == pytest.approx(8**0.5 * (1 + 0.5 * math.log2(1.3)))
     assert out.loc["stold_totalt", "priority_score"] == pytest.approx(2**0.5 * (3 + 0.5 * math.log2(1.5)))
@@ -146,8 +196,10 @@ def test_multiplicity_decides_eligibility():
     # one test at z 2.5 (p 0.0062): enough alone, but not among 30 tests of the same kommun
     alone = run([row(z={"riket": 2.5})]).iloc[0]
     assert alone.priority_eligible and alone.priority_q == pytest.approx(one_sided(2.5))
-    others = [row(ind, z={"riket": 0.0, "lan": 0.0}) for ind in ("skadegorelse", "narkotika", "trafikbrott",
-                                                                  "stold_totalt", "vald_nara_kvinnor")]
+    others = [
+        row(ind, z={"riket": 0.0, "lan": 0.0})
+        for ind in ("skadegorelse", "narkotika", "trafikbrott", "stold_totalt", "vald_nara_kvinnor")
+    ]
     crowd = [row(z={"riket": 2.5, "lan": 0.1, "trend": 0.0})] + others * 1
     out = run(crowd)
     m = 3 + 2 * len(others)
@@ -178,9 +230,9 @@ def test_no_evidence_is_never_ranked():
 
 def test_fewer_than_three_is_valid_and_order_by_score():
     rows = [
-        row("skadegorelse", z={"riket": 4.0}),                      # sqrt(1.5) x (1 + 0.5 funnel)
-        row("vald_nara_kvinnor", z={"trend": 4.0}),                  # sqrt(8) x 1
-        row("trafikbrott", z={"riket": 1.0}),                        # no evidence
+        row("skadegorelse", z={"riket": 4.0}),  # sqrt(1.5) x (1 + 0.5 funnel)
+        row("vald_nara_kvinnor", z={"trend": 4.0}),  # sqrt(8) x 1
+        row("trafikbrott", z={"riket": 1.0}),  # no evidence
     ]
     out = run(rows).set_index("indicator")
     assert out.loc["vald_nara_kvinnor", "priority_rank"] == 1
@@ -190,7 +242,10 @@ def test_fewer_than_three_is_valid_and_order_by_score():
 
 
 def test_top_three_only_ties_by_harm_then_catalogue_order():
-    rows = [row(ind, z={"lan": 3.0}, eb_value=400.0) for ind in ("skadegorelse", "narkotika", "trafikbrott", "bostadsinbrott")]
+    rows = [
+        row(ind, z={"lan": 3.0}, eb_value=400.0)
+        for ind in ("skadegorelse", "narkotika", "trafikbrott", "bostadsinbrott")
+    ]
     cfg = {**CFG, "weights": {**CFG["weights"], "magnitude": 0.0}}
     weights = {**WEIGHTS, "skadegorelse": 2.5}  # ties with narkotika
     out = run(rows, config=cfg, weights=weights).set_index("indicator")
@@ -201,8 +256,11 @@ def test_top_three_only_ties_by_harm_then_catalogue_order():
 
 
 def test_excluded_and_riket_rows_are_not_ranked():
-    rows = [row("totalt", z={"lan": 5.0}), row("bostadsinbrott", area="00", level="riket", z={"lan": 5.0}),
-            row("bostadsinbrott", area="21", level="lan", z={"riket": 5.0})]
+    rows = [
+        row("totalt", z={"lan": 5.0}),
+        row("bostadsinbrott", area="00", level="riket", z={"lan": 5.0}),
+        row("bostadsinbrott", area="21", level="lan", z={"riket": 5.0}),
+    ]
     out = run(rows)
     assert pd.isna(out["priority_rank"].iloc[0]) and pd.isna(out["priority_rank"].iloc[1])
     assert pd.isna(out["priority_score"].iloc[1])  # riket is not scored at all
@@ -214,21 +272,36 @@ def test_ranks_per_area_and_year_or_per_round():
     out = run(rows)
     assert (out["priority_rank"] == 1).all()
     # with a round (crime 2024 and NTU 2025 together) only the round's rows are ranked, as one list
-    rows = [row("bostadsinbrott", z={"lan": 5.0}, year=2024), row("skadegorelse", z={"lan": 5.0}, year=2023),
-            row("otrygghet_kvall", z={"lan": 5.0}, year=2025, value=30.0, ci_low=27.0, ci_high=33.0)]
+    rows = [
+        row("bostadsinbrott", z={"lan": 5.0}, year=2024),
+        row("skadegorelse", z={"lan": 5.0}, year=2023),
+        row("otrygghet_kvall", z={"lan": 5.0}, year=2025, value=30.0, ci_low=27.0, ci_high=33.0),
+    ]
     out = run(rows, round_mask=np.array([True, False, True]))
     assert list(out["priority_rank"].astype("Float64")) == [1, pd.NA, 2] or (
-        out["priority_rank"].iloc[0] == 1 and pd.isna(out["priority_rank"].iloc[1]) and out["priority_rank"].iloc[2] == 2)
+        out["priority_rank"].iloc[0] == 1
+        and pd.isna(out["priority_rank"].iloc[1])
+        and out["priority_rank"].iloc[2] == 2
+    )
     assert pd.isna(out["priority_stability"].iloc[1]) and pd.isna(out["priority_score"].iloc[1])
 
 
 def test_lower_is_worse_direction():
-    r = row("bostadsinbrott", worse="lower", z={"lan": -4.0, "trend": -4.0}, trend_ci_high=-1.0, eb_value=100.0,
-            trend_pct_per_year=-1.0, trend_ci_low=-2.0)
+    r = row(
+        "bostadsinbrott",
+        worse="lower",
+        z={"lan": -4.0, "trend": -4.0},
+        trend_ci_high=-1.0,
+        eb_value=100.0,
+        trend_pct_per_year=-1.0,
+        trend_ci_low=-2.0,
+    )
     out = run([r]).iloc[0]
     # level 1, trend 1, magnitude 0.5 x log2(400/100) = 1 (no funnel point: riket's z is missing)
     assert out.priority_score == pytest.approx(2.0 * 3) and out.priority_rank == 1
-    assert "Lägre än övriga länet" in out.priority_evidence and "Minskar med 1,0 procent per år" in out.priority_evidence
+    assert (
+        "Lägre än övriga länet" in out.priority_evidence and "Minskar med 1,0 procent per år" in out.priority_evidence
+    )
 
 
 def test_magnitude_compares_with_the_county_when_the_prior_is_the_county():
@@ -269,9 +342,9 @@ def test_stability_of_a_count_uses_the_negative_binomial():
 @pytest.mark.parametrize(
     "z,maattlig_stability,confidence",
     [
-        (8.0, 0.5, "stark"),     # q = p tiny and stability 1: stark
-        (3.2, 0.0, "måttlig"),   # q = 6.9e-4 x 2 > 0.001: never stark, however stable
-        (3.2, 1.01, "svag"),     # less stable than the rule asks (no share reaches 1,01)
+        (8.0, 0.5, "stark"),  # q = p tiny and stability 1: stark
+        (3.2, 0.0, "måttlig"),  # q = 6.9e-4 x 2 > 0.001: never stark, however stable
+        (3.2, 1.01, "svag"),  # less stable than the rule asks (no share reaches 1,01)
     ],
 )
 def test_confidence_rule(z, maattlig_stability, confidence):
@@ -284,11 +357,22 @@ def test_confidence_rule(z, maattlig_stability, confidence):
 
 def test_concern_from_related_survey_indicator_of_the_same_round():
     crime = row("bostadsinbrott", z={"lan": 3.0}, eb_value=400.0)
-    worried = row("oro_bostadsinbrott", value=30.0, ci_low=26.0, ci_high=34.0, cmp_riket="higher",
-                  lan_value=20.0, riket_value=22.0, eb_value=30.0)
+    worried = row(
+        "oro_bostadsinbrott",
+        value=30.0,
+        ci_low=26.0,
+        ci_high=34.0,
+        cmp_riket="higher",
+        lan_value=20.0,
+        riket_value=22.0,
+        eb_value=30.0,
+    )
     out = run([crime, worried]).set_index("indicator")
     assert out.loc["bostadsinbrott", "priority_score"] == pytest.approx(2.0 * (1 + 1))
-    assert "Relaterad oro i NTU: Oro för att utsättas för bostadsinbrott." in out.loc["bostadsinbrott", "priority_evidence"]
+    assert (
+        "Relaterad oro i NTU: Oro för att utsättas för bostadsinbrott."
+        in out.loc["bostadsinbrott", "priority_evidence"]
+    )
     calm = run([crime, {**worried, "cmp_riket": "similar"}]).set_index("indicator")
     assert calm.loc["bostadsinbrott", "priority_score"] == pytest.approx(2.0 * 1)
     other_year = run([crime, {**worried, "year": 2025}]).set_index("indicator")
@@ -299,13 +383,29 @@ def test_concern_from_related_survey_indicator_of_the_same_round():
 
 
 def test_evidence_text():
-    r = row("vald_nara_kvinnor", value=612.4, ci_low=520.0, ci_high=715.0, count=150, z={"lan": 3.5, "riket": 3.4,
-            "trend": 2.8}, lan_rest_value=410.0, riket_value=398.0, riket_limit_low=300.0, riket_limit_high=520.0,
-            trend="increasing", trend_pct_per_year=8.06, trend_ci_low=2.0, trend_ci_high=14.49, eb_value=590.0,
-            status="preliminary")
+    r = row(
+        "vald_nara_kvinnor",
+        value=612.4,
+        ci_low=520.0,
+        ci_high=715.0,
+        count=150,
+        z={"lan": 3.5, "riket": 3.4, "trend": 2.8},
+        lan_rest_value=410.0,
+        riket_value=398.0,
+        riket_limit_low=300.0,
+        riket_limit_high=520.0,
+        trend="increasing",
+        trend_pct_per_year=8.06,
+        trend_ci_low=2.0,
+        trend_ci_high=14.49,
+        eb_value=590.0,
+        status="preliminary",
+    )
     out = run([r]).iloc[0]
     text = out.priority_evidence
-    assert text.startswith("Våld i nära relationer mot kvinnor 2024: 612 per 100\u00a0000 invånare (95\u00a0% KI 520–715).")
+    assert text.startswith(
+        "Våld i nära relationer mot kvinnor 2024: 612 per 100\u00a0000 invånare (95\u00a0% KI 520–715)."
+    )
     assert "Högre än övriga länet (410) och riket (398; gränserna för en kommun av denna storlek 300–520)." in text
     assert "Ökar med 8,1 procent per år (95\u00a0% KI +2,0 till +14,5, 2020–2024)." in text
     assert "Statistiskt säkerställt även när områdets alla 3 jämförelser prövas samtidigt" in text
@@ -331,8 +431,11 @@ def test_formatting_helper():
 
 
 def test_priorities_for():
-    rows = [row("bostadsinbrott", z={"lan": 5.0}), row("skadegorelse", z={"lan": 5.0}),
-            row("bostadsinbrott", z={"lan": 5.0}, year=2023)]
+    rows = [
+        row("bostadsinbrott", z={"lan": 5.0}),
+        row("skadegorelse", z={"lan": 5.0}),
+        row("bostadsinbrott", z={"lan": 5.0}, year=2023),
+    ]
     out = run(rows)
     top = pr.priorities_for(out, "2101")
     assert list(top["indicator"]) == ["bostadsinbrott", "skadegorelse"] and (top["year"] == 2024).all()
@@ -352,20 +455,34 @@ def test_any_index_is_accepted():
 # --------------------------------------------------------------------------- #
 def _index_frame():
     rows = []
-    data = {"2101": (6000, {"skadegorelse": 120, "vald_nara_kvinnor": 40}),
-            "00": (10_500_000, {"skadegorelse": 60_000, "vald_nara_kvinnor": 25_000}),
-            "2104": (9500, {"skadegorelse": 0, "vald_nara_kvinnor": 0}),
-            "2121": (11500, {"skadegorelse": 10})}
+    data = {
+        "2101": (6000, {"skadegorelse": 120, "vald_nara_kvinnor": 40}),
+        "00": (10_500_000, {"skadegorelse": 60_000, "vald_nara_kvinnor": 25_000}),
+        "2104": (9500, {"skadegorelse": 0, "vald_nara_kvinnor": 0}),
+        "2121": (11500, {"skadegorelse": 10}),
+    }
     for code, (pop, counts) in data.items():
         for ind, c in counts.items():
-            rows.append(dict(area_code=code, area_name=code, area_level="riket" if code == "00" else "kommun",
-                             year=2024, indicator=ind, source_kind="crime", count=c, population=pop))
+            rows.append(
+                dict(
+                    area_code=code,
+                    area_name=code,
+                    area_level="riket" if code == "00" else "kommun",
+                    year=2024,
+                    indicator=ind,
+                    source_kind="crime",
+                    count=c,
+                    population=pop,
+                )
+            )
     return pd.DataFrame(rows)
 
 
 def test_harm_index_by_hand():
     weights = {"skadegorelse": 1.5, "vald_nara_kvinnor": 8.0}
-    out = pr.harm_index(_index_frame(), weights=weights, indicators=["skadegorelse", "vald_nara_kvinnor"]).set_index("area_code")
+    out = pr.harm_index(_index_frame(), weights=weights, indicators=["skadegorelse", "vald_nara_kvinnor"]).set_index(
+        "area_code"
+    )
     t = 1.5 * 120 + 8 * 40
     v = 1.5**2 * 120 + 8**2 * 40
     y = 160
@@ -404,9 +521,6 @@ def test_harm_index_on_sample(sample_store):
     ranked = res[res.priority_rank.notna()]
     assert (ranked["priority_basis"].str.len() > 0).all() and (ranked["priority_q"] <= 0.05).all()
     assert ranked.groupby("area_code").size().max() <= 3
-
-
-
 
 
 def test_a_trend_counts_only_where_the_table_shows_it_rising():

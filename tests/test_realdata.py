@@ -29,9 +29,23 @@ GROUPS = "kolada_kommungrupper_rkolada/kolada_municipality_groups_2026.derived.c
 SKR_2023 = "kolada_kommungrupper_rkolada/skr_kommungrupp_2023_per_kommun.derived.csv"
 POPULATION = "scb_folkmangd_nov_2024/population.csv"
 DALARNA_CODES = {
-    "Vansbro": "2021", "Malung-Sälen": "2023", "Gagnef": "2026", "Leksand": "2029", "Rättvik": "2031", "Orsa": "2034",
-    "Älvdalen": "2039", "Smedjebacken": "2061", "Mora": "2062", "Falun": "2080", "Borlänge": "2081", "Säter": "2082",
-    "Hedemora": "2083", "Avesta": "2084", "Ludvika": "2085", "Dalarnas län": "20", "Hela landet": "00",
+    "Vansbro": "2021",
+    "Malung-Sälen": "2023",
+    "Gagnef": "2026",
+    "Leksand": "2029",
+    "Rättvik": "2031",
+    "Orsa": "2034",
+    "Älvdalen": "2039",
+    "Smedjebacken": "2061",
+    "Mora": "2062",
+    "Falun": "2080",
+    "Borlänge": "2081",
+    "Säter": "2082",
+    "Hedemora": "2083",
+    "Avesta": "2084",
+    "Ludvika": "2085",
+    "Dalarnas län": "20",
+    "Hela landet": "00",
 }
 
 
@@ -68,6 +82,7 @@ def dalarna_results(dalarna_store):
 
 # ---- BRÅ lägesbild, Dalarna: the results table against the source ----------------------------
 
+
 def test_results_match_published_counts_and_rates(dalarna_results):
     res = dalarna_results
     falun = _one(res, area_code="2080", indicator="totalt", year=2023)
@@ -87,7 +102,9 @@ def test_results_match_published_counts_and_rates(dalarna_results):
     crime["indicator"] = crime["variabel"].map(lambda v: catalogue().from_bra_name(v).id)
     crime["year"] = crime["ar"].astype(int)
     crime["v"] = pd.to_numeric(crime["varde"], errors="coerce")
-    wide = crime.pivot_table(index=["area_code", "year", "indicator"], columns="enhet", values="v", aggfunc="first").reset_index()
+    wide = crime.pivot_table(
+        index=["area_code", "year", "indicator"], columns="enhet", values="v", aggfunc="first"
+    ).reset_index()
     both = wide.merge(res[res["source_kind"] == "crime"], on=["area_code", "year", "indicator"], how="left")
     assert len(wide) == 17 * 15 * 8 and both["value"].notna().all()
     assert (both["count"].astype(float) == both["Antal"]).all()
@@ -131,7 +148,7 @@ def test_dalarna_default_round_is_crime_2024_and_ntu_2025(dalarna_store):
     ctx = report.context("2080", dalarna_store, 0, kind="kommun")
     assert (ctx.year, ctx.crime_year, ctx.survey_year) == (2025, 2024, 2025)
     assert "Dalarnas län · anmälda brott 2024, NTU 2025" in report.kommun_title(ctx).data
-    assert "utsatthet för brott avser året före undersökningen: 2016–2024" in report.kommun_title(ctx).data
+    assert "utsatthet för brott avser året före undersökningen: 2016–2024" in report.kort_om(ctx).data
     funnel = report.funnel_figure(ctx, "totalt").data
     assert "tmb-figure" in funnel and "totalt antal anmälda brott 2024" in funnel
     assert "tmb-figure" in report.map_figure(ctx, "totalt").data
@@ -145,7 +162,9 @@ def _databasfil_from_dalarna(path):
     """A coordinator's SOL export: 'Totalt antal brott' for Dalarna's 15 kommuner only (no län, no riket), in
     Databasfil.txt's layout (ISO-8859-1, ';', spaced numbers, trailing ';'), from the real Dalarna totals."""
     raw = pd.read_csv(real(DALARNA), dtype=str, keep_default_na=False)
-    tot = raw[(raw["variabel"] == "Totalt antal anmälda brott") & ~raw["geografi"].isin(["Dalarnas län", "Hela landet"])]
+    tot = raw[
+        (raw["variabel"] == "Totalt antal anmälda brott") & ~raw["geografi"].isin(["Dalarnas län", "Hela landet"])
+    ]
     wide = tot.pivot_table(index=["geografi", "ar"], columns="enhet", values="varde", aggfunc="first").reset_index()
     lines = ["Region;Brott;År;Period;Antal;/100 000 inv"]
     for r in wide.itertuples(index=False):
@@ -168,21 +187,28 @@ def test_one_county_databasfil_compares_every_kommun_with_its_derived_county(tmp
     lan = _one(res, area_code="20", indicator="totalt", year=2024)
     # the county is the sum of its kommuner: the same total BRÅ publishes for Dalarnas län in the long form
     published = pd.read_csv(real(DALARNA), dtype=str, keep_default_na=False)
-    dal = published[(published["geografi"] == "Dalarnas län") & (published["variabel"] == "Totalt antal anmälda brott")
-                    & (published["ar"] == "2024") & (published["enhet"] == "Antal")]["varde"]
+    dal = published[
+        (published["geografi"] == "Dalarnas län")
+        & (published["variabel"] == "Totalt antal anmälda brott")
+        & (published["ar"] == "2024")
+        & (published["enhet"] == "Antal")
+    ]["varde"]
     assert lan["count"] == int(float(dal.iloc[0])) and lan["benchmark_source"] == BENCHMARK_DERIVED
     kom = res[(res.area_level == "kommun") & (res.indicator == "totalt") & (res.year == 2024)]
     assert len(kom) == 15 and kom["lan_value"].notna().all() and (kom["cmp_lan"] != "unknown").all()
     assert not (res.area_code == "00").any()  # one county is not the country: no riket is made up
     ctx = report.context("2080", store, 0, kind="kommun")
     assert "anmälda brott 2024, NTU saknas" in report.kommun_title(ctx).data
-    assert "beräknade från kommunerna" in report.indicator_table(ctx).data
+    blocks = report.theme_blocks(ctx).data
+    assert "beräknade från kommunerna" in blocks
     funnel = report.funnel_figure(ctx, "totalt").data
     assert "av de 15 kommuner som finns i datalagret" in funnel and "i landet" not in funnel
     assert "kring genomsnittet för de 15 kommuner som finns i datalagret" in funnel
-    assert "tmb-figure" not in report.matrix_figure(ctx).data and "rikets värden saknas" in report.matrix_figure(ctx).data
-    assert "Nationella trygghetsundersökningen (NTU) saknas" in report.trygghet(ctx).data
-    assert "Ingen jämförelse sida vid sida" in report.register_and_survey(ctx).data
+    assert (
+        "tmb-figure" not in report.matrix_figure(ctx).data and "rikets värden saknas" in report.matrix_figure(ctx).data
+    )
+    assert "Nationella trygghetsundersökningen (NTU) saknas" in report.kort_om(ctx).data
+    assert "Trygghetsundersökningen (NTU)" not in blocks  # no empty NTU group under a theme
 
 
 @pytest.mark.slow
@@ -201,8 +227,13 @@ def test_dalarna_overview_and_falun_report_build(dalarna_site):
     assert [i["file"] for i in manifest["inputs"]] == ["bra_kommunindikatorer.derived.csv"]
     rows = list(csv.reader((out / "data" / "indicators.csv").read_text("utf-8-sig").splitlines(), delimiter=";"))
     head = rows[0]
-    falun = [r for r in rows[1:] if r[head.index("area_code")] == "2080" and r[head.index("indicator")] == "totalt"
-             and r[head.index("year")] == "2023"]
+    falun = [
+        r
+        for r in rows[1:]
+        if r[head.index("area_code")] == "2080"
+        and r[head.index("indicator")] == "totalt"
+        and r[head.index("year")] == "2023"
+    ]
     assert len(falun) == 1 and falun[0][head.index("count")] == "5043" and falun[0][head.index("value")] == "8419"
 
 
@@ -226,6 +257,7 @@ def test_p1m(rel):
 
 # ---- the 1996–2015 series -------------------------------------------------------------------------
 
+
 def test_series_1996_2015():
     t = read_source(real(SERIES))
     c = t.crime
@@ -240,6 +272,7 @@ def test_series_1996_2015():
 
 # ---- Kolada municipality groups -------------------------------------------------------------------
 
+
 def test_kolada_groups_real():
     t = read_source(real(GROUPS))
     g = t.groups
@@ -247,18 +280,33 @@ def test_kolada_groups_real():
     skr = g[g["group_kind"] == "skr_kommungrupp"]
     assert skr["area_code"].nunique() == 290 and len(skr) == 290
     code = skr.set_index("area_code")["group_title"].map(skr_group_code)
-    assert code.value_counts().to_dict() == {"B4": 63, "C7": 51, "A2": 43, "C8": 35, "C6": 27, "B5": 24, "B3": 23, "C9": 21, "A1": 3}
+    assert code.value_counts().to_dict() == {
+        "B4": 63,
+        "C7": 51,
+        "A2": 43,
+        "C8": 35,
+        "C6": 27,
+        "B5": 24,
+        "B3": 23,
+        "C9": 21,
+        "A1": 3,
+    }
     ref = pd.read_csv(real(SKR_2023), dtype=str).set_index("kommun_kod")["gruppkod_2023"]
     assert (code.sort_index() == ref.sort_index()).all()
     assert (code["2101"], code["2104"], code["2180"]) == ("B4", "C7", "B3")  # Ockelbo, Hofors, Gävle (2023)
     peers = g[g["group_title"] == "Liknande kommuner, övergripande, Gävle, 2025"]
     names = {"0581", "0780", "1380", "1490", "2080", "2281", "2482"}  # Norrköping, Växjö … Skellefteå
-    assert set(peers["area_code"]) == names and set(peers["subject_code"]) == {"2180"} and set(peers["group_id"]) == {"G37381"}
+    assert (
+        set(peers["area_code"]) == names
+        and set(peers["subject_code"]) == {"2180"}
+        and set(peers["group_id"]) == {"G37381"}
+    )
     overall = g[g["group_title"].str.startswith("Liknande kommuner, övergripande")]
     assert overall["subject_code"].nunique() == 290 and overall["subject_code"].notna().all()
 
 
 # ---- SCB population (1 November 2024) ----------------------------------------------------------------
+
 
 def test_scb_population_csv_via_cli(tmp_path, capsys):
     from tmb_analysis.cli import main
@@ -276,6 +324,7 @@ def test_scb_population_csv_via_cli(tmp_path, capsys):
 
 
 # ---- everything together ------------------------------------------------------------------------------
+
 
 def test_all_real_files_in_one_store(tmp_path):
     from tmb_analysis.results import compute_results
@@ -306,16 +355,30 @@ def test_all_real_files_in_one_store(tmp_path):
 
 KOLADA_CATALOGUE = "kolada_kommungrupper_rkolada/kolada_kpi_crime_safety_2026.derived.csv"
 KPI_WORDS = {  # catalogue id -> words the Kolada title must contain
-    "totalt": ["brott totalt", "100 000"], "narkotika": ["narkotikabrott", "100 000"], "bostadsinbrott": ["bostadsinbrott"],
-    "bilbrott": ["bilbrott"], "trafikbrott": ["trafikbrott"], "otrygghet_kvall": ["otrygghet", "sen kväll"],
-    "oro_misshandel": ["oro", "misshandel"], "oro_sexualbrott": ["oro", "våldtäkt"], "oro_bostadsinbrott": ["oro", "bostadsinbrott"],
-    "oro_bilbrott": ["oro", "bil"], "valt_annan_vag": ["annan väg"], "avstatt_aktivitet": ["avstått", "aktivitet"],
-    "problem_skadegorelse": ["problem", "skadegörelse"], "problem_klotter": ["problem", "klotter"],
-    "problem_fortkorning": ["problem", "fortkörning"], "problem_storande_korning": ["problem", "störande körning"],
-    "problem_paverkade": ["problem", "påverkade"], "problem_gang": ["problem", "gäng"],
-    "problem_narkotikahandel": ["problem", "narkotikahandel"], "utsatt_misshandel": ["utsatthet", "misshandel"],
-    "utsatt_sexualbrott": ["utsatthet", "sexualbrott"], "utsatt_ran": ["utsatthet", "rån"],
-    "utsatt_forsaljningsbedrageri": ["utsatthet", "försäljningsbedrägeri"], "utsatt_kortbedrageri": ["utsatthet", "kort"],
+    "totalt": ["brott totalt", "100 000"],
+    "narkotika": ["narkotikabrott", "100 000"],
+    "bostadsinbrott": ["bostadsinbrott"],
+    "bilbrott": ["bilbrott"],
+    "trafikbrott": ["trafikbrott"],
+    "otrygghet_kvall": ["otrygghet", "sen kväll"],
+    "oro_misshandel": ["oro", "misshandel"],
+    "oro_sexualbrott": ["oro", "våldtäkt"],
+    "oro_bostadsinbrott": ["oro", "bostadsinbrott"],
+    "oro_bilbrott": ["oro", "bil"],
+    "valt_annan_vag": ["annan väg"],
+    "avstatt_aktivitet": ["avstått", "aktivitet"],
+    "problem_skadegorelse": ["problem", "skadegörelse"],
+    "problem_klotter": ["problem", "klotter"],
+    "problem_fortkorning": ["problem", "fortkörning"],
+    "problem_storande_korning": ["problem", "störande körning"],
+    "problem_paverkade": ["problem", "påverkade"],
+    "problem_gang": ["problem", "gäng"],
+    "problem_narkotikahandel": ["problem", "narkotikahandel"],
+    "utsatt_misshandel": ["utsatthet", "misshandel"],
+    "utsatt_sexualbrott": ["utsatthet", "sexualbrott"],
+    "utsatt_ran": ["utsatthet", "rån"],
+    "utsatt_forsaljningsbedrageri": ["utsatthet", "försäljningsbedrägeri"],
+    "utsatt_kortbedrageri": ["utsatthet", "kort"],
     "utsatt_cykelstold": ["utsatthet", "cykelstöld"],
 }
 

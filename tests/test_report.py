@@ -1,6 +1,7 @@
 """Report sections: escaping of data text, Swedish wording matched to certainty, follow-up."""
 
 import dataclasses
+import re
 
 import pandas as pd
 import pytest
@@ -22,86 +23,109 @@ def test_data_text_is_escaped_everywhere(ctx):
     res["area_name"] = res["area_name"].where(res["area_code"] != "2101", EVIL)
     res["indicator_label"] = EVIL + res["indicator_label"]
     evil_ctx = dataclasses.replace(ctx, results=res, area=Area("2101", EVIL, "kommun", "21"))
-    sections = [report.kommun_title, report.summary, report.indicator_table, report.priorities, report.trygghet,
-                report.register_and_survey, report.followup, report.method_and_sources, report.downloads,
-                report.matrix_figure, lambda c: report.trend_figure(c, "totalt"), lambda c: report.map_figure(c, "totalt"),
-                lambda c: report.funnel_figure(c, "totalt")]
+    sections = [
+        report.kommun_title,
+        report.kort_om,
+        report.spine,
+        report.proposal_cards,
+        report.theme_blocks,
+        report.trend_figures,
+        report.followup,
+        report.funnel_section,
+        report.matrix_section,
+        report.method_section,
+        report.file_section,
+        report.method_and_sources,
+        report.downloads,
+        report.matrix_figure,
+        lambda c: report.trend_figure(c, "totalt"),
+        lambda c: report.map_figure(c, "totalt"),
+        lambda c: report.funnel_figure(c, "totalt"),
+    ]
     for section in sections:
         html = section(evil_ctx).data
         assert "<script>alert" not in html, section
     assert "&lt;script&gt;" in report.kommun_title(evil_ctx).data
 
 
-def test_reason_sentence_names_the_tests_that_survive_the_multiplicity_rule():
-    # priority_basis names the tests that count; the table's per-comparison labels do not
-    text = report._reason_sentence({"priority_basis": "riket;trend", "cmp_lan": "higher", "cmp_riket": "higher",
-                                    "trend": "increasing", "priority_confidence": "stark"})
-    assert text == "Statistiskt säkerställt högre än riket och en säkerställd ökning de senaste åren."
-    pooled = report._reason_sentence({"priority_basis": "pooled", "priority_confidence": "måttlig"})
-    assert pooled == "Statistiskt säkerställt högre än riket, men underlaget är begränsat."
-    assert "osäkert" in report._reason_sentence({"priority_basis": "", "cmp_lan": "higher"})
+def test_reason_names_the_tests_that_survive_the_multiplicity_rule():
+    from tmb_analysis.report_kommun import _reason
+
+    # priority_basis names the tests that count; the table's one-at-a-time labels do not
+    row = {"priority_basis": "riket;trend", "cmp_lan": "higher", "cmp_riket": "higher", "trend": "increasing"}
+    assert _reason(row, {}) == "Högre än riket. Ökar snabbare än i riket."
+    assert _reason({"priority_basis": "pooled", "pooled_years": "2022–2024"}, {}) == "Högre än riket i snitt 2022–2024."
+    assert (
+        _reason({"priority_basis": "lan;pooled", "pooled_years": "2022–2024"}, {})
+        == "Högre än övriga länet, och än riket i snitt 2022–2024."
+    )
 
 
-def test_reason_sentence_matches_certainty():
-    assert report._reason_sentence({"cmp_lan": "higher"}) == "Statistiskt säkerställt högre än övriga länet."
-    both = report._reason_sentence({"cmp_riket": "higher", "trend": "increasing", "priority_confidence": "stark"})
-    assert both == "Statistiskt säkerställt högre än riket och en säkerställd ökning de senaste åren."
-    assert "osäkert" in report._reason_sentence({"cmp_lan": "similar"})
+def test_reason_names_the_kommungrupp():
+    from tmb_analysis.report_kommun import _reason
+
+    titles = {"group": ("Större stad", ["Falu kommun"])}
+    row = {"priority_basis": "lan;group;peers"}
+    assert _reason(row, titles) == "Högre än övriga länet, kommungruppen (Större stad) och liknande kommuner."
+    assert _reason({"priority_basis": "group"}, {}) == "Högre än kommungruppen."
 
 
-def test_reason_sentence_names_both_similar_kommun_groups():
-    text = report._reason_sentence({"cmp_lan": "higher", "cmp_group": "higher", "cmp_peers": "higher",
-                                    "priority_confidence": "stark"})
-    assert text == "Statistiskt säkerställt högre än övriga länet, kommungruppen och liknande kommuner."
-    text = report._reason_sentence({"cmp_lan": "higher", "cmp_riket": "higher", "trend": "increasing",
-                                    "priority_confidence": "stark"})
-    assert text == "Statistiskt säkerställt högre än övriga länet och riket, och en säkerställd ökning de senaste åren."
+def test_reason_where_lower_is_worse():
+    from tmb_analysis.report_kommun import _reason
 
-
-def test_reason_sentence_weak_and_moderate_evidence():
-    weak = report._reason_sentence({"trend": "increasing", "priority_confidence": "svag"})
-    assert weak == "Tecken på ökning, men osäkert."
-    weak = report._reason_sentence({"cmp_riket": "higher", "trend": "increasing", "priority_confidence": "svag"})
-    assert weak == "Tecken på högre nivå än riket och ökning, men osäkert."
-    moderate = report._reason_sentence({"cmp_lan": "higher", "priority_confidence": "måttlig"})
-    assert moderate == "Statistiskt säkerställt högre än övriga länet, men underlaget är begränsat."
-
-
-def test_reason_sentence_where_lower_is_worse():
-    text = report._reason_sentence({"worse": "lower", "cmp_riket": "lower", "trend": "decreasing",
-                                    "priority_confidence": "stark"})
-    assert text == "Statistiskt säkerställt lägre än riket och en säkerställd minskning de senaste åren."
-    # 'higher' is not evidence when lower is worse
-    assert "osäkert" in report._reason_sentence({"worse": "lower", "cmp_riket": "higher"})
+    row = {"worse": "lower", "priority_basis": "riket;trend", "cmp_riket": "lower", "trend": "decreasing"}
+    assert _reason(row, {}) == "Lägre än riket. Minskar mer än i riket."
 
 
 def test_ntu_trend_is_shown_in_percentage_points(ctx):
     from tmb_analysis.tables import _trend_cell
 
-    row = {"indicator": "otrygghet_kvall", "trend": "increasing", "trend_pct_per_year": 1.25,
-           "trend_ci_low": 0.25, "trend_ci_high": 2.0, "trend_unit": "percentage_points_per_year"}
+    row = {
+        "indicator": "otrygghet_kvall",
+        "trend": "increasing",
+        "trend_pct_per_year": 1.25,
+        "trend_ci_low": 0.25,
+        "trend_ci_high": 2.0,
+        "trend_unit": "percentage_points_per_year",
+    }
     cell = str(_trend_cell(row))
     assert "+1,3\u00a0procentenheter per år" in cell and "+0,3 till +2,0\u00a0procentenheter" in cell
     crime = dict(row, indicator="bostadsinbrott", trend_unit="percent_per_year")
     assert "+1,3\u00a0% per år" in str(_trend_cell(crime))
 
 
-def test_uncertainty_note_follows_the_configured_rule(ctx):
-    from tmb_analysis.priorities import analysis_config
-
-    rule = analysis_config()["survey_uncertainty"]
-    html = report.trygghet(ctx).data
-    assert f"bredare än {rule['max_ci_width_pp']} procentenheter" in html
-    assert "svarande eller" not in html  # the number of respondents is no longer the rule
+def test_too_uncertain_estimate_shows_no_comparison(ctx):
+    """An NTU row the results table marks too_uncertain (config/analysis.yaml, max_ci_width_pp) shows
+    "För osäkert" and the width of its interval in place of every comparison."""
+    res = ctx.results.copy()
+    mine = (res.area_code == ctx.area.code) & (res.indicator == "otrygghet_kvall")
+    res.loc[mine, ["ci_low", "ci_high", "too_uncertain", "cmp_lan", "cmp_riket"]] = [
+        10.0,
+        35.0,
+        True,
+        "higher",
+        "higher",
+    ]
+    html = report.theme_blocks(dataclasses.replace(ctx, results=res)).data
+    row = html[html.index('id="ind-otrygghet_kvall"') :]
+    row = row[: row.index("</tr>")]
+    assert "För osäkert" in row and "25 procentenheter brett" in row and "Högre" not in row
 
 
 def test_followup_crime_ratio_against_hand_computation():
     """Rate ratio 120/100000 vs 100/100000 = 1.2; the score interval must contain it and exclude neither side wrongly."""
-    res = pd.DataFrame({
-        "area_code": ["2180", "2180"], "indicator": ["bostadsinbrott"] * 2, "year": [2020, 2024],
-        "value": [100.0, 120.0], "ci_low": [81.4, 99.5], "ci_high": [121.6, 143.5],
-        "count": [100, 120], "population": [100_000, 100_000],
-    })
+    res = pd.DataFrame(
+        {
+            "area_code": ["2180", "2180"],
+            "indicator": ["bostadsinbrott"] * 2,
+            "year": [2020, 2024],
+            "value": [100.0, 120.0],
+            "ci_low": [81.4, 99.5],
+            "ci_high": [121.6, 143.5],
+            "count": [100, 120],
+            "population": [100_000, 100_000],
+        }
+    )
     out = compare_with_baseline(res, "2180", Followed("bostadsinbrott", 2020, "prioritering", ""), 2024)
     assert out["change"] == pytest.approx(20.0)
     assert out["change_low"] < 0 < out["change_high"]  # 100 vs 120 events: not a reliable change
@@ -112,15 +136,26 @@ def test_followup_crime_ratio_against_hand_computation():
 
 
 def test_followup_missing_baseline_is_unknown():
-    res = pd.DataFrame({"area_code": ["2180"], "indicator": ["bostadsinbrott"], "year": [2024], "value": [1.0],
-                        "ci_low": [0.5], "ci_high": [2.0], "count": [1], "population": [100_000]})
+    res = pd.DataFrame(
+        {
+            "area_code": ["2180"],
+            "indicator": ["bostadsinbrott"],
+            "year": [2024],
+            "value": [1.0],
+            "ci_low": [0.5],
+            "ci_high": [2.0],
+            "count": [1],
+            "population": [100_000],
+        }
+    )
     out = compare_with_baseline(res, "2180", Followed("bostadsinbrott", 2019, "prioritering", ""), 2024)
     assert out["direction"] == "unknown"
 
 
 def test_followup_without_file_explains_how_to_start(ctx):
     html = report.followup(ctx).data  # Ockelbo has no example follow-up file
-    assert "inte registrerat några beslutade prioriteringar" in html and "tmb followup template" in html
+    assert "Ockelbo kommun" in html and "har ännu inte lämnat några" in html and "uppföljningsarbetsbok" in html
+    assert "uppfoljning/" not in html and "<code>" not in html  # the file instructions are in the README
 
 
 def test_harm_index_against_hand_computation(ctx):
@@ -134,8 +169,11 @@ def test_harm_index_against_hand_computation(ctx):
     def index(code):
         rows = res[(res.area_code == code) & (res.year == year) & res.indicator.isin(inds)]
         assert len(rows) == len(inds)
-        return sum(w.get(i, 1.0) * c for i, c in zip(rows.indicator, rows["count"].astype(float))) \
-            / float(rows.population.iloc[0]) * 100_000
+        return (
+            sum(w.get(i, 1.0) * c for i, c in zip(rows.indicator, rows["count"].astype(float)))
+            / float(rows.population.iloc[0])
+            * 100_000
+        )
 
     expected = index("2101") / index("00") * 100
     html = report.harm_index_summary(ctx).data
@@ -154,21 +192,24 @@ def test_each_source_at_its_own_year(sample_store):
     rows = report._latest(gavle)
     assert set(zip(rows.source_kind, rows.year)) == {("crime", 2024), ("survey", 2025), ("survey", 2024)}
     assert set(rows.loc[(rows.source_kind == "survey") & (rows.year == 2024), "theme"]) == {"utsatthet"}
-    html = report.trygghet(gavle).data
-    assert "NTU 2025, Gävle" in html and "avser 2024" in html
+    html = report.theme_blocks(gavle).data
+    assert "Trygghetsundersökningen (NTU) 2025" in html and "avser 2024" in html
+    assert "Anmälda brott 2024" in html
     earlier = report.context("2180", sample_store, 2023, kind="kommun")  # --year 2023: up to and including 2023
     assert (earlier.crime_year, earlier.survey_year) == (2023, 2023)
     with pytest.raises(report.ParameterError, match="no data up to 2000"):
         report.context("2180", sample_store, 2000, kind="kommun")
 
 
-def test_side_by_side_lists_each_indicator_once(sample_store):
-    import re
-
+def test_theme_blocks_list_each_indicator_once(sample_store):
     gavle = report.context("2180", sample_store, 0, kind="kommun")
-    html = report.register_and_survey(gavle).data
-    heads = re.findall(r"<th scope='row'>([^<]+)</th>", html)
-    assert heads and len(heads) == len(set(heads))
+    html = report.theme_blocks(gavle).data
+    rows = re.findall(r'<tr id="ind-([a-z_]+)"', html)
+    assert rows and len(rows) == len(set(rows)) == len(report._latest(gavle).drop_duplicates("indicator"))
+    # register and survey in the same block: the violence block holds crime rows and NTU rows
+    block = html[html.index("id='tema-vald'") :]
+    block = block[: block.index("</details>", block.index("</table>"))]
+    assert '<tbody class="crime">' in block and '<tbody class="survey">' in block
 
 
 def test_method_section_credits_every_publisher_used(ctx):
@@ -200,7 +241,7 @@ def test_funnel_lists_the_kommuner_outside_the_limits(ctx):
         (above if z > norm.ppf(0.999) else below if z < -norm.ppf(0.999) else []).append(r.area_name)
     lan_ctx = dataclasses.replace(lan_ctx, year=year)
     html = report.funnel_figure(lan_ctx, indicator).data
-    sentence = html[html.index("<p class='note'>"):]
+    sentence = html[html.index("<p class='note'>") :]
     assert above  # not a vacuous check: Ljusdal lies above in the example data
     for name in above + below:
         assert name in sentence
@@ -213,8 +254,9 @@ def test_a_round_of_two_years_shows_all_its_proposals(sample_store):
     """Crime 2024 and NTU 2025 are ranked together: the page shows the round's proposals whatever
     the year of each row. (A kommun of Gävleborg with a proposal in the example data.)"""
     base = report.context("2101", sample_store, 0, kind="kommun")
-    with_proposal = base.results[(base.results.lan_code == "21") & (base.results.area_level == "kommun")
-                                 & base.results.priority_rank.notna()]
+    with_proposal = base.results[
+        (base.results.lan_code == "21") & (base.results.area_level == "kommun") & base.results.priority_rank.notna()
+    ]
     assert len(with_proposal), "the example data should give some kommun of Gävleborg a proposal"
     ctx = report.context(str(with_proposal.area_code.iloc[0]), sample_store, 0, kind="kommun")
     res = ctx.results.copy()
@@ -222,8 +264,8 @@ def test_a_round_of_two_years_shows_all_its_proposals(sample_store):
     first = ranked.sort_values("priority_rank").iloc[0]
     res.loc[first.name, "year"] = int(first.year) - 1  # as if the first proposal's source were a year behind
     other = dataclasses.replace(ctx, results=res)
-    html = report.priorities(other).data
-    assert f"1. {first.indicator_label}" in html
+    html = report.proposal_cards(other).data
+    assert "id='forslag-1'" in html and f"data-indicator='{first.indicator}'" in html
     assert report.first_priority(other) == first.indicator
     from tmb_analysis.priorities import priorities_for
 
@@ -236,10 +278,18 @@ def test_followup_counts_year_to_year_noise_and_gives_an_honest_verdict():
     se = 0.1285, z = 1.42: not sure). The smallest detectable fall is the power calculation's."""
     from tmb_analysis.statistics.detectable import detectable_change_rate
 
-    base = pd.DataFrame({
-        "area_code": ["2180", "2180"], "indicator": ["bostadsinbrott"] * 2, "year": [2020, 2024],
-        "value": [100.0, 120.0], "ci_low": [94.0, 113.0], "ci_high": [106.0, 127.0],
-        "count": [1000, 1200], "population": [1_000_000, 1_000_000]})
+    base = pd.DataFrame(
+        {
+            "area_code": ["2180", "2180"],
+            "indicator": ["bostadsinbrott"] * 2,
+            "year": [2020, 2024],
+            "value": [100.0, 120.0],
+            "ci_low": [94.0, 113.0],
+            "ci_high": [106.0, 127.0],
+            "count": [1000, 1200],
+            "population": [1_000_000, 1_000_000],
+        }
+    )
     item = Followed("bostadsinbrott", 2020, "prioritering", "")
     four = compare_with_baseline(base.assign(funnel_phi=4.0), "2180", item, 2024)
     assert four["direction"] == "increase" and "fel håll" in four["verdict"]

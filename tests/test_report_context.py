@@ -33,8 +33,8 @@ def test_every_kommun_page_of_the_example_site_has_the_section(built_site):
     for k in registry().kommuner("21"):
         page = (out / f"kommun-{k.code}.html").read_text("utf-8")
         assert "<h2" in page and re.search(r"<h2[^>]*>\s*Annan relevant information", page), k.code
-        section = page[page.index("context-table"):]
-        section = section[:section.index("</table>")]
+        section = page[page.index("context-table") :]
+        section = section[: section.index("</table>")]
         assert len(ROW.findall(section)) == len(context_catalogue()), k.code
         body = text_of(page)
         assert "Källa: Kolada (RKA)" in body and "Samband är inte orsak" in body
@@ -47,7 +47,11 @@ def test_section_rows_show_value_benchmarks_and_year(sample_store):
     ctx = report.context("2180", sample_store, 0, kind="kommun")
     html = rc.section(ctx).data
     table = rc.context_results(ctx.store_dir)
-    hvb = table[(table["area_code"] == "2180") & (table["indicator"] == "unga_placerade_hvb")].sort_values("year").iloc[-1]
+    hvb = (
+        table[(table["area_code"] == "2180") & (table["indicator"] == "unga_placerade_hvb")]
+        .sort_values("year")
+        .iloc[-1]
+    )
     text = text_of(html)
     assert f"{fmt(hvb['value'], 'per_1000')} 95 % konfidensintervall" in text
     assert fmt(hvb["riket_value"], "per_1000") in text and str(int(hvb["year"])) in text
@@ -61,7 +65,9 @@ def test_a_kommun_without_a_value_reads_uppgift_saknas(sample_store, tmp_path):
     shutil.copytree(sample_store, store)
     ctx_table = pd.read_parquet(store / "context.parquet")
     drop = (ctx_table["area_code"] == "2101") & (ctx_table["indicator"] == "langvarigt_ekonomiskt_bistand")
-    drop2 = (ctx_table["area_code"] == "2101") & (ctx_table["indicator"] == "trangboddhet") & (ctx_table["year"] == 2024)
+    drop2 = (
+        (ctx_table["area_code"] == "2101") & (ctx_table["indicator"] == "trangboddhet") & (ctx_table["year"] == 2024)
+    )
     retired = ctx_table["indicator"] == "inflyttade"  # as if Kolada had retired N01719: no rows anywhere
     ctx_table[~(drop | drop2 | retired)].to_parquet(store / "context.parquet", index=False)
     ctx = report.context("2101", store, 0, kind="kommun")

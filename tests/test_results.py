@@ -62,12 +62,15 @@ def test_crime_rate_interval_and_comparison(results):
     riket_rate = 1511882 / riket_pop * 1e5
     tau2 = (cv / 2) ** 2 * riket_rate
     own = phi * 1e5 / (4 * pop)
-    z_riket = (math.sqrt(9000 / pop * 1e5) - math.sqrt(riket_rate)) / math.sqrt(own + tau2 + phi * 1e5 / (4 * riket_pop))
+    z_riket = (math.sqrt(9000 / pop * 1e5) - math.sqrt(riket_rate)) / math.sqrt(
+        own + tau2 + phi * 1e5 / (4 * riket_pop)
+    )
     # the rest of the län: 24 000 - 9 000 cases among the other nine kommuner (none of them in the
     # store: their between-kommun variation counts as nine equal kommuner, h = 1/9)
     rest_pop = lan_pop - pop
     z_lan = (math.sqrt(9000 / pop * 1e5) - math.sqrt(15000 / rest_pop * 1e5)) / math.sqrt(
-        own + tau2 + phi * 1e5 / (4 * rest_pop) + tau2 / 9)
+        own + tau2 + phi * 1e5 / (4 * rest_pop) + tau2 / 9
+    )
     assert z_riket == pytest.approx(-2.11, abs=0.01) and z_lan == pytest.approx(0.305, abs=0.01)
     assert r.cmp_riket == "lower" and r.cmp_lan == "similar"
     assert r.lan_rest_value == pytest.approx(15000 / rest_pop * 1e5)
@@ -104,7 +107,7 @@ def test_missing_benchmark_is_unknown(write_bra, bra_lines, tmp_path):
 
 def test_csv_is_excel_safe(results, tmp_path):
     res = results.copy()
-    res.loc[0, "area_name"] = "=HYPERLINK(\"http://x\")"
+    res.loc[0, "area_name"] = '=HYPERLINK("http://x")'
     path = tmp_path / "out.csv"
     write_results_csv(res, path)
     raw = path.read_bytes()
@@ -126,10 +129,16 @@ NUMERIC_CONTRACT = ["value", "ci_low", "ci_high", "trend_pct_per_year", "trend_c
 def make_store(crime=(), survey=(), population=(), groups=None) -> Store:
     """A store built directly from rows (no validation, so that bad input can be tested)."""
     c = pd.DataFrame(list(crime), columns=["area_code", "year", "indicator", "count", "rate_per_100k"])
-    c = c.assign(status="final", source="test", count=c["count"].astype("Float64"),
-                 rate_per_100k=c["rate_per_100k"].astype("Float64"))
-    s = pd.DataFrame(list(survey), columns=["area_code", "year", "indicator", "share_pct", "ci_low_pct",
-                                            "ci_high_pct", "n_respondents"]).assign(source="test")
+    c = c.assign(
+        status="final",
+        source="test",
+        count=c["count"].astype("Float64"),
+        rate_per_100k=c["rate_per_100k"].astype("Float64"),
+    )
+    s = pd.DataFrame(
+        list(survey),
+        columns=["area_code", "year", "indicator", "share_pct", "ci_low_pct", "ci_high_pct", "n_respondents"],
+    ).assign(source="test")
     for col in ("share_pct", "ci_low_pct", "ci_high_pct", "n_respondents"):
         s[col] = s[col].astype("Float64")
     p = pd.DataFrame(list(population), columns=["area_code", "year", "population"]).assign(source="test")
@@ -189,8 +198,14 @@ def check_table(res: pd.DataFrame) -> None:
     ranked = res[res["priority_rank"].notna()]
     assert set(ranked["priority_rank"].astype(int)) <= {1, 2, 3}
     assert ranked.groupby("area_code")["priority_rank"].agg(lambda s: sorted(s) == list(range(1, len(s) + 1))).all()
-    column = {"lan": "cmp_lan", "riket": "cmp_riket", "group": "cmp_group", "peers": "cmp_peers",
-              "pooled": "cmp_riket_pooled", "trend": "trend"}
+    column = {
+        "lan": "cmp_lan",
+        "riket": "cmp_riket",
+        "group": "cmp_group",
+        "peers": "cmp_peers",
+        "pooled": "cmp_riket_pooled",
+        "trend": "trend",
+    }
     for r in ranked.itertuples():
         keys = r.priority_basis.split(";")
         assert keys and all(getattr(r, column[k]) in ("higher", "increasing") for k in keys), r
@@ -221,7 +236,17 @@ def test_sample_results_every_contract_column_filled(sample_results):
     assert res["area_code"].nunique() == 290 + 21 + 1
     crime, survey = res[res.source_kind == "crime"], res[res.source_kind == "survey"]
     # Columns that apply to every row are filled for every row.
-    for col in ("area_name", "indicator_label", "value", "ci_low", "ci_high", "eb_value", "cmp_lan", "cmp_riket", "trend"):
+    for col in (
+        "area_name",
+        "indicator_label",
+        "value",
+        "ci_low",
+        "ci_high",
+        "eb_value",
+        "cmp_lan",
+        "cmp_riket",
+        "trend",
+    ):
         assert res[col].notna().all(), col
     assert crime[["count", "population"]].notna().all().all()
     assert survey["n_respondents"].notna().all()
@@ -249,8 +274,9 @@ def test_sample_trends_match_statsmodels(sample_results):
     for i in rng.choice(len(crime), 25, replace=False):
         r = crime.iloc[i]
         first = max(2015, catalogue().get(r.indicator).comparable_from or 0)  # no window spans a recording change
-        s = res[(res.area_code == r.area_code) & (res.indicator == r.indicator) & (res.year <= r.year)
-                & (res.year >= first)]
+        s = res[
+            (res.area_code == r.area_code) & (res.indicator == r.indicator) & (res.year <= r.year) & (res.year >= first)
+        ]
         ref = st.poisson_trend(s["year"], s["count"], s["population"], last_n=5, min_scale=r.funnel_phi)
         assert r.trend == ref.classification
         assert r.trend_pct_per_year == pytest.approx(ref.pct_per_year, rel=1e-6, abs=1e-6)
@@ -281,7 +307,9 @@ def test_sample_eb_matches_esda_national_and_county(sample_results):
     np.testing.assert_allclose(kom["eb_value"].to_numpy(float), ref, rtol=1e-9)
     assert (kom["eb_prior"] == "riket").all() and (kom["eb_prior_n"] == 290).all()
     lan = kom[kom.lan_code == "21"]
-    ref_lan = Empirical_Bayes(lan["count"].to_numpy(float) / phi, lan["population"].to_numpy(float) / phi).r.ravel() * 1e5
+    ref_lan = (
+        Empirical_Bayes(lan["count"].to_numpy(float) / phi, lan["population"].to_numpy(float) / phi).r.ravel() * 1e5
+    )
     np.testing.assert_allclose(lan["eb_lan_value"].to_numpy(float), ref_lan, rtol=1e-9)
     # NTU shares are not shrunk (BRÅ's kommun estimates are model-based already); län and riket
     # neither: their own rate (from count and population where both exist).
@@ -289,8 +317,11 @@ def test_sample_eb_matches_esda_national_and_county(sample_results):
     np.testing.assert_allclose(ntu["eb_value"].to_numpy(float), ntu["value"].to_numpy(float))
     assert (ntu["eb_prior"] == "ingen").all() and ntu["eb_reason"].str.contains("modellbaserad").all()
     big = res[(res.area_level != "kommun") & (res.year == year)]
-    own = np.where(big["count"].notna(), big["count"].astype(float) / big["population"].astype(float) * 1e5,
-                   big["value"].astype(float))
+    own = np.where(
+        big["count"].notna(),
+        big["count"].astype(float) / big["population"].astype(float) * 1e5,
+        big["value"].astype(float),
+    )
     np.testing.assert_allclose(big["eb_value"].to_numpy(float), own)
     np.testing.assert_allclose(big["eb_value"].to_numpy(float), big["value"].to_numpy(float), atol=0.5)  # rounding
 
@@ -321,9 +352,12 @@ def test_sample_phi_matches_statsmodels_and_tau2_by_hand(sample_results):
     res = sample_results
     kom = res[(res.area_level == "kommun") & (res.indicator == "bostadsinbrott")]
     # phi: the Pearson dispersion of statsmodels' Poisson GLM count ~ kommun + year, offset log(population)
-    x = sm.add_constant(pd.get_dummies(kom[["area_code", "year"]].astype(str), drop_first=True).astype(float).to_numpy())
-    fit = sm.GLM(kom["count"].to_numpy(float), x, family=sm.families.Poisson(),
-                 offset=np.log(kom["population"].to_numpy(float))).fit(tol=1e-12)
+    x = sm.add_constant(
+        pd.get_dummies(kom[["area_code", "year"]].astype(str), drop_first=True).astype(float).to_numpy()
+    )
+    fit = sm.GLM(
+        kom["count"].to_numpy(float), x, family=sm.families.Poisson(), offset=np.log(kom["population"].to_numpy(float))
+    ).fit(tol=1e-12)
     phi = max(1.0, fit.pearson_chi2 / fit.df_resid)
     assert kom["funnel_phi"].iloc[0] == pytest.approx(phi, rel=1e-6) and phi > 1.5
     # tau2 of the latest year: DerSimonian-Laird on 10 %-winsorised z-scores around the pooled rate,
@@ -413,12 +447,18 @@ def _mini(groups=None, drop=(), counts=None):
 
 
 def _groups():
-    rows = [("G1", "Landsbygdskommun (ovägt medel)", "skr_kommungrupp", code, None) for code in ("2101", "2104", "2121")]
+    rows = [
+        ("G1", "Landsbygdskommun (ovägt medel)", "skr_kommungrupp", code, None) for code in ("2101", "2104", "2121")
+    ]
     rows += [("G9", "Större stad (ovägt medel)", "skr_kommungrupp", "2180", None)]
-    rows += [("L1", "Liknande kommuner, övergripande, Ockelbo, 2023", "liknande_kommuner", code, "2101")
-             for code in ("2104", "2121", "2180")]
+    rows += [
+        ("L1", "Liknande kommuner, övergripande, Ockelbo, 2023", "liknande_kommuner", code, "2101")
+        for code in ("2104", "2121", "2180")
+    ]
     rows += [("L2", "Liknande kommuner ekonomiskt bistånd, Ockelbo, 2023", "liknande_kommuner", "2180", "2101")]
-    return pd.DataFrame(rows, columns=["group_id", "group_title", "group_kind", "area_code", "subject_code"]).assign(source="test")
+    return pd.DataFrame(rows, columns=["group_id", "group_title", "group_kind", "area_code", "subject_code"]).assign(
+        source="test"
+    )
 
 
 def test_group_comparison_by_hand():
@@ -438,20 +478,23 @@ def test_group_comparison_by_hand():
     own = phi * 1e5 / (4 * 6000)
     h_group = (9500**2 + 11500**2) / 21000**2  # the members' own between-kommun variation
     z_group = (math.sqrt(35 / 6000 * 1e5) - math.sqrt(group)) / math.sqrt(
-        own + tau2 + phi * 1e5 / (4 * 21000) + h_group * tau2)
+        own + tau2 + phi * 1e5 / (4 * 21000) + h_group * tau2
+    )
     assert z_group == pytest.approx(0.956, abs=0.001) and r.cmp_group == "similar"
     # Liknande kommuner: the general group is preferred over the theme group
     peers = (25 + 30 + 405) / (9500 + 11500 + 103000) * 1e5
     assert r.peers_value == pytest.approx(peers) and r.peers_title.startswith("Liknande kommuner, övergripande")
     h_peers = (9500**2 + 11500**2 + 103000**2) / 124000**2
     z_peers = (math.sqrt(35 / 6000 * 1e5) - math.sqrt(peers)) / math.sqrt(
-        own + tau2 + phi * 1e5 / (4 * 124000) + h_peers * tau2)
+        own + tau2 + phi * 1e5 / (4 * 124000) + h_peers * tau2
+    )
     assert z_peers == pytest.approx(0.641, abs=0.001) and r.cmp_peers == "similar"
     # five times the cases would be a difference the model calls one
     big = compute_results(_mini(_groups(), counts={"2101": 170}))
     b = big[(big.area_code == "2101") & (big.year == 2024)].iloc[0]
-    z_big = (math.sqrt(175 / 6000 * 1e5) - math.sqrt(group)) / math.sqrt(own + tau2 + phi * 1e5 / (4 * 21000)
-                                                                          + h_group * tau2)
+    z_big = (math.sqrt(175 / 6000 * 1e5) - math.sqrt(group)) / math.sqrt(
+        own + tau2 + phi * 1e5 / (4 * 21000) + h_group * tau2
+    )
     assert z_big > 1.96 and b.cmp_group == "higher"
     # A kommun alone in its SKR group has no benchmark; Gävle has no peers group
     g = res[(res.area_code == "2180") & (res.year == 2024)].iloc[0]
@@ -482,9 +525,9 @@ def test_ntu_uncertainty_rule():
     survey = []
     for y in (2022, 2023, 2024):
         survey += [
-            ("2101", y, "otrygghet_kvall", 40.0, 30.0, 50.0, 80),    # few respondents, interval 20 wide: usable
-            ("2104", y, "otrygghet_kvall", 40.0, 28.0, 52.0, 300),   # interval 24 points wide
-            ("2180", y, "otrygghet_kvall", 40.0, 37.0, 43.0, 900),   # certain
+            ("2101", y, "otrygghet_kvall", 40.0, 30.0, 50.0, 80),  # few respondents, interval 20 wide: usable
+            ("2104", y, "otrygghet_kvall", 40.0, 28.0, 52.0, 300),  # interval 24 points wide
+            ("2180", y, "otrygghet_kvall", 40.0, 37.0, 43.0, 900),  # certain
             ("21", y, "otrygghet_kvall", 25.0, 24.0, 26.0, 2000),
             ("00", y, "otrygghet_kvall", 26.0, 25.8, 26.2, 60000),
         ]
@@ -580,8 +623,14 @@ def test_missing_benchmarks_unknown_with_reason():
 def test_empty_and_survey_only_stores():
     empty = compute_results(make_store())
     assert list(empty.columns) == RESULT_COLUMNS and empty.empty
-    res = compute_results(make_store(survey=[("2101", 2024, "otrygghet_kvall", 20.0, None, None, 300),
-                                             ("2101", 2023, "otrygghet_kvall", 20.0, None, None, None)]))
+    res = compute_results(
+        make_store(
+            survey=[
+                ("2101", 2024, "otrygghet_kvall", 20.0, None, None, 300),
+                ("2101", 2023, "otrygghet_kvall", 20.0, None, None, None),
+            ]
+        )
+    )
     check_table(res)
     r = res.set_index("year")
     lo, hi = st.wilson_share_ci(20.0, 300)  # no published interval: Wilson from n
@@ -597,8 +646,19 @@ def test_real_dalarna_every_contract_column_filled(real_bra_dalarna, tmp_path):
     check_table(res)
     assert set(res.area_level) == {"kommun", "lan", "riket"}
     assert res[res.area_level == "kommun"].area_code.nunique() == 15
-    for col in ("area_name", "indicator_label", "source_kind", "year", "value", "ci_low", "ci_high", "cmp_lan",
-                "cmp_riket", "trend", "eb_value"):
+    for col in (
+        "area_name",
+        "indicator_label",
+        "source_kind",
+        "year",
+        "value",
+        "ci_low",
+        "ci_high",
+        "cmp_lan",
+        "cmp_riket",
+        "trend",
+        "eb_value",
+    ):
         assert res[col].notna().all(), col
     crime = res[res.source_kind == "crime"]
     assert crime[["count", "population"]].notna().all().all()
@@ -636,8 +696,13 @@ def _part(sample_store, codes=None, lan=("21",)):
         inside = code.str[:2].isin(lan) & ((code.str.len() == 2) | (codes is None) | code.isin(codes or ()))
         return df[inside | (code == "00")].reset_index(drop=True)
 
-    return replace(store, crime=keep(store.crime), survey=keep(store.survey), population=keep(store.population),
-                   groups=store.groups.iloc[0:0])
+    return replace(
+        store,
+        crime=keep(store.crime),
+        survey=keep(store.survey),
+        population=keep(store.population),
+        groups=store.groups.iloc[0:0],
+    )
 
 
 def test_a_store_with_a_single_county(sample_store):
@@ -755,7 +820,10 @@ def test_the_priorities_rank_the_round_of_the_report_year(sample_store):
     assert candidates.any() and (in_round[candidates]).all()
     # mostly 2022; a small kommun whose NTU 2022 was not published (too few answers) has its latest NTU
     # year before it in the round
-    assert set(res.loc[candidates, "year"]) <= {2019, 2020, 2021, 2022} and (res.loc[candidates, "year"] == 2022).mean() > 0.75
+    assert (
+        set(res.loc[candidates, "year"]) <= {2019, 2020, 2021, 2022}
+        and (res.loc[candidates, "year"] == 2022).mean() > 0.75
+    )
     assert res.loc[res.year > 2022, "priority_rank"].isna().all()
     # comparisons and trends are still there for every year
     assert (res.loc[res.year == 2024, "trend"] != "unknown").mean() > 0.9
@@ -766,13 +834,28 @@ def test_metod_documents_every_column_the_statistics_add():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "metod.md").read_text(encoding="utf-8")
-    identity = {"area_code", "area_name", "area_level", "indicator", "indicator_label", "source_kind", "year",
-                "lan_code", "theme", "unit", "status", "population_source", "source", "worse"}
+    identity = {
+        "area_code",
+        "area_name",
+        "area_level",
+        "indicator",
+        "indicator_label",
+        "source_kind",
+        "year",
+        "lan_code",
+        "theme",
+        "unit",
+        "status",
+        "population_source",
+        "source",
+        "worse",
+    }
     missing = [c for c in RESULT_COLUMNS if c not in identity and f"`{c}`" not in text]
     assert not missing
 
 
 # ---- benchmarks derived from complete sets of kommuner; pooled periods kept apart -------------
+
 
 def _county_file(tmp_path, name, drop=(), lan=False):
     """Gävleborg's ten kommuner, 'Totalt antal anmälda brott' 2024, invented counts (100 + 10 i) and rates."""
@@ -783,10 +866,15 @@ def _county_file(tmp_path, name, drop=(), lan=False):
     for i, k in enumerate(registry().kommuner("21")):
         if k.code in drop:
             continue
-        lines += [f"{k.name},Antal,2024,{var},{100 + 10 * i}.0,{kalla}",
-                  f"{k.name},Antal per 100 000 inv,2024,{var},{1000 + 100 * i}.0,{kalla}"]
+        lines += [
+            f"{k.name},Antal,2024,{var},{100 + 10 * i}.0,{kalla}",
+            f"{k.name},Antal per 100 000 inv,2024,{var},{1000 + 100 * i}.0,{kalla}",
+        ]
     if lan:
-        lines += [f"Gävleborgs län,Antal,2024,{var},1450.0,{kalla}", f"Gävleborgs län,Antal per 100 000 inv,2024,{var},1100.0,{kalla}"]
+        lines += [
+            f"Gävleborgs län,Antal,2024,{var},1450.0,{kalla}",
+            f"Gävleborgs län,Antal per 100 000 inv,2024,{var},1100.0,{kalla}",
+        ]
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -825,14 +913,23 @@ def test_nothing_derived_from_an_incomplete_set_and_published_rows_stay(tmp_path
 
 
 def test_pooled_periods_are_compared_only_with_pooled_benchmarks(write_bra, tmp_path):
-    ntu, var = "Nationella trygghetsundersökningen (NTU)", "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
+    ntu, var = (
+        "Nationella trygghetsundersökningen (NTU)",
+        "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet",
+    )
     lines = []
     for area, ar, share, low, high in (
-            ("Gävle", "2017/2018", 30, 27, 33), ("Gävleborgs län", "2017/2018", 20, 19, 21),  # pooled
-            ("Gävle", "2019", 30, 27, 33), ("Gävleborgs län", "2019", 30, 29, 31),  # yearly
-            ("Hela landet", "2018", 10, 9.8, 10.2)):  # a yearly riket 2018: not the pooled period's benchmark
-        lines += [f"{area},Andel (%),{ar},{var},{share},{ntu}", f"{area},KI (95 %) undre gräns,{ar},{var},{low},{ntu}",
-                  f"{area},KI (95 %) övre gräns,{ar},{var},{high},{ntu}"]
+        ("Gävle", "2017/2018", 30, 27, 33),
+        ("Gävleborgs län", "2017/2018", 20, 19, 21),  # pooled
+        ("Gävle", "2019", 30, 27, 33),
+        ("Gävleborgs län", "2019", 30, 29, 31),  # yearly
+        ("Hela landet", "2018", 10, 9.8, 10.2),
+    ):  # a yearly riket 2018: not the pooled period's benchmark
+        lines += [
+            f"{area},Andel (%),{ar},{var},{share},{ntu}",
+            f"{area},KI (95 %) undre gräns,{ar},{var},{low},{ntu}",
+            f"{area},KI (95 %) övre gräns,{ar},{var},{high},{ntu}",
+        ]
     store = tmp_path / "s"
     import_paths([write_bra(lines)], store)
     res = compute_results(load_store(store))

@@ -141,23 +141,30 @@ def table(sample_store):
     return load_results(sample_store, 0)[0]
 
 
-@pytest.mark.parametrize("eq", [
-    {"area_code": "2180"},
-    {"indicator": "totalt"},
-    {"area_code": "0114", "indicator": "otrygghet_kvall"},
-    {"area_code": "2180", "indicator": "totalt", "year": 2023},
-    {"indicator": "totalt", "year": {"crime": 2024, "survey": 2025}},
-    {"area_code": "21", "year": 2024, "source_kind": "crime"},
-    {"area_code": "9999"},
-    {"year": 2024},
-])
+@pytest.mark.parametrize(
+    "eq",
+    [
+        {"area_code": "2180"},
+        {"indicator": "totalt"},
+        {"area_code": "0114", "indicator": "otrygghet_kvall"},
+        {"area_code": "2180", "indicator": "totalt", "year": 2023},
+        {"indicator": "totalt", "year": {"crime": 2024, "survey": 2025}},
+        {"area_code": "21", "year": 2024, "source_kind": "crime"},
+        {"area_code": "9999"},
+        {"year": 2024},
+    ],
+)
 def test_indexed_select_gives_the_rows_a_mask_gives(table, eq):
     from tmb_analysis.periods import year_mask
 
     assert R.table_index(table) is not None
     mask = np.ones(len(table), dtype=bool)
     for col, val in eq.items():
-        mask &= year_mask(table, val) if col == "year" else (table[col].astype("string") == str(val)).fillna(False).to_numpy(bool)
+        mask &= (
+            year_mask(table, val)
+            if col == "year"
+            else (table[col].astype("string") == str(val)).fillna(False).to_numpy(bool)
+        )
     expected = table[mask]
     got = select(table, **eq)
     pd.testing.assert_frame_equal(got, expected)

@@ -32,7 +32,10 @@ def tables(sample_dir):
 def test_files_written(sample_dir):
     names = sorted(p.name for p in sample_dir.iterdir())
     lan = [a.code for a in registry().all_lan()]
-    assert names == sorted([f"exempeldata_bra_kommunindikatorer_{c}.csv" for c in lan] + [SCB_FILE, KOLADA_FILE, CONTEXT_FILE, MANIFEST_NAME])
+    assert names == sorted(
+        [f"exempeldata_bra_kommunindikatorer_{c}.csv" for c in lan]
+        + [SCB_FILE, KOLADA_FILE, CONTEXT_FILE, MANIFEST_NAME]
+    )
     manifest = json.loads((sample_dir / MANIFEST_NAME).read_text("utf-8"))
     assert manifest["note"] == NOTE == "Exempeldata – inte verklig statistik"
     listed = {f["name"]: f["sha256"] for f in manifest["files"]}
@@ -47,7 +50,10 @@ def test_deterministic(tmp_path, sample_dir):
     for p in paths:  # byte-identical to the session's run
         assert p.read_bytes() == (sample_dir / p.name).read_bytes(), p.name
     other = sample_files(seed=7)
-    assert other["exempeldata_bra_kommunindikatorer_21.csv"] != (sample_dir / "exempeldata_bra_kommunindikatorer_21.csv").read_bytes()
+    assert (
+        other["exempeldata_bra_kommunindikatorer_21.csv"]
+        != (sample_dir / "exempeldata_bra_kommunindikatorer_21.csv").read_bytes()
+    )
 
 
 def test_every_file_is_marked_synthetic(tables):
@@ -91,7 +97,9 @@ def test_lan_and_riket_are_sums(tables):
         assert (published["count"] == published["count_sum"]).all(), level
     # population sums too
     kp = pop[pop["area_code"].str.len() == 4]
-    lan_pop = kp.assign(area_code=kp["area_code"].str[:2]).groupby(["area_code", "year"], as_index=False)["population"].sum()
+    lan_pop = (
+        kp.assign(area_code=kp["area_code"].str[:2]).groupby(["area_code", "year"], as_index=False)["population"].sum()
+    )
     check = pop.merge(lan_pop, on=["area_code", "year"], suffixes=("", "_sum"))
     assert len(check) == 21 * 10 and (check["population"] == check["population_sum"]).all()
     riket = pop[pop["area_code"] == RIKET_CODE].set_index("year")["population"]
@@ -129,7 +137,9 @@ def test_populations_are_scbs(tables):
     real = pd.read_csv(REAL_DIR / "scb_folkmangd_nov_2024" / "population.csv", dtype={"kommun_kod": str})
     pop = tables["population"]
     ours = pop[(pop["year"] == 2024) & (pop["area_code"].str.len() == 4)].set_index("area_code")["population"]
-    assert (ours.sort_index().astype(int).to_numpy() == real.set_index("kommun_kod")["population"].sort_index().to_numpy()).all()
+    assert (
+        ours.sort_index().astype(int).to_numpy() == real.set_index("kommun_kod")["population"].sort_index().to_numpy()
+    ).all()
 
 
 def test_victimisation_is_measured_in_the_next_survey(sample_dir):
@@ -187,7 +197,11 @@ def test_published_like_bra(sample_dir):
     other = share[~share["variabel"].str.startswith("Självrapporterad")]["varde"].astype(float)
     assert (other == other.round(0)).all() and (uts == uts.round(1)).all() and not (uts == uts.round(0)).all()
     # the interval is Wilson's around the unrounded share
-    o = gavle[(gavle["variabel"].str.startswith("Otrygghet")) & (gavle["ar"] == "2023")].set_index("enhet")["varde"].astype(float)
+    o = (
+        gavle[(gavle["variabel"].str.startswith("Otrygghet")) & (gavle["ar"] == "2023")]
+        .set_index("enhet")["varde"]
+        .astype(float)
+    )
     x = o.iloc[0] / 100 * n["2023"]
     low, high = proportion_confint(x, n["2023"], method="wilson")
     assert abs(o["KI (95 %) undre gräns"] - low * 100) <= 1.0 and abs(o["KI (95 %) övre gräns"] - high * 100) <= 1.0

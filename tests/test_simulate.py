@@ -29,8 +29,13 @@ def part(sample_store):
         code = df["area_code"].astype(str)
         return df[code.str[:2].isin(LAN) | (code == "00")].reset_index(drop=True)
 
-    return replace(store, crime=keep(store.crime), survey=keep(store.survey), population=keep(store.population),
-                   groups=store.groups[store.groups["area_code"].astype(str).str[:2].isin(LAN)].reset_index(drop=True))
+    return replace(
+        store,
+        crime=keep(store.crime),
+        survey=keep(store.survey),
+        population=keep(store.population),
+        groups=store.groups[store.groups["area_code"].astype(str).str[:2].isin(LAN)].reset_index(drop=True),
+    )
 
 
 def _kommuner(res):

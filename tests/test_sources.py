@@ -41,6 +41,7 @@ def _row(df, **where):
 
 # ---- real data: BRÅ indicators for Dalarna (numbers looked up by hand in the CSV) ------------
 
+
 @pytest.mark.realdata
 def test_real_dalarna_crime(real_bra_dalarna):
     assert detect_format(real_bra_dalarna) == "bra_long"
@@ -97,6 +98,7 @@ def p_vintage(t):
 
 # ---- small BRÅ files --------------------------------------------------------------------
 
+
 def test_bra_long_small(write_bra, bra_lines):
     t = read_bra_long(write_bra(bra_lines))
     assert len(t.crime) == 3 * 2 * 2 and len(t.survey) == 3 * 2
@@ -117,13 +119,17 @@ def test_bra_long_accepts_bom_crlf_and_name_forms(tmp_path, bra_lines):
 
 
 def test_bra_long_missing_marker_means_no_value(write_bra, bra_lines):
-    lines = [ln.replace(",9100.0,", ",..,") if "2024" in ln and ln.startswith("Gävle,Antal,") and "Totalt" in ln else ln for ln in bra_lines]
+    lines = [
+        ln.replace(",9100.0,", ",..,") if "2024" in ln and ln.startswith("Gävle,Antal,") and "Totalt" in ln else ln
+        for ln in bra_lines
+    ]
     t = read_bra_long(write_bra(lines))
     g = _row(t.crime, area_code="2180", year=2024, indicator="totalt")
     assert pd.isna(g["count"]) and g["rate_per_100k"] == 8967
 
 
 # ---- SCB population ----------------------------------------------------------------------
+
 
 def _pxweb_v1(data, columns=None):
     return {
@@ -135,7 +141,14 @@ def _pxweb_v1(data, columns=None):
         ],
         "comments": [],
         "data": data,
-        "metadata": [{"infofile": "BE0101", "updated": "2025-02-21T08:00:00", "label": "Folkmängden efter region och år", "source": "Statistiska centralbyrån"}],
+        "metadata": [
+            {
+                "infofile": "BE0101",
+                "updated": "2025-02-21T08:00:00",
+                "label": "Folkmängden efter region och år",
+                "source": "Statistiska centralbyrån",
+            }
+        ],
     }
 
 
@@ -190,10 +203,19 @@ def test_scb_jsonstat2(tmp_path):
         "id": ["Region", "Kon", "ContentsCode", "Tid"],
         "size": [2, 2, 1, 2],
         "dimension": {
-            "Region": {"label": "region", "category": {"index": {"00": 0, "2180": 1}, "label": {"00": "Riket", "2180": "Gävle"}}},
+            "Region": {
+                "label": "region",
+                "category": {"index": {"00": 0, "2180": 1}, "label": {"00": "Riket", "2180": "Gävle"}},
+            },
             "Kon": {"label": "kön", "category": {"index": {"1": 0, "2": 1}, "label": {"1": "män", "2": "kvinnor"}}},
-            "ContentsCode": {"label": "tabellinnehåll", "category": {"index": {"BE0101N1": 0}, "label": {"BE0101N1": "Folkmängd"}}},
-            "Tid": {"label": "år", "category": {"index": {"2023": 0, "2024": 1}, "label": {"2023": "2023", "2024": "2024"}}},
+            "ContentsCode": {
+                "label": "tabellinnehåll",
+                "category": {"index": {"BE0101N1": 0}, "label": {"BE0101N1": "Folkmängd"}},
+            },
+            "Tid": {
+                "label": "år",
+                "category": {"index": {"2023": 0, "2024": 1}, "label": {"2023": "2023", "2024": "2024"}},
+            },
         },
         "role": {"time": ["Tid"], "metric": ["ContentsCode"], "geo": ["Region"]},
         # Region x Kon x ContentsCode x Tid, last dimension fastest
@@ -226,6 +248,7 @@ def test_truncated_json_names_file(tmp_path):
 
 # ---- detection and dispatch -------------------------------------------------------------
 
+
 def test_detect_by_content_not_extension(tmp_path, bra_lines):
     path = tmp_path / "indikatorer.txt"
     path.write_text("\n".join(["geografi,enhet,ar,variabel,varde,kalla", *bra_lines]) + "\n", encoding="utf-8")
@@ -247,9 +270,22 @@ def test_unrecognised_file(tmp_path):
 
 def test_recognised_but_unsupported(tmp_path):
     path = tmp_path / "events.json"
-    path.write_text(json.dumps([{"id": 1, "datetime": "2023-06-04 7:27:47 +02:00", "name": "04 juni 04:53, Stöld, Gävle",
-                                 "summary": "…", "url": "/x", "type": "Stöld", "location": {"name": "Gävle", "gps": "60.67,17.14"}}]),
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "id": 1,
+                    "datetime": "2023-06-04 7:27:47 +02:00",
+                    "name": "04 juni 04:53, Stöld, Gävle",
+                    "summary": "…",
+                    "url": "/x",
+                    "type": "Stöld",
+                    "location": {"name": "Gävle", "gps": "60.67,17.14"},
+                }
+            ]
+        ),
+        encoding="utf-8",
+    )
     assert detect_format(path) == "polisen_events"
     with pytest.raises(DataValidationError, match="no reader"):
         read_source(path)
@@ -265,6 +301,7 @@ def test_empty_and_missing_files(tmp_path):
 
 
 # ---- synthetic marking --------------------------------------------------------------------
+
 
 def test_synthetic_marking_by_manifest(tmp_path, write_bra, bra_lines):
     path = write_bra(bra_lines, name="a.csv")
@@ -288,6 +325,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 # ---- BRÅ lägesbild workbook ---------------------------------------------------------------
 
+
 @pytest.mark.parametrize("edition", ["2025-04", "2025-12", "2026-04"])
 def test_bra_xlsx_editions(tmp_path, edition):
     """BRÅ's workbook in its three editions (fixtures with invented numbers, tests/fixtures/shapes.py)."""
@@ -295,10 +333,15 @@ def test_bra_xlsx_editions(tmp_path, edition):
     assert detect_format(path) == "bra_xlsx"
     t = read_source(path)
     assert t.provenance["format"] == "bra_xlsx" and t.provenance["publisher"] == "Brå"
-    assert t.provenance["edition"] == {"2025-04": "april 2025", "2025-12": "december 2025", "2026-04": "april 2026"}[edition]
+    assert (
+        t.provenance["edition"]
+        == {"2025-04": "april 2025", "2025-12": "december 2025", "2026-04": "april 2026"}[edition]
+    )
     tot = _row(t.crime, area_code="2080", year=2023, indicator="totalt")
     assert (tot["count"], tot["rate_per_100k"], tot["status"]) == (5043, 8419, "final")
-    vnk = _row(t.crime, area_code="00", year=2024, indicator="vald_nara_kvinnor")  # "Våld i nära relationer, mot kvinnor"
+    vnk = _row(
+        t.crime, area_code="00", year=2024, indicator="vald_nara_kvinnor"
+    )  # "Våld i nära relationer, mot kvinnor"
     assert (vnk["count"], vnk["rate_per_100k"]) == (43362, 410)
     dash = _row(t.crime, area_code="2080", year=2024, indicator="vald_nara_kvinnor")  # '-' is BRÅ's zero
     assert (dash["count"], dash["rate_per_100k"]) == (0, 0)
@@ -310,7 +353,11 @@ def test_bra_xlsx_editions(tmp_path, edition):
     if edition == "2025-04":
         # pooled two-year periods keep their period, stored under their last year; no intervals, no n
         o = _row(s, area_code="2080", year=2024, indicator="otrygghet_kvall")
-        assert (o["period"], o["share_pct"]) == ("2023–2024", 20) and pd.isna(o["ci_low_pct"]) and pd.isna(o["n_respondents"])
+        assert (
+            (o["period"], o["share_pct"]) == ("2023–2024", 20)
+            and pd.isna(o["ci_low_pct"])
+            and pd.isna(o["n_respondents"])
+        )
         card = _row(s, area_code="2080", year=2023, indicator="utsatt_kortbedrageri")  # 'kort-/kreditbedrägeri'
         assert (card["period"], card["share_pct"]) == ("2022–2023", 4.4)
         assert set(s["period"]) == {"2022–2023", "2023–2024", "2021–2022"} and len(s) == 3 * 2 * 2
@@ -332,6 +379,7 @@ def test_bra_xlsx_editions(tmp_path, edition):
 def test_bra_xlsx_victimisation_labelled_by_ntu_year_is_shifted(tmp_path):
     """A pooled sheet whose labels run over the survey years (2022/2023 'enligt NTU 2022–2024') rather
     than the reference years (2021–2023) is read as reference years 2021/2022 …."""
+
     def relabel(wb):
         ws = wb["Kort_kreditbedrägeri-NTU"]
         ws["B2"], ws["C2"] = "2022/2023", "2023/2024"
@@ -343,11 +391,16 @@ def test_bra_xlsx_victimisation_labelled_by_ntu_year_is_shifted(tmp_path):
 
 def test_bra_xlsx_title_offset_must_agree_with_the_catalogue(tmp_path):
     def same_years(wb):
-        wb["Utsatt misshandel"]["A1"] = ("Självrapporterad utsatthet för misshandel 2022–2023, enligt NTU 2022–2023. "
-                                         "Andel (%) utsatta i befolkningen (16–84 år).")
+        wb["Utsatt misshandel"]["A1"] = (
+            "Självrapporterad utsatthet för misshandel 2022–2023, enligt NTU 2022–2023. "
+            "Andel (%) utsatta i befolkningen (16–84 år)."
+        )
 
-    with pytest.raises(DataValidationError, match=r"^bad\.xlsx: sheet 'Utsatt misshandel': the title gives years 2022–2023 "
-                                                  r"'enligt NTU 2022–2023', an offset of 0 year\(s\); the catalogue expects 1"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"^bad\.xlsx: sheet 'Utsatt misshandel': the title gives years 2022–2023 "
+        r"'enligt NTU 2022–2023', an offset of 0 year\(s\); the catalogue expects 1",
+    ):
         read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "bad.xlsx", mutate=same_years))
 
 
@@ -355,7 +408,9 @@ def test_bra_xlsx_values_in_a_footnote_row_are_refused(tmp_path):
     def values(wb):
         wb["Totalt (anmälda)"]["B7"] = 12
 
-    with pytest.raises(DataValidationError, match=r"^bad\.xlsx: 1 unknown area name.*'Källa: Brå' \(cells 'Totalt \(anmälda\)'!B7"):
+    with pytest.raises(
+        DataValidationError, match=r"^bad\.xlsx: 1 unknown area name.*'Källa: Brå' \(cells 'Totalt \(anmälda\)'!B7"
+    ):
         read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "bad.xlsx", mutate=values))
 
 
@@ -363,7 +418,9 @@ def test_bra_xlsx_unknown_indicator_and_area(tmp_path):
     def rename(wb):
         wb["Totalt (anmälda)"]["A1"] = "Påhittade brott (anmälda brott) i kommunen, länet och hela landet"
 
-    with pytest.raises(DataValidationError, match=r"^bad\.xlsx: .*unknown indicator name.*Påhittade brott.*'Totalt \(anmälda\)'!B3"):
+    with pytest.raises(
+        DataValidationError, match=r"^bad\.xlsx: .*unknown indicator name.*Påhittade brott.*'Totalt \(anmälda\)'!B3"
+    ):
         read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "bad.xlsx", mutate=rename))
 
     def area(wb):
@@ -375,7 +432,9 @@ def test_bra_xlsx_unknown_indicator_and_area(tmp_path):
     def header(wb):
         wb["Totalt (anmälda)"]["C2"] = "Antal"
 
-    with pytest.raises(DataValidationError, match=r"header cell 'Totalt \(anmälda\)'!C2 is 'Antal'; expected '<enhet> <year>'"):
+    with pytest.raises(
+        DataValidationError, match=r"header cell 'Totalt \(anmälda\)'!C2 is 'Antal'; expected '<enhet> <year>'"
+    ):
         read_bra_xlsx(shapes.lagesbild_xlsx(tmp_path / "header.xlsx", mutate=header))
 
 
@@ -387,6 +446,7 @@ def test_truncated_workbook(tmp_path):
 
 
 # ---- BRÅ yearly per-kommun CSV -------------------------------------------------------------
+
 
 def test_bra_kommun_csv_2023(tmp_path):
     path = shapes.bra_kommun_csv_2023(tmp_path / "Anmälda brott i kommunerna 2023.csv")
@@ -424,8 +484,9 @@ def test_bra_kommun_csv_year_from_option(tmp_path):
 
 
 def test_bra_kommun_csv_markers_are_missing(tmp_path):
-    path = shapes.bra_kommun_csv_2023(tmp_path / "Anmälda brott i kommunerna 2023.csv", drop=("2101", "2104"),
-                                      extra=("Ockelbo;..;..", "Hofors;812;."))
+    path = shapes.bra_kommun_csv_2023(
+        tmp_path / "Anmälda brott i kommunerna 2023.csv", drop=("2101", "2104"), extra=("Ockelbo;..;..", "Hofors;812;.")
+    )
     t = read_source(path)
     assert t.crime[t.crime["area_code"] == "2101"].empty  # nothing at all: no row, not a zero
     h = _row(t.crime, area_code="2104")
@@ -433,6 +494,7 @@ def test_bra_kommun_csv_markers_are_missing(tmp_path):
 
 
 # ---- BRÅ statistics database ------------------------------------------------------------------
+
 
 def test_bra_databasfil():
     path = FIXTURES / "Databasfil.txt"
@@ -457,10 +519,14 @@ def test_bra_databasfil_errors(tmp_path):
     text = (FIXTURES / "Databasfil.txt").read_bytes().decode("latin-1")
     bad = tmp_path / "Databasfil.txt"
     bad.write_bytes(text.replace("Gävle;Skadegörelsebrott", "Gotham;Skadegörelsebrott").encode("latin-1"))
-    with pytest.raises(DataValidationError, match=r"^Databasfil\.txt: 1 unknown name\(s\) in column Region.*'Gotham' \(line 3\)"):
+    with pytest.raises(
+        DataValidationError, match=r"^Databasfil\.txt: 1 unknown name\(s\) in column Region.*'Gotham' \(line 3\)"
+    ):
         read_source(bad)
     bad.write_bytes(text.replace("Region;Brott;År;Period;Antal;", "Region;Brott;År;Period;Antalet;").encode("latin-1"))
-    with pytest.raises(DataValidationError, match=r"line 1: missing column\(s\) Antal; expected Region;Brott;År;Period;Antal"):
+    with pytest.raises(
+        DataValidationError, match=r"line 1: missing column\(s\) Antal; expected Region;Brott;År;Period;Antal"
+    ):
         read_source(bad)
     bad.write_bytes(text.replace("9 100;8 967;", "-9 100;8 967;").encode("latin-1"))
     with pytest.raises(DataValidationError, match=r"line 2: Antal '-9 100' is negative"):
@@ -471,6 +537,7 @@ def test_bra_databasfil_errors(tmp_path):
 
 
 # ---- BRÅ Excel-derived tables (P1M) -----------------------------------------------------------
+
 
 def test_bra_table_p1m_csv():
     path = FIXTURES / "P1M_2024_utdrag.csv"
@@ -509,6 +576,7 @@ def test_sol_names_are_catalogue_ids():
 
 # ---- SCB CSV ----------------------------------------------------------------------------------
 
+
 def test_scb_csv_code_and_population(tmp_path):
     path = tmp_path / "population.csv"
     path.write_text("kommun_kod,kommun_namn,population\n2180,Gävle,103741\n2101,Ockelbo,5740\n", encoding="utf-8")
@@ -524,18 +592,26 @@ def test_scb_csv_code_and_population(tmp_path):
 
 def test_scb_csv_pxweb_wide_latin1(tmp_path):
     """SCB's PxWeb CSV download: "region","kön","2023","2024", ANSI (Windows-1252), totals only."""
-    text = ('"region","kön","2023","2024"\r\n"00 Riket","totalt",10551707,10587710\r\n'
-            '"2180 Gävle","män",51000,51100\r\n"2180 Gävle","totalt",103528,103879\r\n"2101 Ockelbo","totalt",5800,..\r\n')
+    text = (
+        '"region","kön","2023","2024"\r\n"00 Riket","totalt",10551707,10587710\r\n'
+        '"2180 Gävle","män",51000,51100\r\n"2180 Gävle","totalt",103528,103879\r\n"2101 Ockelbo","totalt",5800,..\r\n'
+    )
     path = tmp_path / "BE0101N1.csv"
     path.write_bytes(text.encode("cp1252"))
     t = read_source(path)
     pop = t.population.set_index(["area_code", "year"])["population"].to_dict()
-    assert pop == {("00", 2023): 10551707, ("00", 2024): 10587710, ("2180", 2023): 103528, ("2180", 2024): 103879,
-                   ("2101", 2023): 5800}
+    assert pop == {
+        ("00", 2023): 10551707,
+        ("00", 2024): 10587710,
+        ("2180", 2023): 103528,
+        ("2180", 2024): 103879,
+        ("2101", 2023): 5800,
+    }
     assert t.provenance["encoding"] == "Windows-1252"
 
 
 # ---- Kolada --------------------------------------------------------------------------------
+
 
 def _kolada_file(tmp_path, *pages) -> Path:
     values = []
@@ -553,7 +629,9 @@ def test_kolada_values(tmp_path):
     assert t.provenance["publisher"] == "Kolada (RKA)"
     g = _row(t.crime, area_code="2180", year=2024, indicator="totalt")
     assert g["rate_per_100k"] == 8967 and pd.isna(g["count"])  # Kolada has rates, not counts of crimes
-    assert _row(t.crime, area_code="21", year=2024, indicator="totalt")["rate_per_100k"] == 8571  # region 0021 -> län 21
+    assert (
+        _row(t.crime, area_code="21", year=2024, indicator="totalt")["rate_per_100k"] == 8571
+    )  # region 0021 -> län 21
     assert _row(t.crime, area_code="00", year=2024, indicator="totalt")["rate_per_100k"] == 14090  # 0000 -> riket
     assert t.crime[t.crime["area_code"] == "2181"].empty  # status '-' = missing, no row
     s = _row(t.survey, area_code="2180", year=2024, indicator="otrygghet_kvall")
@@ -571,14 +649,28 @@ def test_kolada_paged_or_empty_or_unmapped(tmp_path):
     with pytest.raises(DataValidationError, match=r"^empty\.json: empty API response"):
         read_source(empty)
     only = tmp_path / "only.json"
-    only.write_text(json.dumps({"values": [{"kpi": "N07403", "municipality": "2180", "period": 2024,
-                                            "values": [{"gender": "T", "count": 1, "status": "", "value": 1.0}]}]}),
-                    encoding="utf-8")
+    only.write_text(
+        json.dumps(
+            {
+                "values": [
+                    {
+                        "kpi": "N07403",
+                        "municipality": "2180",
+                        "period": 2024,
+                        "values": [{"gender": "T", "count": 1, "status": "", "value": 1.0}],
+                    }
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
     with pytest.raises(DataValidationError, match=r"none of the KPIs N07403 maps to a catalogue indicator"):
         read_source(only)
     area = tmp_path / "area.json"
-    area.write_text(json.dumps({"values": [{"kpi": "N07540", "municipality": "G92790", "period": 2024, "values": []}]}),
-                    encoding="utf-8")
+    area.write_text(
+        json.dumps({"values": [{"kpi": "N07540", "municipality": "G92790", "period": 2024, "values": []}]}),
+        encoding="utf-8",
+    )
     with pytest.raises(DataValidationError, match=r"unknown municipality id\(s\) 'G92790'"):
         read_source(area)
 
@@ -595,6 +687,7 @@ def test_kolada_kpis_map_to_catalogue():
 
 # ---- Kolada groups -------------------------------------------------------------------------
 
+
 def test_kolada_groups_json():
     path = FIXTURES / "kolada_municipality_groups.json"
     assert detect_format(path) == "kolada_groups"
@@ -604,20 +697,30 @@ def test_kolada_groups_json():
     assert set(g.loc[g["group_id"] == "G92790", "area_code"]) == {"2180", "2080", "2281"}
     assert set(g.loc[g["group_id"] == "G92790", "group_kind"]) == {"skr_kommungrupp"}
     peers = g[g["group_id"] == "G37381"]
-    assert set(peers["group_kind"]) == {"liknande_kommuner"} and set(peers["subject_code"]) == {"2180"} and len(peers) == 7
+    assert (
+        set(peers["group_kind"]) == {"liknande_kommuner"} and set(peers["subject_code"]) == {"2180"} and len(peers) == 7
+    )
     other = g[g["group_id"] == "G114418"]
-    assert set(other["group_kind"]) == {"other"} and set(other["area_code"]) == {"20", "21"} and other["subject_code"].isna().all()
+    assert (
+        set(other["group_kind"]) == {"other"}
+        and set(other["area_code"]) == {"20", "21"}
+        and other["subject_code"].isna().all()
+    )
 
 
 def test_kolada_groups_csv_and_errors(tmp_path):
     path = tmp_path / "groups.csv"
-    path.write_text("group_id,group_title,member_id,member_title\n"
-                    "G92787,Storstäder (ovägt medel),0180,Stockholm\nG92787,Storstäder (ovägt medel),1480,Göteborg\n",
-                    encoding="utf-8")
+    path.write_text(
+        "group_id,group_title,member_id,member_title\n"
+        "G92787,Storstäder (ovägt medel),0180,Stockholm\nG92787,Storstäder (ovägt medel),1480,Göteborg\n",
+        encoding="utf-8",
+    )
     assert detect_format(path) == "kolada_groups_csv"
     assert set(read_source(path).groups["area_code"]) == {"0180", "1480"}
-    path.write_text("group_id,group_title,member_id,member_title\nG92787,Storstäder (ovägt medel),1480,Stockholm\n",
-                    encoding="utf-8")
+    path.write_text(
+        "group_id,group_title,member_id,member_title\nG92787,Storstäder (ovägt medel),1480,Stockholm\n",
+        encoding="utf-8",
+    )
     with pytest.raises(DataValidationError, match=r"line 2: member 1480 is Göteborg but its title says 'Stockholm'"):
         read_source(path)
     path.write_text("group_id,group_title,member_id,member_title\nG1,X,9999,Atlantis\n", encoding="utf-8")
@@ -625,15 +728,18 @@ def test_kolada_groups_csv_and_errors(tmp_path):
         read_source(path)
 
 
-@pytest.mark.parametrize("title, code, kind, subject", [
-    ("Storstäder (ovägt medel)", "A1", "skr_kommungrupp", None),
-    ("Pendlingskommun nära mindre tätort (ovägt medel)", "C7", "skr_kommungrupp", None),
-    ("Landsbygdskommun, ej nära större stad", "C8", "skr_kommungrupp", None),
-    ("Liknande kommuner socioekonomi, Gävle, 2020", None, "liknande_kommuner", "2180"),
-    ("Liknande kommuner, övergripande, Malung-Sälen, 2025", None, "liknande_kommuner", "2023"),
-    ("Liknande kommuner räddningstjänst, Region Dalarna, 2024", None, "liknande_kommuner", None),
-    ("Fyrkommunsnätverket (ovägt medel)", None, "other", None),
-])
+@pytest.mark.parametrize(
+    "title, code, kind, subject",
+    [
+        ("Storstäder (ovägt medel)", "A1", "skr_kommungrupp", None),
+        ("Pendlingskommun nära mindre tätort (ovägt medel)", "C7", "skr_kommungrupp", None),
+        ("Landsbygdskommun, ej nära större stad", "C8", "skr_kommungrupp", None),
+        ("Liknande kommuner socioekonomi, Gävle, 2020", None, "liknande_kommuner", "2180"),
+        ("Liknande kommuner, övergripande, Malung-Sälen, 2025", None, "liknande_kommuner", "2023"),
+        ("Liknande kommuner räddningstjänst, Region Dalarna, 2024", None, "liknande_kommuner", None),
+        ("Fyrkommunsnätverket (ovägt medel)", None, "other", None),
+    ],
+)
 def test_group_kinds(title, code, kind, subject):
     assert skr_group_code(title) == code and group_kind(title) == kind and group_subject(title) == subject
 
@@ -646,8 +752,11 @@ EXPOSED_UNIT = "Andel (%) utsatta i befolkningen (16-84 år)."
 
 
 def _ntu_rows(area, ar, var, unit, share, low, high):
-    return [f"{area},{unit},{ar},{var},{share},{NTU}", f"{area},KI (95 %) undre gräns,{ar},{var},{low},{NTU}",
-            f"{area},KI (95 %) övre gräns,{ar},{var},{high},{NTU}"]
+    return [
+        f"{area},{unit},{ar},{var},{share},{NTU}",
+        f"{area},KI (95 %) undre gräns,{ar},{var},{low},{NTU}",
+        f"{area},KI (95 %) övre gräns,{ar},{var},{high},{NTU}",
+    ]
 
 
 def test_bra_long_victimisation_takes_the_respondents_of_the_next_ntu(write_bra):
@@ -663,7 +772,9 @@ def test_bra_long_victimisation_takes_the_respondents_of_the_next_ntu(write_bra)
 def test_bra_long_pooled_periods_keep_their_period(write_bra):
     var = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
     unit = "Andel (%) i befolkningen (16–84 år) som känner sig ganska/mycket otrygga."
-    lines = _ntu_rows("Gävle", "2017/2018", var, unit, 24, 20, 28) + _ntu_rows("Gävle", "2018–2019", var, unit, 23, 19, 27)
+    lines = _ntu_rows("Gävle", "2017/2018", var, unit, 24, 20, 28) + _ntu_rows(
+        "Gävle", "2018–2019", var, unit, 23, 19, 27
+    )
     lines += [f"Gävle,,2017/2018,Antal svarande i NTU.,1100.0,{NTU}", f"Gävle,,2018,Antal svarande i NTU.,555.0,{NTU}"]
     t = read_bra_long(write_bra(lines))
     a = _row(t.survey, year=2018, indicator="otrygghet_kvall")
@@ -673,10 +784,16 @@ def test_bra_long_pooled_periods_keep_their_period(write_bra):
     assert any("pooled two-year" in n for n in t.notes)
 
 
-@pytest.mark.parametrize("ar, message", [
-    ("2017/2019", r"column 'ar' must be a four-digit year \(or a two-year NTU period such as 2017/2018\); found '2017/2019' \(lines 2, 3, 4\)"),
-    ("17", r"column 'ar' .*; found '17' \(lines 2, 3, 4\)"),
-])
+@pytest.mark.parametrize(
+    "ar, message",
+    [
+        (
+            "2017/2019",
+            r"column 'ar' must be a four-digit year \(or a two-year NTU period such as 2017/2018\); found '2017/2019' \(lines 2, 3, 4\)",
+        ),
+        ("17", r"column 'ar' .*; found '17' \(lines 2, 3, 4\)"),
+    ],
+)
 def test_bra_long_bad_periods(write_bra, ar, message):
     var = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
     with pytest.raises(DataValidationError, match=r"^bra\.csv: " + message):
@@ -685,16 +802,26 @@ def test_bra_long_bad_periods(write_bra, ar, message):
 
 def test_bra_long_yearly_and_pooled_value_of_one_year_conflict(write_bra):
     var = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
-    lines = _ntu_rows("Gävle", "2017/2018", var, "Andel (%)", 24, 20, 28) + _ntu_rows("Gävle", "2018", var, "Andel (%)", 23, 19, 27)
-    with pytest.raises(DataValidationError, match=r"^bra\.csv: Gävle .*otrygghet.* has both a pooled 2017–2018 value \(line 2\) "
-                                                  r"and a yearly 2018 value \(line 5\); expected one of them"):
+    lines = _ntu_rows("Gävle", "2017/2018", var, "Andel (%)", 24, 20, 28) + _ntu_rows(
+        "Gävle", "2018", var, "Andel (%)", 23, 19, 27
+    )
+    with pytest.raises(
+        DataValidationError,
+        match=r"^bra\.csv: Gävle .*otrygghet.* has both a pooled 2017–2018 value \(line 2\) "
+        r"and a yearly 2018 value \(line 5\); expected one of them",
+    ):
         read_bra_long(write_bra(lines))
 
 
 def test_bra_long_crime_never_has_a_period(write_bra):
-    lines = ["Gävle,Antal,2017/2018,Totalt antal anmälda brott,100.0,Anmälda brott",
-             "Gävle,Antal per 100 000 inv,2017/2018,Totalt antal anmälda brott,99.0,Anmälda brott"]
-    with pytest.raises(DataValidationError, match=r"^bra\.csv: line 2: reported crime for the period '2017/2018'; expected a single year"):
+    lines = [
+        "Gävle,Antal,2017/2018,Totalt antal anmälda brott,100.0,Anmälda brott",
+        "Gävle,Antal per 100 000 inv,2017/2018,Totalt antal anmälda brott,99.0,Anmälda brott",
+    ]
+    with pytest.raises(
+        DataValidationError,
+        match=r"^bra\.csv: line 2: reported crime for the period '2017/2018'; expected a single year",
+    ):
         read_bra_long(write_bra(lines))
 
 

@@ -418,8 +418,9 @@ def test_poisson_trend_batch_matches_statsmodels_per_series():
         if ref.classification == "unknown":
             assert math.isnan(o["pct_per_year"]) and math.isnan(o["ci_low"]) and o["reason"]
             continue
-        pct, lo, hi, scale, n = _glm_reference(sub["year"].to_numpy(float), sub["count"].to_numpy(float),
-                                               sub["pop"].to_numpy(float))
+        pct, lo, hi, scale, n = _glm_reference(
+            sub["year"].to_numpy(float), sub["count"].to_numpy(float), sub["pop"].to_numpy(float)
+        )
         assert o["pct_per_year"] == pytest.approx(pct, rel=1e-6, abs=1e-6)
         assert o["ci_low"] == pytest.approx(lo, rel=1e-6, abs=1e-6)
         assert o["ci_high"] == pytest.approx(hi, rel=1e-6, abs=1e-6)
@@ -441,8 +442,12 @@ def test_poisson_trend_batch_windows_and_first_year():
 
 
 def test_poisson_trend_batch_bad_input_never_inf():
-    out = st.poisson_trend_batch(["a", "a", "b", "b", "b", "c"], [2020, 2021, 2020, 2021, 2022, 2022],
-                                 [np.inf, 3, pd.NA, None, 4, 0], [0, np.nan, 10, 10, 10, 1e4])
+    out = st.poisson_trend_batch(
+        ["a", "a", "b", "b", "b", "c"],
+        [2020, 2021, 2020, 2021, 2022, 2022],
+        [np.inf, 3, pd.NA, None, 4, 0],
+        [0, np.nan, 10, 10, 10, 1e4],
+    )
     assert (out["classification"] == "unknown").all()
     assert (out["reason"] != "").all()
     assert not np.isinf(out[["pct_per_year", "ci_low", "ci_high", "scale"]].to_numpy(float)).any()
@@ -500,8 +505,11 @@ def test_eb_grouped_matches_esda_per_group(eb_data):
         ref = Empirical_Bayes(counts[m], pops[m]).r.ravel() * 100_000
         np.testing.assert_allclose(out.loc[m, "eb_rate"], ref, rtol=1e-9)
         single = st.eb_shrink(counts[m], pops[m])
-        np.testing.assert_allclose(out.loc[m, ["eb_low", "eb_high", "shrinkage_weight"]].to_numpy(float),
-                                   single[["eb_low", "eb_high", "shrinkage_weight"]].to_numpy(float), rtol=1e-12)
+        np.testing.assert_allclose(
+            out.loc[m, ["eb_low", "eb_high", "shrinkage_weight"]].to_numpy(float),
+            single[["eb_low", "eb_high", "shrinkage_weight"]].to_numpy(float),
+            rtol=1e-12,
+        )
         assert (out.loc[m, "prior_n"] == 20).all()
 
 
@@ -582,7 +590,9 @@ def test_twoway_dispersion_matches_statsmodels_glm():
     out = st.twoway_dispersion(df.y, df.n, df.a, df.t, df.g).set_index("group")
     for g, sub in df.groupby("g"):
         x = sm.add_constant(pd.get_dummies(sub[["a", "t"]].astype(str), drop_first=True).astype(float).to_numpy())
-        fit = sm.GLM(sub.y.to_numpy(float), x, family=sm.families.Poisson(), offset=np.log(sub.n.to_numpy(float))).fit(tol=1e-13)
+        fit = sm.GLM(sub.y.to_numpy(float), x, family=sm.families.Poisson(), offset=np.log(sub.n.to_numpy(float))).fit(
+            tol=1e-13
+        )
         assert out.loc[g, "phi"] == pytest.approx(fit.pearson_chi2 / fit.df_resid, rel=1e-7)
         assert out.loc[g, "df"] == fit.df_resid
     assert out.loc["g1", "phi"] > 2  # the negative-binomial group (variance 3 x mean)
@@ -594,7 +604,9 @@ def test_twoway_dispersion_drops_all_zero_areas_and_bad_rows():
     zero = df.a == "k0"
     ref = st.twoway_dispersion(df.y[~zero], df.n[~zero], df.a[~zero], df.t[~zero])
     df.loc[zero, "y"] = 0  # an area with no events carries no information on the dispersion
-    bad = pd.DataFrame({"y": [np.nan, 5, -1], "n": [1000, 0, 1000], "a": ["x", "y", "z"], "t": [2015] * 3, "g": ["g0"] * 3})
+    bad = pd.DataFrame(
+        {"y": [np.nan, 5, -1], "n": [1000, 0, 1000], "a": ["x", "y", "z"], "t": [2015] * 3, "g": ["g0"] * 3}
+    )
     both = pd.concat([df, bad], ignore_index=True)
     out = st.twoway_dispersion(both.y, both.n, both.a, both.t)
     assert out.phi[0] == pytest.approx(ref.phi[0], rel=1e-9) and out.n_areas[0] == 11
@@ -634,7 +646,9 @@ def test_additive_tau2_alone_flags_small_kommuner_when_counts_are_overdispersed(
     as well, about 5 % of each size class are."""
     rng = np.random.default_rng(7)
     ranks = np.arange(1, 291)
-    pop = np.exp(np.interp(np.log(ranks), np.log([1, 10, 60, 145, 250, 290]), np.log([1e6, 15e4, 45e3, 16e3, 6500, 2500])))
+    pop = np.exp(
+        np.interp(np.log(ranks), np.log([1, 10, 60, 145, 250, 290]), np.log([1e6, 15e4, 45e3, 16e3, 6500, 2500]))
+    )
     phi, rate = 8.0, 3600.0
     flags = {1.0: [], phi: []}
     for _ in range(60):

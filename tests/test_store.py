@@ -32,9 +32,16 @@ def _value(df, **where):
 
 # ---- the example store -------------------------------------------------------------------
 
+
 def test_sample_store(sample_store):
     assert sorted(p.name for p in sample_store.iterdir()) == [
-        "context.parquet", "crime.parquet", "groups.parquet", "population.parquet", "sources.json", "survey.parquet"]
+        "context.parquet",
+        "crime.parquet",
+        "groups.parquet",
+        "population.parquet",
+        "sources.json",
+        "survey.parquet",
+    ]
     st = load_store(sample_store)
     assert st.is_synthetic
     assert len(st.sources) == 24 and all("sha256" in s and "imported_at" in s and "rows" in s for s in st.sources)
@@ -51,7 +58,13 @@ def test_sample_store(sample_store):
     assert st.crime["area_code"].nunique() == 312 and st.survey["area_code"].nunique() == 312
     v = st.vintage
     # NTU a year ahead of crime, as real data arrive; utsatthet 2016 was measured by NTU 2017
-    assert (v.crime_first, v.crime_last, v.crime_last_status, v.survey_first, v.survey_last) == (2016, 2024, "final", 2017, 2025)
+    assert (v.crime_first, v.crime_last, v.crime_last_status, v.survey_first, v.survey_last) == (
+        2016,
+        2024,
+        "final",
+        2017,
+        2025,
+    )
     assert str(v) == "anmälda brott 2016–2024 (2024 slutliga uppgifter), NTU 2017–2025"
     assert str(st.crime["count"].dtype) == "Int64" and str(st.survey["share_pct"].dtype) == "Float64"
     assert str(st.population["population"].dtype) == "Int64" and str(st.crime["year"].dtype) == "int64"
@@ -78,11 +91,14 @@ def test_reimport_changes_nothing(sample_store, sample_dir, tmp_path):
 def test_sample_sources_listed(sample_dir, sample_store):
     """sources.json lists every imported sample file, each marked synthetic."""
     sources = json.loads((sample_store / "sources.json").read_text("utf-8"))
-    assert sorted(s["file"] for s in sources) == sorted(p.name for p in sample_dir.iterdir() if p.name != "exempeldata.json")
+    assert sorted(s["file"] for s in sources) == sorted(
+        p.name for p in sample_dir.iterdir() if p.name != "exempeldata.json"
+    )
     assert all(s["synthetic"] for s in sources)
 
 
 # ---- small stores ------------------------------------------------------------------------
+
 
 def test_import_and_load(write_bra, bra_lines, tmp_path):
     store = tmp_path / "store"
@@ -96,10 +112,19 @@ def test_import_and_load(write_bra, bra_lines, tmp_path):
     assert p["population"] == round(9000 / 8869 * 100_000) and p["source"] == DERIVED_POPULATION_SOURCE
     assert len(st.population) == 6
     sources = json.loads((store / "sources.json").read_text("utf-8"))
-    assert sources[0]["rows"] == {"crime": 12, "survey": 6, "population": 0, "groups": 0, "context": 0} and sources[0]["file"] == "bra.csv"
+    assert (
+        sources[0]["rows"] == {"crime": 12, "survey": 6, "population": 0, "groups": 0, "context": 0}
+        and sources[0]["file"] == "bra.csv"
+    )
     assert sources[0]["status"] == "final" and sources[0]["publisher"] == "Brå"
     assert st.groups.empty and list(st.groups.columns[:6]) == [
-        "group_id", "group_title", "group_kind", "area_code", "subject_code", "source"]
+        "group_id",
+        "group_title",
+        "group_kind",
+        "area_code",
+        "subject_code",
+        "source",
+    ]
 
 
 def test_scb_population_wins_over_derived(write_bra, bra_lines, tmp_path):
@@ -107,7 +132,11 @@ def test_scb_population_wins_over_derived(write_bra, bra_lines, tmp_path):
     scb.write_text(
         json.dumps(
             {
-                "columns": [{"code": "Region", "type": "d"}, {"code": "Tid", "type": "t"}, {"code": "BE0101N1", "type": "c"}],
+                "columns": [
+                    {"code": "Region", "type": "d"},
+                    {"code": "Tid", "type": "t"},
+                    {"code": "BE0101N1", "type": "c"},
+                ],
                 "data": [{"key": ["2180", "2023"], "values": ["101500"]}],
             }
         ),
@@ -188,12 +217,26 @@ def test_final_never_replaced_by_preliminary(write_bra, bra_lines, tmp_path, mon
         if path.name != "prel.csv":
             return real_read(path, year=year)
         rows = [
-            {"area_code": "2180", "year": 2023, "indicator": "totalt", "count": 9999, "rate_per_100k": 9850.0},  # final exists
+            {
+                "area_code": "2180",
+                "year": 2023,
+                "indicator": "totalt",
+                "count": 9999,
+                "rate_per_100k": 9850.0,
+            },  # final exists
             {"area_code": "2180", "year": 2025, "indicator": "totalt", "count": 9300, "rate_per_100k": 9100.0},  # new
         ]
-        crime = to_canonical("crime", pd.DataFrame(rows).assign(status="preliminary", source="Brå (preliminär)",
-                                                                 source_sha256="0" * 64))
-        prov = {"file": "prel.csv", "sha256": "0" * 64, "publisher": "Brå", "vintage": "2025 prel.", "synthetic": False, "format": "test"}
+        crime = to_canonical(
+            "crime", pd.DataFrame(rows).assign(status="preliminary", source="Brå (preliminär)", source_sha256="0" * 64)
+        )
+        prov = {
+            "file": "prel.csv",
+            "sha256": "0" * 64,
+            "publisher": "Brå",
+            "vintage": "2025 prel.",
+            "synthetic": False,
+            "format": "test",
+        }
         return SourceTables(crime=crime, provenance=prov)
 
     monkeypatch.setattr(store_mod, "read_source", fake_read)
@@ -224,7 +267,9 @@ def test_folder_import_skips_manifest_readme_and_hidden(write_bra, bra_lines, tm
     shutil.copy(src, folder / "sub" / "gavleborg.csv")
     (folder / "README.md").write_text("# data\n", encoding="utf-8")
     (folder / ".DS_Store").write_bytes(b"\x00\x01")
-    (folder / "exempeldata.json").write_text('{"note": "Exempeldata – inte verklig statistik", "files": []}', encoding="utf-8")
+    (folder / "exempeldata.json").write_text(
+        '{"note": "Exempeldata – inte verklig statistik", "files": []}', encoding="utf-8"
+    )
     assert [p.name for p in expand_paths([folder])] == ["gavleborg.csv"]
     report = import_paths([folder], tmp_path / "store")
     assert [f["file"] for f in report.files] == ["gavleborg.csv"]
@@ -247,9 +292,19 @@ def test_empty_store_errors(tmp_path):
         assert str(folder) in msg and "tmb sample" in msg and "tmb import" in msg
     # a store with population only still counts as empty
     scb = tmp_path / "pop.json"
-    scb.write_text(json.dumps({"columns": [{"code": "Region", "type": "d"}, {"code": "Tid", "type": "t"},
-                                           {"code": "BE0101N1", "type": "c"}],
-                               "data": [{"key": ["2180", "2023"], "values": ["101500"]}]}), encoding="utf-8")
+    scb.write_text(
+        json.dumps(
+            {
+                "columns": [
+                    {"code": "Region", "type": "d"},
+                    {"code": "Tid", "type": "t"},
+                    {"code": "BE0101N1", "type": "c"},
+                ],
+                "data": [{"key": ["2180", "2023"], "values": ["101500"]}],
+            }
+        ),
+        encoding="utf-8",
+    )
     import_paths([scb], tmp_path / "store")
     with pytest.raises(EmptyStoreError):
         load_store(tmp_path / "store")
@@ -262,17 +317,29 @@ def test_small_revision_is_not_lost(write_bra, bra_lines, tmp_path):
     revised = [ln.replace(",26.46,", ",26.4601,") for ln in bra_lines]
     report = import_paths([write_bra(revised, name="v2.csv")], store)
     assert report.changed and report.tables["survey"].replaced == 1
-    assert _value(load_store(store).survey, area_code="00", year=2023, indicator="otrygghet_kvall")["share_pct"] == 26.4601
+    assert (
+        _value(load_store(store).survey, area_code="00", year=2023, indicator="otrygghet_kvall")["share_pct"] == 26.4601
+    )
 
 
 # ---- vintages, groups, provenance ------------------------------------------------------------
 
+
 def _scb(path, value, updated, year="2023"):
-    path.write_text(json.dumps({
-        "columns": [{"code": "Region", "type": "d"}, {"code": "Tid", "type": "t"}, {"code": "BE0101N1", "type": "c"}],
-        "data": [{"key": ["2180", year], "values": [str(value)]}],
-        "metadata": [{"updated": updated, "label": "Folkmängd"}],
-    }), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "columns": [
+                    {"code": "Region", "type": "d"},
+                    {"code": "Tid", "type": "t"},
+                    {"code": "BE0101N1", "type": "c"},
+                ],
+                "data": [{"key": ["2180", year], "values": [str(value)]}],
+                "metadata": [{"updated": updated, "label": "Folkmängd"}],
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -289,7 +356,9 @@ def test_newer_vintage_replaces_older_never_the_reverse(write_bra, bra_lines, tm
     new = import_paths([_scb(tmp_path / "pop_2026.json", 101700, "2026-02-20T08:00:00")], store)
     assert _value(load_store(store).population, area_code="2180", year=2023)["population"] == 101700
     assert new.tables["population"].replaced == 1
-    assert new.changes == ["population: 1 row(s) from pop_2025.json (2025-02-21) replaced by pop_2026.json (2026-02-20)"]
+    assert new.changes == [
+        "population: 1 row(s) from pop_2025.json (2025-02-21) replaced by pop_2026.json (2026-02-20)"
+    ]
     assert "replaced: population: 1 row(s)" in new.summary()
 
 
@@ -310,8 +379,20 @@ def test_same_figures_from_another_file_change_nothing(write_bra, bra_lines, tmp
 def test_groups_are_replaced_as_a_whole(tmp_path):
     def groups(name, members):
         path = tmp_path / name
-        path.write_text(json.dumps({"values": [{"id": "G92790", "title": "Större stad (ovägt medel)",
-                                                "members": [{"id": m, "title": ""} for m in members]}]}), encoding="utf-8")
+        path.write_text(
+            json.dumps(
+                {
+                    "values": [
+                        {
+                            "id": "G92790",
+                            "title": "Större stad (ovägt medel)",
+                            "members": [{"id": m, "title": ""} for m in members],
+                        }
+                    ]
+                }
+            ),
+            encoding="utf-8",
+        )
         return path
 
     store = tmp_path / "store"
@@ -328,8 +409,17 @@ def test_fetch_sidecar_joins_the_provenance(write_bra, bra_lines, tmp_path):
     import hashlib
 
     side = path.with_name("bra.csv.provenance.json")
-    side.write_text(json.dumps({"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "url": "https://bra.se/x.csv",
-                                "retrieved_at": "2026-03-28T09:00:00+00:00", "fetched_with": "tmb-analys"}), encoding="utf-8")
+    side.write_text(
+        json.dumps(
+            {
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "url": "https://bra.se/x.csv",
+                "retrieved_at": "2026-03-28T09:00:00+00:00",
+                "fetched_with": "tmb-analys",
+            }
+        ),
+        encoding="utf-8",
+    )
     store = tmp_path / "store"
     report = import_paths([tmp_path], store)
     assert [f["file"] for f in report.files] == ["bra.csv"]
@@ -375,15 +465,28 @@ def test_same_figure_with_less_detail_keeps_the_detailed_row(write_bra, bra_line
     import_paths([write_bra(bra_lines)], store)
 
     def kv(kpi, year, value):
-        return {"kpi": kpi, "municipality": "2180", "period": year,
-                "values": [{"gender": "T", "count": 1, "status": "", "value": value}]}
+        return {
+            "kpi": kpi,
+            "municipality": "2180",
+            "period": year,
+            "values": [{"gender": "T", "count": 1, "status": "", "value": value}],
+        }
 
     kolada = tmp_path / "kolada.json"
-    kolada.write_text(json.dumps({"count": 3, "next_url": None, "values": [
-        kv("N07540", 2024, 8967.0),   # the same rate as Brå's, without the count of crimes
-        kv("N07609", 2024, 23.0),     # the same NTU share, without interval or respondents
-        kv("N07609", 2023, 25.0),     # a different share: a revision, which wins
-    ]}), encoding="utf-8")
+    kolada.write_text(
+        json.dumps(
+            {
+                "count": 3,
+                "next_url": None,
+                "values": [
+                    kv("N07540", 2024, 8967.0),  # the same rate as Brå's, without the count of crimes
+                    kv("N07609", 2024, 23.0),  # the same NTU share, without interval or respondents
+                    kv("N07609", 2023, 25.0),  # a different share: a revision, which wins
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     report = import_paths([kolada], store)
     st = load_store(store)
     crime = _value(st.crime, area_code="2180", year=2024, indicator="totalt")
@@ -395,12 +498,15 @@ def test_same_figure_with_less_detail_keeps_the_detailed_row(write_bra, bra_line
     revised = _value(st.survey, area_code="2180", year=2023, indicator="otrygghet_kvall")
     assert revised["share_pct"] == 25.0 and pd.isna(revised["ci_low_pct"])
     assert report.tables["survey"].replaced == 1
-    assert any("restate stored figures without their ci_low_pct and ci_high_pct and n_respondents" in w
-               for w in report.warnings), report.warnings
+    assert any(
+        "restate stored figures without their ci_low_pct and ci_high_pct and n_respondents" in w
+        for w in report.warnings
+    ), report.warnings
     assert not any("newer vintage" in w for w in report.warnings), report.warnings
 
 
 # ---- example data and real data never share a store ----------------------------------------
+
 
 def test_real_files_into_an_example_store_are_refused(sample_store, write_bra, bra_lines, tmp_path, capsys):
     from tmb_analysis.cli import main
@@ -430,7 +536,9 @@ def test_example_data_into_a_real_store_and_both_at_once_are_refused(sample_dir,
     real = write_bra(bra_lines, name="riktig.csv")
     import_paths([real], store)
     example = sample_dir / "exempeldata_bra_kommunindikatorer_21.csv"
-    with pytest.raises(MixedStoreError, match=r"^exempeldata_bra_kommunindikatorer_21\.csv: is example data .* holds real data"):
+    with pytest.raises(
+        MixedStoreError, match=r"^exempeldata_bra_kommunindikatorer_21\.csv: is example data .* holds real data"
+    ):
         import_paths([example], store)
     with pytest.raises(MixedStoreError, match=r"^riktig\.csv: real files and example data .* in one import"):
         import_paths([real, example], tmp_path / "other")
@@ -450,9 +558,14 @@ def test_published_lan_count_against_its_complete_kommun_sum(tmp_path):
         for i, k in enumerate(ks):
             if k.code in drop:
                 continue
-            lines += [f"{k.name},Antal,2024,{ntu},{100 + i}.0,{crime}", f"{k.name},Antal per 100 000 inv,2024,{ntu},900.0,{crime}"]
-        lines += [f"Gävleborgs län,Antal,2024,{ntu},{lan_count}.0,{crime}",
-                  f"Gävleborgs län,Antal per 100 000 inv,2024,{ntu},910.0,{crime}"]
+            lines += [
+                f"{k.name},Antal,2024,{ntu},{100 + i}.0,{crime}",
+                f"{k.name},Antal per 100 000 inv,2024,{ntu},900.0,{crime}",
+            ]
+        lines += [
+            f"Gävleborgs län,Antal,2024,{ntu},{lan_count}.0,{crime}",
+            f"Gävleborgs län,Antal per 100 000 inv,2024,{ntu},910.0,{crime}",
+        ]
         path = tmp_path / name
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
@@ -462,5 +575,6 @@ def test_published_lan_count_against_its_complete_kommun_sum(tmp_path):
     report = import_paths([write("off.csv", total + 7)], tmp_path / "b")
     assert report.warnings == [
         f"crime: Gävleborgs län 2024 totalt: the published count {total + 7} differs from the sum of its 10 kommuner, "
-        f"{total} (rows area_code=21 and its kommuner, indicator=totalt, year=2024; from off.csv)"]
+        f"{total} (rows area_code=21 and its kommuner, indicator=totalt, year=2024; from off.csv)"
+    ]
     assert not import_paths([write("part.csv", total + 7, drop=("2101",))], tmp_path / "c").warnings

@@ -50,8 +50,14 @@ def test_indicator_table_structure_and_headings(results):
     assert tags.count("table") == 1 and tags.count("caption") == 1 and tags.count("thead") == 1
     cols = [a for t, a in c.tags if t == "th" and a.get("scope") == "col"]
     assert len(cols) == 6
-    for heading in ("Indikator", "Värde", "95\u00a0% konfidensintervall", "Jämfört med länet",
-                    "Jämfört med riket", "Trend (% per år)"):
+    for heading in (
+        "Indikator",
+        "Värde",
+        "95\u00a0% konfidensintervall",
+        "Jämfört med länet",
+        "Jämfört med riket",
+        "Trend (% per år)",
+    ):
         assert f'<th scope="col">{heading}</th>' in html
     assert HEADINGS[0] == "Indikator"
     # one rowgroup header per theme, in catalogue theme order
@@ -62,7 +68,9 @@ def test_indicator_table_structure_and_headings(results):
 
 
 def test_indicator_table_values_are_swedish(results):
-    row = results[(results.area_code == "2180") & (results.year == 2024) & (results.indicator == "skadegorelse")].iloc[0]
+    row = results[(results.area_code == "2180") & (results.year == 2024) & (results.indicator == "skadegorelse")].iloc[
+        0
+    ]
     html = indicator_table_html(results, "2180", 2024)
     rate = f"{round(row.value):,}".replace(",", "\u00a0")
     assert rate in html
@@ -73,14 +81,22 @@ def test_indicator_table_values_are_swedish(results):
 
 def test_every_comparison_has_symbol_word_and_class():
     df = synthetic_results().query("year == 2024 and area_code == '2180'").copy()
-    for cmp, trend in (("higher", "increasing"), ("lower", "decreasing"), ("similar", "no_clear_trend"),
-                       ("unknown", "unknown")):
+    for cmp, trend in (
+        ("higher", "increasing"),
+        ("lower", "decreasing"),
+        ("similar", "no_clear_trend"),
+        ("unknown", "unknown"),
+    ):
         df["cmp_lan"] = cmp
         df["cmp_riket"] = cmp
         df["trend"] = trend
         html = indicator_table_html(df, "2180", 2024)
         symbol, word = COMPARISON_TEXT[cmp]
-        assert re.search(rf'<td class="cmp-{cmp}[^"]*"><span class="sym" aria-hidden="true">{re.escape(symbol)}</span> {word}</td>', html)
+        assert re.search(
+            rf'<td class="cmp-{cmp}[^"]*" data-label="Länet"><span class="sym" aria-hidden="true">'
+            rf"{re.escape(symbol)}</span> {word}</td>",
+            html,
+        )
         tsym, tword = TREND_TEXT[trend].split(" ", 1)
         assert f'<span class="sym" aria-hidden="true">{tsym}</span> {tword}' in html
     assert 'class="cmp-higher-bad"' in indicator_table_html(df.assign(cmp_lan="higher"), "2180", 2024)
@@ -88,8 +104,11 @@ def test_every_comparison_has_symbol_word_and_class():
 
 
 def test_worse_lower_flips_the_colour_class():
-    df = synthetic_results().query("year == 2024 and area_code == '2180'").assign(
-        worse="lower", cmp_lan="higher", cmp_riket="lower", trend="increasing")
+    df = (
+        synthetic_results()
+        .query("year == 2024 and area_code == '2180'")
+        .assign(worse="lower", cmp_lan="higher", cmp_riket="lower", trend="increasing")
+    )
     html = indicator_table_html(df, "2180", 2024)
     assert "cmp-higher-good" in html and "cmp-lower-bad" in html and "trend-increasing-good" in html
 
@@ -144,13 +163,26 @@ def test_lan_table(results):
 def test_lan_table_lists_kommun_without_data(results):
     df = results[results.area_code != "2101"]
     html = lan_table_html(df, "21", "skadegorelse", 2024)
-    assert '<th scope="row">Ockelbo</th><td class="num">–<span class="sub">uppgift saknas</span>' in html
+    assert (
+        '<th scope="row">Ockelbo</th><td class="num" data-label="Värde">–<span class="sub">uppgift saknas</span>'
+        in html
+    )
 
 
 def test_table_css_covers_classes():
-    for cls in ("cmp-higher-bad", "cmp-lower-good", "cmp-higher-good", "cmp-lower-bad", "cmp-similar",
-                "cmp-unknown", "trend-increasing-bad", "trend-decreasing-good", "trend-no_clear_trend",
-                "trend-unknown", "visually-hidden"):
+    for cls in (
+        "cmp-higher-bad",
+        "cmp-lower-good",
+        "cmp-higher-good",
+        "cmp-lower-bad",
+        "cmp-similar",
+        "cmp-unknown",
+        "trend-increasing-bad",
+        "trend-decreasing-good",
+        "trend-no_clear_trend",
+        "trend-unknown",
+        "visually-hidden",
+    ):
         assert f".{cls}" in TABLE_CSS
     assert "@media print" in TABLE_CSS and "@" not in TABLE_CSS.replace("@media", "")
 
@@ -164,12 +196,23 @@ def test_lan_matrix_one_row_per_kommun_cells_classed_by_riket(results):
     skad = next(t for t in tables if "Skadegörelsebrott<span" in t)
     rows = re.findall(r'<tr><th scope="row">([^<]*)</th>(.*?)</tr>', skad)
     names = [n for n, _ in rows]
-    assert names[:10] == ["Bollnäs", "Gävle", "Hofors", "Hudiksvall", "Ljusdal", "Nordanstig", "Ockelbo",
-                          "Ovanåker", "Sandviken", "Söderhamn"] and names[10:] == ["Gävleborgs län", "Riket"]
+    assert names[:10] == [
+        "Bollnäs",
+        "Gävle",
+        "Hofors",
+        "Hudiksvall",
+        "Ljusdal",
+        "Nordanstig",
+        "Ockelbo",
+        "Ovanåker",
+        "Sandviken",
+        "Söderhamn",
+    ] and names[10:] == ["Gävleborgs län", "Riket"]
     assert "Vansbro" not in names
     sel = results[(results.year == 2024) & (results.indicator == "skadegorelse")].set_index("area_name")
-    col = skad.split("<th scope=\"col\">")[1:].index(next(h for h in skad.split("<th scope=\"col\">")[1:]
-                                                          if h.startswith("Skadegörelsebrott")))
+    col = skad.split('<th scope="col">')[1:].index(
+        next(h for h in skad.split('<th scope="col">')[1:] if h.startswith("Skadegörelsebrott"))
+    )
     for name, cells in rows[:10]:
         tds = re.findall(r"<td( class=\"[^\"]*\")?>([^<]*)</td>", cells)
         cls, text = tds[col - 1]
@@ -184,8 +227,12 @@ def test_lan_matrix_one_row_per_kommun_cells_classed_by_riket(results):
 def test_lan_matrix_symbols_come_with_words_for_screen_readers():
     from tmb_analysis.tables import MATRIX_CSS
 
-    for cls, word in (("cmp-higher-bad", "h\\0000f6gre \\0000e4n riket"), ("cmp-lower-good", "l\\0000e4gre"),
-                      ("cmp-similar", "ingen s\\0000e4ker skillnad"), ("cmp-unknown", "ok\\0000e4nt")):
+    for cls, word in (
+        ("cmp-higher-bad", "h\\0000f6gre \\0000e4n riket"),
+        ("cmp-lower-good", "l\\0000e4gre"),
+        ("cmp-similar", "ingen s\\0000e4ker skillnad"),
+        ("cmp-unknown", "ok\\0000e4nt"),
+    ):
         rule = next(line for line in MATRIX_CSS.splitlines() if f"td.{cls}::after" in line)
         assert " / " in rule and word in rule, rule
 
@@ -202,23 +249,46 @@ def test_lan_matrix_escapes_data_text():
 def test_small_kommun_shows_stabilised_and_pooled_rates():
     from tmb_analysis.tables import _value_cell
 
-    row = {"indicator": "bostadsinbrott", "unit": "per_100k", "value": 250.0, "count": 15, "population": 6000,
-           "eb_value": 181.4, "pooled_value": 203.7, "pooled_years": "2023–2025", "small_area": True}
+    row = {
+        "indicator": "bostadsinbrott",
+        "unit": "per_100k",
+        "value": 250.0,
+        "count": 15,
+        "population": 6000,
+        "eb_value": 181.4,
+        "pooled_value": 203.7,
+        "pooled_years": "2023–2025",
+        "small_area": True,
+    }
     cell = str(_value_cell(row, show_eb=True))
-    assert "stabiliserat: 181" in cell and "2023–2025 sammantaget: 204" in cell
-    assert "stabiliserat" not in str(_value_cell(dict(row, small_area=False), show_eb=True))
-    assert "sammantaget" not in str(_value_cell(row, show_eb=False))  # län and riket rows
+    # issue 13: the words say what the numbers are (a smoothed value; a three-year average rate, not a count)
+    assert "utjämnat värde: 181" in cell and "snitt 2023–2025: 204 per 100\u00a0000 inv." in cell
+    assert "utjämnat" not in str(_value_cell(dict(row, small_area=False), show_eb=True))
+    assert "snitt" not in str(_value_cell(row, show_eb=False))  # län and riket rows
     # without the flag (an older results table) the population decides
     legacy = {k: v for k, v in row.items() if k != "small_area"}
-    assert "stabiliserat" in str(_value_cell(legacy, show_eb=True))
-    assert "stabiliserat" not in str(_value_cell(dict(legacy, population=45_000), show_eb=True))
+    assert "utjämnat" in str(_value_cell(legacy, show_eb=True))
+    assert "utjämnat" not in str(_value_cell(dict(legacy, population=45_000), show_eb=True))
 
 
 def test_recording_changes_are_said_where_the_years_span_them():
     from tmb_analysis.tables import recording_note
 
     note = recording_note(["vald_nara_kvinnor", "totalt", "bilbrott"], 2016, 2025)
-    assert note == ("Våld i nära relationer mot kvinnor: registreringen ändrades, jämförbart från 2020; "
-                    "Bilbrott: registreringen ändrades, jämförbart från 2018.")
+    assert note == (
+        "Våld i nära relationer mot kvinnor: registreringen ändrades, jämförbart från 2020; "
+        "Bilbrott: registreringen ändrades, jämförbart från 2018."
+    )
     assert recording_note(["vald_nara_kvinnor"], 2021, 2025) == ""  # all the years shown are comparable
     assert recording_note(["totalt"], 2016, 2025) == ""
+
+
+def test_sources_note_says_where_the_population_comes_from():
+    from tmb_analysis.tables import sources_note
+
+    assert sources_note(["crime", "survey"]) == (
+        "Källor: Brå (anmälda brott och Nationella trygghetsundersökningen, NTU) och SCB (folkmängd)."
+    )
+    derived = sources_note(["crime"], scb_population=False)
+    assert "SCB" not in derived and "härledd ur Brå:s antal" in derived and derived.count("Källa") == 1
+    assert "SCB" not in sources_note(["crime", "survey"], scb_population=False)

@@ -41,6 +41,7 @@ def _replace(lines, old, new, where=lambda ln: True, count=1):
 
 # ---- through the readers (BRÅ long form) -------------------------------------------------
 
+
 def test_negative_count(write_bra, bra_lines):
     lines = _replace(bra_lines, ",9000.0,", ",-5.0,")
     msg = _error(write_bra(lines, name="negativ.csv"))
@@ -131,7 +132,7 @@ def test_wrong_delimiter(write_bra, bra_lines):
 
 
 def test_non_numeric_value(write_bra, bra_lines):
-    lines = _replace(bra_lines, ",24.0,", ",\"24,5\",")
+    lines = _replace(bra_lines, ",24.0,", ',"24,5",')
     msg = _error(write_bra(lines, name="text.csv"))
     assert "must be numeric" in msg and "decimal mark" in msg and "'24,5' (line 7)" in msg
 
@@ -144,9 +145,17 @@ def test_bad_year(write_bra, bra_lines):
 
 # ---- validate() on canonical frames --------------------------------------------------------
 
+
 def _crime(**overrides):
-    row = {"area_code": "2180", "year": 2023, "indicator": "totalt", "count": 9000, "rate_per_100k": 8869.0,
-           "status": "final", "source": "Brå"}
+    row = {
+        "area_code": "2180",
+        "year": 2023,
+        "indicator": "totalt",
+        "count": 9000,
+        "rate_per_100k": 8869.0,
+        "status": "final",
+        "source": "Brå",
+    }
     row.update(overrides)
     return to_canonical("crime", pd.DataFrame([row]))
 
@@ -183,12 +192,17 @@ def test_validate_reports_duplicates_and_missing_columns():
     dup = pd.concat([_crime(), _crime()], ignore_index=True)
     with pytest.raises(DataValidationError, match=r"fil.csv: invalid crime data: 2 rows repeat a key"):
         validate("crime", dup, "fil.csv")
-    with pytest.raises(DataValidationError, match=r"missing column\(s\) population; expected columns: area_code, year, population, source"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"missing column\(s\) population; expected columns: area_code, year, population, source",
+    ):
         validate("population", pd.DataFrame({"area_code": ["2180"], "year": [2023], "source": ["SCB"]}), "pop.json")
 
 
 def test_validate_population_and_dtypes():
-    pop = to_canonical("population", pd.DataFrame({"area_code": ["2180"], "year": [2023], "population": [0], "source": ["SCB"]}))
+    pop = to_canonical(
+        "population", pd.DataFrame({"area_code": ["2180"], "year": [2023], "population": [0], "source": ["SCB"]})
+    )
     with pytest.raises(DataValidationError, match="population above 0"):
         validate("population", pop, "pop.json")
     bad = _crime().astype({"count": "float64"})
@@ -200,9 +214,16 @@ def test_validate_population_and_dtypes():
 
 # ---- the groups table, the optional source column, the fast path ----------------------------
 
+
 def _groups(**overrides):
-    row = {"group_id": "G92790", "group_title": "Större stad (ovägt medel)", "group_kind": "skr_kommungrupp",
-           "area_code": "2180", "subject_code": None, "source": "Kolada (RKA)"}
+    row = {
+        "group_id": "G92790",
+        "group_title": "Större stad (ovägt medel)",
+        "group_kind": "skr_kommungrupp",
+        "area_code": "2180",
+        "subject_code": None,
+        "source": "Kolada (RKA)",
+    }
     row.update(overrides)
     return to_canonical("groups", pd.DataFrame([row]))
 
@@ -210,8 +231,12 @@ def _groups(**overrides):
 def test_groups_schema():
     validate("groups", _groups(), "g.json")
     validate("groups", _groups(group_kind="liknande_kommuner", subject_code="2180"), "g.json")
-    for overrides, expect in (({"group_kind": "vänner"}, "one of skr_kommungrupp"), ({"subject_code": "21"}, "kommun code"),
-                              ({"area_code": "9999"}, "known SCB area code"), ({"group_id": ""}, "non-empty group id")):
+    for overrides, expect in (
+        ({"group_kind": "vänner"}, "one of skr_kommungrupp"),
+        ({"subject_code": "21"}, "kommun code"),
+        ({"area_code": "9999"}, "known SCB area code"),
+        ({"group_id": ""}, "non-empty group id"),
+    ):
         with pytest.raises(DataValidationError, match=expect) as exc:
             validate("groups", _groups(**overrides), "g.json")
         assert str(exc.value).startswith("g.json: invalid groups data:")
@@ -227,16 +252,19 @@ def test_source_sha256_is_optional_but_checked():
         validate("crime", df.assign(source_sha256="abc"), "x.csv")
 
 
-@pytest.mark.parametrize("name, frame", [
-    ("crime", lambda: _crime()),
-    ("crime", lambda: _crime(count=-1)),
-    ("crime", lambda: _crime(area_code="9999")),
-    ("crime", lambda: _crime(status="prel")),
-    ("crime", lambda: pd.concat([_crime(), _crime()], ignore_index=True)),
-    ("crime", lambda: _crime().astype({"count": "float64"})),
-    ("groups", lambda: _groups()),
-    ("groups", lambda: _groups(subject_code="00")),
-])
+@pytest.mark.parametrize(
+    "name, frame",
+    [
+        ("crime", lambda: _crime()),
+        ("crime", lambda: _crime(count=-1)),
+        ("crime", lambda: _crime(area_code="9999")),
+        ("crime", lambda: _crime(status="prel")),
+        ("crime", lambda: pd.concat([_crime(), _crime()], ignore_index=True)),
+        ("crime", lambda: _crime().astype({"count": "float64"})),
+        ("groups", lambda: _groups()),
+        ("groups", lambda: _groups(subject_code="00")),
+    ],
+)
 def test_fast_path_agrees_with_the_schema(name, frame):
     from pandera.errors import SchemaErrors
 
@@ -262,9 +290,22 @@ def _kommun_csv(tmp, **kw):
 
 def _kolada(tmp, value):
     path = tmp / "kolada.json"
-    path.write_text(json.dumps({"values": [{"kpi": "N07609", "municipality": "2180", "period": 2024,
-                                            "values": [{"gender": "T", "count": 1, "status": "", "value": value}]}],
-                                "next_url": None}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "values": [
+                    {
+                        "kpi": "N07609",
+                        "municipality": "2180",
+                        "period": 2024,
+                        "values": [{"gender": "T", "count": 1, "status": "", "value": value}],
+                    }
+                ],
+                "next_url": None,
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -288,24 +329,53 @@ def _missing_column(tmp):
 
 
 BAD_INPUT = {
-    "wrong encoding": (lambda t: _kommun_csv(t, encoding="cp1252"), r"not valid UTF-8: byte 0x.. at .*\(line \d+, column \d+\).*ISO-8859-1"),
-    "wrong delimiter": (lambda t: _kommun_csv(t, sep=","), r"line 1: the columns are separated by commas \(,\); expected semicolons"),
+    "wrong encoding": (
+        lambda t: _kommun_csv(t, encoding="cp1252"),
+        r"not valid UTF-8: byte 0x.. at .*\(line \d+, column \d+\).*ISO-8859-1",
+    ),
+    "wrong delimiter": (
+        lambda t: _kommun_csv(t, sep=","),
+        r"line 1: the columns are separated by commas \(,\); expected semicolons",
+    ),
     "truncated file": (_truncated, r"line 291: 2 field\(s\), expected 3 — the file looks truncated"),
-    "truncated json": (lambda t: (t / "cut.json").write_text('{"values": [{"kpi": "N07540", "munic', encoding="utf-8") and t / "cut.json",
-                       r"not valid JSON.*truncated"),
+    "truncated json": (
+        lambda t: (
+            (t / "cut.json").write_text('{"values": [{"kpi": "N07540", "munic', encoding="utf-8") and t / "cut.json"
+        ),
+        r"not valid JSON.*truncated",
+    ),
     "missing column": (_missing_column, r"line 1: missing column\(s\) Brott; expected Region;Brott;År;Period;Antal"),
-    "renamed column": (_renamed, r"line 1: the header is 'kommun;count;per 100 000 inv'; expected the columns Kommun;Antal"),
-    "duplicated kommun": (lambda t: _kommun_csv(t, extra=("Gävle kommun;1;1",)),
-                          r"duplicated kommun: 291 kommun rows for 290 kommuner; 'Gävle' \(line \d+\) and 'Gävle kommun' \(line 292\)"),
-    "289 kommuner": (lambda t: _kommun_csv(t, drop=("2180",)), r"must list all 290 kommuner; found 289: missing Gävle \(2180\)"),
+    "renamed column": (
+        _renamed,
+        r"line 1: the header is 'kommun;count;per 100 000 inv'; expected the columns Kommun;Antal",
+    ),
+    "duplicated kommun": (
+        lambda t: _kommun_csv(t, extra=("Gävle kommun;1;1",)),
+        r"duplicated kommun: 291 kommun rows for 290 kommuner; 'Gävle' \(line \d+\) and 'Gävle kommun' \(line 292\)",
+    ),
+    "289 kommuner": (
+        lambda t: _kommun_csv(t, drop=("2180",)),
+        r"must list all 290 kommuner; found 289: missing Gävle \(2180\)",
+    ),
     "291 kommuner": (lambda t: _kommun_csv(t, extra=("Sandvikens kommun;5;5",)), r"291 kommun rows for 290 kommuner"),
-    "negative count": (lambda t: _kommun_csv(t, drop=("2180",), extra=("Gävle;-12;8 000",)),
-                       r"line 291: Antal '-12' is negative; expected a count or rate of 0 or more"),
-    "share outside 0-100": (lambda t: _kolada(t, 130.0), r"invalid survey data: column 'share_pct'.*between 0 and 100.*area_code=2180"),
-    "unknown name": (lambda t: _kommun_csv(t, drop=("2180",), extra=("Gotham;1;1",)),
-                     r"1 unknown name\(s\) in column Kommun .*'Gotham' \(line 291\)"),
-    "empty API response": (lambda t: (t / "empty.json").write_text('{"values": [], "next_url": null}', encoding="utf-8")
-                           and t / "empty.json", r"empty API response: 'values' is empty"),
+    "negative count": (
+        lambda t: _kommun_csv(t, drop=("2180",), extra=("Gävle;-12;8 000",)),
+        r"line 291: Antal '-12' is negative; expected a count or rate of 0 or more",
+    ),
+    "share outside 0-100": (
+        lambda t: _kolada(t, 130.0),
+        r"invalid survey data: column 'share_pct'.*between 0 and 100.*area_code=2180",
+    ),
+    "unknown name": (
+        lambda t: _kommun_csv(t, drop=("2180",), extra=("Gotham;1;1",)),
+        r"1 unknown name\(s\) in column Kommun .*'Gotham' \(line 291\)",
+    ),
+    "empty API response": (
+        lambda t: (
+            (t / "empty.json").write_text('{"values": [], "next_url": null}', encoding="utf-8") and t / "empty.json"
+        ),
+        r"empty API response: 'values' is empty",
+    ),
 }
 
 
@@ -340,7 +410,9 @@ def test_bad_input(case, sample_store, tmp_path, capsys):
 def test_markers_mean_missing_not_zero(tmp_path):
     from tmb_analysis.sources import read_source
 
-    t = read_source(_kommun_csv(tmp_path, drop=("2101", "2104", "2121"), extra=("Ockelbo;..;..", "Hofors;-;.", "Ovanåker;7;")))
+    t = read_source(
+        _kommun_csv(tmp_path, drop=("2101", "2104", "2121"), extra=("Ockelbo;..;..", "Hofors;-;.", "Ovanåker;7;"))
+    )
     assert not t.crime.loc[t.crime["area_code"].isin(["2101", "2104"])].size
     assert pd.isna(t.crime.loc[t.crime["area_code"] == "2121", "rate_per_100k"]).all()
     assert not (t.crime[["count", "rate_per_100k"]] == 0).any().any()

@@ -72,12 +72,24 @@ class Edition:
     evidence: str
 
 
-APRIL_2025 = Edition("2025-04", "april 2025", "periods",
-                     "hamta_data_playwright bra_kommunindikatorer.R @9c315aa; Region Uppsala create_save_plots.R")
-DECEMBER_2025 = Edition("2025-12", "december 2025", "blocks",
-                        "hamta_data_playwright bra_kommunindikatorer.R @b010c8c; Region-Dalarna/brott (PROVENANCE §5)")
-APRIL_2026 = Edition("2026-04", "april 2026", "blocks",
-                     "hamta_data_playwright bra_kommunindikatorer.R @58c9a31; Region-Dalarna/brott @5de3b90")
+APRIL_2025 = Edition(
+    "2025-04",
+    "april 2025",
+    "periods",
+    "hamta_data_playwright bra_kommunindikatorer.R @9c315aa; Region Uppsala create_save_plots.R",
+)
+DECEMBER_2025 = Edition(
+    "2025-12",
+    "december 2025",
+    "blocks",
+    "hamta_data_playwright bra_kommunindikatorer.R @b010c8c; Region-Dalarna/brott (PROVENANCE §5)",
+)
+APRIL_2026 = Edition(
+    "2026-04",
+    "april 2026",
+    "blocks",
+    "hamta_data_playwright bra_kommunindikatorer.R @58c9a31; Region-Dalarna/brott @5de3b90",
+)
 EDITIONS = (APRIL_2025, DECEMBER_2025, APRIL_2026)
 
 _RANGE = r"((?:19|20)\d\d)\s*[-–—]\s*((?:19|20)\d\d)"
@@ -95,8 +107,9 @@ class WorkbookError(ValueError):
 class WorkbookRows:
     """The sheets as long-form columns, with a cell reference per value."""
 
-    columns: dict[str, list] = field(default_factory=lambda: {c: [] for c in
-                                                              ("geografi", "enhet", "ar", "variabel", "varde", "kalla")})
+    columns: dict[str, list] = field(
+        default_factory=lambda: {c: [] for c in ("geografi", "enhet", "ar", "variabel", "varde", "kalla")}
+    )
     locs: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # sheets without indicator data
     footnotes: list[str] = field(default_factory=list)  # cell references of footnote rows
@@ -123,6 +136,7 @@ class WorkbookRows:
 
 
 # ---- cells -------------------------------------------------------------------------------
+
 
 def cell_ref(sheet: str, r: int, c: int) -> str:
     from openpyxl.utils import get_column_letter
@@ -186,6 +200,7 @@ def _period_text(first: int, last: int) -> str:
 
 # ---- titles ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class NtuTitle:
     name: str
@@ -205,11 +220,14 @@ def ntu_title(title: str) -> NtuTitle:
     ref = re.search(_RANGE + r"\s*,?\s*$", head)
     name = _YEAR_RANGE.sub("", head).strip().rstrip(",").strip()
     survey = re.search(r"NTU\s*" + _RANGE + r"\.?", t)
-    unit = t[survey.end():].strip() if survey else ""
-    return NtuTitle(name=name, unit=unit,
-                    reference=(int(ref.group(1)), int(ref.group(2))) if ref else None,
-                    survey=(int(survey.group(1)), int(survey.group(2))) if survey else None,
-                    multiline=multiline)
+    unit = t[survey.end() :].strip() if survey else ""
+    return NtuTitle(
+        name=name,
+        unit=unit,
+        reference=(int(ref.group(1)), int(ref.group(2))) if ref else None,
+        survey=(int(survey.group(1)), int(survey.group(2))) if survey else None,
+        multiline=multiline,
+    )
 
 
 def crime_title(title: str) -> str:
@@ -234,6 +252,7 @@ def _is_area(name) -> bool:
 
 
 # ---- reading -----------------------------------------------------------------------------
+
 
 def read_workbook(wb) -> WorkbookRows:
     """Every indicator sheet of an opened workbook as long-form rows (see the module docstring).
@@ -285,8 +304,10 @@ def _crime_sheet(out: WorkbookRows, sheet: str, title: str, rows: list[list]) ->
             continue
         m = re.fullmatch(r"(.*\S)\s+((?:19|20)\d\d)", " ".join(str(label).split()))
         if not m:
-            raise WorkbookError(f"sheet {sheet!r}, header cell {cell_ref(sheet, 1, j)} is {label!r}; "
-                                "expected '<enhet> <year>' such as 'Antal 2024' or 'Antal per 100 000 inv 2024'")
+            raise WorkbookError(
+                f"sheet {sheet!r}, header cell {cell_ref(sheet, 1, j)} is {label!r}; "
+                "expected '<enhet> <year>' such as 'Antal 2024' or 'Antal per 100 000 inv 2024'"
+            )
         spec[j] = (m.group(1), int(m.group(2)))
     for r in range(2, len(rows)):
         row = rows[r]
@@ -299,8 +320,15 @@ def _crime_sheet(out: WorkbookRows, sheet: str, title: str, rows: list[list]) ->
         else:
             geo = row[0]
         for j, (enhet, year) in spec.items():
-            out.add(geo, enhet, year, var, _value(out, row[j] if j < len(row) else None, True), KALLA_CRIME,
-                    cell_ref(sheet, r, j))
+            out.add(
+                geo,
+                enhet,
+                year,
+                var,
+                _value(out, row[j] if j < len(row) else None, True),
+                KALLA_CRIME,
+                cell_ref(sheet, r, j),
+            )
 
 
 def _reference_shift(sheet: str, title: NtuTitle, var: str, firsts: list[int]) -> int:
@@ -320,7 +348,8 @@ def _reference_shift(sheet: str, title: NtuTitle, var: str, firsts: list[int]) -
             raise WorkbookError(
                 f"sheet {sheet!r}: the title gives years {title.reference[0]}–{title.reference[1]} 'enligt NTU "
                 f"{title.survey[0]}–{title.survey[1]}', an offset of {stated} year(s); the catalogue expects "
-                f"{ind.ntu_year_offset} for {ind.id} (ntu_reference_year in indicators.yaml)")
+                f"{ind.ntu_year_offset} for {ind.id} (ntu_reference_year in indicators.yaml)"
+            )
         if firsts and ind.ntu_year_offset and min(firsts) == title.survey[0] != title.reference[0]:
             return ind.ntu_year_offset
     return 0
@@ -342,8 +371,10 @@ def _ntu_blocks(out: WorkbookRows, sheet: str, title: NtuTitle, rows: list[list]
     header = rows[r0 - 1]
     geo_i = next((r for r in range(r0 - 2, 0, -1) if any(not _blank(v) for v in rows[r][1:])), None)
     if geo_i is None:
-        raise WorkbookError(f"sheet {sheet!r}: no row of geography names above the header (row {r0}); "
-                            "expected the kommun, its län and 'Hela landet' heading blocks of columns")
+        raise WorkbookError(
+            f"sheet {sheet!r}: no row of geography names above the header (row {r0}); "
+            "expected the kommun, its län and 'Hela landet' heading blocks of columns"
+        )
     geo_row = rows[geo_i]
     width = max(len(header), len(geo_row))
     geo_of, current, repeated, spread = {}, None, False, False
@@ -377,8 +408,15 @@ def _ntu_blocks(out: WorkbookRows, sheet: str, title: NtuTitle, rows: list[list]
                 continue
             unit = " ".join(str(unit).split())
             enhet = unit if unit.startswith("KI") or respondents else (title.unit or unit)
-            out.add(geo, enhet, ar, title.name, _value(out, row[j] if j < len(row) else None, False), KALLA_NTU,
-                    cell_ref(sheet, r, j))
+            out.add(
+                geo,
+                enhet,
+                ar,
+                title.name,
+                _value(out, row[j] if j < len(row) else None, False),
+                KALLA_NTU,
+                cell_ref(sheet, r, j),
+            )
 
 
 def _ntu_periods(out: WorkbookRows, sheet: str, title: NtuTitle, rows: list[list], respondents: bool) -> None:

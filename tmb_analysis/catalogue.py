@@ -51,6 +51,8 @@ class Indicator:
     ntu_year_offset: int = 0
     #: First year of a comparable series (a recording change before it); None: comparable throughout.
     comparable_from: int | None = None
+    #: One line for readers: what is counted, and per what (``definition`` in indicators.yaml).
+    definition: str = ""
 
     def ntu_year(self, year: int) -> int:
         """The NTU (survey) year that measured this indicator's value for ``year``."""
@@ -158,11 +160,16 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
             worse = entry.get("worse", DEFAULTS[kind]["worse"])
             if unit not in UNITS or worse not in ("higher", "lower"):
                 raise ValueError(f"{where}: {entry['id']}: unit must be one of {list(UNITS)}, worse higher|lower")
+            definition = entry.get("definition", "")
+            if not isinstance(definition, str) or "\n" in definition.strip():
+                raise ValueError(f"{where}: {entry['id']}: definition must be one line of text, got {definition!r}")
             comparable = entry.get("comparable_from")
-            if comparable is not None and (isinstance(comparable, bool) or not isinstance(comparable, int)
-                                           or not 1900 <= comparable <= 2100):
-                raise ValueError(f"{where}: {entry['id']}: comparable_from must be a year such as 2020, "
-                                 f"got {comparable!r}")
+            if comparable is not None and (
+                isinstance(comparable, bool) or not isinstance(comparable, int) or not 1900 <= comparable <= 2100
+            ):
+                raise ValueError(
+                    f"{where}: {entry['id']}: comparable_from must be a year such as 2020, got {comparable!r}"
+                )
             indicators.append(
                 Indicator(
                     id=entry["id"],
@@ -176,11 +183,15 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
                     older_names=tuple(entry.get("older_names") or ()),
                     ntu_year_offset=offset if entry["id"] in ref_ids else 0,
                     comparable_from=comparable,
+                    # numbers as the reports write them: a no-break space in "100 000"
+                    definition=" ".join(definition.split()).replace("100 000", "100\u00a0000"),
                 )
             )
     unknown = ref_ids - {i.id for i in indicators if i.source_kind == "survey"}
     if unknown:
-        raise ValueError(f"{where}: ntu_reference_year lists {', '.join(sorted(unknown))}, which are not NTU indicators")
+        raise ValueError(
+            f"{where}: ntu_reference_year lists {', '.join(sorted(unknown))}, which are not NTU indicators"
+        )
     return Catalogue(indicators, raw.get("ntu_respondents_names") or [], raw.get("not_imported_names") or [])
 
 

@@ -317,7 +317,7 @@ def _simplified_kommun_geometry(lan_code: str | None):
         simplified = shapely.coverage_simplify(geoms, SIMPLIFY_TOLERANCE)
     except Exception:  # older GEOS
         simplified = shapely.simplify(geoms, SIMPLIFY_TOLERANCE, preserve_topology=True)
-    grid = 10.0 ** -COORD_DECIMALS
+    grid = 10.0**-COORD_DECIMALS
     snapped = shapely.set_precision(simplified, grid)
     vanished = shapely.is_missing(snapped) | shapely.is_empty(snapped)
     if vanished.any():
@@ -352,10 +352,30 @@ def _kommun_geojson_text(lan_code: str | None) -> str:
     return json.dumps(fc, separators=(",", ":"), ensure_ascii=False)
 
 
+def _colorbar_below(title: str) -> dict:
+    """The map's colour bar as a thin horizontal bar under the map: beside it, it took half the width of
+    a phone's map and the kommun labels overlapped."""
+    return dict(
+        title=dict(text=title, side="top"),
+        tickformat=",.0f",
+        orientation="h",
+        thickness=12,
+        len=0.9,
+        x=0.5,
+        xanchor="center",
+        y=0,
+        yanchor="top",
+        ypad=4,
+    )
+
+
 def _subset(geo: dict, codes) -> dict:
     """Only the features a trace draws: each trace embeds its own copy of its geojson."""
     keep = set(codes)
-    return {"type": "FeatureCollection", "features": [f for f in geo["features"] if f["properties"]["area_code"] in keep]}
+    return {
+        "type": "FeatureCollection",
+        "features": [f for f in geo["features"] if f["properties"]["area_code"] in keep],
+    }
 
 
 def kommun_geojson(lan_code: str | None = None) -> dict:
@@ -400,7 +420,9 @@ def county_map(
 
     def name_of(code):
         r = by_code.get(code)
-        return _esc(r["area_name"] if r is not None and isinstance(r.get("area_name"), str) else props[code]["area_name"])
+        return _esc(
+            r["area_name"] if r is not None and isinstance(r.get("area_name"), str) else props[code]["area_name"]
+        )
 
     # Trace 0 MUST be a lon/lat Scattergeo: plotly.js decides whether to download its
     # world topojson from cdn.plot.ly by looking at the first trace of the geo subplot
@@ -413,8 +435,7 @@ def county_map(
             lon=[props[c]["label_lon"] for c in codes],
             lat=[props[c]["label_lat"] for c in codes],
             text=[
-                f"{name_of(c)}<br>{F.fmt_value(by_code[c]['value'], unit) if c in have else F.MISSING}"
-                for c in codes
+                f"{name_of(c)}<br>{F.fmt_value(by_code[c]['value'], unit) if c in have else F.MISSING}" for c in codes
             ]
             if labels
             else None,
@@ -447,12 +468,7 @@ def county_map(
                 hovertemplate="%{text}<extra></extra>",
                 colorscale=F.SEQUENTIAL_SCALE,
                 marker=dict(line=dict(color="#ffffff", width=0.8)),
-                colorbar=dict(
-                    title=dict(text=F.UNIT_SHORT[unit] if unit == "per_100k" else "Andel (%)"),
-                    tickformat=",.0f",
-                    thickness=14,
-                    len=0.8,
-                ),
+                colorbar=_colorbar_below(F.UNIT_SHORT[unit] if unit == "per_100k" else "Andel (%)"),
                 name=_esc(meta["label"]),
             )
         )
@@ -488,7 +504,7 @@ def county_map(
         )
     lan_name = _area_name(results, lan_code)
     title = f"{_esc(meta['label'])} i {_esc(lan_name)} {int(year)}"
-    _finish(fig, title, None, None, margin=dict(l=10, r=10, t=60, b=10), height=560, showlegend=False)
+    _finish(fig, title, None, None, margin=dict(l=10, r=10, t=60, b=70), height=560, showlegend=False)
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     return fig
 
@@ -553,7 +569,8 @@ def caterpillar_chart(
                     thickness=2,
                     width=4,
                 ),
-                name=f"{F.comparison_text(cmp)} än {ref_word}" if cmp in ("higher", "lower")
+                name=f"{F.comparison_text(cmp)} än {ref_word}"
+                if cmp in ("higher", "lower")
                 else f"{F.comparison_text(cmp)} mot {ref_word}",
                 text=texts,
                 hovertemplate="%{text}<extra></extra>",
@@ -623,8 +640,24 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
     symbol_of = {"higher": "triangle-up", "lower": "triangle-down", "similar": "circle", "unknown": "circle-open"}
     lan_name, riket_name = _esc(_area_name(results, lan_code)), _esc(_area_name(results, "00"))
     # only the rows and columns used: boolean indexing of the full table (67 columns) 35 times costs seconds
-    cols = [c for c in ("area_code", "area_name", "area_level", "indicator", "indicator_label", "unit", "source_kind",
-                        "year", "value", "ci_low", "ci_high", "cmp_lan") if c in results.columns]
+    cols = [
+        c
+        for c in (
+            "area_code",
+            "area_name",
+            "area_level",
+            "indicator",
+            "indicator_label",
+            "unit",
+            "source_kind",
+            "year",
+            "value",
+            "ci_low",
+            "ci_high",
+            "cmp_lan",
+        )
+        if c in results.columns
+    ]
     codes = results["area_code"].astype("string")
     keep = year_mask(results, year) & ((codes.str[:2] == lan_code) | (codes == "00")).fillna(False).to_numpy(dtype=bool)
     data_year = results.loc[keep, cols]
@@ -645,18 +678,33 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
         for c in comparisons:
             part = kom[kom["_cmp"] == c]
             v, lo, hi = _num(part["_v"], dec), _num(part["ci_low"], dec), _num(part["ci_high"], dec)
-            traces.append(dict(
-                x=v, y=part.index.tolist(), colour=F.SIGNAL_COLOURS[F.comparison_signal(c, worse)],
-                plus=[None if h is None or x is None else round(h - x, dec) for h, x in zip(hi, v)],
-                minus=[None if a is None or x is None else round(x - a, dec) for a, x in zip(lo, v)],
-                hover=fmt + "<extra></extra>"))
+            traces.append(
+                dict(
+                    x=v,
+                    y=part.index.tolist(),
+                    colour=F.SIGNAL_COLOURS[F.comparison_signal(c, worse)],
+                    plus=[None if h is None or x is None else round(h - x, dec) for h, x in zip(hi, v)],
+                    minus=[None if a is None or x is None else round(x - a, dec) for a, x in zip(lo, v)],
+                    hover=fmt + "<extra></extra>",
+                )
+            )
         lines = []
         for code, name in ((lan_code, lan_name), ("00", riket_name)):
             row = data[data["area_code"].astype("string") == code]
             val = None if row.empty or F.is_missing(row["value"].iloc[0]) else round(float(row["value"].iloc[0]), dec)
             lines.append((val, f"{name}: {F.fmt_value(val, unit)}" if val is not None else f"{name}: uppgift saknas"))
-        states.append(dict(ind=ind, meta=meta, unit=unit, n=len(kom), traces=traces, lines=lines,
-                           names=[_esc(n) for n in kom["area_name"]], year=_year_of(year, ind)))
+        states.append(
+            dict(
+                ind=ind,
+                meta=meta,
+                unit=unit,
+                n=len(kom),
+                traces=traces,
+                lines=lines,
+                names=[_esc(n) for n in kom["area_name"]],
+                year=_year_of(year, ind),
+            )
+        )
 
     span = [-0.6, most - 0.4]
 
@@ -671,36 +719,83 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
             "error_x.color": [tr["colour"] for tr in t] + [None, None],
             "hovertemplate": [tr["hover"] for tr in t] + [f"{name}<extra></extra>" for _, name in ln],
             "name": [f"{F.comparison_text(c)} {'än' if c in ('higher', 'lower') else 'mot'} länet" for c in comparisons]
-                    + [name for _, name in ln],
+            + [name for _, name in ln],
         }
 
     def layout_update(st):
-        return {"title.text": f"{_esc(st['meta']['label'])} i kommunerna i {lan_name} {st['year']}",
-                "yaxis.tickvals": list(range(st["n"])), "yaxis.ticktext": st["names"],
-                "xaxis.title.text": F.UNIT_AXIS_TITLE[st["unit"]]}
+        return {
+            "title.text": f"{_esc(st['meta']['label'])} i kommunerna i {lan_name} {st['year']}",
+            "yaxis.tickvals": list(range(st["n"])),
+            "yaxis.ticktext": st["names"],
+            "xaxis.title.text": F.UNIT_AXIS_TITLE[st["unit"]],
+        }
 
     first = states[0]
     upd = data_update(first)
     fig = go.Figure()
     for i, c in enumerate(comparisons):
-        fig.add_trace(go.Scatter(
-            x=upd["x"][i], y=upd["y"][i], mode="markers", name=upd["name"][i], hovertemplate=upd["hovertemplate"][i],
-            marker=dict(symbol=symbol_of[c], size=11, color=upd["marker.color"][i], line=dict(color="#1a1a1a", width=0.5)),
-            error_x=dict(type="data", symmetric=False, array=upd["error_x.array"][i],
-                         arrayminus=upd["error_x.arrayminus"][i], color=upd["error_x.color"][i], thickness=2, width=4),
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=upd["x"][i],
+                y=upd["y"][i],
+                mode="markers",
+                name=upd["name"][i],
+                hovertemplate=upd["hovertemplate"][i],
+                marker=dict(
+                    symbol=symbol_of[c], size=11, color=upd["marker.color"][i], line=dict(color="#1a1a1a", width=0.5)
+                ),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=upd["error_x.array"][i],
+                    arrayminus=upd["error_x.arrayminus"][i],
+                    color=upd["error_x.color"][i],
+                    thickness=2,
+                    width=4,
+                ),
+            )
+        )
     for j, (colour, dash) in enumerate(((F.LAN_COLOUR, "dash"), (F.RIKET_COLOUR, "dot"))):
         k = len(comparisons) + j
-        fig.add_trace(go.Scatter(x=upd["x"][k], y=upd["y"][k], mode="lines", name=upd["name"][k],
-                                 line=dict(color=colour, width=2, dash=dash), hovertemplate=upd["hovertemplate"][k]))
-    buttons = [dict(label=_esc(st["meta"]["label"]), method="update", args=[data_update(st), layout_update(st)])
-               for st in states]
+        fig.add_trace(
+            go.Scatter(
+                x=upd["x"][k],
+                y=upd["y"][k],
+                mode="lines",
+                name=upd["name"][k],
+                line=dict(color=colour, width=2, dash=dash),
+                hovertemplate=upd["hovertemplate"][k],
+            )
+        )
+    buttons = [
+        dict(label=_esc(st["meta"]["label"]), method="update", args=[data_update(st), layout_update(st)])
+        for st in states
+    ]
     lay = layout_update(first)
-    _finish(fig, lay["title.text"], lay["xaxis.title.text"], None, height=max(320, 170 + 30 * most),
-            legend=_LEGEND_BELOW, margin=dict(l=120, r=20, t=110, b=130),
-            updatemenus=[dict(buttons=buttons, direction="down", x=0, xanchor="left", y=1.0, yanchor="bottom",
-                              pad=dict(t=4, b=4), showactive=True)])
-    fig.update_yaxes(tickvals=lay["yaxis.tickvals"], ticktext=lay["yaxis.ticktext"], range=span, showgrid=False, ticks="")
+    _finish(
+        fig,
+        lay["title.text"],
+        lay["xaxis.title.text"],
+        None,
+        height=max(320, 170 + 30 * most),
+        legend=_LEGEND_BELOW,
+        margin=dict(l=120, r=20, t=110, b=130),
+        updatemenus=[
+            dict(
+                buttons=buttons,
+                direction="down",
+                x=0,
+                xanchor="left",
+                y=1.0,
+                yanchor="bottom",
+                pad=dict(t=4, b=4),
+                showactive=True,
+            )
+        ],
+    )
+    fig.update_yaxes(
+        tickvals=lay["yaxis.tickvals"], ticktext=lay["yaxis.ticktext"], range=span, showgrid=False, ticks=""
+    )
     fig.update_xaxes(rangemode="tozero", tickformat=",.0f", showgrid=True, gridcolor="#e5e5e5")
     return fig
 
@@ -711,10 +806,16 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
 def _funnel_marker(size, value, name, hover: str, dec: int) -> go.Scatter:
     """The marked area of a funnel chart: a labelled diamond."""
     return go.Scatter(
-        x=_num([size], 0), y=_num([value], dec), mode="markers+text",
+        x=_num([size], 0),
+        y=_num([value], dec),
+        mode="markers+text",
         marker=dict(size=14, symbol="diamond", color=F.AREA_COLOUR, line=dict(color="#000000", width=2)),
-        text=[_esc(name)], textposition="top center", textfont=dict(size=12, color="#1a1a1a"),
-        name=_esc(name), hovertext=[hover], hovertemplate="%{hovertext}<extra></extra>",
+        text=[_esc(name)],
+        textposition="top center",
+        textfont=dict(size=12, color="#1a1a1a"),
+        name=_esc(name),
+        hovertext=[hover],
+        hovertemplate="%{hovertext}<extra></extra>",
     )
 
 
@@ -725,8 +826,9 @@ def _size_words(unit: str) -> tuple[str, str]:
     return "Folkmängd", "Folkmängd"
 
 
-def funnel_highlight(fig: go.Figure, results: pd.DataFrame, indicator: str, year: int, highlight: str,
-                     data: dict | None = None) -> go.Figure:
+def funnel_highlight(
+    fig: go.Figure, results: pd.DataFrame, indicator: str, year: int, highlight: str, data: dict | None = None
+) -> go.Figure:
     """A copy of a funnel chart made without ``highlight`` (shared by every kommun report of a run)
     with one area marked, as :func:`funnel_chart` with ``highlight`` would draw it. ``data``: the
     :func:`tmb_analysis.statistics.funnel.funnel_data` the chart was drawn from."""
@@ -776,15 +878,19 @@ def funnel_chart(
     meta = _indicator_meta(results, indicator)
     unit = meta["unit"]
     dec = _value_decimals(unit)
-    d = data if data is not None else funnel_data(results, indicator, year, level=level, lan_code=lan_code,
-                                                 benchmark=benchmark)
+    d = (
+        data
+        if data is not None
+        else funnel_data(results, indicator, year, level=level, lan_code=lan_code, benchmark=benchmark)
+    )
     if limits is None:
         limits = d["limits"]
     rows = _select(results, indicator=indicator, year=year)
     rows = rows[rows["area_level"] == level].drop_duplicates("area_code")
     rows.index = rows["area_code"].astype(str).to_numpy()
-    pts = d["points"].assign(_v=pd.to_numeric(d["points"]["value"], errors="coerce"),
-                             _n=pd.to_numeric(d["points"]["size"], errors="coerce"))
+    pts = d["points"].assign(
+        _v=pd.to_numeric(d["points"]["value"], errors="coerce"), _n=pd.to_numeric(d["points"]["size"], errors="coerce")
+    )
     pts = pts[pts["_v"].notna() & (pts["_n"] > 0)].reset_index(drop=True)
     bvalue = float(d["benchmark"])
     bname = _area_name(results, d["benchmark_code"]) if d["benchmark_code"] else "Samtliga visade"
@@ -902,35 +1008,70 @@ def county_map_selectable(results: pd.DataFrame, lan_code: str, indicators: list
     first = states[0]
     first_year = _year_of(year, first[0])
     fig = go.Figure()
-    fig.add_trace(go.Scattergeo(  # first trace: lon/lat labels, so plotly.js fetches no world map
-        lon=[props[c]["label_lon"] for c in codes], lat=[props[c]["label_lat"] for c in codes],
-        text=first[4], mode="text", textfont=dict(size=11, color="#000000", shadow=_HALO),
-        hoverinfo="skip", showlegend=False, name="Etiketter",
-    ))
-    fig.add_trace(go.Choropleth(
-        geojson=geo, featureidkey="properties.area_code", locations=codes, z=first[3], text=first[5],
-        hovertemplate="%{text}<extra></extra>", colorscale=F.SEQUENTIAL_SCALE,
-        marker=dict(line=dict(color="#ffffff", width=0.8)),
-        colorbar=dict(title=dict(text=F.UNIT_SHORT[first[2]] if first[2] == "per_100k" else "Andel (%)"),
-                      tickformat=",.0f", thickness=14, len=0.8),
-    ))
+    fig.add_trace(
+        go.Scattergeo(  # first trace: lon/lat labels, so plotly.js fetches no world map
+            lon=[props[c]["label_lon"] for c in codes],
+            lat=[props[c]["label_lat"] for c in codes],
+            text=first[4],
+            mode="text",
+            textfont=dict(size=11, color="#000000", shadow=_HALO),
+            hoverinfo="skip",
+            showlegend=False,
+            name="Etiketter",
+        )
+    )
+    fig.add_trace(
+        go.Choropleth(
+            geojson=geo,
+            featureidkey="properties.area_code",
+            locations=codes,
+            z=first[3],
+            text=first[5],
+            hovertemplate="%{text}<extra></extra>",
+            colorscale=F.SEQUENTIAL_SCALE,
+            marker=dict(line=dict(color="#ffffff", width=0.8)),
+            colorbar=_colorbar_below(F.UNIT_SHORT[first[2]] if first[2] == "per_100k" else "Andel (%)"),
+        )
+    )
     lan_name = _esc(_area_name(results, lan_code))
     buttons = []
     for ind, meta, unit, z, label_text, hover in states:
-        buttons.append(dict(
-            label=_esc(meta["label"]),
-            method="update",
-            args=[
-                {"text": [label_text, hover], "z": [None, z],
-                 "colorbar.title.text": [None, F.UNIT_SHORT[unit] if unit == "per_100k" else "Andel (%)"]},
-                {"title.text": f"{_esc(meta['label'])} i {lan_name} {_year_of(year, ind)}"},
-                [0, 1],
-            ],
-        ))
-    _finish(fig, f"{_esc(first[1]['label'])} i {lan_name} {first_year}", None, None,
-            margin=dict(l=10, r=10, t=110, b=10), height=620, showlegend=False,
-            updatemenus=[dict(buttons=buttons, direction="down", x=0, xanchor="left", y=1.0, yanchor="bottom",
-                              pad=dict(t=4, b=4), showactive=True)])
+        buttons.append(
+            dict(
+                label=_esc(meta["label"]),
+                method="update",
+                args=[
+                    {
+                        "text": [label_text, hover],
+                        "z": [None, z],
+                        "colorbar.title.text": [None, F.UNIT_SHORT[unit] if unit == "per_100k" else "Andel (%)"],
+                    },
+                    {"title.text": f"{_esc(meta['label'])} i {lan_name} {_year_of(year, ind)}"},
+                    [0, 1],
+                ],
+            )
+        )
+    _finish(
+        fig,
+        f"{_esc(first[1]['label'])} i {lan_name} {first_year}",
+        None,
+        None,
+        margin=dict(l=10, r=10, t=110, b=70),
+        height=620,
+        showlegend=False,
+        updatemenus=[
+            dict(
+                buttons=buttons,
+                direction="down",
+                x=0,
+                xanchor="left",
+                y=1.0,
+                yanchor="bottom",
+                pad=dict(t=4, b=4),
+                showactive=True,
+            )
+        ],
+    )
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     return fig
 
@@ -972,17 +1113,33 @@ def priority_matrix(results: pd.DataFrame, area_code: str, year: int) -> go.Figu
             + (f"<br>Prioritering {labels[-1]}" if labels[-1] else "")
         )
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=xs, y=ys, mode="markers+text", text=labels, textposition="middle center",
-        textfont=dict(color="#ffffff", size=12),
-        marker=dict(size=sizes, symbol=symbols, color=F.AREA_COLOUR, line=dict(color="#1a1a1a", width=1), opacity=0.85),
-        hovertext=texts, hovertemplate="%{hovertext}<extra></extra>", name="Indikatorer", showlegend=False,
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers+text",
+            text=labels,
+            textposition="middle center",
+            textfont=dict(color="#ffffff", size=12),
+            marker=dict(
+                size=sizes, symbol=symbols, color=F.AREA_COLOUR, line=dict(color="#1a1a1a", width=1), opacity=0.85
+            ),
+            hovertext=texts,
+            hovertemplate="%{hovertext}<extra></extra>",
+            name="Indikatorer",
+            showlegend=False,
+        )
+    )
     fig.add_vline(x=1, line=dict(color="#555555", dash="dot"))
     fig.add_hline(y=0, line=dict(color="#555555", dash="dot"))
     name = _esc(_area_name(results, str(area_code)))
-    _finish(fig, f"Nivå och trend för anmälda brott i {name} {int(year)}",
-            "Nivå jämfört med riket (1 = samma som riket)", "Trend, procent per år",
-            margin=dict(l=70, r=20, t=60, b=60), height=480)
+    _finish(
+        fig,
+        f"Nivå och trend för anmälda brott i {name} {int(year)}",
+        "Nivå jämfört med riket (1 = samma som riket)",
+        "Trend, procent per år",
+        margin=dict(l=70, r=20, t=60, b=60),
+        height=480,
+    )
     fig.update_xaxes(type="log", tickformat=",.1f")
     return fig

@@ -59,37 +59,63 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("import", help="read source files or folders, validate them and merge them into the store")
     i.add_argument("paths", nargs="+", help="files or folders")
     i.add_argument("--store", default=str(DEFAULT_STORE))
-    i.add_argument("--year", type=int, default=None,
-                   help="the year of files that name none in their content or file name (BRÅ's per-kommun CSV, SCB CSV)")
-    i.add_argument("--replace-example", action="store_true",
-                   help="empty the store of the example data before importing real files (a store never mixes them)")
+    i.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        help="the year of files that name none in their content or file name (BRÅ's per-kommun CSV, SCB CSV)",
+    )
+    i.add_argument(
+        "--replace-example",
+        action="store_true",
+        help="empty the store of the example data before importing real files (a store never mixes them)",
+    )
 
-    f = sub.add_parser("fetch", help="download SCB population, Kolada KPIs and groups or BRÅ's per-kommun CSV "
-                                     "into data/raw/ (cached, with provenance)")
+    f = sub.add_parser(
+        "fetch",
+        help="download SCB population, Kolada KPIs and groups or BRÅ's per-kommun CSV "
+        "into data/raw/ (cached, with provenance)",
+    )
     fsub = f.add_subparsers(dest="source", required=True)
-    for name, text in (("scb-population", "SCB population (Folkmängd 31 december) for areas and years"),
-                       ("kolada", "Kolada KPI values (default: every KPI of a crime, NTU or context indicator)"),
-                       ("kolada-groups", "Kolada's municipality groups (SKR kommungrupper, Liknande kommuner)"),
-                       ("bra-csv", "BRÅ's yearly per-kommun CSV, given its URL (or --year for a known address)")):
+    for name, text in (
+        ("scb-population", "SCB population (Folkmängd 31 december) for areas and years"),
+        ("kolada", "Kolada KPI values (default: every KPI of a crime, NTU or context indicator)"),
+        ("kolada-groups", "Kolada's municipality groups (SKR kommungrupper, Liknande kommuner)"),
+        ("bra-csv", "BRÅ's yearly per-kommun CSV, given its URL (or --year for a known address)"),
+    ):
         fp = fsub.add_parser(name, help=text)
         fp.add_argument("--raw", default=str(DEFAULT_RAW), help=f"download folder (cache), default {DEFAULT_RAW}")
         fp.add_argument("--refresh", action="store_true", help="download again even when the file is cached")
-        fp.add_argument("--import", dest="do_import", action="store_true", help="import the file into --store afterwards")
+        fp.add_argument(
+            "--import", dest="do_import", action="store_true", help="import the file into --store afterwards"
+        )
         fp.add_argument("--store", default=str(DEFAULT_STORE))
         if name in ("scb-population", "kolada"):
             fp.add_argument("--years", nargs="+", required=True, help="years: 2024, 2016-2025 or a list")
-            fp.add_argument("--areas", nargs="*", default=["all"],
-                            help="SCB codes (00, 21, 2180), '21+' for a län and its kommuner, or all (default)")
+            fp.add_argument(
+                "--areas",
+                nargs="*",
+                default=["all"],
+                help="SCB codes (00, 21, 2180), '21+' for a län and its kommuner, or all (default)",
+            )
         if name == "kolada":
-            fp.add_argument("--kpi", nargs="*", default=[], help="Kolada KPI ids, e.g. N07540 (default: those of the crime, NTU and context indicators)")
+            fp.add_argument(
+                "--kpi",
+                nargs="*",
+                default=[],
+                help="Kolada KPI ids, e.g. N07540 (default: those of the crime, NTU and context indicators)",
+            )
         if name == "bra-csv":
             fp.add_argument("url", nargs="?", default=None, help="the CSV's address on bra.se")
             fp.add_argument("--year", type=int, default=None, help="the year of the figures")
 
     fu = sub.add_parser("followup", help="the follow-up workbook a kommun's samordnare keeps (uppföljning)")
     fusub = fu.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    ft = fusub.add_parser("template", help="write the kommun's follow-up workbook (Excel), pre-filled with this "
-                                           "year's proposals and the smallest change the statistics can detect")
+    ft = fusub.add_parser(
+        "template",
+        help="write the kommun's follow-up workbook (Excel), pre-filled with this "
+        "year's proposals and the smallest change the statistics can detect",
+    )
     ft.add_argument("--kommun", required=True, help="kommun code, e.g. 2180")
     ft.add_argument("--out", required=True, help="the .xlsx file to write, e.g. uppfoljning-2180.xlsx")
     ft.add_argument("--store", default=DEFAULT_STORE)
@@ -100,22 +126,40 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--lan", nargs="*", default=[], help="län code(s), e.g. 21, or 'all'")
     b.add_argument("--kommun", nargs="*", default=[], help="kommun code(s), e.g. 2180")
     b.add_argument("--store", default=str(DEFAULT_STORE))
-    b.add_argument("--out", default=str(DEFAULT_OUT),
-                   help="output folder (default reports/): absent, empty or a site tmb built; never the store or a "
-                        "folder holding the working directory")
-    b.add_argument("--force-out", action="store_true",
-                   help="publish into a folder that holds other files by first moving it aside whole (never deleted)")
-    b.add_argument("--year", type=_year, default=0,
-                   help="report year: each source up to and including it (default: the latest in the store)")
+    b.add_argument(
+        "--out",
+        default=str(DEFAULT_OUT),
+        help="output folder (default reports/): absent, empty or a site tmb built; never the store or a "
+        "folder holding the working directory",
+    )
+    b.add_argument(
+        "--force-out",
+        action="store_true",
+        help="publish into a folder that holds other files by first moving it aside whole (never deleted)",
+    )
+    b.add_argument(
+        "--year",
+        type=_year,
+        default=0,
+        help="report year: each source up to and including it (default: the latest in the store)",
+    )
     b.add_argument("--workers", type=_positive_int, default=None, help="parallel notebook runs (default: one per core)")
-    b.add_argument("--timeout", type=_positive_int, default=600,
-                   help="seconds one whole report notebook may run (wall clock; default 600)")
+    b.add_argument(
+        "--timeout",
+        type=_positive_int,
+        default=600,
+        help="seconds one whole report notebook may run (wall clock; default 600)",
+    )
     b.add_argument("--force", action="store_true", help="rebuild every report, even those whose inputs are unchanged")
-    b.add_argument("--pdf", action="store_true",
-                   help="also print every report to A4 PDF beside its page (needs Debian's chromium)")
-    b.add_argument("--hearing", action="store_true",
-                   help="also write each county's hearing pack under OUT/hearing/: a county sheet and one A4 worksheet "
-                        "per kommun (printed to PDF too with --pdf); needs --lan")
+    b.add_argument(
+        "--pdf", action="store_true", help="also print every report to A4 PDF beside its page (needs Debian's chromium)"
+    )
+    b.add_argument(
+        "--hearing",
+        action="store_true",
+        help="also write each county's hearing pack under OUT/hearing/: a county sheet and one A4 worksheet "
+        "per kommun (printed to PDF too with --pdf); needs --lan",
+    )
     b.add_argument("--kernel", default="python3", help="Jupyter kernel to run the notebooks in (default python3)")
     return p
 
@@ -140,10 +184,13 @@ def _cmd_import(args) -> int:
         print("\n".join(import_workbooks(workbooks, store)))
         return 0
     if workbooks:
-        raise ValueError("import follow-up workbooks (uppföljning) on their own, after the data they refer to: "
-                         f"{', '.join(w.name for w in workbooks[:3])}")
-    report = import_paths(data, store, year=getattr(args, "year", None),
-                          replace_example=getattr(args, "replace_example", False))
+        raise ValueError(
+            "import follow-up workbooks (uppföljning) on their own, after the data they refer to: "
+            f"{', '.join(w.name for w in workbooks[:3])}"
+        )
+    report = import_paths(
+        data, store, year=getattr(args, "year", None), replace_example=getattr(args, "replace_example", False)
+    )
     print(report if isinstance(report, str) else getattr(report, "summary", lambda: str(report))())
     return 0
 
@@ -171,8 +218,10 @@ def _cmd_fetch(args) -> int:
         got = fetch.fetch_kolada_groups(fetcher=fetcher)
     else:
         got = fetch.fetch_bra_kommun_csv(args.url, year=args.year, fetcher=fetcher)
-    print(f"{'cached' if got.from_cache else 'downloaded'} {got.path} (sha256 {got.provenance.get('sha256', '')[:12]}…, "
-          f"{got.provenance.get('retrieved_at', '')})")
+    print(
+        f"{'cached' if got.from_cache else 'downloaded'} {got.path} (sha256 {got.provenance.get('sha256', '')[:12]}…, "
+        f"{got.provenance.get('retrieved_at', '')})"
+    )
     for note in getattr(got, "notes", []):
         print(f"  note: {note}")
     if args.do_import:
@@ -216,10 +265,20 @@ def _cmd_build(args) -> int:
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        result = build(lan=args.lan, kommuner=args.kommun, store=_store_folder(args.store), out=args.out,
-                       year=args.year, workers=args.workers, timeout=args.timeout, force=args.force,
-                       force_out=args.force_out, pdf=args.pdf, hearing=args.hearing,
-                       kernel_name=args.kernel)
+        result = build(
+            lan=args.lan,
+            kommuner=args.kommun,
+            store=_store_folder(args.store),
+            out=args.out,
+            year=args.year,
+            workers=args.workers,
+            timeout=args.timeout,
+            force=args.force,
+            force_out=args.force_out,
+            pdf=args.pdf,
+            hearing=args.hearing,
+            kernel_name=args.kernel,
+        )
     except BuildAborted as exc:
         print(f"tmb build: aborted: {exc}", file=sys.stderr)
         return 3
@@ -233,8 +292,10 @@ def _cmd_build(args) -> int:
         print(f"up to date: {len(result.reports)} report(s) in {result.out}, nothing changed")
     else:
         state = "published" if result.published else "unchanged"
-        print(f"{ok} of {len(result.reports)} report(s) current, {len(result.rebuilt)} rebuilt; site {state}: "
-              f"{result.out} ({result.seconds:.1f} s)")
+        print(
+            f"{ok} of {len(result.reports)} report(s) current, {len(result.rebuilt)} rebuilt; site {state}: "
+            f"{result.out} ({result.seconds:.1f} s)"
+        )
     if result.moved_aside is not None:
         print(f"the folder that was at {result.out} was moved aside whole to {result.moved_aside}")
     if result.hearing:
@@ -242,18 +303,27 @@ def _cmd_build(args) -> int:
     if result.hearing_error:
         print(f"hearing pack: {result.hearing_error} (the HTML sheets are published)", file=sys.stderr)
     for r in result.failed:
-        print(f"FAILED {r.page}: {r.error}" + (" (last good version kept, marked stale)" if r.status == "stale" else ""),
-              file=sys.stderr)
+        print(
+            f"FAILED {r.page}: {r.error}" + (" (last good version kept, marked stale)" if r.status == "stale" else ""),
+            file=sys.stderr,
+        )
     return 1 if result.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("papermill", "traitlets", "nbconvert", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    handler = {"sample": _cmd_sample, "import": _cmd_import, "build": _cmd_build, "fetch": _cmd_fetch,
-               "followup": _cmd_followup}[args.command]
+    handler = {
+        "sample": _cmd_sample,
+        "import": _cmd_import,
+        "build": _cmd_build,
+        "fetch": _cmd_fetch,
+        "followup": _cmd_followup,
+    }[args.command]
     try:
         return handler(args)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:

@@ -148,12 +148,33 @@ class ContextCatalogue:
         return out
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame([{
-            "indicator": i.id, "indicator_label": i.label, "theme": i.theme, "unit": i.unit,
-            "risk_direction": i.risk_direction, "kolada_kpi": i.kolada_kpi, "producer": i.producer,
-            "municipality_type": i.municipality_type, "comparison_kind": i.comparison_kind,
-        } for i in self.indicators], columns=["indicator", "indicator_label", "theme", "unit", "risk_direction",
-                                              "kolada_kpi", "producer", "municipality_type", "comparison_kind"])
+        return pd.DataFrame(
+            [
+                {
+                    "indicator": i.id,
+                    "indicator_label": i.label,
+                    "theme": i.theme,
+                    "unit": i.unit,
+                    "risk_direction": i.risk_direction,
+                    "kolada_kpi": i.kolada_kpi,
+                    "producer": i.producer,
+                    "municipality_type": i.municipality_type,
+                    "comparison_kind": i.comparison_kind,
+                }
+                for i in self.indicators
+            ],
+            columns=[
+                "indicator",
+                "indicator_label",
+                "theme",
+                "unit",
+                "risk_direction",
+                "kolada_kpi",
+                "producer",
+                "municipality_type",
+                "comparison_kind",
+            ],
+        )
 
 
 def _kpi_list(value, where: str, what: str) -> tuple[str, ...]:
@@ -222,25 +243,40 @@ def load_context_catalogue(path: str | Path | None = None) -> ContextCatalogue:
         mtype = kol.get("municipality_type", "K")
         if mtype not in MUNICIPALITY_TYPES:
             raise ValueError(f"{at}: kolada.municipality_type {mtype!r}, expected K or A")
-        out.append(ContextIndicator(
-            id=cid, label=str(e["label"]).strip(), definition=str(e["definition"]).strip(), theme=e["theme"],
-            risk_direction=e["risk_direction"], unit=e["unit"], kolada_kpi=kpi[0], count_kpi=count[0] if count else None,
-            denominator_kpis=denom, producer=str(e["producer"]).strip(), municipality_type=mtype,
-            kolada_title=str(kol.get("title") or ""), publ_period=str(kol["publ_period"]) if kol.get("publ_period") else None,
-            publication_date=str(kol["publication_date"]) if kol.get("publication_date") else None,
-        ))
+        out.append(
+            ContextIndicator(
+                id=cid,
+                label=str(e["label"]).strip(),
+                definition=str(e["definition"]).strip(),
+                theme=e["theme"],
+                risk_direction=e["risk_direction"],
+                unit=e["unit"],
+                kolada_kpi=kpi[0],
+                count_kpi=count[0] if count else None,
+                denominator_kpis=denom,
+                producer=str(e["producer"]).strip(),
+                municipality_type=mtype,
+                kolada_title=str(kol.get("title") or ""),
+                publ_period=str(kol["publ_period"]) if kol.get("publ_period") else None,
+                publication_date=str(kol["publication_date"]) if kol.get("publication_date") else None,
+            )
+        )
     roles = ContextCatalogue(out).kpi_roles()
     for kpi, uses in roles.items():
         kinds = {role for _, role in uses}
         if "value" in kinds and len(kinds) > 1:
             other = next(i for i, r in uses if r != "value")
-            raise ValueError(f"{where}: KPI {kpi} is the value of {next(i for i, r in uses if r == 'value')} and also "
-                             f"a count or denominator of {other}; a KPI has one role")
+            raise ValueError(
+                f"{where}: KPI {kpi} is the value of {next(i for i, r in uses if r == 'value')} and also "
+                f"a count or denominator of {other}; a KPI has one role"
+            )
     from .sources import KOLADA_KPIS
 
     clash = sorted(set(roles) & set(KOLADA_KPIS))
     if clash:
-        raise ValueError(f"{where}: KPI(s) {', '.join(clash)} are already read as crime or NTU indicators (sources.KOLADA_KPIS)")
+        raise ValueError(
+            f"{where}: KPI(s) {', '.join(clash)} are already read as crime or NTU indicators (sources.KOLADA_KPIS)"
+        )
     return ContextCatalogue(out)
 
 
@@ -255,7 +291,9 @@ def context_kpis() -> list[str]:
     return list(context_catalogue().kpi_roles())
 
 
-def load_related_context(path: str | Path | None = None, cat: ContextCatalogue | None = None) -> dict[str, tuple[str, ...]]:
+def load_related_context(
+    path: str | Path | None = None, cat: ContextCatalogue | None = None
+) -> dict[str, tuple[str, ...]]:
     """Crime or NTU indicator -> its related context ids, from ``config/related_context.yaml`` (or
     ``path``), checked against both catalogues (ValueError naming the file and the link)."""
     from .catalogue import catalogue
@@ -279,8 +317,10 @@ def load_related_context(path: str | Path | None = None, cat: ContextCatalogue |
                 raise ValueError(f"{where}: {kind}.{indicator}: expected a non-empty list of context ids")
             bad = [c for c in related if c not in cat]
             if bad:
-                raise ValueError(f"{where}: {kind}.{indicator}: unknown context id(s) {', '.join(map(str, bad))}; "
-                                 f"known: {', '.join(cat.ids)}")
+                raise ValueError(
+                    f"{where}: {kind}.{indicator}: unknown context id(s) {', '.join(map(str, bad))}; "
+                    f"known: {', '.join(cat.ids)}"
+                )
             if len(set(related)) != len(related):
                 raise ValueError(f"{where}: {kind}.{indicator}: a context id is listed twice")
             out[indicator] = tuple(related)
@@ -298,17 +338,49 @@ def related_context() -> dict[str, tuple[str, ...]]:
 # --------------------------------------------------------------------------- #
 #: The columns of :func:`compute_context`, in order (the results table's names where they mean the same).
 CONTEXT_COLUMNS = [
-    "area_code", "area_name", "area_level", "lan_code", "indicator", "indicator_label", "source_kind", "theme",
-    "unit", "risk_direction", "year", "value", "ci_low", "ci_high", "count", "population", "count_derived",
-    "comparison_kind", "lan_value", "lan_basis", "lan_n_kommuner", "riket_value", "group_value", "group_title",
-    "group_basis", "cmp_lan", "cmp_riket", "cmp_group", "cmp_reason", "model_tau2", "model_n_areas",
-    "priority_rank", "producer", "kolada_kpi", "source",
+    "area_code",
+    "area_name",
+    "area_level",
+    "lan_code",
+    "indicator",
+    "indicator_label",
+    "source_kind",
+    "theme",
+    "unit",
+    "risk_direction",
+    "year",
+    "value",
+    "ci_low",
+    "ci_high",
+    "count",
+    "population",
+    "count_derived",
+    "comparison_kind",
+    "lan_value",
+    "lan_basis",
+    "lan_n_kommuner",
+    "riket_value",
+    "group_value",
+    "group_title",
+    "group_basis",
+    "cmp_lan",
+    "cmp_riket",
+    "cmp_group",
+    "cmp_reason",
+    "model_tau2",
+    "model_n_areas",
+    "priority_rank",
+    "producer",
+    "kolada_kpi",
+    "source",
 ]
 #: How a benchmark value was made: Kolada's own figure, pooled counts of the kommuner, or the
 #: unweighted mean of the kommuner's values ("ovägt medel", as Kolada calls its group means).
 BASES = ("published", "pooled", "unweighted")
-DESCRIPTIVE_REASON = ("beskrivande jämförelse: Kolada redovisar inte hur många andelen bygger på, så en verklig "
-                      "skillnad kan inte skiljas från slump")
+DESCRIPTIVE_REASON = (
+    "beskrivande jämförelse: Kolada redovisar inte hur många andelen bygger på, så en verklig "
+    "skillnad kan inte skiljas från slump"
+)
 
 
 def _f(values) -> np.ndarray:
@@ -326,8 +398,16 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=object) for c in CONTEXT_COLUMNS})
 
 
-def _tau2(p: np.ndarray, var: np.ndarray, centre: np.ndarray, ind_year: np.ndarray, ind: np.ndarray,
-          year: np.ndarray, use: np.ndarray, mcfg: dict) -> tuple[np.ndarray, np.ndarray]:
+def _tau2(
+    p: np.ndarray,
+    var: np.ndarray,
+    centre: np.ndarray,
+    ind_year: np.ndarray,
+    ind: np.ndarray,
+    year: np.ndarray,
+    use: np.ndarray,
+    mcfg: dict,
+) -> tuple[np.ndarray, np.ndarray]:
     """Spiegelhalter's additive between-area variance per row: DerSimonian-Laird on (``context.winsor``-winsorised)
     z-scores around riket (:func:`statistics.dl_tau2`) per indicator and year, pooled over the last
     ``tau2_years`` years of the indicator; NaN where fewer than ``min_areas`` areas have a count."""
@@ -340,8 +420,14 @@ def _tau2(p: np.ndarray, var: np.ndarray, centre: np.ndarray, ind_year: np.ndarr
         return tau2, n_areas
     codes, uniq = pd.factorize(ind_year[rows])
     d = st.dl_tau2(p[rows], var[rows], centre=centre[rows], groups=codes, winsor=float(mcfg.get("winsor", 0.10)))
-    keys = pd.DataFrame({"key": uniq, "excess": d["excess"].fillna(0.0).to_numpy(), "denom": d["denom"].fillna(0.0).to_numpy(),
-                         "n": d["n"].to_numpy()})
+    keys = pd.DataFrame(
+        {
+            "key": uniq,
+            "excess": d["excess"].fillna(0.0).to_numpy(),
+            "denom": d["denom"].fillna(0.0).to_numpy(),
+            "n": d["n"].to_numpy(),
+        }
+    )
     keys["ind"] = [k.split("|")[0] for k in keys["key"]]
     keys["year"] = [int(k.split("|")[1]) for k in keys["key"]]
     k_years = int(mcfg.get("tau2_years", 3))
@@ -421,8 +507,9 @@ def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
     r_row = np.array([row_of.get((RIKET_CODE, k), -1) for k in ind_year])
     riket_value = np.where(r_row >= 0, value[np.maximum(r_row, 0)], np.nan)
     riket_value = np.where(is_riket, np.nan, riket_value)
-    p_r = np.where(r_row >= 0, np.where(has_n[np.maximum(r_row, 0)], p[np.maximum(r_row, 0)],
-                                        pv[np.maximum(r_row, 0)]), np.nan)
+    p_r = np.where(
+        r_row >= 0, np.where(has_n[np.maximum(r_row, 0)], p[np.maximum(r_row, 0)], pv[np.maximum(r_row, 0)]), np.nan
+    )
     n_r = np.where(r_row >= 0, np.where(has_n[np.maximum(r_row, 0)], den[np.maximum(r_row, 0)], np.nan), np.nan)
     # the centre of the model: riket, else the kommuner's pooled share
     frame = pd.DataFrame({"k": ind_year, "c": np.where(kom & has_n, count, 0.0), "n": np.where(kom & has_n, den, 0.0)})
@@ -442,8 +529,11 @@ def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
     kom_n = pd.Series(n_k[kom], index=ind_year[kom]).groupby(level=0).first()
     tau_from_k = kom_tau.reindex(ind_year).to_numpy(dtype=float)
     tau2 = np.where(kom, tau_k, np.where(is_lan, np.where(np.isfinite(tau_l), tau_l, tau_from_k), np.nan))
-    model_n = np.where(kom, n_k, np.where(is_lan, np.where(np.isfinite(tau_l), n_l,
-                                                              kom_n.reindex(ind_year).to_numpy(dtype=float)), np.nan))
+    model_n = np.where(
+        kom,
+        n_k,
+        np.where(is_lan, np.where(np.isfinite(tau_l), n_l, kom_n.reindex(ind_year).to_numpy(dtype=float)), np.nan),
+    )
 
     # ---- sums over the kommuner of a län or a kommungrupp, per indicator and year -------------
     # (one pass instead of a loop over every kommun's members; a kommun's own part is subtracted
@@ -502,8 +592,11 @@ def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
 
     groups = similar_groups(store, cfg)
     groups = groups[groups["kind"] == "group"] if len(groups) else groups
-    g_of = {r.area_code: (r.group_id, r.group_title, len(r.members)) for r in groups.itertuples(index=False)} \
-        if len(groups) else {}
+    g_of = (
+        {r.area_code: (r.group_id, r.group_title, len(r.members)) for r in groups.itertuples(index=False)}
+        if len(groups)
+        else {}
+    )
     in_group = kom & np.array([c in g_of for c in codes], dtype=bool)
     grp_key = np.array([f"{g_of[c][0]}|{k}" if c in g_of else "" for c, k in zip(codes, ind_year)], dtype=object)
     G = sums(grp_key, in_group)
@@ -556,29 +649,51 @@ def compute_context(store, settings: dict | None = None) -> pd.DataFrame:
             if not np.isfinite(p_r[i]):
                 reasons[i].append(f"rikets värde saknas {year[i]}")
             if not np.isfinite(tau2[i]):
-                reasons[i].append(f"för få kommuner med antal för att skatta variationen mellan kommuner "
-                                  f"({int(np.nan_to_num(model_n[i]))}, minst {int(mcfg.get('min_areas', 10))})")
+                reasons[i].append(
+                    f"för få kommuner med antal för att skatta variationen mellan kommuner "
+                    f"({int(np.nan_to_num(model_n[i]))}, minst {int(mcfg.get('min_areas', 10))})"
+                )
             if kom[i] and rest_reason[i]:
                 reasons[i].append(rest_reason[i])
             if kom[i] and grp_reason[i]:
                 reasons[i].append(grp_reason[i])
-    out = pd.DataFrame({
-        "area_code": codes, "area_name": res["area_name"].to_numpy(dtype=object), "area_level": level,
-        "lan_code": lan_code, "indicator": ind, "indicator_label": res["indicator_label"].to_numpy(dtype=object),
-        "source_kind": "context", "theme": res["theme"].to_numpy(dtype=object), "unit": res["unit"].to_numpy(dtype=object),
-        "risk_direction": res["risk_direction"].to_numpy(dtype=object), "year": year, "value": value,
-        "ci_low": np.where(has_n, ci_low, np.nan), "ci_high": np.where(has_n, ci_high, np.nan),
-        "count": pd.array(np.where(has_n, count, np.nan), dtype="Float64").astype("Int64"),
-        "population": pd.array(np.where(has_den, den, np.nan), dtype="Float64").astype("Int64"),
-        "count_derived": derived & has_n, "comparison_kind": kind,
-        "lan_value": np.where(kom, lan_value, np.nan), "lan_basis": lan_basis,
-        "lan_n_kommuner": pd.array(lan_n, dtype="Float64").astype("Int64"), "riket_value": riket_value,
-        "group_value": group_value, "group_title": group_title, "group_basis": group_basis,
-        "cmp_lan": cmp_lan, "cmp_riket": cmp_riket, "cmp_group": cmp_group,
-        "cmp_reason": np.array(["; ".join(r) for r in reasons], dtype=object),
-        "model_tau2": tau2, "model_n_areas": pd.array(np.where(np.isfinite(tau2), model_n, np.nan), dtype="Float64").astype("Int64"),
-        "priority_rank": pd.array([pd.NA] * n_rows, dtype="Int64"),
-        "producer": res["producer"].to_numpy(dtype=object), "kolada_kpi": res["kolada_kpi"].to_numpy(dtype=object),
-        "source": res["source"].to_numpy(dtype=object),
-    })
+    out = pd.DataFrame(
+        {
+            "area_code": codes,
+            "area_name": res["area_name"].to_numpy(dtype=object),
+            "area_level": level,
+            "lan_code": lan_code,
+            "indicator": ind,
+            "indicator_label": res["indicator_label"].to_numpy(dtype=object),
+            "source_kind": "context",
+            "theme": res["theme"].to_numpy(dtype=object),
+            "unit": res["unit"].to_numpy(dtype=object),
+            "risk_direction": res["risk_direction"].to_numpy(dtype=object),
+            "year": year,
+            "value": value,
+            "ci_low": np.where(has_n, ci_low, np.nan),
+            "ci_high": np.where(has_n, ci_high, np.nan),
+            "count": pd.array(np.where(has_n, count, np.nan), dtype="Float64").astype("Int64"),
+            "population": pd.array(np.where(has_den, den, np.nan), dtype="Float64").astype("Int64"),
+            "count_derived": derived & has_n,
+            "comparison_kind": kind,
+            "lan_value": np.where(kom, lan_value, np.nan),
+            "lan_basis": lan_basis,
+            "lan_n_kommuner": pd.array(lan_n, dtype="Float64").astype("Int64"),
+            "riket_value": riket_value,
+            "group_value": group_value,
+            "group_title": group_title,
+            "group_basis": group_basis,
+            "cmp_lan": cmp_lan,
+            "cmp_riket": cmp_riket,
+            "cmp_group": cmp_group,
+            "cmp_reason": np.array(["; ".join(r) for r in reasons], dtype=object),
+            "model_tau2": tau2,
+            "model_n_areas": pd.array(np.where(np.isfinite(tau2), model_n, np.nan), dtype="Float64").astype("Int64"),
+            "priority_rank": pd.array([pd.NA] * n_rows, dtype="Int64"),
+            "producer": res["producer"].to_numpy(dtype=object),
+            "kolada_kpi": res["kolada_kpi"].to_numpy(dtype=object),
+            "source": res["source"].to_numpy(dtype=object),
+        }
+    )
     return out[CONTEXT_COLUMNS]

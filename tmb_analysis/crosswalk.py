@@ -162,7 +162,9 @@ def load_crosswalk(path: str | Path | None = None) -> Crosswalk:
         if entry["kind"] == "split" and not entry.get("parent"):
             raise ValueError(f"{where}: changes[{pos}] ({entry['name']}): a split needs 'parent'")
         if entry["kind"] == "county_change" and not (entry.get("old_lan") and entry.get("new_lan")):
-            raise ValueError(f"{where}: changes[{pos}] ({entry['name']}): a county_change needs 'old_lan' and 'new_lan'")
+            raise ValueError(
+                f"{where}: changes[{pos}] ({entry['name']}): a county_change needs 'old_lan' and 'new_lan'"
+            )
         changes.append(
             Change(
                 code=str(entry["code"]),

@@ -149,7 +149,9 @@ class Fetcher:
                 continue
             if status in RETRY_STATUSES:
                 what = "too many requests (HTTP 429)" if status == 429 else f"server error (HTTP {status})"
-                raise FetchError(f"{url}: {what} after {self.retries + 1} attempt(s); nothing was downloaded — try again later")
+                raise FetchError(
+                    f"{url}: {what} after {self.retries + 1} attempt(s); nothing was downloaded — try again later"
+                )
             if status >= 400:
                 raise FetchError(f"{url}: HTTP {status}; expected 200 — is the address (or the query) right?")
             return resp
@@ -166,8 +168,13 @@ class Fetcher:
             "fetched_with": f"tmb-analys {__version__}",
             **meta,
         }
-        for target, payload in ((path, data), (path.with_name(path.name + SIDECAR_SUFFIX),
-                                                (json.dumps(prov, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))):
+        for target, payload in (
+            (path, data),
+            (
+                path.with_name(path.name + SIDECAR_SUFFIX),
+                (json.dumps(prov, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
+            ),
+        ):
             tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
             tmp.write_bytes(payload)
             os.replace(tmp, target)
@@ -195,11 +202,21 @@ class Fetcher:
         data = resp.content
         if not data or not data.strip():
             raise FetchError(f"{url}: empty response (HTTP {resp.status_code}); expected a file")
-        return self._save(dest, data, {"url": url, "publisher": publisher, "http_status": resp.status_code,
-                                       "content_type": (resp.headers or {}).get("Content-Type"), **meta})
+        return self._save(
+            dest,
+            data,
+            {
+                "url": url,
+                "publisher": publisher,
+                "http_status": resp.status_code,
+                "content_type": (resp.headers or {}).get("Content-Type"),
+                **meta,
+            },
+        )
 
 
 # ---- the sources --------------------------------------------------------------------
+
 
 def _years_text(years: list[int]) -> str:
     years = sorted(set(int(y) for y in years))
@@ -225,8 +242,9 @@ def _area_codes(areas: list[str] | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def fetch_scb_population(years: list[int], areas: list[str] | None = None, fetcher: Fetcher | None = None,
-                         url: str = SCB_URL) -> Fetched:
+def fetch_scb_population(
+    years: list[int], areas: list[str] | None = None, fetcher: Fetcher | None = None, url: str = SCB_URL
+) -> Fetched:
     """SCB's population (Folkmängd 31 december, ContentsCode BE0101N1) for ``areas`` and ``years``,
     as PxWeb v1 JSON (age, sex and civil status eliminated, i.e. totals)."""
     fetcher = fetcher or Fetcher()
@@ -252,10 +270,15 @@ def fetch_scb_population(years: list[int], areas: list[str] | None = None, fetch
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise FetchError(f"{url}: the answer is not JSON; expected SCB PxWeb JSON with 'columns' and 'data'") from None
     if not isinstance(obj, dict) or not obj.get("data"):
-        raise FetchError(f"{url}: empty API response (no 'data'); expected population for {len(codes)} area(s) and years "
-                         f"{_years_text(years)}")
-    return fetcher._save(fetcher.cache_dir / dest, data, {"url": url, "query": query, "publisher": "SCB",
-                                                          "http_status": resp.status_code})
+        raise FetchError(
+            f"{url}: empty API response (no 'data'); expected population for {len(codes)} area(s) and years "
+            f"{_years_text(years)}"
+        )
+    return fetcher._save(
+        fetcher.cache_dir / dest,
+        data,
+        {"url": url, "query": query, "publisher": "SCB", "http_status": resp.status_code},
+    )
 
 
 def _kolada_pages(fetcher: Fetcher, url: str) -> tuple[list, list[str]]:
@@ -270,7 +293,9 @@ def _kolada_pages(fetcher: Fetcher, url: str) -> tuple[list, list[str]]:
         try:
             obj = json.loads(resp.content.decode("utf-8-sig"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise FetchError(f"{url}: the answer is not JSON; expected Kolada's {{\"values\": [...], \"next_url\"}}") from None
+            raise FetchError(
+                f'{url}: the answer is not JSON; expected Kolada\'s {{"values": [...], "next_url"}}'
+            ) from None
         if not isinstance(obj, dict) or not isinstance(obj.get("values"), list):
             raise FetchError(f"{url}: no 'values' list in the answer; expected Kolada v3 JSON")
         values += obj["values"]
@@ -283,7 +308,7 @@ KOLADA_MAX_IDS = 25
 
 
 def _chunks(items: list, size: int = KOLADA_MAX_IDS) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)] or [[]]
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
 def default_kolada_kpis() -> list[str]:
@@ -315,8 +340,10 @@ def _kolada_notes(prov: dict) -> list[str]:
     out = []
     for kpi in prov.get("kpis_without_values") or []:
         if unknown is not None and kpi in unknown:
-            out.append(f"Kolada has no KPI {kpi} (retired or a wrong id); check config/context_indicators.yaml "
-                       "(or --kpi); the other KPIs were fetched")
+            out.append(
+                f"Kolada has no KPI {kpi} (retired or a wrong id); check config/context_indicators.yaml "
+                "(or --kpi); the other KPIs were fetched"
+            )
         elif unknown is not None:
             out.append(f"Kolada has no values of KPI {kpi} for these areas and years (not published yet?)")
         else:
@@ -324,8 +351,13 @@ def _kolada_notes(prov: dict) -> list[str]:
     return out
 
 
-def fetch_kolada(kpis: list[str], years: list[int], areas: list[str] | None = None, fetcher: Fetcher | None = None,
-                 base: str = KOLADA_URL) -> Fetched:
+def fetch_kolada(
+    kpis: list[str],
+    years: list[int],
+    areas: list[str] | None = None,
+    fetcher: Fetcher | None = None,
+    base: str = KOLADA_URL,
+) -> Fetched:
     """Kolada KPI values (``/data/kpi/<ids>/municipality/<ids>/year/<years>``), every page followed.
 
     ``kpis`` empty: :func:`default_kolada_kpis`. KPIs, municipalities and years are sent in chunks
@@ -349,14 +381,18 @@ def fetch_kolada(kpis: list[str], years: list[int], areas: list[str] | None = No
     for k_part in _chunks(kpis):
         for a_part in _chunks(kolada_ids):
             for y_part in _chunks(years):
-                url = (f"{base}/data/kpi/{','.join(k_part)}/municipality/{','.join(a_part)}"
-                       f"/year/{','.join(map(str, y_part))}")
+                url = (
+                    f"{base}/data/kpi/{','.join(k_part)}/municipality/{','.join(a_part)}"
+                    f"/year/{','.join(map(str, y_part))}"
+                )
                 v, u = _kolada_pages(fetcher, url)
                 values += v
                 urls += u
     if not values:
-        raise FetchError(f"{urls[0]}: empty API response (no values) for KPIs {', '.join(kpis)} and years "
-                         f"{_years_text(years)}; expected at least one value — check the KPI ids and years")
+        raise FetchError(
+            f"{urls[0]}: empty API response (no values) for KPIs {', '.join(kpis)} and years "
+            f"{_years_text(years)}; expected at least one value — check the KPI ids and years"
+        )
     got = {str(v.get("kpi")) for v in values if isinstance(v, dict)}
     silent = [k for k in kpis if k not in got]
     meta = {"url": urls[0], "pages": urls, "publisher": "Kolada (RKA)", "kpis": kpis}

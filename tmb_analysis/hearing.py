@@ -36,16 +36,19 @@ __all__ = ["county_sheet", "kommun_worksheet", "hearing_pages", "write_pack", "a
 #: The pack's folder inside a site.
 HEARING_DIR = "hearing"
 
-INPUT_NOT_DECISION = ("Förslagen bygger på statistiken och är ett underlag för samtalet – inte beslutet. "
-                      "Lokal kunskap, orsaksanalys och resurser avgör vad kommunen väljer.")
+INPUT_NOT_DECISION = (
+    "Förslagen bygger på statistiken och är ett underlag för samtalet – inte beslutet. "
+    "Lokal kunskap, orsaksanalys och resurser avgör vad kommunen väljer."
+)
 STRENGTH = {"stark": "starkt stöd", "måttlig": "måttligt stöd", "svag": "svagt stöd"}
 
 
 def _env():
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.PackageLoader("tmb_analysis", "templates"), autoescape=True,
-                              keep_trailing_newline=True)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("tmb_analysis", "templates"), autoescape=True, keep_trailing_newline=True
+    )
 
 
 def _round(results: pd.DataFrame, report_year: int | None) -> pd.DataFrame:
@@ -61,8 +64,12 @@ def _key_figure(r) -> str:
 
 def _comparisons(r) -> str:
     parts = []
-    for col, word in (("cmp_lan", "övriga länet"), ("cmp_riket", "riket"), ("cmp_group", "kommungruppen"),
-                      ("cmp_peers", "liknande kommuner")):
+    for col, word in (
+        ("cmp_lan", "övriga länet"),
+        ("cmp_riket", "riket"),
+        ("cmp_group", "kommungruppen"),
+        ("cmp_peers", "liknande kommuner"),
+    ):
         c = r.get(col)
         if c in ("higher", "lower"):
             parts.append(f"{F.comparison_text(c).lower().split(' ', 1)[1]} än {word}")
@@ -90,8 +97,11 @@ def area_proposals(results: pd.DataFrame, code: str) -> tuple[list[dict], list[d
     own = results[results["area_code"].astype(str) == code]
     ranked = own[own["priority_rank"].notna()].sort_values("priority_rank")
     proposals = [_item(r, True) for _, r in ranked.iterrows()]
-    watch = [_item(r, False) for _, r in watch_list(results, code, n=3 - len(proposals)).iterrows()] \
-        if len(proposals) < 3 else []
+    watch = (
+        [_item(r, False) for _, r in watch_list(results, code, n=3 - len(proposals)).iterrows()]
+        if len(proposals) < 3
+        else []
+    )
     return proposals, watch
 
 
@@ -107,8 +117,7 @@ def _header(results: pd.DataFrame, code: str, report_year: int | None) -> str:
     return years_text({k: v for k, v in source_years(results, code, report_year).items()})
 
 
-def county_sheet(results: pd.DataFrame, lan_code: str, report_year: int | None = None,
-                 synthetic: bool = False) -> str:
+def county_sheet(results: pd.DataFrame, lan_code: str, report_year: int | None = None, synthetic: bool = False) -> str:
     """The county sheet of the hearing pack, as a whole HTML page."""
     from .geography import registry
 
@@ -116,46 +125,81 @@ def county_sheet(results: pd.DataFrame, lan_code: str, report_year: int | None =
     lan = reg.lan(lan_code)
     rnd = _round(results, report_year)
     shared = shared_challenges(rnd, lan.code)
-    challenges = [{"label": s.indicator_label, "tier": s.tier, "n": s.n_eligible, "of": s.n_kommuner,
-                   "kommuner": ", ".join(s.eligible), "harm": F.fmt_number(s.harm_weight, 1),
-                   "also": ", ".join(s.signs)} for s in shared.itertuples()]
+    challenges = [
+        {
+            "label": s.indicator_label,
+            "tier": s.tier,
+            "n": s.n_eligible,
+            "of": s.n_kommuner,
+            "kommuner": ", ".join(s.eligible),
+            "harm": F.fmt_number(s.harm_weight, 1),
+            "also": ", ".join(s.signs),
+        }
+        for s in shared.itertuples()
+    ]
     county_props, county_watch = area_proposals(rnd, lan.code)
     kommuner = []
     for k in reg.kommuner(lan.code):
         props, watch = area_proposals(rnd, k.code)
         has = bool((rnd["area_code"].astype(str) == k.code).any())
         kommuner.append({"name": k.display_name, "line": _one_line(props, watch) if has else "Data saknas"})
-    return _env().get_template("hearing.html.j2").render(
-        kind="lan", title=f"Underlag för hearing – {lan.name}", heading=f"Tillsammans mot brott: {lan.name}",
-        years=_header(results, lan.code, report_year) if (results["area_code"] == lan.code).any() else
-        years_text(_years_of_lan(results, lan.code, report_year)),
-        note=INPUT_NOT_DECISION, challenges=challenges, county=county_props, county_watch=county_watch,
-        kommuner=kommuner, synthetic=synthetic)
+    return (
+        _env()
+        .get_template("hearing.html.j2")
+        .render(
+            kind="lan",
+            title=f"Underlag för hearing – {lan.name}",
+            heading=f"Tillsammans mot brott: {lan.name}",
+            years=_header(results, lan.code, report_year)
+            if (results["area_code"] == lan.code).any()
+            else years_text(_years_of_lan(results, lan.code, report_year)),
+            note=INPUT_NOT_DECISION,
+            challenges=challenges,
+            county=county_props,
+            county_watch=county_watch,
+            kommuner=kommuner,
+            synthetic=synthetic,
+        )
+    )
 
 
 def _years_of_lan(results, lan_code, report_year) -> dict:
     rows = results[results["lan_code"].astype(str) == lan_code]
     rnd = rows[round_mask(rows, report_year)]
-    return {kind: (int(rnd.loc[rnd["source_kind"] == kind, "year"].max())
-                   if (rnd["source_kind"] == kind).any() else None) for kind in ("crime", "survey")}
+    return {
+        kind: (int(rnd.loc[rnd["source_kind"] == kind, "year"].max()) if (rnd["source_kind"] == kind).any() else None)
+        for kind in ("crime", "survey")
+    }
 
 
-def kommun_worksheet(results: pd.DataFrame, kommun_code: str, report_year: int | None = None,
-                     synthetic: bool = False) -> str:
+def kommun_worksheet(
+    results: pd.DataFrame, kommun_code: str, report_year: int | None = None, synthetic: bool = False
+) -> str:
     """One kommun's A4 worksheet for the hearing, as a whole HTML page."""
     from .geography import registry
 
     area = registry().kommun(kommun_code)
     rnd = _round(results, report_year)
     proposals, watch = area_proposals(rnd, area.code)
-    return _env().get_template("hearing.html.j2").render(
-        kind="kommun", title=f"Arbetsblad – {area.display_name}", heading=f"Arbetsblad: {area.display_name}",
-        years=_header(results, area.code, report_year), note=INPUT_NOT_DECISION, proposals=proposals, watch=watch,
-        synthetic=synthetic)
+    return (
+        _env()
+        .get_template("hearing.html.j2")
+        .render(
+            kind="kommun",
+            title=f"Arbetsblad – {area.display_name}",
+            heading=f"Arbetsblad: {area.display_name}",
+            years=_header(results, area.code, report_year),
+            note=INPUT_NOT_DECISION,
+            proposals=proposals,
+            watch=watch,
+            synthetic=synthetic,
+        )
+    )
 
 
-def hearing_pages(results: pd.DataFrame, lan_code: str, report_year: int | None = None,
-                  synthetic: bool = False) -> dict[str, str]:
+def hearing_pages(
+    results: pd.DataFrame, lan_code: str, report_year: int | None = None, synthetic: bool = False
+) -> dict[str, str]:
     """Every page of a county's hearing pack: file name (under ``hearing/``) -> HTML. Names come from codes."""
     from .geography import registry
 
@@ -170,9 +214,16 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_pack(results: pd.DataFrame, lan_code: str, folder: str | Path, report_year: int | None = None,
-               synthetic: bool = False, printer=None, previous: str | Path | None = None,
-               header: str = "") -> list[str]:
+def write_pack(
+    results: pd.DataFrame,
+    lan_code: str,
+    folder: str | Path,
+    report_year: int | None = None,
+    synthetic: bool = False,
+    printer=None,
+    previous: str | Path | None = None,
+    header: str = "",
+) -> list[str]:
     """Write a county's hearing pack into ``folder`` (a staging folder's ``hearing/``); the file names written.
 
     With ``printer`` (a :class:`tmb_analysis.pdf.PdfPrinter`) every page is also printed to A4 beside

@@ -49,7 +49,7 @@ _MAX_LIST = 6
 
 @lru_cache(maxsize=1)
 def _tolerance() -> tuple[float, float]:
-    cfg = (read_config("analysis")[0].get("context") or {})
+    cfg = read_config("analysis")[0].get("context") or {}
     return float(cfg.get("agreement_abs", 0.05)), float(cfg.get("agreement_rel", 0.01))
 
 
@@ -57,8 +57,10 @@ def agrees(value, count, denominator, scale) -> np.ndarray:
     """True where a published value equals count / denominator × scale up to Kolada's rounding
     (``context.agreement_abs`` + ``agreement_rel`` × value of config/analysis.yaml), and where count
     or denominator is missing (nothing to check)."""
-    v, c, d, s = (np.asarray(pd.to_numeric(pd.Series(np.ravel(x)), errors="coerce"), dtype=float)
-                  for x in np.broadcast_arrays(value, count, denominator, scale))
+    v, c, d, s = (
+        np.asarray(pd.to_numeric(pd.Series(np.ravel(x)), errors="coerce"), dtype=float)
+        for x in np.broadcast_arrays(value, count, denominator, scale)
+    )
     tol_abs, tol_rel = _tolerance()
     with np.errstate(invalid="ignore", divide="ignore"):
         diff = np.abs(v - c / d * s)
@@ -86,9 +88,12 @@ def context_checks():
         return (~(c > d)).fillna(True).astype(bool)
 
     def agreement(df):
-        ok = agrees(df["value"].astype("float64").to_numpy(dtype=float, na_value=np.nan),
-                    df["count"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
-                    df["denominator"].astype("Float64").to_numpy(dtype=float, na_value=np.nan), _scales(df["indicator"]))
+        ok = agrees(
+            df["value"].astype("float64").to_numpy(dtype=float, na_value=np.nan),
+            df["count"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+            df["denominator"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+            _scales(df["indicator"]),
+        )
         return pd.Series(ok, index=df.index)
 
     return [
@@ -141,8 +146,12 @@ def _listing(items, limit: int = _MAX_LIST) -> str:
     return ", ".join(map(str, items[:limit])) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def context_table(path: Path, items: list[tuple], requested: tuple[list[str], set[str]] = ([], set()),
-                  present_kpis: set[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+def context_table(
+    path: Path,
+    items: list[tuple],
+    requested: tuple[list[str], set[str]] = ([], set()),
+    present_kpis: set[str] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
     """The ``context`` rows (columns of the canonical table, before :func:`validation.to_canonical`)
     and the notes, from ``items``: ``(pos, kpi, area_code, year, values_list)`` of the file's data
     items whose KPI is a context KPI (checked by the caller: known area, a year, no repeated key).
@@ -160,8 +169,11 @@ def context_table(path: Path, items: list[tuple], requested: tuple[list[str], se
     withheld: dict[str, int] = {}
     for pos, kpi, area, year, values in items:
         if not isinstance(values, list):
-            raise DataValidationError(f"{name}: values[{pos}].values is not a list; expected Kolada's "
-                                      "[{\"gender\", \"count\", \"status\", \"value\"}]", origin=name)
+            raise DataValidationError(
+                f"{name}: values[{pos}].values is not a list; expected Kolada's "
+                '[{"gender", "count", "status", "value"}]',
+                origin=name,
+            )
         total, was_deleted = None, False
         for k, v in enumerate(values):
             gender = str(v.get("gender", "")).strip().upper() if isinstance(v, dict) else ""
@@ -169,9 +181,11 @@ def context_table(path: Path, items: list[tuple], requested: tuple[list[str], se
                 other_gender += 1
                 continue
             if gender != "T":
-                raise DataValidationError(f"{name}: values[{pos}].values[{k}].gender is "
-                                          f"{v.get('gender') if isinstance(v, dict) else v!r}; expected T, K or M",
-                                          origin=name)
+                raise DataValidationError(
+                    f"{name}: values[{pos}].values[{k}].gender is "
+                    f"{v.get('gender') if isinstance(v, dict) else v!r}; expected T, K or M",
+                    origin=name,
+                )
             if v.get("isdeleted") is True:
                 deleted += 1
                 was_deleted = True
@@ -182,11 +196,15 @@ def context_table(path: Path, items: list[tuple], requested: tuple[list[str], se
                 continue
             num = _number(raw)
             if num is None:
-                raise DataValidationError(f"{name}: values[{pos}].values[{k}].value is {raw!r} (KPI {kpi}); expected a "
-                                          "number, null, '-', '.' or '..'", origin=name)
+                raise DataValidationError(
+                    f"{name}: values[{pos}].values[{k}].value is {raw!r} (KPI {kpi}); expected a "
+                    "number, null, '-', '.' or '..'",
+                    origin=name,
+                )
             if num < 0:
-                raise DataValidationError(f"{name}: values[{pos}].values[{k}].value is {raw!r} (KPI {kpi}); expected "
-                                          "0 or more", origin=name)
+                raise DataValidationError(
+                    f"{name}: values[{pos}].values[{k}].value is {raw!r} (KPI {kpi}); expected 0 or more", origin=name
+                )
             total = (num, status, pos, k)
         key = (kpi, area, year)
         seen_keys.add(key)
@@ -199,8 +217,11 @@ def context_table(path: Path, items: list[tuple], requested: tuple[list[str], se
         if any(role == "value" for _, role in roles[kpi]):
             ind = cat.get(next(i for i, r in roles[kpi] if r == "value"))
             if ind.unit == "percent" and total[0] > 100 + 1e-9:
-                raise DataValidationError(f"{name}: values[{total[2]}].values[{total[3]}].value is {total[0]:g} (KPI {kpi}, "
-                                          f"{ind.id}); expected a share of at most 100 %", origin=name)
+                raise DataValidationError(
+                    f"{name}: values[{total[2]}].values[{total[3]}].value is {total[0]:g} (KPI {kpi}, "
+                    f"{ind.id}); expected a share of at most 100 %",
+                    origin=name,
+                )
 
     recs, notes, mismatched = [], [], []
     for ind in cat:
@@ -212,19 +233,35 @@ def context_table(path: Path, items: list[tuple], requested: tuple[list[str], se
             den = sum(parts) if parts and all(p is not None for p in parts) else None
             for what, x in (("count", count), ("denominator", den)):
                 if x is not None and x != int(x):
-                    raise DataValidationError(f"{name}: the {what} of {ind.id} ({ind.count_kpi if what == 'count' else '+'.join(ind.denominator_kpis)}) "
-                                              f"for {area} {year} is {x:g}; expected a whole number", origin=name)
+                    raise DataValidationError(
+                        f"{name}: the {what} of {ind.id} ({ind.count_kpi if what == 'count' else '+'.join(ind.denominator_kpis)}) "
+                        f"for {area} {year} is {x:g}; expected a whole number",
+                        origin=name,
+                    )
             if den is not None and den <= 0:
                 den = None
             if count is not None and den is not None:
                 ok = count <= den and bool(agrees(value, count, den, ind.scale)[0])
                 if not ok:
-                    mismatched.append(f"{ind.kolada_kpi} {area} {year}: value {value:g}, count {count:g} "
-                                      f"({ind.count_kpi}), denominator {den:g} ({'+'.join(ind.denominator_kpis)})")
+                    mismatched.append(
+                        f"{ind.kolada_kpi} {area} {year}: value {value:g}, count {count:g} "
+                        f"({ind.count_kpi}), denominator {den:g} ({'+'.join(ind.denominator_kpis)})"
+                    )
                     count = den = None
             status = status_of[(kpi, area, year)]
-            recs.append((area, year, ind.id, value, count, den, "T",
-                         "preliminary" if "prel" in status.casefold() else "final", ind.source_text))
+            recs.append(
+                (
+                    area,
+                    year,
+                    ind.id,
+                    value,
+                    count,
+                    den,
+                    "T",
+                    "preliminary" if "prel" in status.casefold() else "final",
+                    ind.source_text,
+                )
+            )
         # a län (type K KPI) or riket without the value but with its count and denominator: the value is
         # Kolada's own count over its own population (the län's count includes kommuner whose counts
         # are withheld), rounded to one decimal as Kolada publishes it
@@ -237,20 +274,39 @@ def context_table(path: Path, items: list[tuple], requested: tuple[list[str], se
                     continue
                 den = sum(parts)
                 value = float(np.floor(count / den * ind.scale * 10 + 0.5) / 10)
-                recs.append((area, year, ind.id, value, count, den, "T", "final",
-                             f"Kolada (RKA), {ind.producer}: {ind.count_kpi}/{'+'.join(ind.denominator_kpis)} (beräknat)"))
-    frame = pd.DataFrame(recs, columns=["area_code", "year", "indicator", "value", "count", "denominator", "gender",
-                                        "status", "source"])
+                recs.append(
+                    (
+                        area,
+                        year,
+                        ind.id,
+                        value,
+                        count,
+                        den,
+                        "T",
+                        "final",
+                        f"Kolada (RKA), {ind.producer}: {ind.count_kpi}/{'+'.join(ind.denominator_kpis)} (beräknat)",
+                    )
+                )
+    frame = pd.DataFrame(
+        recs, columns=["area_code", "year", "indicator", "value", "count", "denominator", "gender", "status", "source"]
+    )
     if mismatched:
-        notes.append(f"{len(mismatched)} context value(s) disagree with their count and denominator: imported without "
-                     f"them, e.g. {mismatched[0]}")
+        notes.append(
+            f"{len(mismatched)} context value(s) disagree with their count and denominator: imported without "
+            f"them, e.g. {mismatched[0]}"
+        )
     if withheld:
-        notes.append(f"{sum(withheld.values())} context value(s) without a figure ('..', '-', '.', null or none), "
-                     f"not imported and shown as 'uppgift saknas': " + _listing(f"{k} ({n})" for k, n in sorted(withheld.items())))
+        notes.append(
+            f"{sum(withheld.values())} context value(s) without a figure ('..', '-', '.', null or none), "
+            f"not imported and shown as 'uppgift saknas': "
+            + _listing(f"{k} ({n})" for k, n in sorted(withheld.items()))
+        )
     if deleted:
         notes.append(f"{deleted} context value(s) withdrawn by Kolada (isdeleted), not imported")
     if other_gender:
-        notes.append(f"{other_gender} context value(s) for women (K) or men (M) not imported: the store holds totals (T)")
+        notes.append(
+            f"{other_gender} context value(s) for women (K) or men (M) not imported: the store holds totals (T)"
+        )
     asked, unknown = requested
     present = set(present_kpis if present_kpis is not None else {it[1] for it in items})
     for kpi in asked:
@@ -258,9 +314,13 @@ def context_table(path: Path, items: list[tuple], requested: tuple[list[str], se
             continue
         use = ", ".join(sorted({i for i, _ in roles.get(kpi, [])})) or "no context indicator"
         if kpi in unknown:
-            notes.append(f"KPI {kpi}: Kolada has no such KPI (retired or a wrong id; used by {use}): "
-                         "check config/context_indicators.yaml")
+            notes.append(
+                f"KPI {kpi}: Kolada has no such KPI (retired or a wrong id; used by {use}): "
+                "check config/context_indicators.yaml"
+            )
         else:
-            notes.append(f"KPI {kpi}: no values from Kolada for the areas and years asked for (retired, or not "
-                         f"published yet; used by {use})")
+            notes.append(
+                f"KPI {kpi}: no values from Kolada for the areas and years asked for (retired, or not "
+                f"published yet; used by {use})"
+            )
     return frame, notes

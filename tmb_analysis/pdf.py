@@ -22,19 +22,50 @@ from pathlib import Path
 __all__ = ["ChromiumMissing", "PdfPrinter", "find_chromium", "A4_TEXT_WIDTH_PX"]
 
 #: Flags for a headless chromium on a machine without a network (as the browser tests use).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-dev-shm-usage",
+]
 #: A4 is 210 mm wide; with 15 mm margins the text is 180 mm = 680 CSS pixels (96 per inch).
 MARGIN_MM = 15
 A4_TEXT_WIDTH_PX = round((210 - 2 * MARGIN_MM) / 25.4 * 96)
 #: Seconds a page may take to load and draw its charts before its PDF fails.
 PAGE_TIMEOUT_S = 60
 
-_PREPARE = """() => {
+#: Open every fold, then draw every chart again at the size its box has on paper: a chart drawn in a
+#: closed fold got plotly's default width (700 px, wider than the 680 px of A4 text) and would be cut off.
+#: A chart in half the width (a proposal card, a pair of trend charts) gets smaller type, a tighter
+#: frame and a tick every other year, so that its plot keeps most of its box at the card's print height.
+#: The map, the funnels and the matrix are drawn at most 330 px high (a third of the A4 text height), so
+#: that each shares its page with its text.
+_PREPARE = """async () => {
+  const PAPER_CHART_HEIGHT = 330;
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   document.documentElement.classList.add('tmb-print');
+  if (window.Plotly) {
+    await Promise.all([...document.querySelectorAll('.js-plotly-plot')].map(gd => {
+      const fig = gd.closest('figure.tmb-figure');
+      const name = fig ? fig.dataset.figure || '' : '';
+      if (/^(karta|tratt|prioriteringsmatris)/.test(name) && (gd.layout.height || 0) > PAPER_CHART_HEIGHT) {
+        return Plotly.relayout(gd, {'width': gd.offsetWidth, 'height': PAPER_CHART_HEIGHT});
+      }
+      if (!gd.closest('article.proposal, .chart-pair')) return Plotly.Plots.resize(gd);
+      return Plotly.relayout(gd, {'font.size': 9, 'legend.font.size': 8, 'legend.y': -0.25, 'margin.t': 8,
+        'margin.b': 62, 'margin.l': 48, 'margin.r': 8, 'xaxis.dtick': 2, 'xaxis.tickangle': 0,
+        'xaxis.title.text': '', 'yaxis.title.font.size': 9, 'legend.orientation': 'h', 'legend.x': 0,
+        'width': gd.offsetWidth, 'height': gd.offsetHeight});
+    }));
+  }
 }"""
-_CHARTS_DRAWN = """() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('svg.main-svg'))"""
+_CHARTS_DRAWN = (
+    """() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('svg.main-svg'))"""
+)
 
 
 class ChromiumMissing(RuntimeError):
@@ -51,8 +82,10 @@ def find_chromium() -> str:
 
 def _template(text: str, right: str) -> str:
     style = "font-family:system-ui,Arial,sans-serif;font-size:8pt;color:#4a4a4a;width:100%;margin:0 15mm;"
-    return (f'<div style="{style}display:flex;justify-content:space-between">'
-            f"<span>{html.escape(text)}</span><span>{right}</span></div>")
+    return (
+        f'<div style="{style}display:flex;justify-content:space-between">'
+        f"<span>{html.escape(text)}</span><span>{right}</span></div>"
+    )
 
 
 class PdfPrinter:
@@ -81,8 +114,9 @@ class PdfPrinter:
 
             pw = sync_playwright().start()
             self._state["pw"] = pw
-            self._state["browser"] = pw.chromium.launch(executable_path=self.executable, headless=True,
-                                                        args=CHROMIUM_ARGS)
+            self._state["browser"] = pw.chromium.launch(
+                executable_path=self.executable, headless=True, args=CHROMIUM_ARGS
+            )
             ctx = self._state["browser"].new_context(viewport={"width": A4_TEXT_WIDTH_PX, "height": 1000})
 
             def offline(route):
@@ -110,11 +144,17 @@ class PdfPrinter:
         page.evaluate(_PREPARE)
         tmp = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.tmp")
         try:
-            page.pdf(path=str(tmp), format="A4", print_background=True, display_header_footer=True,
-                     header_template=_template(header, ""),
-                     footer_template=_template("tmb-analys", 'sida <span class="pageNumber"></span> av '
-                                                             '<span class="totalPages"></span>'),
-                     margin={"top": "16mm", "bottom": "14mm", "left": f"{MARGIN_MM}mm", "right": f"{MARGIN_MM}mm"})
+            page.pdf(
+                path=str(tmp),
+                format="A4",
+                print_background=True,
+                display_header_footer=True,
+                header_template=_template(header, ""),
+                footer_template=_template(
+                    "tmb-analys", 'sida <span class="pageNumber"></span> av <span class="totalPages"></span>'
+                ),
+                margin={"top": "16mm", "bottom": "14mm", "left": f"{MARGIN_MM}mm", "right": f"{MARGIN_MM}mm"},
+            )
             os.replace(tmp, pdf_path)
         finally:
             tmp.unlink(missing_ok=True)

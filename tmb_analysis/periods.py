@@ -18,8 +18,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SOURCE_KINDS", "default_report_year", "lan_source_years", "period_split", "round_mask", "source_years", "vintage_text",
-           "year_for", "year_mask", "years_text"]
+__all__ = [
+    "SOURCE_KINDS",
+    "default_report_year",
+    "lan_source_years",
+    "period_split",
+    "round_mask",
+    "source_years",
+    "vintage_text",
+    "year_for",
+    "year_mask",
+    "years_text",
+]
 
 SOURCE_KINDS = ("crime", "survey")
 
@@ -62,8 +72,9 @@ def round_mask(results: pd.DataFrame, report_year: int | None = None) -> np.ndar
     usable = _has_value(results) & (year <= cap)
     if not usable.any():
         return np.zeros(len(results), dtype=bool)
-    keys = pd.MultiIndex.from_arrays([results["area_code"].astype(str).to_numpy(),
-                                      results["source_kind"].astype(str).to_numpy()])
+    keys = pd.MultiIndex.from_arrays(
+        [results["area_code"].astype(str).to_numpy(), results["source_kind"].astype(str).to_numpy()]
+    )
     latest = pd.Series(np.where(usable, year, -np.inf), index=keys).groupby(level=[0, 1]).max()
     return usable & (latest.reindex(keys).to_numpy() == year)
 
@@ -123,7 +134,9 @@ def years_text(year) -> str:
     crime, survey = year.get("crime"), year.get("survey")
     if crime is not None and survey is not None and crime == survey:
         return str(crime)
-    parts = ([f"anmälda brott {crime}"] if crime is not None else []) + ([f"NTU {survey}"] if survey is not None else [])
+    parts = ([f"anmälda brott {crime}"] if crime is not None else []) + (
+        [f"NTU {survey}"] if survey is not None else []
+    )
     return ", ".join(parts) or "inga data"
 
 
@@ -161,10 +174,14 @@ def vintage_text(results: pd.DataFrame, area_code: str | None = None) -> str:
             pooled = survey["period"].astype(str).to_numpy() != survey["year"].astype(str).to_numpy()
             if pooled.any():
                 periods = sorted(set(survey.loc[pooled, "period"]))
-                notes.append(f"kommunvärden för tvåårsperioder, {periods[0]} till {periods[-1]}"
-                             if len(periods) > 1 else f"kommunvärden för tvåårsperioden {periods[0]}")
+                notes.append(
+                    f"kommunvärden för tvåårsperioder, {periods[0]} till {periods[-1]}"
+                    if len(periods) > 1
+                    else f"kommunvärden för tvåårsperioden {periods[0]}"
+                )
         parts.append(f"NTU {_span(ntu.min(), ntu.max())}" + (f" ({'; '.join(notes)})" if notes else ""))
     return "; ".join(parts) if parts else "inga data"
+
 
 def period_split(res: pd.DataFrame) -> np.ndarray:
     """True for the rows of pooled two-year NTU estimates (``period`` '2017–2018'), False for yearly rows.
@@ -174,4 +191,4 @@ def period_split(res: pd.DataFrame) -> np.ndarray:
     """
     if "period" not in res:
         return np.zeros(len(res), dtype=bool)
-    return (res["period"].astype(str).to_numpy() != res["year"].astype(str).to_numpy())
+    return res["period"].astype(str).to_numpy() != res["year"].astype(str).to_numpy()

@@ -232,8 +232,12 @@ TESTS = (
     ("trend", "_z_trend", "trend"),
 )
 #: Swedish phrase and value column of each benchmark in the evidence text.
-PHRASES = {"lan": ("övriga länet", "lan_rest_value"), "riket": ("riket", "riket_value"),
-           "group": ("kommungruppen", "group_value"), "peers": ("liknande kommuner", "peers_value")}
+PHRASES = {
+    "lan": ("övriga länet", "lan_rest_value"),
+    "riket": ("riket", "riket_value"),
+    "group": ("kommungruppen", "group_value"),
+    "peers": ("liknande kommuner", "peers_value"),
+}
 
 
 def _num(df: pd.DataFrame, col: str, default=np.nan) -> np.ndarray:
@@ -243,9 +247,33 @@ def _num(df: pd.DataFrame, col: str, default=np.nan) -> np.ndarray:
 
 
 #: The columns the evidence, the score and the redraws read (a narrow copy of the candidate rows).
-_READ = ["area_code", "area_level", "indicator", "source_kind", "year", "worse", "value", "ci_low", "ci_high", "count",
-         "population", "funnel_phi", "eb_value", "eb_weight", "eb_prior", "lan_value", "riket_value", "_pool_count",
-         "_eb_m", "_df_trend", "trend"] + [col for _, col, _ in TESTS] + ["_rho_" + key for key, _, _ in TESTS]
+_READ = (
+    [
+        "area_code",
+        "area_level",
+        "indicator",
+        "source_kind",
+        "year",
+        "worse",
+        "value",
+        "ci_low",
+        "ci_high",
+        "count",
+        "population",
+        "funnel_phi",
+        "eb_value",
+        "eb_weight",
+        "eb_prior",
+        "lan_value",
+        "riket_value",
+        "_pool_count",
+        "_eb_m",
+        "_df_trend",
+        "trend",
+    ]
+    + [col for _, col, _ in TESTS]
+    + ["_rho_" + key for key, _, _ in TESTS]
+)
 
 
 def _candidates(out: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
@@ -258,7 +286,11 @@ class _Evidence:
     def __init__(self, sub: pd.DataFrame, rows: np.ndarray, level: float):
         self.rows = rows
         self.sign = np.where((sub["worse"].astype(str) == "lower").to_numpy(), -1.0, 1.0)
-        self.z = np.column_stack([self.sign * _num(sub, col) for _, col, _ in TESTS]) if len(rows) else np.zeros((0, len(TESTS)))
+        self.z = (
+            np.column_stack([self.sign * _num(sub, col) for _, col, _ in TESTS])
+            if len(rows)
+            else np.zeros((0, len(TESTS)))
+        )
         # The trend test compares the area's trend with riket's; it can count only where the area's own
         # trend, as the table shows it, is on the worse side too (never "ökar mer än riket" beside "ingen
         # tydlig trend"). Elsewhere it stays in the family of tests but can never reject.
@@ -342,7 +374,11 @@ def add_priorities(
     )
     rows = np.flatnonzero(candidate)
     area = out["area_code"].astype(str).to_numpy()
-    gkey = area[rows] if round_mask is not None else np.char.add(area[rows].astype(str), out["year"].astype(str).to_numpy()[rows])
+    gkey = (
+        area[rows]
+        if round_mask is not None
+        else np.char.add(area[rows].astype(str), out["year"].astype(str).to_numpy()[rows])
+    )
     group, _ = pd.factorize(pd.Series(gkey, dtype=object))
     sub = _candidates(out, rows)
     ev = _Evidence(sub, rows, level)
@@ -382,8 +418,13 @@ def add_priorities(
         """The score of candidate rows ``at`` from their hits (rows x tests), riket's z and magnitude."""
         lev = hit[:, :4].astype(float)
         lev[:, 1] = np.maximum(lev[:, 1], hit[:, 4])  # riket: this year or the pooled years
-        raw = (lev @ bench_w + float(w.get("trend", 1.0)) * hit[:, 5]
-               + float(w.get("funnel", 0.0)) * (z_riket > z_funnel) + float(w.get("magnitude", 0.0)) * mag + fixed[at])
+        raw = (
+            lev @ bench_w
+            + float(w.get("trend", 1.0)) * hit[:, 5]
+            + float(w.get("funnel", 0.0)) * (z_riket > z_funnel)
+            + float(w.get("magnitude", 0.0)) * mag
+            + fixed[at]
+        )
         return factor[at] * raw
 
     mag_obs = magnitude(basis)
@@ -398,8 +439,12 @@ def add_priorities(
     stability = _stability(sub, ev, group, m_g, fdr, magnitude, score_of, basis, harm, max_rank, scfg)
 
     points = np.full(n, np.nan)  # lines of evidence: benchmarks (riket this year or pooled), trend, funnel
-    points[rows] = (hits[:, [0, 2, 3]].sum(axis=1) + (hits[:, 1] | hits[:, 4]) + hits[:, 5]
-                    + (np.nan_to_num(ev.z[:, 1], nan=-np.inf) > z_funnel))
+    points[rows] = (
+        hits[:, [0, 2, 3]].sum(axis=1)
+        + (hits[:, 1] | hits[:, 4])
+        + hits[:, 5]
+        + (np.nan_to_num(ev.z[:, 1], nan=-np.inf) > z_funnel)
+    )
     out["priority_points"] = pd.array(points, dtype="Float64").astype("Int64")
     full = np.full(n, np.nan)
     full[rows] = score
@@ -414,8 +459,9 @@ def add_priorities(
     keys = np.array([k for k, _, _ in TESTS], dtype=object)
     basis_txt = np.full(n, None, dtype=object)
     pattern = hits.astype(np.int64) @ (1 << np.arange(len(TESTS)))  # one text per combination of tests
-    texts = np.array([";".join(keys[[(c >> j) & 1 == 1 for j in range(len(TESTS))]]) for c in range(1 << len(TESTS))],
-                     dtype=object)
+    texts = np.array(
+        [";".join(keys[[(c >> j) & 1 == 1 for j in range(len(TESTS))]]) for c in range(1 << len(TESTS))], dtype=object
+    )
     basis_txt[rows] = texts[pattern]
     out["priority_basis"] = pd.Series(basis_txt, index=out.index, dtype=object)
     rank_full = np.full(n, np.nan)
@@ -433,14 +479,26 @@ def add_priorities(
         pos = rows[ranked]
         best = np.fmin.reduce(np.where(hits[ranked], q_obs[ranked], np.nan), axis=1)
         stab = stability[ranked]
-        conf = np.where((best <= stark_fdr) & (stab >= float(ccfg.get("stark_stability", 0.8))), "stark",
-                        np.where(stab >= float(ccfg.get("maattlig_stability", 0.5)), "måttlig", "svag")).astype(object)
+        conf = np.where(
+            (best <= stark_fdr) & (stab >= float(ccfg.get("stark_stability", 0.8))),
+            "stark",
+            np.where(stab >= float(ccfg.get("maattlig_stability", 0.5)), "måttlig", "svag"),
+        ).astype(object)
         hits_by_row: dict[int, list[str]] = {}
         for row, lab in zip(concern_hits["_row"].to_numpy(), concern_hits["related_label"].to_numpy()):
             hits_by_row.setdefault(int(row), []).append(str(lab))
         concern_txt = np.array(["; ".join(hits_by_row.get(int(i), [])) for i in pos], dtype=object)
-        text = _evidence(out.iloc[pos], hits[ranked], ev.z[ranked, 1] > z_funnel, m_g[group[ranked]], concern_txt,
-                         conf, stab, to_lan[ranked] & (mag_obs[ranked] > 0), fdr)
+        text = _evidence(
+            out.iloc[pos],
+            hits[ranked],
+            ev.z[ranked, 1] > z_funnel,
+            m_g[group[ranked]],
+            concern_txt,
+            conf,
+            stab,
+            to_lan[ranked] & (mag_obs[ranked] > 0),
+            fdr,
+        )
         confidence[pos] = conf
         evidence[pos] = text
     out["priority_confidence"] = pd.Series(confidence, index=out.index, dtype=object)
@@ -506,7 +564,8 @@ def _stability(sub, ev: _Evidence, group, m_g, fdr, magnitude, score_of, basis, 
                 at = np.searchsorted(exact, exact_pool)
                 rest_new = st.nb_draw(rng, rest[exact_pool], phi[exact_pool], r)
                 eps_pool[:, exact_pool] = (2 / np.sqrt(phi[exact_pool])) * (
-                    np.sqrt(y_new[:, at] + rest_new) - np.sqrt(pool[exact_pool]))
+                    np.sqrt(y_new[:, at] + rest_new) - np.sqrt(pool[exact_pool])
+                )
         noise = {"own": eps_own, "pooled": eps_pool, "trend": eps_trend}
         parts = []  # (redraw, row, test, z) of the tests beyond the 95 % level: only those can count
         for j, s_ in enumerate(src):
@@ -535,8 +594,11 @@ def _stability(sub, ev: _Evidence, group, m_g, fdr, magnitude, score_of, basis, 
                 ex = np.isin(ec, exact)
                 y_e[ex] = (np.sqrt(y[ec[ex]]) + np.sqrt(phi[ec[ex]]) / 2 * e_own[ex]) ** 2
             rate_e = y_e / pop[ec] * 100_000
-        v_e = np.where(counted[ec], np.where(has_eb[ec], eb_w[ec] * rate_e + (1 - eb_w[ec]) * eb_m[ec], rate_e),
-                       value[ec] + se[ec] * e_own)
+        v_e = np.where(
+            counted[ec],
+            np.where(has_eb[ec], eb_w[ec] * rate_e + (1 - eb_w[ec]) * eb_m[ec], rate_e),
+            value[ec] + se[ec] * e_own,
+        )
         mag = magnitude(np.where(np.isfinite(v_e), v_e, basis[ec]), ec)
         z_riket = ev.z[ec, 1] + rho[ec, 1] * e_own
         score = score_of(hit_e, np.nan_to_num(z_riket, nan=-np.inf), mag, ec)
@@ -553,8 +615,10 @@ def _evidence(sub, hits, funnel_hit, m_tests, concern, conf, stability, to_lan, 
     value_t = _fmt(val("value"), unit=unit)
     lo_t, hi_t = _fmt(val("ci_low"), unit=unit), _fmt(val("ci_high"), unit=unit)
     bench_t = {key: _fmt(val(col), unit=unit, where=hits[:, j]) for j, (key, (_, col)) in enumerate(PHRASES.items())}
-    lim_lo, lim_hi = _fmt(val("riket_limit_low"), unit=unit, where=hits[:, 1]), _fmt(val("riket_limit_high"), unit=unit,
-                                                                                      where=hits[:, 1])
+    lim_lo, lim_hi = (
+        _fmt(val("riket_limit_low"), unit=unit, where=hits[:, 1]),
+        _fmt(val("riket_limit_high"), unit=unit, where=hits[:, 1]),
+    )
     pooled_t = _fmt(val("pooled_value"), unit=unit, where=hits[:, 4])
     trend_hit = hits[:, 5]
     tr_t = _fmt(np.abs(val("trend_pct_per_year")), 1, where=trend_hit)
@@ -567,14 +631,19 @@ def _evidence(sub, hits, funnel_hit, m_tests, concern, conf, stability, to_lan, 
     labels = sub["indicator_label"].to_numpy(dtype=object)
     status = sub["status"].to_numpy(dtype=object)
     tunit = sub["trend_unit"].to_numpy(dtype=object) if "trend_unit" in sub else np.full(len(sub), "", dtype=object)
-    years_t = sub["pooled_years"].to_numpy(dtype=object) if "pooled_years" in sub else np.full(len(sub), "", dtype=object)
+    years_t = (
+        sub["pooled_years"].to_numpy(dtype=object) if "pooled_years" in sub else np.full(len(sub), "", dtype=object)
+    )
     fdr_t = f"{fdr * 100:g}".replace(".", ",")
     texts = []
     for j in range(len(sub)):
         word = "Lägre" if lower[j] else "Högre"
         per100 = f" per 100{NBSP}000 invånare" if unit[j] == "per_100k" else ""
-        parts = [f"{labels[j]} {int(year[j])}: {value_t[j]}{per100}"
-                 + (f" (95{NBSP}% KI {lo_t[j]}–{hi_t[j]})" if lo_t[j] != "–" and hi_t[j] != "–" else "") + "."]
+        parts = [
+            f"{labels[j]} {int(year[j])}: {value_t[j]}{per100}"
+            + (f" (95{NBSP}% KI {lo_t[j]}–{hi_t[j]})" if lo_t[j] != "–" and hi_t[j] != "–" else "")
+            + "."
+        ]
         benches = []
         for b, (key, (phrase, _)) in enumerate(PHRASES.items()):
             if not hits[j, b]:
@@ -591,13 +660,18 @@ def _evidence(sub, hits, funnel_hit, m_tests, concern, conf, stability, to_lan, 
         if trend_hit[j]:
             per = "procentenheter per år" if tunit[j] == "percentage_points_per_year" else "procent per år"
             span = f", {int(first[j])}–{int(year[j])}" if first[j] == first[j] else ""
-            than_riket = (f", {'snabbare' if not lower[j] else 'mer'} än riket ({tr_r[j]} {per})"
-                          if tr_r[j] != "–" else "")
-            parts.append(f"{'Minskar' if lower[j] else 'Ökar'} med {tr_t[j]} {per} "
-                         f"(95{NBSP}% KI {tr_lo[j]} till {tr_hi[j]}{span}){than_riket}.")
-        parts.append(f"Statistiskt säkerställt även när områdets alla {int(m_tests[j])} jämförelser prövas samtidigt "
-                     f"(högst {fdr_t}{NBSP}% falska upptäckter), med hänsyn till hur mycket tal varierar mellan år och "
-                     "kommuner.")
+            than_riket = (
+                f", {'snabbare' if not lower[j] else 'mer'} än riket ({tr_r[j]} {per})" if tr_r[j] != "–" else ""
+            )
+            parts.append(
+                f"{'Minskar' if lower[j] else 'Ökar'} med {tr_t[j]} {per} "
+                f"(95{NBSP}% KI {tr_lo[j]} till {tr_hi[j]}{span}){than_riket}."
+            )
+        parts.append(
+            f"Statistiskt säkerställt även när områdets alla {int(m_tests[j])} jämförelser prövas samtidigt "
+            f"(högst {fdr_t}{NBSP}% falska upptäckter), med hänsyn till hur mycket tal varierar mellan år och "
+            "kommuner."
+        )
         if funnel_hit[j]:
             parts.append(f"Ligger {'under' if lower[j] else 'över'} 99,8{NBSP}%-gränsen i trattdiagrammet mot riket.")
         if to_lan[j]:
@@ -617,7 +691,9 @@ def stability_text(stability: float) -> str:
     """'Stannar bland de tre främsta i 87 av 100 omräkningar' (the share rounded to whole per cent)."""
     if stability is None or not np.isfinite(stability):
         return "Stabiliteten kunde inte beräknas"
-    return f"Stannar bland de tre främsta i {int(F._round(100 * float(stability), 0))} av 100 omräkningar av statistiken"
+    return (
+        f"Stannar bland de tre främsta i {int(F._round(100 * float(stability), 0))} av 100 omräkningar av statistiken"
+    )
 
 
 def priorities_for(results: pd.DataFrame, area_code: str, year: int | None = None) -> pd.DataFrame:
@@ -634,8 +710,12 @@ def priorities_for(results: pd.DataFrame, area_code: str, year: int | None = Non
 # --------------------------------------------------------------------------- #
 # The harm-weighted index
 # --------------------------------------------------------------------------- #
-def harm_index(results: pd.DataFrame, weights: dict[str, float] | None = None,
-               indicators: list[str] | None = None, alpha: float = 0.05) -> pd.DataFrame:
+def harm_index(
+    results: pd.DataFrame,
+    weights: dict[str, float] | None = None,
+    indicators: list[str] | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Harm-weighted crime index per area and year.
 
     ``harm_index = sum_i w_i * count_i / population * 100 000`` over the index indicators
@@ -650,8 +730,20 @@ def harm_index(results: pd.DataFrame, weights: dict[str, float] | None = None,
     """
     hw = weights if weights is not None else harm_weights()
     inds = indicators if indicators is not None else _index_indicators()
-    cols = ["area_code", "area_name", "area_level", "year", "harm_index", "ci_low", "ci_high",
-            "riket_index", "index_vs_riket", "cmp_riket", "n_indicators", "reason"]
+    cols = [
+        "area_code",
+        "area_name",
+        "area_level",
+        "year",
+        "harm_index",
+        "ci_low",
+        "ci_high",
+        "riket_index",
+        "index_vs_riket",
+        "cmp_riket",
+        "n_indicators",
+        "reason",
+    ]
     crime = results[(results["source_kind"] == "crime") & results["indicator"].isin(inds)]
     if crime.empty or not inds:
         return pd.DataFrame(columns=cols)
@@ -662,12 +754,30 @@ def harm_index(results: pd.DataFrame, weights: dict[str, float] | None = None,
     phi = np.where(np.isfinite(phi) & (phi > 1), phi, 1.0)
     ok = np.isfinite(c) & (c >= 0) & np.isfinite(p) & (p > 0)
     key = ["area_code", "area_name", "area_level", "year"]
-    df = crime[key + ["indicator"]].reset_index(drop=True).assign(
-        ok=ok, wc=np.where(ok, wt * c, 0.0), w2c=np.where(ok, wt**2 * phi * c, 0.0), c=np.where(ok, c, 0.0),
-        pop=np.where(ok, p, np.nan), w=wt)
-    agg = df.groupby(key, sort=False).agg(
-        n_ok=("ok", "sum"), wc=("wc", "sum"), w2c=("w2c", "sum"), c=("c", "sum"), pop=("pop", "max"),
-        wmax=("w", "max")).reset_index()
+    df = (
+        crime[key + ["indicator"]]
+        .reset_index(drop=True)
+        .assign(
+            ok=ok,
+            wc=np.where(ok, wt * c, 0.0),
+            w2c=np.where(ok, wt**2 * phi * c, 0.0),
+            c=np.where(ok, c, 0.0),
+            pop=np.where(ok, p, np.nan),
+            w=wt,
+        )
+    )
+    agg = (
+        df.groupby(key, sort=False)
+        .agg(
+            n_ok=("ok", "sum"),
+            wc=("wc", "sum"),
+            w2c=("w2c", "sum"),
+            c=("c", "sum"),
+            pop=("pop", "max"),
+            wmax=("w", "max"),
+        )
+        .reset_index()
+    )
     ok_sets = df[df["ok"]].groupby(key, sort=False)["indicator"].agg(frozenset)
     agg["n_indicators"] = agg["n_ok"].astype(int)
     complete = agg["n_ok"].to_numpy() == len(set(inds))
@@ -703,8 +813,11 @@ def watch_list(results: pd.DataFrame, area_code: str, n: int = 3) -> pd.DataFram
     but show at least one sign in the table (higher than a benchmark, or rising, one comparison at a time),
     by score. For a conversation when the statistics support fewer than three proposals; never worded as
     evidence (their adjusted p-value ``priority_q`` did not survive the multiplicity rule)."""
-    rows = results[(results["area_code"].astype(str) == str(area_code)) & results["priority_score"].notna()
-                   & results["priority_rank"].isna()]
+    rows = results[
+        (results["area_code"].astype(str) == str(area_code))
+        & results["priority_score"].notna()
+        & results["priority_rank"].isna()
+    ]
     if rows.empty:
         return rows
     lower = rows["worse"].astype(str).to_numpy() == "lower"
@@ -726,10 +839,23 @@ def shared_challenges(results: pd.DataFrame, lan_code: str, min_kommuner: int = 
     (and ``min_kommuner``), not a tier-1 challenge, ordered the same way over those kommuner. Columns:
     ``indicator``, ``indicator_label``, ``harm_weight``, ``tier``, ``n_eligible``, ``eligible``, ``n_signs``,
     ``signs`` (kommuner with a sign but no eligible evidence), ``weight``, ``n_kommuner``."""
-    cols = ["indicator", "indicator_label", "harm_weight", "tier", "n_eligible", "eligible", "n_signs", "signs",
-            "weight", "n_kommuner"]
-    kom = results[(results["area_level"] == "kommun") & (results["lan_code"].astype(str) == str(lan_code))
-                  & results["priority_score"].notna()]
+    cols = [
+        "indicator",
+        "indicator_label",
+        "harm_weight",
+        "tier",
+        "n_eligible",
+        "eligible",
+        "n_signs",
+        "signs",
+        "weight",
+        "n_kommuner",
+    ]
+    kom = results[
+        (results["area_level"] == "kommun")
+        & (results["lan_code"].astype(str) == str(lan_code))
+        & results["priority_score"].notna()
+    ]
     if kom.empty:
         return pd.DataFrame(columns=cols)
     n_k = kom["area_code"].nunique()
@@ -746,9 +872,19 @@ def shared_challenges(results: pd.DataFrame, lan_code: str, min_kommuner: int = 
             tier, weight = 2, float(g["priority_score"].to_numpy()[e | sg].sum())
         else:
             continue
-        out.append({"indicator": ind, "indicator_label": label, "harm_weight": float(g["harm_weight"].iloc[0]),
-                    "tier": tier, "n_eligible": n_e, "eligible": tuple(sorted(g["area_name"].to_numpy()[e])),
-                    "n_signs": n_s, "signs": tuple(sorted(g["area_name"].to_numpy()[sg])), "weight": weight,
-                    "n_kommuner": n_k})
+        out.append(
+            {
+                "indicator": ind,
+                "indicator_label": label,
+                "harm_weight": float(g["harm_weight"].iloc[0]),
+                "tier": tier,
+                "n_eligible": n_e,
+                "eligible": tuple(sorted(g["area_name"].to_numpy()[e])),
+                "n_signs": n_s,
+                "signs": tuple(sorted(g["area_name"].to_numpy()[sg])),
+                "weight": weight,
+                "n_kommuner": n_k,
+            }
+        )
     frame = pd.DataFrame(out, columns=cols)
     return frame.sort_values(["tier", "weight", "harm_weight"], ascending=[True, False, False]).reset_index(drop=True)

@@ -26,19 +26,27 @@ from .context import THEMES, compute_context, context_catalogue, related_context
 
 SECTION_TITLE = "Annan relevant information"
 CREDIT = "Källa: Kolada (RKA)"
-NOT_CAUSE = ("Samband är inte orsak: faktorerna beskriver förhållanden i kommunen som forskningen kopplar till brott "
-             "och otrygghet – ett sammanhang för arbetet, inte orsaker till kommunens brottsbild. De rangordnas inte "
-             "och blir aldrig förslag till prioriteringar.")
-NO_CONTEXT = ("Annan relevant information saknas i datalagret: den kommer med Koladas nyckeltal "
-              "(tmb fetch kolada och tmb import).")
+NOT_CAUSE = (
+    "Samband är inte orsak: faktorerna beskriver förhållanden i kommunen som forskningen kopplar till brott "
+    "och otrygghet – ett sammanhang för arbetet, inte orsaker till kommunens brottsbild. De rangordnas inte "
+    "och blir aldrig förslag till prioriteringar."
+)
+NO_CONTEXT = (
+    "Annan relevant information saknas i datalagret: den kommer med Koladas nyckeltal "
+    "(tmb fetch kolada och tmb import)."
+)
 MISSING_VALUE = "uppgift saknas"
-LAN_BASIS = {"published": "länet", "pooled": "länets kommuner sammantaget",
-             "unweighted": "länets kommuner (ovägt medel)"}
+LAN_BASIS = {
+    "published": "länet",
+    "pooled": "länets kommuner sammantaget",
+    "unweighted": "länets kommuner (ovägt medel)",
+}
 _MEMO: dict = {}
 _SV = str.maketrans({"å": "{", "ä": "|", "ö": "}"})  # Swedish order: å, ä, ö after z (casefolded names)
 
 
 # ---- the numbers, once per store ------------------------------------------------------------
+
 
 def context_results(store_dir: str | Path) -> pd.DataFrame:
     """:func:`compute_context` for a store, cached by the store's content and the package (the same key
@@ -98,13 +106,20 @@ def indicator_rows(ctx, code: str | None = None) -> list[dict]:
     for ind in context_catalogue():
         target = int(newest[ind.id]) if ind.id in newest.index else None
         row = own.get(ind.id)
-        out.append({"indicator": ind, "row": row, "target_year": target,
-                    "missing": row is None or int(row["year"]) != target,
-                    "riket_value": float(riket.get((ind.id, target), np.nan))})
+        out.append(
+            {
+                "indicator": ind,
+                "row": row,
+                "target_year": target,
+                "missing": row is None or int(row["year"]) != target,
+                "riket_value": float(riket.get((ind.id, target), np.nan)),
+            }
+        )
     return out
 
 
 # ---- formatting -------------------------------------------------------------------------------
+
 
 def fmt(value, unit: str) -> str:
     """'81,1 %' or '4,8 per 1 000' (Kolada publishes one decimal); '–' when missing."""
@@ -146,6 +161,7 @@ def _producers(rows) -> str:
 
 # ---- the kommun section -------------------------------------------------------------------------
 
+
 def section(ctx) -> HTML:
     """The kommun report's section "Annan relevant information": one row per context indicator,
     grouped by theme, with the kommun's value (and interval where one exists), the län, riket and
@@ -157,10 +173,17 @@ def section(ctx) -> HTML:
         return HTML(f"<p class='missing'>{_esc(NO_CONTEXT)}</p>")
     items = indicator_rows(ctx)
     if all(it["row"] is None for it in items):
-        return HTML(f"<p class='missing'>Kolada har inga uppgifter om annan relevant information för {_esc(name)} "
-                    f"i datalagret ({MISSING_VALUE} för alla {len(items)} nyckeltal). {_esc(CREDIT)}.</p>")
-    group_titles = sorted({str(it["row"]["group_title"]).replace(" (ovägt medel)", "") for it in items
-                           if it["row"] is not None and str(it["row"]["group_title"])})
+        return HTML(
+            f"<p class='missing'>Kolada har inga uppgifter om annan relevant information för {_esc(name)} "
+            f"i datalagret ({MISSING_VALUE} för alla {len(items)} nyckeltal). {_esc(CREDIT)}.</p>"
+        )
+    group_titles = sorted(
+        {
+            str(it["row"]["group_title"]).replace(" (ovägt medel)", "")
+            for it in items
+            if it["row"] is not None and str(it["row"]["group_title"])
+        }
+    )
     body, kinds = [], set()
     for theme in THEMES:
         in_theme = [it for it in items if it["indicator"].theme == theme]
@@ -171,17 +194,25 @@ def section(ctx) -> HTML:
             body.append(_section_row(it, kinds))
     notes = []
     if "approximate" in kinds:
-        notes.append("Ungefärligt intervall: Kolada redovisar andelen och befolkningen den gäller, inte antalet; "
-                     "antalet är räknat ur dem, och andelen är avrundad till en decimal.")
+        notes.append(
+            "Ungefärligt intervall: Kolada redovisar andelen och befolkningen den gäller, inte antalet; "
+            "antalet är räknat ur dem, och andelen är avrundad till en decimal."
+        )
     if "descriptive" in kinds:
-        notes.append("Beskrivande jämförelse: Kolada redovisar inte hur många elever, svarande eller invånare andelen "
-                     "bygger på, så en verklig skillnad kan inte skiljas från slump. Värdena visas sida vid sida, "
-                     "utan omdöme.")
-    notes.append("▲ högre och ▼ lägre bara när skillnaden är större än vad slumpen och den vanliga variationen "
-                 "mellan kommuner ger (95 %, en jämförelse i taget), ● ingen säker skillnad. Länet jämförs utan "
-                 "kommunen själv, kommungruppen med de övriga kommunerna i gruppen.")
-    notes.append("Varje nyckeltal visas med sitt eget år: källorna publiceras i olika takt. Kommunvärden visar inte "
-                 "skillnader mellan områden inom kommunen.")
+        notes.append(
+            "Beskrivande jämförelse: Kolada redovisar inte hur många elever, svarande eller invånare andelen "
+            "bygger på, så en verklig skillnad kan inte skiljas från slump. Värdena visas sida vid sida, "
+            "utan omdöme."
+        )
+    notes.append(
+        "▲ högre och ▼ lägre bara när skillnaden är större än vad slumpen och den vanliga variationen "
+        "mellan kommuner ger (95 %, en jämförelse i taget), ● ingen säker skillnad. Länet jämförs utan "
+        "kommunen själv, kommungruppen med de övriga kommunerna i gruppen."
+    )
+    notes.append(
+        "Varje nyckeltal visas med sitt eget år: källorna publiceras i olika takt. Kommunvärden visar inte "
+        "skillnader mellan områden inom kommunen."
+    )
     group_line = f" Kommungrupp: {_esc(', '.join(group_titles))}." if group_titles else ""
     return HTML(
         "<div class='table-scroll' tabindex='0' role='region' aria-label='Annan relevant information'>"
@@ -197,13 +228,17 @@ def section(ctx) -> HTML:
 
 def _section_row(it: dict, kinds: set) -> str:
     ind, r = it["indicator"], it["row"]
-    label = (f"<th scope='row'>{_esc(ind.label)}<span class='sub'>{_esc(ind.definition)} "
-             f"{_esc(CREDIT)}, {_esc(ind.producer)} ({_esc(ind.kolada_kpi)}).</span></th>")
+    label = (
+        f"<th scope='row'>{_esc(ind.label)}<span class='sub'>{_esc(ind.definition)} "
+        f"{_esc(CREDIT)}, {_esc(ind.producer)} ({_esc(ind.kolada_kpi)}).</span></th>"
+    )
     if r is None:
         year = it["target_year"]
-        return (f"<tr>{label}<td class='missing'>{MISSING_VALUE}</td><td>{F.MISSING}</td>"
-                f"<td class='num'>{fmt(it['riket_value'], ind.unit)}</td><td>{F.MISSING}</td>"
-                f"<td>{year if year is not None else F.MISSING}</td></tr>")
+        return (
+            f"<tr>{label}<td class='missing'>{MISSING_VALUE}</td><td>{F.MISSING}</td>"
+            f"<td class='num'>{fmt(it['riket_value'], ind.unit)}</td><td>{F.MISSING}</td>"
+            f"<td>{year if year is not None else F.MISSING}</td></tr>"
+        )
     kind = str(r["comparison_kind"])
     kinds.add(kind)
     risk = ind.risk_direction
@@ -230,6 +265,7 @@ def _section_row(it: dict, kinds: set) -> str:
 
 
 # ---- the sentence under a proposal --------------------------------------------------------------
+
 
 def related_factors(ctx, indicator: str) -> list[dict]:
     """The context factors linked to ``indicator`` (config/related_context.yaml, in its order) that
@@ -264,15 +300,17 @@ def related_factors_sentence(ctx, indicator: str) -> str:
     parts = []
     for f in related_factors(ctx, indicator):
         ind, r = f["indicator"], f["row"]
-        parts.append(f"{_lower_first(ind.label)} ({fmt(r['value'], ind.unit)}, {f['benchmark']} "
-                     f"{fmt(f['benchmark_value'], ind.unit)}, {int(r['year'])})")
+        parts.append(
+            f"{_lower_first(ind.label)} ({fmt(r['value'], ind.unit)}, {f['benchmark']} "
+            f"{fmt(f['benchmark_value'], ind.unit)}, {int(r['year'])})"
+        )
     if not parts:
         return ""
-    return ("Relaterade faktorer som sticker ut (samband, inte orsak): " + "; ".join(parts)
-            + f". {CREDIT}.")
+    return "Relaterade faktorer som sticker ut (samband, inte orsak): " + "; ".join(parts) + f". {CREDIT}."
 
 
 # ---- the county overview ------------------------------------------------------------------------
+
 
 def lan_table(ctx) -> HTML:
     """The county overview's column group "Annan relevant information": one compact table per theme,
@@ -296,9 +334,14 @@ def lan_table(ctx) -> HTML:
     for r in table.sort_values("year").itertuples(index=False):
         cells[(str(r.area_code), r.indicator)] = r  # the newest year wins
     # the län's value where Kolada publishes none (type K KPIs): the kommuner's, as their rows carry it
-    mine = table[table["area_code"].astype(str).isin(codes) & pd.to_numeric(table["lan_value"], errors="coerce").notna()]
-    derived = {(r.indicator, int(r.year)): (float(r.lan_value), str(r.lan_basis))
-               for r in mine.itertuples(index=False) if r.lan_basis in LAN_BASIS}
+    mine = table[
+        table["area_code"].astype(str).isin(codes) & pd.to_numeric(table["lan_value"], errors="coerce").notna()
+    ]
+    derived = {
+        (r.indicator, int(r.year)): (float(r.lan_value), str(r.lan_basis))
+        for r in mine.itertuples(index=False)
+        if r.lan_basis in LAN_BASIS
+    }
     legend = " ".join(f"{sym} {word.lower()}" for sym, word in F.COMPARISON_TEXT.values() if sym != "?")
     blocks = []
     for theme in THEMES:
@@ -314,34 +357,46 @@ def lan_table(ctx) -> HTML:
             if r is None:
                 return f"<td class='cmp-na' title='{MISSING_VALUE}'>{MISSING_VALUE}</td>"
             late = "" if int(r.year) == newest[ind.id] else f"<span class='sub'>{int(r.year)}</span>"
-            if not compare or r.comparison_kind == "descriptive" or r.cmp_riket not in F.COMPARISON_TEXT \
-                    or r.cmp_riket == "unknown":
+            if (
+                not compare
+                or r.comparison_kind == "descriptive"
+                or r.cmp_riket not in F.COMPARISON_TEXT
+                or r.cmp_riket == "unknown"
+            ):
                 return f"<td>{fmt(r.value, ind.unit)}{late}</td>"
             cls = F.comparison_css_class(r.cmp_riket, ind.risk_direction)
             word = F.COMPARISON_TEXT[r.cmp_riket][1].lower()
             return f"<td class='{cls}' title='{esc(word)} än riket'>{fmt(r.value, ind.unit)}{late}</td>"
 
-        head = "".join(f"<th scope='col'>{esc(i.label)}<span class='sub unit'>{newest[i.id]}"
-                       f"{' · beskrivande' if i.count_kpi is None and not i.denominator_kpis else ''}</span></th>"
-                       for i in inds)
-        body = "".join(f"<tr><th scope='row'>{esc(k.name)}</th>{''.join(cell(k.code, i) for i in inds)}</tr>"
-                       for k in kommuner)
-        bench = "".join(f"<tr><th scope='row'>{esc(label)}</th>{''.join(cell(c, i, False) for i in inds)}</tr>"
-                        for c, label in ((ctx.area.code, ctx.area.name), ("00", "Riket"))
-                        if any((c, i.id) in cells for i in inds))
+        head = "".join(
+            f"<th scope='col'>{esc(i.label)}<span class='sub unit'>{newest[i.id]}"
+            f"{' · beskrivande' if i.count_kpi is None and not i.denominator_kpis else ''}</span></th>"
+            for i in inds
+        )
+        body = "".join(
+            f"<tr><th scope='row'>{esc(k.name)}</th>{''.join(cell(k.code, i) for i in inds)}</tr>" for k in kommuner
+        )
+        bench = "".join(
+            f"<tr><th scope='row'>{esc(label)}</th>{''.join(cell(c, i, False) for i in inds)}</tr>"
+            for c, label in ((ctx.area.code, ctx.area.name), ("00", "Riket"))
+            if any((c, i.id) in cells for i in inds)
+        )
         blocks.append(
             f"<div class='table-scroll' tabindex='0' role='region' aria-label='{esc(F.theme_label(theme))}: alla kommuner'>"
             f"<table class='tmb-table lan-matrix context-matrix'><caption>{SECTION_TITLE}: {esc(F.theme_label(theme))}"
             f"</caption><thead><tr><th scope='col'>Kommun</th>{head}</tr></thead><tbody>{body}</tbody>"
-            f"<tbody class='benchmarks'>{bench}</tbody></table></div>")
+            f"<tbody class='benchmarks'>{bench}</tbody></table></div>"
+        )
     if not any(c in {k for k, _ in cells} for c in codes):
-        return HTML(f"<p class='missing'>Kolada har inga uppgifter om annan relevant information för kommunerna i "
-                    f"{esc(ctx.area.name)} i datalagret. {esc(CREDIT)}.</p>")
+        return HTML(
+            f"<p class='missing'>Kolada har inga uppgifter om annan relevant information för kommunerna i "
+            f"{esc(ctx.area.name)} i datalagret. {esc(CREDIT)}.</p>"
+        )
     return HTML(
         "".join(blocks)
         + f"<p class='note'>Symbolen efter värdet jämför med riket ({esc(legend)}), bara där Kolada redovisar antal "
-          "eller befolkningen andelen gäller; ”beskrivande” nyckeltal jämförs inte. Ett år under värdet betyder att "
-          f"kommunens senaste uppgift är äldre än kolumnens år. {esc(NOT_CAUSE)}</p>"
+        "eller befolkningen andelen gäller; ”beskrivande” nyckeltal jämförs inte. Ett år under värdet betyder att "
+        f"kommunens senaste uppgift är äldre än kolumnens år. {esc(NOT_CAUSE)}</p>"
         + f"<p class='note'>{esc(CREDIT)}; ursprungliga producenter: "
-          f"{esc(_producers([{'indicator': i} for i in cat]))}.</p>"
+        f"{esc(_producers([{'indicator': i} for i in cat]))}.</p>"
     )

@@ -70,7 +70,12 @@ YEARS = tuple(range(2016, 2026))  # population
 #: December, crime 2025 the following March); self-reported victimisation is labelled by reference year.
 CRIME_YEARS = tuple(range(2016, 2025))
 NTU_YEARS = tuple(range(2017, 2026))
-NTU_LATE_START = {"problem_fortkorning": 2018, "problem_storande_korning": 2018, "problem_paverkade": 2018, "problem_gang": 2018}
+NTU_LATE_START = {
+    "problem_fortkorning": 2018,
+    "problem_storande_korning": 2018,
+    "problem_paverkade": 2018,
+    "problem_gang": 2018,
+}
 NTU_MIN_RESPONDENTS = 100
 
 KALLA_CRIME = "Anmälda brott"
@@ -150,6 +155,7 @@ Z95 = 1.959963984540054
 
 # ---- small helpers ---------------------------------------------------------------
 
+
 def _logit(p):
     return np.log(p / (1 - p))
 
@@ -169,6 +175,7 @@ def _num(v: float) -> str:
 
 
 # ---- the model -------------------------------------------------------------------
+
 
 class _Model:
     """All numbers of the example dataset, as arrays over (area, indicator, year)."""
@@ -321,6 +328,7 @@ class _Model:
 
 
 # ---- writers -----------------------------------------------------------------------
+
 
 def _field(text: str) -> str:
     """A CSV field as the csv module writes it with QUOTE_MINIMAL."""
@@ -500,11 +508,17 @@ def _kolada_groups_bytes(model: _Model) -> bytes:
     values = []
     for code, title, _, gid in SKR_2023:
         members = sorted(c for c, g in groups.items() if g == code)
-        values.append({"id": gid, "title": f"{title} (ovägt medel)",
-                       "members": [{"id": c, "title": names[c]} for c in members]})
+        values.append(
+            {"id": gid, "title": f"{title} (ovägt medel)", "members": [{"id": c, "title": names[c]} for c in members]}
+        )
     for i, (code, peers) in enumerate(_peers(model, groups).items()):
-        values.append({"id": f"G{90001 + i}", "title": f"Liknande kommuner, övergripande, {names[code]}, {PEER_YEAR}",
-                       "members": [{"id": c, "title": names[c]} for c in peers]})
+        values.append(
+            {
+                "id": f"G{90001 + i}",
+                "title": f"Liknande kommuner, övergripande, {names[code]}, {PEER_YEAR}",
+                "members": [{"id": c, "title": names[c]} for c in peers],
+            }
+        )
     obj = {"count": len(values), "values": values, "next_url": None}
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -540,8 +554,9 @@ def sample_files(seed: int = 2024) -> dict[str, bytes]:
                 "name": name,
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "bytes": len(data),
-                "format": {SCB_FILE: "scb_pxweb_v1", KOLADA_FILE: "kolada_groups",
-                           CONTEXT_FILE: "kolada_v3"}.get(name, "bra_long"),
+                "format": {SCB_FILE: "scb_pxweb_v1", KOLADA_FILE: "kolada_groups", CONTEXT_FILE: "kolada_v3"}.get(
+                    name, "bra_long"
+                ),
             }
             for name, data in files.items()
         ],

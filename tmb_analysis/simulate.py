@@ -105,8 +105,16 @@ def _null_survey(store, rng: np.random.Generator) -> pd.DataFrame:
     new = np.where(move, np.clip(r + se * rng.standard_normal(len(s)), 0.0, 100.0), share)
     pop = store.population.set_index(["area_code", "year"])["population"].astype("float64")
     w = pop.reindex(pd.MultiIndex.from_arrays([code, s["year"]])).to_numpy()
-    kom = pd.DataFrame({"lan": code.str[:2], "year": s["year"], "indicator": s["indicator"], "w": w, "wx": w * new,
-                        "w2se2": w**2 * se**2})[is_kom & np.isfinite(w) & np.isfinite(new) & np.isfinite(se)]
+    kom = pd.DataFrame(
+        {
+            "lan": code.str[:2],
+            "year": s["year"],
+            "indicator": s["indicator"],
+            "w": w,
+            "wx": w * new,
+            "w2se2": w**2 * se**2,
+        }
+    )[is_kom & np.isfinite(w) & np.isfinite(new) & np.isfinite(se)]
     sums = kom.groupby(["lan", "year", "indicator"])[["w", "wx", "w2se2"]].sum()
     key = pd.MultiIndex.from_arrays([code, s["year"], s["indicator"]])
     lan_mean = (sums["wx"] / sums["w"]).reindex(key).to_numpy()
@@ -128,8 +136,16 @@ def null_store(store, seed: int = 2024, phi: dict | None = None):
     return _simulated(store, seed, phi, plants=())[0]
 
 
-def planted_store(store, seed: int = 2024, phi: dict | None = None, n_plants: int = 12, factor: float = 2.5,
-                  years: int = 5, min_population: int = 20_000, min_sd: float = 4.0):
+def planted_store(
+    store,
+    seed: int = 2024,
+    phi: dict | None = None,
+    n_plants: int = 12,
+    factor: float = 2.5,
+    years: int = 5,
+    min_population: int = 20_000,
+    min_sd: float = 4.0,
+):
     """The null store with ``n_plants`` kommuner (at least ``min_population`` inhabitants in the last year)
     carrying one crime indicator each at ``factor`` x riket's rate in each of the last ``years`` years.
 
@@ -154,8 +170,16 @@ def _simulated(store, seed, phi, plants):
         first = last - years + 1
         window = kom["year"].to_numpy() >= first
         sd_excess = (factor - 1) * mean / np.sqrt(ph * mean)
-        ok = pd.DataFrame({"area_code": kom["area_code"], "indicator": kom["indicator"], "w": window,
-                           "sd": np.where(window, sd_excess, np.nan), "pop": _f(kom["population"]), "year": kom["year"]})
+        ok = pd.DataFrame(
+            {
+                "area_code": kom["area_code"],
+                "indicator": kom["indicator"],
+                "w": window,
+                "sd": np.where(window, sd_excess, np.nan),
+                "pop": _f(kom["population"]),
+                "year": kom["year"],
+            }
+        )
         ok = ok[ok["w"] & (ok["indicator"] != "totalt")]
         per_pair = ok.groupby(["area_code", "indicator"]).agg(sd=("sd", "min"), n=("sd", "size"))
         per_pair = per_pair[(per_pair["sd"] >= min_sd) & (per_pair["n"] == years)]

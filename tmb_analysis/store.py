@@ -68,6 +68,7 @@ class MixedStoreError(DataValidationError):
 
 # ---- the store as read ------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Vintage:
     """What a store covers: first and last year of each source kind (for NTU the survey years), and the
@@ -219,6 +220,7 @@ def load_store(store_dir: str | Path = DEFAULT_STORE) -> Store:
 
 # ---- import -----------------------------------------------------------------------
 
+
 @dataclass
 class TableChange:
     added: int = 0
@@ -328,7 +330,9 @@ def vintage_key(record: dict | None) -> str:
 def _vintages(shas: pd.Series, records: dict[str, dict]) -> pd.Series:
     """The vintage key of every row, from its ``source_sha256`` ('' when unknown)."""
     keys = {sha: vintage_key(records.get(sha)) for sha in shas.dropna().unique()}
-    return pd.Series([keys.get(x, "") if isinstance(x, str) else "" for x in shas.tolist()], index=shas.index, dtype="str")
+    return pd.Series(
+        [keys.get(x, "") if isinstance(x, str) else "" for x in shas.tolist()], index=shas.index, dtype="str"
+    )
 
 
 def _combine(name: str, parts: list[pd.DataFrame], vkeys: list[pd.Series | str]) -> pd.DataFrame:
@@ -345,7 +349,9 @@ def _combine(name: str, parts: list[pd.DataFrame], vkeys: list[pd.Series | str])
         sort = ["_final", *sort]
     if name == "groups":
         # a group is replaced as a whole: take every group from the part with its newest vintage
-        best_part = stacked.sort_values(["group_id", "_v", "_order"], kind="stable").drop_duplicates("group_id", keep="last")
+        best_part = stacked.sort_values(["group_id", "_v", "_order"], kind="stable").drop_duplicates(
+            "group_id", keep="last"
+        )
         chosen = stacked.merge(best_part[["group_id", "_order"]], on=["group_id", "_order"])
         return chosen.drop_duplicates(keys, keep="last")
     best = stacked.sort_values(keys + sort, kind="stable").drop_duplicates(keys, keep="last")
@@ -378,7 +384,8 @@ def _prefer_richer(name: str, stacked: pd.DataFrame, best: pd.DataFrame, sort: l
         return best
     rich = rich.sort_values(keys + sort, kind="stable").drop_duplicates(keys, keep="last")
     cand = best[lacking][keys + [figure] + (["status"] if "status" in best else [])].merge(
-        rich, on=keys, how="inner", suffixes=("_w", ""))
+        rich, on=keys, how="inner", suffixes=("_w", "")
+    )
     same = (cand[f"{figure}_w"] - cand[figure]).abs().to_numpy() <= tol
     if "status" in best:
         same &= (cand["status_w"] == cand["status"]).to_numpy()
@@ -400,8 +407,9 @@ def _keep_unchanged(name: str, best: pd.DataFrame, base: pd.DataFrame) -> pd.Dat
     if base.empty:
         return best
     keys, vals = KEYS[name], _data_columns(name)
-    m = best.merge(base[keys + vals + ["source", "source_sha256"]], on=keys, how="left", suffixes=("", "_b"),
-                   indicator=True)
+    m = best.merge(
+        base[keys + vals + ["source", "source_sha256"]], on=keys, how="left", suffixes=("", "_b"), indicator=True
+    )
     same = (m["_merge"] == "both").to_numpy().copy()
     for c in vals:
         same = same & _same(m[c], m[f"{c}_b"])
@@ -434,8 +442,9 @@ def _file_label(sha, by_sha: dict[str, dict]) -> str:
     return f"{rec.get('file')}" + (f" ({str(when)[:10]})" if when else "")
 
 
-def _diff(name: str, old: pd.DataFrame, merged: pd.DataFrame, incoming: pd.DataFrame,
-          by_sha: dict[str, dict]) -> tuple[TableChange, list[str], list[str]]:
+def _diff(
+    name: str, old: pd.DataFrame, merged: pd.DataFrame, incoming: pd.DataFrame, by_sha: dict[str, dict]
+) -> tuple[TableChange, list[str], list[str]]:
     """Counts of what changed, the replacement log and warnings about rows not applied."""
     keys = KEYS[name]
     vals = _data_columns(name)
@@ -455,15 +464,22 @@ def _diff(name: str, old: pd.DataFrame, merged: pd.DataFrame, incoming: pd.DataF
     log: list[str] = []
     replaced = m[touched & in_old & ~same]
     if len(replaced):
-        groups = replaced.groupby([replaced["source_sha256_old"].fillna(""), replaced["source_sha256"].fillna("")], sort=False).size()
+        groups = replaced.groupby(
+            [replaced["source_sha256_old"].fillna(""), replaced["source_sha256"].fillna("")], sort=False
+        ).size()
         for (old_sha, new_sha), n in groups.items():
             what = "replaced by"
             if name == "crime":
-                st = replaced[(replaced["source_sha256_old"].fillna("") == old_sha) & (replaced["source_sha256"].fillna("") == new_sha)]
+                st = replaced[
+                    (replaced["source_sha256_old"].fillna("") == old_sha)
+                    & (replaced["source_sha256"].fillna("") == new_sha)
+                ]
                 if ((st["status_old"] == "preliminary") & (st["status"] == "final")).all():
                     what = "(preliminary) replaced by final figures of"
-            log.append(f"{name}: {n} row(s) from {_file_label(old_sha or None, by_sha)} {what} "
-                       f"{_file_label(new_sha or None, by_sha)}")
+            log.append(
+                f"{name}: {n} row(s) from {_file_label(old_sha or None, by_sha)} {what} "
+                f"{_file_label(new_sha or None, by_sha)}"
+            )
     warn: list[str] = []
     # incoming rows that lost against stored ones
     inc = incoming[keys + vals + ["source_sha256"]]
@@ -488,15 +504,20 @@ def _diff(name: str, old: pd.DataFrame, merged: pd.DataFrame, incoming: pd.DataF
                 d = d | ~_same(differs[c], differs[f"{c}_stored"])
             if name in _RICHER:  # the same figure without its detail: the stored row is kept whole
                 figure, tol, detail = _RICHER[name]
-                richer = d & differs[detail].isna().any(axis=1).to_numpy() & (
-                    (differs[figure] - differs[f"{figure}_stored"]).abs().to_numpy() <= tol)
+                richer = (
+                    d
+                    & differs[detail].isna().any(axis=1).to_numpy()
+                    & ((differs[figure] - differs[f"{figure}_stored"]).abs().to_numpy() <= tol)
+                )
                 n_richer = int(richer.sum())
                 d = d & ~richer
             n_diff = int(d.sum())
         if n_richer:
             files = ", ".join(sorted({_file_label(s, by_sha) for s in lost["source_sha256"]}))
-            warn.append(f"{name}: {n_richer} row(s) of {files} restate stored figures without their "
-                        f"{' and '.join(_RICHER[name][2])}; the stored rows, which have them, are kept")
+            warn.append(
+                f"{name}: {n_richer} row(s) of {files} restate stored figures without their "
+                f"{' and '.join(_RICHER[name][2])}; the stored rows, which have them, are kept"
+            )
         n_newer = max(n_newer - n_richer, 0)
         ch.kept_newer = n_newer if n_diff else 0
         if ch.kept_final:
@@ -504,7 +525,9 @@ def _diff(name: str, old: pd.DataFrame, merged: pd.DataFrame, incoming: pd.DataF
         if ch.kept_newer:
             files = ", ".join(sorted({_file_label(s, by_sha) for s in lost["source_sha256"]}))
             kept = ", ".join(sorted({_file_label(s, by_sha) for s in lost["source_sha256_kept"]}))
-            warn.append(f"{name}: {ch.kept_newer} row(s) of {files} not applied: the store holds a newer vintage ({kept})")
+            warn.append(
+                f"{name}: {ch.kept_newer} row(s) of {files} not applied: the store holds a newer vintage ({kept})"
+            )
     return ch, log, warn
 
 
@@ -524,8 +547,12 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
-def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE, year: int | None = None,
-                 replace_example: bool = False) -> ImportReport:
+def import_paths(
+    paths: list[str | Path],
+    store_dir: str | Path = DEFAULT_STORE,
+    year: int | None = None,
+    replace_example: bool = False,
+) -> ImportReport:
     """Read, validate and merge source files (or folders) into the store; all-or-nothing.
 
     Every file is read and validated before anything is written; any failure raises
@@ -608,12 +635,16 @@ def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE,
         ch, log, warn = _diff(name, _sorted(name, base), merged[name], incoming, labels)
         if within_final:
             ch.kept_final += within_final
-            warn.append(f"{name}: {within_final} preliminary row(s) of this import not used: final figures of another "
-                        "file of the same import are kept (preliminary figures never replace final ones)")
+            warn.append(
+                f"{name}: {within_final} preliminary row(s) of this import not used: final figures of another "
+                "file of the same import are kept (preliminary figures never replace final ones)"
+            )
         if name == "groups":
             ch.removed = int(len(base) + ch.added - len(merged[name])) if len(base) else 0
             if ch.removed:
-                log.append(f"groups: {ch.removed} member row(s) dropped: newer vintages of their groups no longer list them")
+                log.append(
+                    f"groups: {ch.removed} member row(s) dropped: newer vintages of their groups no longer list them"
+                )
         report_tables[name] = ch
         changes += log
         warnings += warn
@@ -621,9 +652,14 @@ def import_paths(paths: list[str | Path], store_dir: str | Path = DEFAULT_STORE,
     notes = [f"{r.provenance['file']}: {n}" for r in results for n in r.notes]
     warnings += benchmark_conflicts(merged["crime"], {r.provenance["sha256"] for r in results if len(r.crime)}, labels)
     if removed_example:
-        changes.insert(0, f"the example data were removed first (--replace-example): {removed_example} row(s) of "
-                          f"{len(example_shas)} example file(s)")
-    data_changed = removed_example > 0 or any(not _frames_equal(merged[n][COLUMNS[n]], _sorted(n, old[n][COLUMNS[n]])) for n in TABLES)
+        changes.insert(
+            0,
+            f"the example data were removed first (--replace-example): {removed_example} row(s) of "
+            f"{len(example_shas)} example file(s)",
+        )
+    data_changed = removed_example > 0 or any(
+        not _frames_equal(merged[n][COLUMNS[n]], _sorted(n, old[n][COLUMNS[n]])) for n in TABLES
+    )
     new_files = [sha for sha in new_recs if sha not in by_sha]
     file_records = [dict(new_recs[r.provenance["sha256"]], rows=r.rows(), notes=list(r.notes)) for r in results]
     if not data_changed and not new_files and exists:
@@ -650,7 +686,9 @@ def _refuse_mixing(store_dir: Path, results: list[SourceTables], old_sources: li
         real = [r.provenance["file"] for r in results if not r.provenance.get("synthetic")]
         raise MixedStoreError(
             f"{real[0]}: real files and example data ({example[0]}) in one import; import them into separate stores "
-            "(`tmb import PATH --store DIR`)", origin=real[0])
+            "(`tmb import PATH --store DIR`)",
+            origin=real[0],
+        )
     if not incoming or not stored or incoming == stored:
         return
     first = results[0].provenance["file"]
@@ -659,10 +697,14 @@ def _refuse_mixing(store_dir: Path, results: list[SourceTables], old_sources: li
         raise MixedStoreError(
             f"{first}: the store {store_dir} holds the example data (exempeldata); start a store for real data with "
             f"`tmb import {shown} --store data/verklig` (and build from it with `--store data/verklig`), or empty this "
-            "one of the example data first with `--replace-example`", origin=first)
+            "one of the example data first with `--replace-example`",
+            origin=first,
+        )
     raise MixedStoreError(
         f"{first}: is example data (exempeldata) and the store {store_dir} holds real data; write the example data "
-        "into a store of its own (`tmb import data/sample --store data/exempel`)", origin=first)
+        "into a store of its own (`tmb import data/sample --store data/exempel`)",
+        origin=first,
+    )
 
 
 def benchmark_conflicts(crime: pd.DataFrame, touched: set[str], records: dict[str, dict]) -> list[str]:
@@ -701,9 +743,11 @@ def benchmark_conflicts(crime: pd.DataFrame, touched: set[str], records: dict[st
             if int(published) == total or not (set(files) & touched):
                 continue
             names = ", ".join(sorted({(records.get(f) or {}).get("file") or "an earlier import" for f in files}))
-            out.append(f"crime: {reg.name(key[0])} {key[2]} {key[1]}: the published count {int(published)} differs from "
-                       f"the sum of its {n[key]} kommuner, {total} (rows area_code={key[0]} and its kommuner, "
-                       f"indicator={key[1]}, year={key[2]}; from {names})")
+            out.append(
+                f"crime: {reg.name(key[0])} {key[2]} {key[1]}: the published count {int(published)} differs from "
+                f"the sum of its {n[key]} kommuner, {total} (rows area_code={key[0]} and its kommuner, "
+                f"indicator={key[1]}, year={key[2]}; from {names})"
+            )
     return out
 
 

@@ -34,6 +34,24 @@ SOURCE_NOTE = {
     "survey": "Källa: Brå, Nationella trygghetsundersökningen (NTU)",
 }
 
+
+def sources_note(kinds, scb_population: bool = True) -> str:
+    """The sources of a table's rows in one sentence, 'Källa:' once: 'Källor: Brå (anmälda brott och
+    Nationella trygghetsundersökningen, NTU) och SCB (folkmängd).' Without SCB's population in the store
+    (``scb_population`` False) the population is said to be derived from Brå's counts and rates."""
+    kinds = set(kinds) & set(SOURCE_NOTE)
+    derived = "folkmängden härledd ur Brå:s antal och antal per 100 000 invånare"
+    if kinds == {"crime", "survey"}:
+        return (
+            "Källor: Brå (anmälda brott och Nationella trygghetsundersökningen, NTU) och SCB (folkmängd)."
+            if scb_population
+            else f"Källa: Brå (anmälda brott och Nationella trygghetsundersökningen, NTU; {derived})."
+        )
+    if kinds == {"crime"} and not scb_population:
+        return f"Källa: Brå (anmälda brott; {derived})."
+    return "".join(SOURCE_NOTE[k] + "." for k in kinds)
+
+
 EXPLANATION = (
     f"{F.COMPARISON_TEXT['higher'][0]} Högre / {F.COMPARISON_TEXT['lower'][0]} Lägre: skillnaden mot "
     "jämförelsevärdet är större än vad variationen från år till år och mellan kommuner ger av en slump "
@@ -54,8 +72,11 @@ def recording_note(indicators, first_year: int, last_year: int) -> str:
     parts = []
     for ind in dict.fromkeys(indicators):
         if ind in cat and cat.get(ind).comparable_from and first_year < cat.get(ind).comparable_from <= last_year:
-            parts.append(f"{cat.get(ind).label}: registreringen ändrades, jämförbart från {cat.get(ind).comparable_from}")
+            parts.append(
+                f"{cat.get(ind).label}: registreringen ändrades, jämförbart från {cat.get(ind).comparable_from}"
+            )
     return ("; ".join(parts) + ".") if parts else ""
+
 
 TABLE_CSS = """
 table.tmb-table { border-collapse: collapse; width: 100%; margin: 1em 0 1.5em;
@@ -111,18 +132,21 @@ def _css_string(text: str) -> str:
 #: The compact county matrix (:func:`lan_matrix_html`) writes only the value in a cell; the CSS adds
 #: the comparison's symbol, with its word as the text alternative screen readers read
 #: (``content: "▲" / "högre än riket"``; browsers without that syntax keep the first declaration).
-MATRIX_CSS = "\n".join(
-    f"table.lan-matrix td.cmp-{c}{'-bad' if c in ('higher', 'lower') else ''}::after"
-    + (f", table.lan-matrix td.cmp-{c}-good::after" if c in ("higher", "lower") else "")
-    + f" {{ content: {_css_string(NBSP + sym)}; content: {_css_string(NBSP + sym)} / "
-    f"{_css_string(word.lower() + ' än riket' if c in ('higher', 'lower') else word.lower())}; }}"
-    for c, (sym, word) in F.COMPARISON_TEXT.items()
-) + """
+MATRIX_CSS = (
+    "\n".join(
+        f"table.lan-matrix td.cmp-{c}{'-bad' if c in ('higher', 'lower') else ''}::after"
+        + (f", table.lan-matrix td.cmp-{c}-good::after" if c in ("higher", "lower") else "")
+        + f" {{ content: {_css_string(NBSP + sym)}; content: {_css_string(NBSP + sym)} / "
+        f"{_css_string(word.lower() + ' än riket' if c in ('higher', 'lower') else word.lower())}; }}"
+        for c, (sym, word) in F.COMPARISON_TEXT.items()
+    )
+    + """
 table.lan-matrix th[scope="col"] { font-size: 0.85em; font-weight: 700; vertical-align: bottom; }
 table.lan-matrix tbody td { text-align: right; white-space: nowrap; }
 table.lan-matrix th[scope="col"]:not(:first-child) { text-align: right; }
 .table-scroll { overflow-x: auto; }
 @media print { .table-scroll { overflow: visible; } table.lan-matrix { font-size: 8pt; } }"""
+)
 TABLE_CSS += "\n" + MATRIX_CSS
 
 
@@ -173,7 +197,7 @@ def _reference_year(row) -> bool:
 
 def _value_cell(row, show_eb: bool = False) -> Markup:
     if row is None:
-        return Markup('<td class="num">–<span class="sub">uppgift saknas</span></td>')
+        return Markup('<td class="num" data-label="Värde">–<span class="sub">uppgift saknas</span></td>')
     unit = _unit(row)
     value = _get(row, "value")
     sub = ""
@@ -194,53 +218,83 @@ def _value_cell(row, show_eb: bool = False) -> Markup:
     if show_eb and unit == "per_100k" and _is_small(row):
         eb = _get(row, "eb_value")
         if not F.is_missing(eb):
-            sub_html += Markup('<span class="sub">stabiliserat: {}</span>').format(F.fmt_value(eb, unit))
+            sub_html += Markup('<span class="sub">utjämnat värde: {}</span>').format(F.fmt_value(eb, unit))
         pooled, years = _get(row, "pooled_value"), _get(row, "pooled_years")
         if not F.is_missing(pooled) and isinstance(years, str) and years:
-            sub_html += Markup('<span class="sub">{} sammantaget: {}</span>').format(years, F.fmt_value(pooled, unit))
+            sub_html += Markup('<span class="sub">snitt {}: {} {}</span>').format(
+                years, F.fmt_value(pooled, unit), F.UNIT_SHORT[unit]
+            )
     if F.is_missing(value):
-        return Markup('<td class="num">–<span class="sub">uppgift saknas</span></td>')
-    return Markup('<td class="num">{}{}</td>').format(F.fmt_value(value, unit), sub_html)
+        return Markup('<td class="num" data-label="Värde">–<span class="sub">uppgift saknas</span></td>')
+    return Markup('<td class="num" data-label="Värde">{}{}</td>').format(F.fmt_value(value, unit), sub_html)
 
 
 def _interval_cell(row) -> Markup:
     if row is None:
-        return Markup('<td class="num">–</td>')
+        return Markup('<td class="num" data-label="Intervall">–</td>')
     text = F.fmt_value_interval(_get(row, "ci_low"), _get(row, "ci_high"), _unit(row), _get(row, "value"))
-    return Markup('<td class="num">{}</td>').format(text)
+    return Markup('<td class="num" data-label="Intervall">{}</td>').format(text)
+
+
+_CELL_LABEL = {"cmp_lan": "Länet", "cmp_riket": "Riket", "cmp_group": "Kommungruppen", "cmp_peers": "Liknande kommuner"}
 
 
 def _cmp_cell(row, col: str, applicable: bool) -> Markup:
+    label = _CELL_LABEL.get(col, "")
     if row is None:
-        return Markup('<td class="cmp-na">–</td>')
+        return Markup('<td class="cmp-na" data-label="{}">–</td>').format(label)
     if not applicable:
-        return Markup('<td class="cmp-na"><span aria-hidden="true">–</span>'
-                      '<span class="visually-hidden">ej tillämpligt</span></td>')
+        return Markup(
+            '<td class="cmp-na" data-label="{}"><span aria-hidden="true">–</span>'
+            '<span class="visually-hidden">ej tillämpligt</span></td>'
+        ).format(label)
     c = _get(row, col, "unknown")
     c = c if c in F.COMPARISON_TEXT else "unknown"
     symbol, word = F.COMPARISON_TEXT[c]
     cls = F.comparison_css_class(c, _worse(row))
-    return Markup('<td class="{}"><span class="sym" aria-hidden="true">{}</span> {}</td>').format(cls, symbol, word)
+    return Markup('<td class="{}" data-label="{}"><span class="sym" aria-hidden="true">{}</span> {}</td>').format(
+        cls, label, symbol, word
+    )
+
+
+def trend_key(row) -> str:
+    """The row's trend as the tables say it: 'increasing', 'decreasing', 'no_clear_trend' or 'unknown'."""
+    t = _get(row, "trend", "unknown")
+    return t if t in F.TREND_TEXT else "unknown"
+
+
+def trend_words(row) -> Markup:
+    """'↗ Ökar +5,1 % per år' (the symbol hidden from screen readers): the words the table, the
+    proposal cards and the spine chart all use for a trend."""
+    t = trend_key(row)
+    symbol, word = F.TREND_PARTS[t]
+    pct = _get(row, "trend_pct_per_year")
+    rate = (
+        Markup("")
+        if F.is_missing(pct)
+        else Markup(" {} per år").format(F.fmt_signed_pct(pct, 1, unit=_get(row, "trend_unit")))
+    )
+    return Markup(
+        '<span class="trend-words" data-trend="{}"><span class="sym" aria-hidden="true">{}</span> {}{}</span>'
+    ).format(t, symbol, word, rate)
+
+
+def trend_interval(row) -> str:
+    """'+1,0 till +9,3 %': the 95 % interval of the yearly change ('' when there is none)."""
+    lo, hi = _get(row, "trend_ci_low"), _get(row, "trend_ci_high")
+    if F.is_missing(lo) or F.is_missing(hi):
+        return ""
+    return F.fmt_signed_interval(lo, hi, 1, unit=_get(row, "trend_unit"))
 
 
 def _trend_cell(row) -> Markup:
     if row is None:
-        return Markup('<td class="trend-unknown">–</td>')
-    t = _get(row, "trend", "unknown")
-    t = t if t in F.TREND_TEXT else "unknown"
-    symbol, word = F.TREND_PARTS[t]
-    cls = F.trend_css_class(t, _worse(row))
-    pct = _get(row, "trend_pct_per_year")
-    rate = Markup("")
-    if not F.is_missing(pct):
-        unit = _get(row, "trend_unit")
-        rate = Markup(" {} per år").format(F.fmt_signed_pct(pct, 1, unit=unit))
-        lo, hi = _get(row, "trend_ci_low"), _get(row, "trend_ci_high")
-        if not (F.is_missing(lo) or F.is_missing(hi)):
-            rate += Markup('<span class="sub">95{}% KI: {}</span>').format(
-                NBSP, F.fmt_signed_interval(lo, hi, 1, unit=unit))
-    return Markup('<td class="{}"><span class="sym" aria-hidden="true">{}</span> {}{}</td>').format(
-        cls, symbol, word, rate
+        return Markup('<td class="trend-unknown" data-label="Trend">–</td>')
+    t = trend_key(row)
+    interval = trend_interval(row)
+    sub = Markup('<span class="sub">intervall {}</span>').format(interval) if interval else Markup("")
+    return Markup('<td class="{}" data-label="Trend">{}{}</td>').format(
+        F.trend_css_class(t, _worse(row)), trend_words(row), sub
     )
 
 
@@ -294,7 +348,9 @@ def indicator_table_html(results: pd.DataFrame, area_code: str, year: int, *, ta
     bodies = []
     for theme in themes:
         trs = [
-            Markup('<tr><th scope="rowgroup" colspan="{}">{}</th></tr>').format(len(headings), F.theme_label(theme or None))
+            Markup('<tr><th scope="rowgroup" colspan="{}">{}</th></tr>').format(
+                len(headings), F.theme_label(theme or None)
+            )
         ]
         for r in groups[theme]:
             unit = _unit(r)
@@ -324,15 +380,25 @@ def indicator_table_html(results: pd.DataFrame, area_code: str, year: int, *, ta
 
     kinds = sorted({str(r.get("source_kind")) for r in records if r.get("source_kind") in SOURCE_NOTE})
     years = pd.to_numeric(_select(results, area_code=area_code)["year"], errors="coerce").dropna()
-    last = max(v for v in (year.values() if isinstance(year, dict) else [year]) if v is not None) \
-        if not isinstance(year, dict) or any(v is not None for v in year.values()) else None
-    change = recording_note([_get(r, "indicator") for r in records], int(years.min()), int(last)) \
-        if len(years) and last is not None else ""
-    notes = [EXPLANATION] + ([change] if change else []) + [SOURCE_NOTE[k] + "." for k in kinds]
-    benches = [w for w, col in (("länet", "lan_value"), ("riket", "riket_value"))
-               if col in rows and pd.to_numeric(rows[col], errors="coerce").notna().any()]
+    last = (
+        max(v for v in (year.values() if isinstance(year, dict) else [year]) if v is not None)
+        if not isinstance(year, dict) or any(v is not None for v in year.values())
+        else None
+    )
+    change = (
+        recording_note([_get(r, "indicator") for r in records], int(years.min()), int(last))
+        if len(years) and last is not None
+        else ""
+    )
+    notes = [EXPLANATION] + ([change] if change else []) + [sources_note(kinds)]
+    benches = [
+        w
+        for w, col in (("länet", "lan_value"), ("riket", "riket_value"))
+        if col in rows and pd.to_numeric(rows[col], errors="coerce").notna().any()
+    ]
     caption = Markup("{}: indikatorer {}{}").format(
-        name, years_text(year), f", jämförda med {' och '.join(benches)}" if benches else "")
+        name, years_text(year), f", jämförda med {' och '.join(benches)}" if benches else ""
+    )
     id_attr = Markup(' id="{}"').format(table_id) if table_id else Markup("")
     html = Markup('<table class="tmb-table indicator-table"{}><caption>{}</caption>{}{}{}</table>').format(
         id_attr, caption, _thead(headings), Markup("").join(bodies), _tfoot(len(headings), notes)
@@ -366,8 +432,10 @@ def lan_table_html(
     for code, r in by_code.items():
         if r.get("area_level") == "kommun" and code[:2] == lan_code:
             codes.setdefault(code, r.get("area_name"))
-    names = {c: (str(by_code[c]["area_name"]) if c in by_code and isinstance(by_code[c].get("area_name"), str) else n)
-             for c, n in codes.items()}
+    names = {
+        c: (str(by_code[c]["area_name"]) if c in by_code and isinstance(by_code[c].get("area_name"), str) else n)
+        for c, n in codes.items()
+    }
     order = sorted(codes, key=lambda c: _sort_key_sv(names[c]))
 
     any_row = next(iter(by_code.values()), None)
@@ -389,8 +457,11 @@ def lan_table_html(
         )
 
     kommun_rows = [tr(c, names[c], True, True, "highlight" if highlight and c == str(highlight) else "") for c in order]
-    bench_rows = [tr(code, name, False, code != "00") for code, name in ((lan_code, lan_name), ("00", _area_name(results, "00")))
-                  if code in by_code]  # a benchmark the data do not cover is left out, not shown as a row of dashes
+    bench_rows = [
+        tr(code, name, False, code != "00")
+        for code, name in ((lan_code, lan_name), ("00", _area_name(results, "00")))
+        if code in by_code
+    ]  # a benchmark the data do not cover is left out, not shown as a row of dashes
     unit_text = F.UNIT_SHORT[unit] if unit == "per_100k" else "andel i procent"
     caption = Markup("{} ({}) i kommunerna i {} {}").format(label, unit_text, lan_name, int(year))
     kind = _get(any_row, "source_kind")
@@ -455,22 +526,300 @@ def lan_matrix_html(results: pd.DataFrame, lan_code: str, year: int) -> str:
 
         def row(code, name, compare=True):
             return Markup('<tr><th scope="row">{}</th>{}</tr>').format(
-                name, Markup("").join(cell(code, ind, compare) for ind in inds))
+                name, Markup("").join(cell(code, ind, compare) for ind in inds)
+            )
 
         head = Markup("").join(
             Markup('<th scope="col">{}<span class="sub unit">{}</span></th>').format(
-                ind.label, F.UNIT_SHORT[ind.unit] if ind.unit == "per_100k" else "andel i procent")
-            for ind in inds)
+                ind.label, F.UNIT_SHORT[ind.unit] if ind.unit == "per_100k" else "andel i procent"
+            )
+            for ind in inds
+        )
         body = Markup("").join(row(c, names[c]) for c in order)
         bench = Markup("").join(row(c, _area_name(results, c), compare=False) for c in (lan_code, "00") if c in shown)
-        tables.append(Markup(
-            # focusable, so that keyboard users can scroll a wide table (WCAG 2.1.1)
-            '<div class="table-scroll" tabindex="0" role="region" aria-label="{}: alla kommuner">'
-            '<table class="tmb-table lan-matrix"><caption>{} {}: alla kommuner</caption>'
-            '<thead><tr><th scope="col">Kommun</th>{}</tr></thead><tbody>{}</tbody>'
-            '<tbody class="benchmarks">{}</tbody><tfoot><tr><td colspan="{}">Symbolen efter värdet jämför med riket '
-            '({}); högre eller lägre bara när skillnaden mot riket är större än vad variationen mellan år och '
-            'kommuner ger av en slump (95{}%).</td></tr>'
-            '</tfoot></table></div>'
-        ).format(F.theme_label(theme), F.theme_label(theme), theme_year, head, body, bench, len(inds) + 1, legend, NBSP))
+        tables.append(
+            Markup(
+                # focusable, so that keyboard users can scroll a wide table (WCAG 2.1.1)
+                '<div class="table-scroll" tabindex="0" role="region" aria-label="{}: alla kommuner">'
+                '<table class="tmb-table lan-matrix"><caption>{} {}: alla kommuner</caption>'
+                '<thead><tr><th scope="col">Kommun</th>{}</tr></thead><tbody>{}</tbody>'
+                '<tbody class="benchmarks">{}</tbody><tfoot><tr><td colspan="{}">Symbolen efter värdet jämför med riket '
+                "({}); högre eller lägre bara när skillnaden mot riket är större än vad variationen mellan år och "
+                "kommuner ger av en slump (95{}%).</td></tr>"
+                "</tfoot></table></div>"
+            ).format(
+                F.theme_label(theme), F.theme_label(theme), theme_year, head, body, bench, len(inds) + 1, legend, NBSP
+            )
+        )
     return str(Markup("").join(tables))
+
+
+# ---- the kommun report's words, shared by its table, spine chart and proposal cards ----------------
+
+#: The benchmarks a kommun is compared with: key, results column, the short label of a chip or column,
+#: and the benchmark's value column (a benchmark whose value the page never has is not shown).
+BENCHMARKS = (
+    ("lan", "cmp_lan", "Länet", "lan_rest_value"),
+    ("riket", "cmp_riket", "Riket", "riket_value"),
+    ("group", "cmp_group", "Kommungruppen", "group_value"),
+    ("peers", "cmp_peers", "Liknande kommuner", "peers_value"),
+)
+BENCHMARK_LABEL = {key: label for key, _, label, _ in BENCHMARKS}
+UNCERTAIN_WORD = "För osäkert"
+
+
+def page_benchmarks(rows: pd.DataFrame) -> list[str]:
+    """The benchmarks an area's rows can be compared with: those with a value for some row (a store
+    without Kolada's groups has no kommungrupp; one county without riket has no riket)."""
+    out = []
+    for key, col, _, value_col in BENCHMARKS:
+        values = (
+            rows[value_col]
+            if value_col in rows
+            else (rows["lan_value"] if key == "lan" and "lan_value" in rows else None)
+        )
+        if col in rows and values is not None and pd.to_numeric(values, errors="coerce").notna().any():
+            out.append(key)
+    return out
+
+
+def is_uncertain(row) -> bool:
+    """An NTU estimate whose published interval is too wide to compare ("För osäkert", the results
+    table's ``too_uncertain``): no comparison is shown for it anywhere."""
+    v = _get(row, "too_uncertain")
+    return bool(v) if v is not None and not isinstance(v, str) else False
+
+
+def comparison_key(row, key: str) -> str:
+    """'higher' | 'lower' | 'similar' | 'unknown' | 'uncertain' for one benchmark, as every part of the page says it."""
+    if is_uncertain(row):
+        return "uncertain"
+    col = dict((k, c) for k, c, _, _ in BENCHMARKS)[key]
+    c = _get(row, col, "unknown")
+    return c if c in F.COMPARISON_TEXT else "unknown"
+
+
+def comparison_words(row, key: str) -> Markup:
+    """'▲ Högre' with its symbol hidden from screen readers (or 'För osäkert')."""
+    c = comparison_key(row, key)
+    if c == "uncertain":
+        return Markup('<span class="cmp-words" data-cmp-value="uncertain">{}</span>').format(UNCERTAIN_WORD)
+    symbol, word = F.COMPARISON_TEXT[c]
+    return Markup(
+        '<span class="cmp-words" data-cmp-value="{}"><span class="sym" aria-hidden="true">{}</span> {}</span>'
+    ).format(c, symbol, word)
+
+
+def comparison_class(row, key: str) -> str:
+    c = comparison_key(row, key)
+    return "cmp-unknown" if c == "uncertain" else F.comparison_css_class(c, _worse(row))
+
+
+def comparison_chip(row, key: str) -> Markup:
+    """A comparison as a chip: 'Länet: ▲ Högre', coloured by what it means (colour is the third carrier)."""
+    return Markup('<span class="chip {}" data-cmp="{}"><span class="chip-label">{}:</span> {}</span>').format(
+        comparison_class(row, key), key, BENCHMARK_LABEL[key], comparison_words(row, key)
+    )
+
+
+def definition_toggle(indicator: str) -> Markup:
+    """The indicator's one-line definition (indicators.yaml): a title for hover, a details for tap and
+    keyboard, opened in print; '' for an indicator without one."""
+    from .catalogue import catalogue
+
+    if indicator not in catalogue() or not catalogue().get(indicator).definition:
+        return Markup("")
+    ind = catalogue().get(indicator)
+    return Markup(
+        '<details class="def"><summary title="{}"><span class="def-mark" aria-hidden="true">?</span>'
+        '<span class="visually-hidden">Vad räknas: {}</span></summary><span class="def-text">{}</span>'
+        "</details>"
+    ).format(ind.definition, ind.label, ind.definition)
+
+
+def _name_cell(r) -> Markup:
+    ind = _get(r, "indicator") or ""
+    unit = _unit(r)
+    return Markup('<th scope="row"><span class="ind-name">{}</span>{}<span class="sub unit">{}</span></th>').format(
+        _get(r, "indicator_label") or ind,
+        definition_toggle(ind),
+        F.UNIT_SHORT[unit] if unit == "per_100k" else "andel i procent",
+    )
+
+
+def _comparison_cells(r, keys) -> Markup:
+    if is_uncertain(r):
+        width = (
+            F.fmt_number(_get(r, "ci_high", 0) - _get(r, "ci_low", 0))
+            if not (F.is_missing(_get(r, "ci_high")) or F.is_missing(_get(r, "ci_low")))
+            else F.MISSING
+        )
+        return Markup(
+            '<td class="cmp-unknown" colspan="{}" data-cmp="uncertain" data-label="Jämförelser">'
+            '<strong>{}</strong><span class="sub">intervallet är {} procentenheter brett: skillnader ska inte '
+            "tolkas</span></td>"
+        ).format(len(keys), UNCERTAIN_WORD, width)
+    return Markup("").join(
+        Markup('<td class="{}" data-cmp="{}" data-label="{}">{}</td>').format(
+            comparison_class(r, k), k, BENCHMARK_LABEL[k], comparison_words(r, k)
+        )
+        for k in keys
+    )
+
+
+def theme_table_html(
+    rows: pd.DataFrame, indicators: list[str], keys: list[str], caption: str, table_id: str | None = None
+) -> str:
+    """One theme block of a kommun report: its reported-crime rows and its NTU rows in one table
+    (register and survey side by side), each indicator once, in the order given.
+
+    Every row has ``id="ind-<indicator>"``; each comparison cell carries ``data-cmp`` (the benchmark)
+    and ``data-label`` (its heading, which a phone shows before the chip), the trend cell its words
+    in ``span.trend-words``. An NTU row that is too uncertain has one cell "För osäkert" instead of
+    its comparisons."""
+    by_id = {str(r["indicator"]): r for _, r in rows.iterrows()}
+    groups = [
+        (kind, [by_id[i] for i in indicators if i in by_id and by_id[i].get("source_kind") == kind])
+        for kind in ("crime", "survey")
+    ]
+    headings = (
+        ["Indikator", "Värde", f"95{NBSP}% konfidensintervall"]
+        + [f"Jämfört med {BENCHMARK_LABEL[k].lower()}" for k in keys]
+        + ["Trend per år (95\u00a0% intervall)"]
+    )
+    bodies = []
+    for kind, recs in groups:
+        if not recs:
+            continue
+        title = "Anmälda brott" if kind == "crime" else "Trygghetsundersökningen (NTU)"
+        year = recs[0].get("year")
+        trs = [
+            Markup('<tr class="group"><th scope="rowgroup" colspan="{}">{} {}</th></tr>').format(
+                len(headings), title, "" if F.is_missing(year) else int(year) + (1 if _reference_year(recs[0]) else 0)
+            )
+        ]
+        for r in recs:
+            trs.append(
+                Markup('<tr id="ind-{}" data-indicator="{}">{}{}{}{}{}</tr>').format(
+                    _get(r, "indicator"),
+                    _get(r, "indicator"),
+                    _name_cell(r),
+                    _value_cell(r, show_eb=True),
+                    _interval_cell(r),
+                    _comparison_cells(r, keys),
+                    _trend_cell(r),
+                )
+            )
+        bodies.append(Markup('<tbody class="{}">{}</tbody>').format(kind, Markup("").join(trs)))
+    id_attr = Markup(' id="{}"').format(table_id) if table_id else Markup("")
+    return str(
+        Markup('<table class="tmb-table theme-table"{}><caption>{}</caption>{}{}</table>').format(
+            id_attr, caption, _thead(headings), Markup("").join(bodies)
+        )
+    )
+
+
+# ---- spine chart ------------------------------------------------------------------------------------
+
+
+def spine_html(
+    items: list[dict], keys: list[str], area_name: str, lan_name: str, centre_name: str, spread_words: str, caption: str
+) -> str:
+    """A Fingertips-style spine chart as an accessible table: one row per indicator with the area's
+    value, a bar of the spread across kommuner (lightest from the lowest to the highest, darker for
+    the middle half) centred on the benchmark ``centre_name``, the län as a diamond and the area as
+    the symbol of its comparison with riket, then the comparisons as symbol and word.
+
+    ``items``: one dict per row in display order, either ``{"group": title}`` for a group heading or
+    ``{"row": results row, "lo", "q1", "q3", "hi", "centre", "lan"}`` (numbers in the row's unit).
+    Scale of each row: the centre in the middle and the farther of the lowest and highest value at
+    the edge, as Fingertips draws it."""
+
+    def pos(v, centre, half):
+        if F.is_missing(v) or F.is_missing(centre) or not half:
+            return None
+        return max(0.0, min(100.0, 50 + 50 * (float(v) - float(centre)) / half))
+
+    head = ["Indikator", "Värde", f"{area_name} bland kommunerna"] + [BENCHMARK_LABEL[k] for k in keys]
+    trs = []
+    for it in items:
+        if "group" in it:
+            trs.append(
+                Markup('<tr class="group"><th scope="rowgroup" colspan="{}">{}</th></tr>').format(
+                    len(head), it["group"]
+                )
+            )
+            continue
+        r = it["row"]
+        unit = _unit(r)
+        centre = it.get("centre")
+        ends = [v for v in (it.get("lo"), it.get("hi"), _get(r, "value"), it.get("lan")) if not F.is_missing(v)]
+        half = max((abs(float(v) - float(centre)) for v in ends), default=0.0) if not F.is_missing(centre) else 0.0
+        marks = []
+        lo, hi, q1, q3 = (pos(it.get(k), centre, half) for k in ("lo", "hi", "q1", "q3"))
+        if lo is not None and hi is not None:
+            marks.append(
+                Markup('<span class="spine-range" style="left:{:.1f}%;width:{:.1f}%"></span>').format(lo, hi - lo)
+            )
+        if q1 is not None and q3 is not None:
+            marks.append(
+                Markup('<span class="spine-iqr" style="left:{:.1f}%;width:{:.1f}%"></span>').format(q1, q3 - q1)
+            )
+        if half:
+            marks.append(Markup('<span class="spine-centre"></span>'))
+        lan = pos(it.get("lan"), centre, half)
+        if lan is not None:
+            marks.append(Markup('<span class="spine-lan" style="left:{:.1f}%">◆</span>').format(lan))
+        me = pos(_get(r, "value"), centre, half)
+        c = comparison_key(r, "riket")
+        if me is not None:
+            symbol = "○" if c == "uncertain" else F.COMPARISON_TEXT[c][0]
+            marks.append(
+                Markup('<span class="spine-area {}" style="left:{:.1f}%">{}</span>').format(
+                    comparison_class(r, "riket"), me, symbol
+                )
+            )
+        said = [f"{area_name} {F.fmt_value(_get(r, 'value'), unit)}"]
+        if not F.is_missing(it.get("lan")):
+            said.append(f"{lan_name} {F.fmt_value(it['lan'], unit)}")
+        if not F.is_missing(centre):
+            said.append(f"{centre_name} {F.fmt_value(centre, unit)}")
+        if lo is not None:
+            said.append(f"{spread_words} mellan {F.fmt_value(it['lo'], unit)} och {F.fmt_value(it['hi'], unit)}")
+        bar = Markup('<div class="spine" aria-hidden="true">{}</div><span class="visually-hidden">{}.</span>').format(
+            Markup("").join(marks), "; ".join(said)
+        )
+        cells = Markup("").join(
+            Markup('<td class="{}" data-cmp="{}" data-label="{}">{}</td>').format(
+                comparison_class(r, k), k, BENCHMARK_LABEL[k], comparison_words(r, k)
+            )
+            for k in keys
+        )
+        value = Markup('<td class="num" data-label="Värde">{}</td>').format(F.fmt_value(_get(r, "value"), unit))
+        trs.append(
+            Markup(
+                '<tr data-indicator="{}"><th scope="row"><a href="#ind-{}">{}</a>{}</th>{}'
+                '<td class="spine-cell">{}</td>{}</tr>'
+            ).format(
+                _get(r, "indicator"),
+                _get(r, "indicator"),
+                _get(r, "indicator_label"),
+                definition_toggle(_get(r, "indicator") or ""),
+                value,
+                bar,
+                cells,
+            )
+        )
+    legend = Markup(
+        '<p class="spine-legend" aria-hidden="true"><span class="spine-key"><span class="sym">▲</span>'
+        '<span class="sym">●</span><span class="sym">▼</span> {}</span> (symbolen: jämfört med riket) · '
+        '<span class="spine-key"><span class="spine-lan-key">◆</span> {}</span> · '
+        '<span class="spine-key"><span class="spine-centre-key"></span> {}</span> · '
+        '<span class="spine-key"><span class="spine-range-key"></span> {}; mörkare för den mittersta hälften</span></p>'
+    ).format(area_name, lan_name, centre_name, spread_words)
+    return str(
+        Markup(
+            '<figure class="spine-chart" aria-labelledby="spine-caption">{}<table class="tmb-table spine-table">'
+            '<caption id="spine-caption">{}</caption>{}<tbody>{}</tbody></table></figure>'
+        ).format(legend, caption, _thead(head), Markup("").join(trs))
+    )

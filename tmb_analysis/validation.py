@@ -183,6 +183,7 @@ def to_canonical(name: str, df: pd.DataFrame, origin: str = "data") -> pd.DataFr
 
 # ---- schemas ---------------------------------------------------------------------
 
+
 def _check_name(name: str) -> None:
     if name not in DTYPES:
         raise ValueError(f"unknown table {name!r}; the canonical tables are {', '.join(TABLES)}")
@@ -205,7 +206,9 @@ def _common(kind: str | None) -> dict[str, pa.Column]:
     if kind is not None:
         ids = [i.id for i in catalogue().of_kind(kind)]
         cols["indicator"] = pa.Column(
-            str, pa.Check.isin(ids, error=f"a {kind} indicator id of the catalogue ({', '.join(ids[:4])}, …)"), nullable=False
+            str,
+            pa.Check.isin(ids, error=f"a {kind} indicator id of the catalogue ({', '.join(ids[:4])}, …)"),
+            nullable=False,
         )
     return cols
 
@@ -274,8 +277,12 @@ def schema(name: str) -> pa.DataFrameSchema:
             "source": _source(),
             "source_sha256": _source_sha(),
         }
-        checks = [pa.Check(_ci_order, name="ci_order", error="ci_low_pct <= share_pct <= ci_high_pct"),
-                  pa.Check(_period_ok, name="period", error="a two-year period 'YYYY–YYYY' ending at the row's year, or missing")]
+        checks = [
+            pa.Check(_ci_order, name="ci_order", error="ci_low_pct <= share_pct <= ci_high_pct"),
+            pa.Check(
+                _period_ok, name="period", error="a two-year period 'YYYY–YYYY' ending at the row's year, or missing"
+            ),
+        ]
     elif name == "population":
         cols = {
             **_common(None),
@@ -290,8 +297,9 @@ def schema(name: str) -> pa.DataFrameSchema:
         ids = _context_ids()
         cols = {
             **_common(None),
-            "indicator": pa.Column(str, pa.Check.isin(ids, error=f"a context indicator id ({', '.join(ids[:3])}, …)"),
-                                   nullable=False),
+            "indicator": pa.Column(
+                str, pa.Check.isin(ids, error=f"a context indicator id ({', '.join(ids[:3])}, …)"), nullable=False
+            ),
             "value": pa.Column("Float64", pa.Check.ge(0, error="a value of 0 or more"), nullable=False),
             "count": pa.Column("Int64", pa.Check.ge(0, error="a count of 0 or more"), nullable=True),
             "denominator": pa.Column("Int64", pa.Check.gt(0, error="a denominator above 0"), nullable=True),
@@ -306,9 +314,13 @@ def schema(name: str) -> pa.DataFrameSchema:
         cols = {
             "group_id": pa.Column(str, pa.Check.str_length(min_value=1, error="a non-empty group id"), nullable=False),
             "group_title": pa.Column(str, nullable=False),
-            "group_kind": pa.Column(str, pa.Check.isin(list(GROUP_KINDS), error=f"one of {', '.join(GROUP_KINDS)}"), nullable=False),
+            "group_kind": pa.Column(
+                str, pa.Check.isin(list(GROUP_KINDS), error=f"one of {', '.join(GROUP_KINDS)}"), nullable=False
+            ),
             "area_code": _common(None)["area_code"],
-            "subject_code": pa.Column(str, pa.Check.isin(kommuner, error="a four-digit kommun code or missing"), nullable=True),
+            "subject_code": pa.Column(
+                str, pa.Check.isin(kommuner, error="a four-digit kommun code or missing"), nullable=True
+            ),
             "source": _source(),
             "source_sha256": _source_sha(),
         }
@@ -381,9 +393,7 @@ def _summarise(name: str, origin: str, err: SchemaErrors | SchemaError, df: pd.D
             missing = ", ".join(sorted(str(v) for v in g["values"]))
             problems.append(f"missing column(s) {missing}; expected columns: {', '.join(required_columns(name))}")
         elif rank == 1:
-            problems.append(
-                f"column {column!r} has type {g['values'][0]}, expected {DTYPES[name].get(column, '?')}"
-            )
+            problems.append(f"column {column!r} has type {g['values'][0]}, expected {DTYPES[name].get(column, '?')}")
         elif rank == 4:
             ex = "; ".join(_row_text(df, i, None, name) for i in idx[:_MAX_EXAMPLES])
             problems.append(
@@ -500,24 +510,48 @@ def _fast_valid(name: str, df: pd.DataFrame) -> bool:
         if name == "context":
             from .kolada_context import context_checks
 
-            ok = (isin("area_code", "area") and between("year", YEAR_MIN, YEAR_MAX, nullable=False)
-                  and isin("indicator", "context") and between("value", 0, nullable=False) and between("count", 0)
-                  and between("denominator", 0, strict_lo=True) and bool((df["gender"] == "T").all())
-                  and bool(df["status"].isin(STATUSES).all()) and nonempty("source")
-                  and all(bool(fn(df).all()) for _, fn, _ in context_checks()))
+            ok = (
+                isin("area_code", "area")
+                and between("year", YEAR_MIN, YEAR_MAX, nullable=False)
+                and isin("indicator", "context")
+                and between("value", 0, nullable=False)
+                and between("count", 0)
+                and between("denominator", 0, strict_lo=True)
+                and bool((df["gender"] == "T").all())
+                and bool(df["status"].isin(STATUSES).all())
+                and nonempty("source")
+                and all(bool(fn(df).all()) for _, fn, _ in context_checks())
+            )
         elif name == "groups":
-            ok = (nonempty("group_id") and not df["group_title"].isna().any() and isin("area_code", "area")
-                  and bool(df["group_kind"].isin(GROUP_KINDS).all()) and isin("subject_code", "kommun", nullable=True)
-                  and nonempty("source"))
+            ok = (
+                nonempty("group_id")
+                and not df["group_title"].isna().any()
+                and isin("area_code", "area")
+                and bool(df["group_kind"].isin(GROUP_KINDS).all())
+                and isin("subject_code", "kommun", nullable=True)
+                and nonempty("source")
+            )
         else:
             ok = isin("area_code", "area") and between("year", YEAR_MIN, YEAR_MAX, nullable=False)
             if name == "crime":
-                ok = (ok and isin("indicator", "crime") and between("count", 0) and between("rate_per_100k", 0)
-                      and bool(df["status"].isin(STATUSES).all()) and nonempty("source"))
+                ok = (
+                    ok
+                    and isin("indicator", "crime")
+                    and between("count", 0)
+                    and between("rate_per_100k", 0)
+                    and bool(df["status"].isin(STATUSES).all())
+                    and nonempty("source")
+                )
             elif name == "survey":
-                ok = (ok and isin("indicator", "survey") and all(between(c, 0, 100) for c in ("share_pct", "ci_low_pct", "ci_high_pct"))
-                      and between("n_respondents", 0) and nonempty("source") and bool(_ci_order(df).all())
-                      and bool(_period_ok(df).all()))
+                ok = (
+                    ok
+                    and isin("indicator", "survey")
+                    and all(between(c, 0, 100) for c in ("share_pct", "ci_low_pct", "ci_high_pct"))
+                    and between("n_respondents", 0)
+                    and nonempty("source")
+                    and bool(_ci_order(df).all())
+                    and bool(_period_ok(df).all())
+                )
             else:
                 ok = ok and between("population", 0, nullable=False, strict_lo=True) and nonempty("source")
         return bool(ok) and not df.duplicated(KEYS[name]).any()

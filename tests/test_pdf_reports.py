@@ -1,0 +1,68 @@
+"""`tmb build --pdf` with the real notebooks on the example data: the kommun PDF opens with a two-page
+handout (Kort om and the spine chart, then the proposal cards), and the county PDF prints (issue 13)."""
+
+import os
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+#: The full kommun PDF measured 13 A4 pages on the example data (issue 13's target is 8, not yet met:
+#: the theme tables take three pages); this bound catches a layout that falls apart, not the target.
+MAX_KOMMUN_PAGES = 14
+
+
+@pytest.fixture(scope="module")
+def pdf_site(sample_store, tmp_path_factory):
+    from tmb_analysis.build import build
+    from tmb_analysis.pdf import find_chromium
+
+    try:
+        find_chromium()
+    except RuntimeError:
+        if os.environ.get("TMB_REQUIRE_BROWSER") == "1":
+            pytest.fail("Debian chromium is required (TMB_REQUIRE_BROWSER=1)")
+        pytest.skip("Debian chromium not installed")
+    out = tmp_path_factory.mktemp("pdfsite") / "reports"
+    result = build(lan=["09"], kommuner=["2180"], store=sample_store, out=out, pdf=True)
+    assert result.published and not result.failed, [(r.page, r.error) for r in result.failed]
+    assert all(r.pdf_error is None for r in result.reports), [(r.page, r.pdf_error) for r in result.reports]
+    return out
+
+
+def _pages(path) -> list[str]:
+    from pypdf import PdfReader
+
+    return [" ".join((p.extract_text() or "").split()) for p in PdfReader(path).pages]
+
+
+def test_kommun_pdf_opens_with_a_two_page_handout(pdf_site, sample_store):
+    from tmb_analysis import report
+
+    ctx = report.context("2180", sample_store, 0, kind="kommun")
+    ranked = report._ranked(ctx)
+    assert len(ranked)  # not vacuous: Gävle has proposals in the example data
+    pages = _pages(pdf_site / "kommun-2180.pdf")
+    assert len(pages) <= MAX_KOMMUN_PAGES, len(pages)
+    first, second = pages[0], pages[1]
+    # page 1: the title, Kort om, and the whole spine chart (its last theme and last indicator)
+    assert "Lägesbild för Gävle kommun" in first and "Kort om Gävle kommun" in first and "sida 1 av" in first
+    assert "Förslag till prioriteringar" in first and "Gävle kommun jämfört med riket" in first
+    rows = report.spine(ctx).data
+    last = re.findall(r'<a href="#ind-[a-z_]+">([^<]+)</a>', rows)[-1]
+    assert " ".join(last.split()) in first, last
+    assert "Tre förslag till prioriteringar" not in first
+    # page 2: the proposal cards, every one of them whole (on paper "Så räknades förslaget" is open,
+    # without its summary: its harm weight and score are printed)
+    assert "Tre förslag till prioriteringar" in second
+    for _, r in ranked.iterrows():
+        assert " ".join(str(r.indicator_label).split()) in second
+    assert second.count("Poäng ") == len(ranked) and second.count("Skadevikt ") == len(ranked)
+    assert all("Alla indikatorer efter tema" not in p for p in pages[:2])
+
+
+def test_county_pdf_prints(pdf_site):
+    pages = _pages(pdf_site / "lan-09.pdf")
+    assert 1 <= len(pages) <= 8, len(pages)
+    assert "Gotland" in pages[0] and "sida 1 av" in pages[0]
