@@ -72,7 +72,7 @@ REASON_WORDS = {"lan": "övriga länet", "riket": "riket", "group": "kommungrupp
 def report_config() -> dict:
     """``config/report.yaml``, checked: the theme blocks hold every catalogue indicator exactly once."""
     from .catalogue import catalogue
-    from .configfiles import read_config
+    from .config import read_config
 
     raw, where = read_config("report")
     blocks = raw.get("theme_blocks") or []
@@ -112,7 +112,7 @@ def _keys(rows: pd.DataFrame) -> list[str]:
 
 def _group_titles(ctx: ReportContext) -> dict[str, tuple[str, list[str]]]:
     """{'group': (title, member names), 'peers': (...)}: the kommun's comparison groups of the store."""
-    from .indicators import similar_groups
+    from .benchmarks import similar_groups
     from .store import load_store
 
     def compute():
