@@ -126,6 +126,7 @@ def test_every_indicator_has_a_one_line_definition_with_its_denominator():
 
 def test_a_definition_on_two_lines_is_refused(tmp_path):
     import yaml
+
     from tmb_analysis.config import read_config
 
     raw, _ = read_config("indicators")

@@ -325,7 +325,7 @@ def test_county_map_renders_offline(results, tmp_path):
 def test_caterpillar_selectable_states_hold_each_indicators_intervals(results):
     from tmb_analysis.charts import caterpillar_selectable
 
-    fig = caterpillar_selectable(results, "21", ["skadegorelse", "otrygghet_kvall"], 2024)
+    fig = caterpillar_selectable(results, "21", ["skadegorelse", "otrygghet_kvall"], 2024, order="value")
     buttons = fig.layout.updatemenus[0].buttons
     assert [b.label for b in buttons] == [
         "Skadegörelsebrott",
@@ -364,3 +364,41 @@ def test_funnel_highlight_marks_as_funnel_chart_does(results):
         a, b = direct.data[-1], marked.data[-1]
         assert (a.x, a.y, a.name, a.hovertext, a.marker.symbol) == (b.x, b.y, b.name, b.hovertext, b.marker.symbol)
     assert len(funnel_highlight(base, results, "otrygghet_kvall", 2024, "9999").data) == len(base.data)
+
+
+@pytest.mark.parametrize("order", ["name", "value", "population"])
+def test_caterpillar_selectable_order(results, order):
+    """The county caterpillar's order can be chosen; by default by name (Swedish alphabetical order,
+    top to bottom: the chart compares, it does not rank); by value or population the largest on top."""
+    from tmb_analysis.charts import caterpillar_selectable
+
+    fig = caterpillar_selectable(results, "21", ["skadegorelse"], 2024, order=order)
+    names = list(fig.layout.updatemenus[0].buttons[0].args[1]["yaxis.ticktext"])  # row 0 at the bottom
+    top_down = names[::-1]
+    sel = results[
+        (results.year == 2024)
+        & (results.indicator == "skadegorelse")
+        & (results.area_level == "kommun")
+        & results.area_code.astype(str).str.startswith("21")
+    ].set_index("area_name")
+    if order == "name":
+        from tmb_analysis.tables import _sort_key_sv
+
+        assert top_down == sorted(top_down, key=_sort_key_sv) and top_down[0] == "Bollnäs"
+    else:
+        col = "value" if order == "value" else "population"
+        values = [float(sel.loc[n, col]) for n in top_down]
+        assert values == sorted(values, reverse=True)
+
+
+def test_caterpillar_default_order_is_by_name(results):
+    from tmb_analysis.charts import caterpillar_selectable
+
+    default = caterpillar_selectable(results, "21", ["skadegorelse"], 2024)
+    named = caterpillar_selectable(results, "21", ["skadegorelse"], 2024, order="name")
+    assert (
+        default.layout.updatemenus[0].buttons[0].args[1]["yaxis.ticktext"]
+        == named.layout.updatemenus[0].buttons[0].args[1]["yaxis.ticktext"]
+    )
+    with pytest.raises(ValueError, match="caterpillar order 'rank'"):
+        caterpillar_selectable(results, "21", ["skadegorelse"], 2024, order="rank")

@@ -248,6 +248,14 @@ def test_funnel_lists_the_kommuner_outside_the_limits(ctx):
     others = set(sel[(sel.area_level == "kommun") & (sel.lan_code == "21")].area_name) - set(above + below)
     assert not any(f" {n}," in sentence or f" {n}." in sentence for n in others)
     assert "samma modell som tabellernas jämförelser" in html
+    # the data table names every kommun of the county with its place against the limits
+    table = html[
+        html.index("kommunerna i trattdiagrammet") : html.index("</table>", html.index("kommunerna i trattdiagrammet"))
+    ]
+    for r in sel[(sel.area_level == "kommun") & (sel.lan_code == "21")].itertuples():
+        where = "över" if r.area_name in above else "under" if r.area_name in below else "inom"
+        assert f"<th scope='row'>{r.area_name}</th>" in table
+        assert table.split(f"<th scope='row'>{r.area_name}</th>")[1].split("</tr>")[0].endswith(f"<td>{where}</td>")
 
 
 def test_a_round_of_two_years_shows_all_its_proposals(sample_store):

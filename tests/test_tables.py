@@ -214,8 +214,9 @@ def test_lan_matrix_one_row_per_kommun_cells_classed_by_riket(results):
         next(h for h in skad.split('<th scope="col">')[1:] if h.startswith("Skadegörelsebrott"))
     )
     for name, cells in rows[:10]:
-        tds = re.findall(r"<td( class=\"[^\"]*\")?>([^<]*)</td>", cells)
+        tds = re.findall(r"<td( class=\"[^\"]*\")?>([^<]*)(?:<span class=\"cmp-word\">[^<]*</span>)?</td>", cells)
         cls, text = tds[col - 1]
+        text = text.rstrip("\u00a0")  # the symbol and word follow in their own span
         r = sel.loc[name]
         expected = {"higher": "cmp-higher-bad", "lower": "cmp-lower-good", "similar": "cmp-similar"}[r.cmp_riket]
         assert cls == f' class="{expected}"', name
@@ -224,17 +225,21 @@ def test_lan_matrix_one_row_per_kommun_cells_classed_by_riket(results):
     assert re.search(r'<th scope="row">Riket</th><td>[^<]+</td>', skad)
 
 
-def test_lan_matrix_symbols_come_with_words_for_screen_readers():
-    from tmb_analysis.tables import MATRIX_CSS
+def test_lan_matrix_symbols_are_text_that_survives_copy_and_paste():
+    """The comparison is written into the cell as a symbol and a word (not drawn by CSS), so a table
+    pasted into Word or Excel keeps it."""
+    from tmb_analysis.tables import MATRIX_CSS, lan_matrix_html
 
-    for cls, word in (
-        ("cmp-higher-bad", "h\\0000f6gre \\0000e4n riket"),
-        ("cmp-lower-good", "l\\0000e4gre"),
-        ("cmp-similar", "ingen s\\0000e4ker skillnad"),
-        ("cmp-unknown", "ok\\0000e4nt"),
-    ):
-        rule = next(line for line in MATRIX_CSS.splitlines() if f"td.{cls}::after" in line)
-        assert " / " in rule and word in rule, rule
+    df = synthetic_results()
+    html = lan_matrix_html(df, "21", 2024)
+    assert "::after" not in MATRIX_CSS
+    for c, (sym, word) in {
+        "higher": ("▲", "högre"),
+        "lower": ("▼", "lägre"),
+        "similar": ("●", "ingen säker skillnad"),
+    }.items():
+        if (df["cmp_riket"] == c).any():
+            assert f'<span class="cmp-word">{sym} {word}</span>' in html
 
 
 def test_lan_matrix_escapes_data_text():

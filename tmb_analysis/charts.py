@@ -512,6 +512,25 @@ def county_map(
 # ---- caterpillar chart ---------------------------------------------------------------------
 
 
+#: The caterpillar charts' orders (top to bottom): by kommun name, by value (highest first), by population.
+CATERPILLAR_ORDERS = ("name", "value", "population")
+
+
+def _caterpillar_order(kom: pd.DataFrame, order: str) -> pd.DataFrame:
+    """The rows in plot order: row 0 is drawn at the bottom, so the first kommun of ``order`` comes last."""
+    from .tables import _sort_key_sv
+
+    if order not in CATERPILLAR_ORDERS:
+        raise ValueError(f"caterpillar order {order!r}: expected one of {', '.join(CATERPILLAR_ORDERS)}")
+    if order == "name":
+        key = kom["area_name"].astype(str).map(_sort_key_sv)
+        return kom.assign(_k=key).sort_values("_k", ascending=False).drop(columns="_k").reset_index(drop=True)
+    if order == "population" and "population" in kom:
+        kom = kom.assign(_k=pd.to_numeric(kom["population"], errors="coerce"))
+        return kom.sort_values(["_k", "area_name"], ascending=[True, False]).drop(columns="_k").reset_index(drop=True)
+    return kom.sort_values(["_v", "area_name"], ascending=[True, False]).reset_index(drop=True)
+
+
 def caterpillar_chart(
     results: pd.DataFrame,
     lan_code: str,
@@ -520,9 +539,10 @@ def caterpillar_chart(
     highlight: str | None = None,
     *,
     compare: str = "lan",
+    order: str = "value",
 ) -> go.Figure:
-    """The län's kommuner sorted by value, with 95 % intervals, and vertical lines for the
-    län and riket values. Markers carry the comparison with the län (or riket, with
+    """The län's kommuner with 95 % intervals (in ``order``: :data:`CATERPILLAR_ORDERS`), and vertical
+    lines for the län and riket values. Markers carry the comparison with the län (or riket, with
     ``compare='riket'``) as symbol, colour and legend word."""
     if compare not in ("lan", "riket"):
         raise ValueError("compare must be 'lan' or 'riket'")
@@ -534,7 +554,7 @@ def caterpillar_chart(
     kom = data[(data["area_level"] == "kommun") & (data["area_code"].astype("string").str[:2] == lan_code)]
     kom = kom[pd.to_numeric(kom["value"], errors="coerce").notna()].copy()
     kom["_v"] = pd.to_numeric(kom["value"], errors="coerce")
-    kom = kom.sort_values(["_v", "area_name"], ascending=[True, False]).reset_index(drop=True)
+    kom = _caterpillar_order(kom, order)
     n = len(kom)
     ypos = {str(c): i for i, c in enumerate(kom["area_code"])}
     col = "cmp_lan" if compare == "lan" else "cmp_riket"
@@ -626,10 +646,12 @@ def caterpillar_chart(
     return fig
 
 
-def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: list[str], year: int) -> go.Figure:
+def caterpillar_selectable(
+    results: pd.DataFrame, lan_code: str, indicators: list[str], year: int, order: str = "name"
+) -> go.Figure:
     """One caterpillar chart of the län's kommuner with a drop-down over ``indicators``.
 
-    The same picture as :func:`caterpillar_chart` (kommuner sorted by value, 95 % intervals as
+    The same picture as :func:`caterpillar_chart` (kommuner in ``order``, 95 % intervals as
     error bars, symbol and colour by the comparison with the län, lines for the län and riket)
     with a fixed set of traces: one per comparison and the two lines. The drop-down replaces their
     data, colours and the kommun names on the axis. Names sit on the axis only (hover shows the
@@ -655,6 +677,7 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
             "ci_low",
             "ci_high",
             "cmp_lan",
+            "population",
         )
         if c in results.columns
     ]
@@ -669,7 +692,7 @@ def caterpillar_selectable(results: pd.DataFrame, lan_code: str, indicators: lis
         data = data_year[data_year["indicator"] == ind]
         kom = data[(data["area_level"] == "kommun") & (data["area_code"].astype("string").str[:2] == lan_code)].copy()
         kom["_v"] = pd.to_numeric(kom["value"], errors="coerce")
-        kom = kom[kom["_v"].notna()].sort_values(["_v", "area_name"], ascending=[True, False]).reset_index(drop=True)
+        kom = _caterpillar_order(kom[kom["_v"].notna()], order)
         most = max(most, len(kom))
         cmp = kom["cmp_lan"].astype("string") if "cmp_lan" in kom else pd.Series(pd.NA, index=kom.index, dtype="string")
         kom["_cmp"] = cmp.where(cmp.isin(comparisons[:3]).fillna(False), "unknown")

@@ -460,22 +460,31 @@ def _lan_indicators(ctx: ReportContext, indicators) -> list[str]:
     return [i for i in indicators if _has_values(ctx, i, codes, ctx.source_years)]
 
 
-def caterpillar_selectable_figure(ctx: ReportContext) -> HTML:
-    """Every kommun of the län with its 95 % interval, for any indicator with data (drop-down); the
-    figures for the first indicator as a table, the others in the tables per theme further down."""
+def caterpillar_selectable_figure(ctx: ReportContext, order: str | None = None) -> HTML:
+    """Every kommun of the län with its 95 % interval, for any indicator with data (drop-down), in
+    ``order`` (default ``caterpillar_order`` of config/report.yaml: by name); the figures for the first
+    indicator as a table, the others in the tables per theme further down."""
     from .catalogue import catalogue
     from .charts import caterpillar_selectable
+    from .report_kommun import report_config
     from .tables import lan_table_html
+
+    order = order or report_config().get("caterpillar_order", "name")
+    in_order = {
+        "name": "i bokstavsordning",
+        "value": "ordnade efter värde, högst överst",
+        "population": "ordnade efter folkmängd, störst överst",
+    }[order]
 
     inds = _lan_indicators(ctx, [i.id for i in catalogue()])
     if not inds:
         return HTML(missing_sentence("crime", f"kommunerna i {ctx.area.name}"))
     first = catalogue().get(inds[0])
-    fig = caterpillar_selectable(ctx.results, ctx.area.code, inds, ctx.source_years)
+    fig = caterpillar_selectable(ctx.results, ctx.area.code, inds, ctx.source_years, order=order)
     return figure(
         fig,
         "intervall",
-        f"Länets kommuner ({years_text(ctx.source_years)}) med 95 % konfidensintervall; välj indikator i listan "
+        f"Länets kommuner ({years_text(ctx.source_years)}, {in_order}) med 95 % konfidensintervall; välj indikator i listan "
         "ovanför diagrammet. Symbolen visar jämförelsen med länet; de lodräta linjerna är länets och rikets "
         "värden. " + CI_IS_NOT_THE_TEST,
         table_html=lan_table_html(ctx.results, ctx.area.code, first.id, ctx.year_of(first.id)),
@@ -676,7 +685,28 @@ def funnel_figure(ctx: ReportContext, indicator: str) -> HTML:
         }.get(own.iloc[0] if len(own) else "unknown", "kan inte placeras i diagrammet: uppgift saknas")
         among = f"{len(usable)} kommuner i landet" if everyone else f"de {len(usable)} kommuner som finns i datalagret"
         text = f"{esc(ctx.area.name)} {where_own}. {len(outside)} av {among} ligger utanför 99,8 %-gränserna."
-    return HTML(figure(fig, f"tratt-{indicator}", caption).data + f"<p class='note'>{text}</p>")
+    table = _funnel_table(mine, ind, year) if lan_code is not None else ""
+    return HTML(figure(fig, f"tratt-{indicator}", caption, table_html=table).data + f"<p class='note'>{text}</p>")
+
+
+def _funnel_table(points: pd.DataFrame, ind, year: int) -> str:
+    """The county funnel's points as a table: kommun, value, size and where it lies against the limits."""
+    from .formatting import fmt_number, fmt_value
+
+    where = {"above": "över", "below": "under", "within": "inom", "unknown": "okänt"}
+    size = "Effektivt antal svarande" if ind.unit == "percent" else "Folkmängd"
+    rows = "".join(
+        f"<tr><th scope='row'>{esc(r['area_name'])}</th><td>{fmt_value(r['value'], ind.unit)}</td>"
+        f"<td>{fmt_number(r['size'])}</td><td>{where.get(str(r['pos_95']), 'okänt')}</td>"
+        f"<td>{where.get(str(r['pos_998']), 'okänt')}</td></tr>"
+        for _, r in points.sort_values("area_name").iterrows()
+    )
+    return (
+        f"<table class='tmb-table'><caption>{esc(ind.label)} {year}: kommunerna i trattdiagrammet</caption>"
+        f"<thead><tr><th scope='col'>Kommun</th><th scope='col'>Värde</th><th scope='col'>{size}</th>"
+        "<th scope='col'>Mot 95 %-gränserna</th><th scope='col'>Mot 99,8 %-gränserna</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
 
 
 def _matrix_rows(ctx: ReportContext) -> pd.DataFrame:

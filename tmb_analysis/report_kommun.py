@@ -89,6 +89,13 @@ def report_config() -> dict:
     left = [i.id for i in catalogue() if i.id not in seen]
     if left:
         raise ValueError(f"{where}: theme_blocks lacks {', '.join(left)}; every indicator must be in one block")
+    from .charts import CATERPILLAR_ORDERS
+
+    if raw.get("caterpillar_order", "name") not in CATERPILLAR_ORDERS:
+        raise ValueError(
+            f"{where}: caterpillar_order is {raw.get('caterpillar_order')!r}; expected one of "
+            f"{', '.join(CATERPILLAR_ORDERS)}"
+        )
     return raw
 
 

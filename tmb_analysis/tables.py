@@ -129,17 +129,10 @@ def _css_string(text: str) -> str:
     return '"' + "".join(c if c.isascii() and c not in '"\\' else f"\\{ord(c):06x}" for c in text) + '"'
 
 
-#: The compact county matrix (:func:`lan_matrix_html`) writes only the value in a cell; the CSS adds
-#: the comparison's symbol, with its word as the text alternative screen readers read
-#: (``content: "▲" / "högre än riket"``; browsers without that syntax keep the first declaration).
+#: The compact county matrix (:func:`lan_matrix_html`) writes the value, then the comparison with riket
+#: as a real symbol and word ("412 ▲ högre"), so that a table pasted into Word or Excel keeps them.
 MATRIX_CSS = (
-    "\n".join(
-        f"table.lan-matrix td.cmp-{c}{'-bad' if c in ('higher', 'lower') else ''}::after"
-        + (f", table.lan-matrix td.cmp-{c}-good::after" if c in ("higher", "lower") else "")
-        + f" {{ content: {_css_string(NBSP + sym)}; content: {_css_string(NBSP + sym)} / "
-        f"{_css_string(word.lower() + ' än riket' if c in ('higher', 'lower') else word.lower())}; }}"
-        for c, (sym, word) in F.COMPARISON_TEXT.items()
-    )
+    "table.lan-matrix .cmp-word { font-size: 0.85em; }"
     + """
 table.lan-matrix th[scope="col"] { font-size: 0.85em; font-weight: 700; vertical-align: bottom; }
 table.lan-matrix tbody td { text-align: right; white-space: nowrap; }
@@ -522,7 +515,10 @@ def lan_matrix_html(results: pd.DataFrame, lan_code: str, year: int) -> str:
                 return Markup("<td>{}</td>").format(F.fmt_value(value, ind.unit))
             c = r.cmp_riket if r.cmp_riket in F.COMPARISON_TEXT else "unknown"
             cls = F.comparison_css_class(c, ind.worse)
-            return Markup('<td class="{}">{}</td>').format(cls, F.fmt_value(value, ind.unit))
+            sym, word = F.COMPARISON_TEXT[c]
+            return Markup('<td class="{}">{}{}<span class="cmp-word">{} {}</span></td>').format(
+                cls, F.fmt_value(value, ind.unit), NBSP, sym, word.lower()
+            )
 
         def row(code, name, compare=True):
             return Markup('<tr><th scope="row">{}</th>{}</tr>').format(
