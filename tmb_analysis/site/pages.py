@@ -326,6 +326,13 @@ def write_method_page(staging: Path, env, render_context: dict, pages: set[str])
 
     body = _ANCHOR.sub(local, mistune.html(METHOD_PAGE.read_text("utf-8")))
     body = re.sub(r"<img\s[^>]*>", "", body)
+    # a wide table scrolls inside its own box on a phone (with the cue of tmb.css), never the page
+    body = re.sub(
+        r"<table>(.*?)</table>",
+        r'<div class="table-scroll" tabindex="0" role="region" aria-label="Tabell"><table>\1</table></div>',
+        body,
+        flags=re.S,
+    )
     text = env.get_template("page.html.j2").render(
         title="Metodbeskrivning", body=Markup(body), lan_link=None, **render_context
     )
