@@ -214,13 +214,16 @@ def section(ctx) -> HTML:
         "skillnader mellan områden inom kommunen."
     )
     group_line = f" Kommungrupp: {_esc(', '.join(group_titles))}." if group_titles else ""
+    # folded like the report's other detail tables (issue 13: the page says what matters first; print opens it)
     return HTML(
+        f"<details class='deep context'><summary>Visa de {len(items)} nyckeltalen med länet, riket och "
+        "kommungruppen</summary>"
         "<div class='table-scroll' tabindex='0' role='region' aria-label='Annan relevant information'>"
         f"<table class='tmb-table context-table'><caption>{SECTION_TITLE}, {_esc(name)}</caption>"
         "<thead><tr><th scope='col'>Nyckeltal</th><th scope='col'>Kommunen</th><th scope='col'>Länet</th>"
         "<th scope='col'>Riket</th><th scope='col'>Kommungruppen</th><th scope='col'>År</th></tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
-        f"<p class='note'>{' '.join(_esc(n) for n in notes)}{group_line}</p>"
+        f"<p class='note'>{' '.join(_esc(n) for n in notes)}{group_line}</p></details>"
         f"<p class='note'><strong>{_esc(NOT_CAUSE)}</strong></p>"
         f"<p class='note'>{_esc(CREDIT)}; ursprungliga producenter: {_esc(_producers(items))}.</p>"
     )
