@@ -355,21 +355,11 @@ def test_recover_puts_back_a_site_lost_between_two_renames(tmp_path):
 
 
 @pytest.mark.browser
-def test_pdf_beside_every_page_printed_by_one_chromium(small_store, tmp_path):
+def test_pdf_beside_every_page_printed_by_one_chromium(small_store, tmp_path, chromium):
     """`tmb build --pdf`: every report printed to A4 beside its page, linked from the index and the page;
     a rerun reuses the PDFs; the PDF's first page holds the page's own text and a running header."""
-    import os
-
     from pypdf import PdfReader
 
-    from tmb_analysis.pdf import find_chromium
-
-    try:
-        find_chromium()
-    except RuntimeError:
-        if os.environ.get("TMB_REQUIRE_BROWSER") == "1":
-            pytest.fail("Debian chromium is required (TMB_REQUIRE_BROWSER=1)")
-        pytest.skip("Debian chromium not installed")
     out = tmp_path / "site"
     result = fixture_build(small_store, out, kommuner=["2180", "2101"], pdf=True)
     assert result.published and not result.failed
