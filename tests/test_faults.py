@@ -295,6 +295,36 @@ def test_stopping_the_nightly_service(small_store, tmp_path):
     assert no_child_processes()
 
 
+def test_interrupt_the_moment_the_shared_files_start(small_store, tmp_path, monkeypatch):
+    """Ctrl-C (or SIGTERM) just as the thread that writes the site's assets and data has started: the
+    run waits for that thread before it removes the staging folder, so nothing writes into a folder
+    being removed and nothing is left (the CI failure of stop 18: a ``.site.staging-*`` left behind)."""
+    import tmb_analysis.build as build_module
+
+    threads = []
+
+    class StartThenInterrupt(build_module._Background):
+        def __init__(self, fn):
+            def still_writing_when_the_run_unwinds():
+                time.sleep(0.5)
+                fn()
+                self.finished = True
+
+            self.finished = False
+            super().__init__(still_writing_when_the_run_unwinds)
+            threads.append(self)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(build_module, "_Background", StartThenInterrupt)
+    out = tmp_path / "site"
+    with pytest.raises(KeyboardInterrupt):
+        fixture_build(small_store, out, "ok")
+    [thread] = threads
+    assert not thread.is_alive() and thread.finished  # joined before the folder went
+    assert list(tmp_path.iterdir()) == []
+    assert no_child_processes()
+
+
 @pytest.mark.parametrize(
     "fixture, message",
     [

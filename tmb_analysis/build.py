@@ -56,16 +56,14 @@ from __future__ import annotations
 import datetime as _dt
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from . import __version__
+from . import __version__, interrupts
 from .config import DEFAULT_OUT, DEFAULT_STORE
 from .periods import vintage_text
 from .site import kernels, pages, publish
@@ -338,169 +336,172 @@ def _build_locked(
     out_state = publish.check_output_folder(out, store, jobs, opts.force_out)  # as it is now, under the lock
     live_manifest = publish.read_manifest(out) if out_state == "site" else {}
     previous = {r.get("page"): r for r in live_manifest.get("reports", []) if isinstance(r, dict)}
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; the published site must be readable
-    assets_ready = threading.Event()
-    printer = _Printer(staging, out, assets_ready, vintage, contexts) if pdf else None
-    try:
-        reused: list[JobResult] = []
-        todo: list[Job] = []
-        scanned: dict[str, list[str]] = {}  # page_names already scanned and checked: their links
-        for job in jobs:
-            prev = previous.get(job.page)
-            live = out / job.page
-            if (
-                not force
-                and prev
-                and prev.get("status") == "ok"
-                and prev.get("input_hash") == hashes[job.page]
-                and live.is_file()
-                and prev.get("sha256")
-                and publish.file_sha256(live) == prev["sha256"]
-            ):
-                publish.copy_page(live, staging / job.page)
-                r = JobResult(
-                    job.kind,
-                    job.code,
-                    job.page,
-                    "ok",
-                    float(prev.get("seconds") or 0.0),
-                    figures=int(prev.get("figures") or 0),
-                    bytes=live.stat().st_size,
-                    rebuilt=False,
-                    input_hash=hashes[job.page],
-                    sha256=prev["sha256"],
-                    kernel_peak_mb=prev.get("kernel_peak_mb"),
-                    links=[str(u) for u in prev.get("links") or []],
-                )
-                if isinstance(prev.get("links"), list):  # checked when it was built; its bytes are the same
-                    scanned[job.page] = r.links
-                if printer is not None:
-                    printer.page_ready(r, prev)
-                reused.append(r)
-            else:
-                todo.append(job)
-        result.reports.extend(reused)
-        todo.sort(key=lambda j: j.kind != "lan")  # the long county overviews first: better packing
-        n_workers = max(1, min(opts.workers or os.cpu_count() or 1, len(todo))) if todo else 0
-        result.workers = n_workers
-        if pool is not None:
-            pool.trim(n_workers)
-        if todo:
-            log.info(
-                "building %d report(s) with %d worker(s)%s",
-                len(todo),
-                n_workers,
-                f"; {len(reused)} unchanged" if reused else "",
-            )
-        else:
-            log.info("all %d report(s) are up to date", len(jobs))
-
-        same_data = {k: (live_manifest.get("site_inputs") or {}).get(k) for k in ("code", "store")} == {
-            k: inputs[k] for k in ("code", "store")
-        }
-
-        def write_shared_files() -> None:
-            with _Phase("assets and data"):
-                pages.write_assets(staging)
-                assets_ready.set()
-                pages.write_data(staging, results, jobs, out, live_manifest.get("files") if same_data else None)
-                pages.write_method_page(staging, env, common, page_names)
-
-        # In a thread, so that the main loop keeps handing out reports meanwhile (the country's
-        # results table takes seconds to write as CSV).
-        shared = _Background(write_shared_files)
-        bar = _Progress(len(todo), opts.progress)
-
-        def on_result(job: Job, res: dict, body: str | None) -> None:
-            r = JobResult(**{f.name: res.get(f.name) for f in fields(JobResult) if f.name in res})
-            r.input_hash = hashes[job.page]
-            if body is not None:
-                page = pages.render_page(env, contexts[job.page], body)
-                try:
-                    scan = pages.scan_page(page)  # here, while the kernels run, rather than all at the end
-                    r.figures = pages.check_page(page, job.page, job.kind, scan)
-                    data = page.encode("utf-8")
-                    (staging / job.page).write_bytes(data)
-                    r.bytes, r.sha256, r.links = len(data), publish.sha256(data), sorted(set(scan.urls))
-                    scanned[job.page] = r.links
+    # The published site must be readable: mode 0o755, where mkdtemp makes the folder private.
+    with interrupts.scratch_folder(out.parent, f".{out.name}.staging-", 0o755) as staging:
+        assets_ready = threading.Event()
+        printer = None
+        try:
+            printer = _Printer(staging, out, assets_ready, vintage, contexts) if pdf else None
+            reused: list[JobResult] = []
+            todo: list[Job] = []
+            scanned: dict[str, list[str]] = {}  # page_names already scanned and checked: their links
+            for job in jobs:
+                prev = previous.get(job.page)
+                live = out / job.page
+                if (
+                    not force
+                    and prev
+                    and prev.get("status") == "ok"
+                    and prev.get("input_hash") == hashes[job.page]
+                    and live.is_file()
+                    and prev.get("sha256")
+                    and publish.file_sha256(live) == prev["sha256"]
+                ):
+                    publish.copy_page(live, staging / job.page)
+                    r = JobResult(
+                        job.kind,
+                        job.code,
+                        job.page,
+                        "ok",
+                        float(prev.get("seconds") or 0.0),
+                        figures=int(prev.get("figures") or 0),
+                        bytes=live.stat().st_size,
+                        rebuilt=False,
+                        input_hash=hashes[job.page],
+                        sha256=prev["sha256"],
+                        kernel_peak_mb=prev.get("kernel_peak_mb"),
+                        links=[str(u) for u in prev.get("links") or []],
+                    )
+                    if isinstance(prev.get("links"), list):  # checked when it was built; its bytes are the same
+                        scanned[job.page] = r.links
                     if printer is not None:
-                        printer.page_ready(r, None)
-                except BuildError as exc:
-                    r.status, r.error, r.traceback = "failed", str(exc), None
-            if r.status != "ok":
-                shared.wait()  # the last good page must link only to files of the new site
-                pages.keep_last_good(
-                    r, job, previous.get(job.page), out, staging, env, contexts[job.page], reg, page_names
-                )
-                if printer is not None and r.status == "stale":
-                    printer.page_ready(r, previous.get(job.page))
-            result.reports.append(r)
-            bar.update(r)
-
-        try:
+                        printer.page_ready(r, prev)
+                    reused.append(r)
+                else:
+                    todo.append(job)
+            result.reports.extend(reused)
+            todo.sort(key=lambda j: j.kind != "lan")  # the long county overviews first: better packing
+            n_workers = max(1, min(opts.workers or os.cpu_count() or 1, len(todo))) if todo else 0
+            result.workers = n_workers
+            if pool is not None:
+                pool.trim(n_workers)
             if todo:
-                own = pool is None
-                if own:
-                    pool = Pool(n_workers, opts.kernel)
-                try:
-                    with _Phase("reports"):
-                        pool.run(todo, lambda j: job_parameters(j, store, year), opts.timeout, on_result)
-                        peaks = pool.release()  # the kernels shut down while the site is checked
-                finally:
+                log.info(
+                    "building %d report(s) with %d worker(s)%s",
+                    len(todo),
+                    n_workers,
+                    f"; {len(reused)} unchanged" if reused else "",
+                )
+            else:
+                log.info("all %d report(s) are up to date", len(jobs))
+
+            same_data = {k: (live_manifest.get("site_inputs") or {}).get(k) for k in ("code", "store")} == {
+                k: inputs[k] for k in ("code", "store")
+            }
+
+            def write_shared_files() -> None:
+                with _Phase("assets and data"):
+                    pages.write_assets(staging)
+                    assets_ready.set()
+                    pages.write_data(staging, results, jobs, out, live_manifest.get("files") if same_data else None)
+                    pages.write_method_page(staging, env, common, page_names)
+
+            bar = _Progress(len(todo), opts.progress)
+            shared: _Background | None = None
+
+            def on_result(job: Job, res: dict, body: str | None) -> None:
+                r = JobResult(**{f.name: res.get(f.name) for f in fields(JobResult) if f.name in res})
+                r.input_hash = hashes[job.page]
+                if body is not None:
+                    page = pages.render_page(env, contexts[job.page], body)
+                    try:
+                        scan = pages.scan_page(page)  # here, while the kernels run, rather than all at the end
+                        r.figures = pages.check_page(page, job.page, job.kind, scan)
+                        data = page.encode("utf-8")
+                        (staging / job.page).write_bytes(data)
+                        r.bytes, r.sha256, r.links = len(data), publish.sha256(data), sorted(set(scan.urls))
+                        scanned[job.page] = r.links
+                        if printer is not None:
+                            printer.page_ready(r, None)
+                    except BuildError as exc:
+                        r.status, r.error, r.traceback = "failed", str(exc), None
+                if r.status != "ok":
+                    shared.wait()  # the last good page must link only to files of the new site
+                    pages.keep_last_good(
+                        r, job, previous.get(job.page), out, staging, env, contexts[job.page], reg, page_names
+                    )
+                    if printer is not None and r.status == "stale":
+                        printer.page_ready(r, previous.get(job.page))
+                result.reports.append(r)
+                bar.update(r)
+
+            try:
+                # In a thread, so that the main loop keeps handing out reports meanwhile (the country's
+                # results table takes seconds to write as CSV). Started and named in one step: however
+                # the run stops, the finally below waits for it before the staging folder is removed.
+                with interrupts.held():
+                    shared = _Background(write_shared_files)
+                if todo:
+                    own = pool is None
                     if own:
-                        pool.close()
-                result.worker_peak_mb = max(peaks) if peaks else None
-            shared.wait()
+                        pool = Pool(n_workers, opts.kernel)
+                    try:
+                        with _Phase("reports"):
+                            pool.run(todo, lambda j: job_parameters(j, store, year), opts.timeout, on_result)
+                            peaks = pool.release()  # the kernels shut down while the site is checked
+                    finally:
+                        if own:
+                            pool.close()
+                    result.worker_peak_mb = max(peaks) if peaks else None
+                shared.wait()
+            finally:
+                bar.close()
+                if shared is not None:
+                    shared.join()
+            order = {j.page: i for i, j in enumerate(jobs)}
+            result.reports.sort(key=lambda r: order[r.page])
+            if printer is not None:
+                with _Phase("pdf"):
+                    printer.finish()
+            if opts.hearing:
+                with _Phase("hearing pack"):
+                    _write_hearing(opts, jobs, results, synthetic, staging, printer, vintage, result)
+            pages.write_index(result, staging, env, vintage, synthetic, jobs)
+            with _Phase("validate"):
+                problems = pages.validate_site(
+                    staging,
+                    {r.page: (r.kind if r.status != "failed" else None) for r in result.reports},
+                    known={r.page: scanned[r.page] for r in result.reports if r.status == "ok" and r.page in scanned},
+                )
+            if problems:
+                shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+                raise BuildAborted(f"the staged site failed its checks, nothing was published: {shown}")
+            publish.carry_over(out, staging)
+            # Publish only when something changed: the same files and the same report states.
+            with _Phase("compare with the live site"):
+                same = (
+                    out.is_dir()
+                    and live_manifest.get("site_inputs") == inputs
+                    and publish.stable_reports(live_manifest.get("reports", []))
+                    == publish.stable_reports([asdict(r) for r in result.reports])
+                    and publish.site_files(out) == publish.site_files(staging)
+                )
+            if same:
+                log.info("the site is unchanged; nothing to publish")
+                return
+            publish.write_manifest(result, staging, st, vintage, inputs, started)
+            # The folder may have changed during the run (a file dropped into it): look again before replacing it.
+            try:
+                unchanged = publish.check_output_folder(out, store, jobs, opts.force_out) == out_state
+            except BuildError as exc:
+                raise BuildAborted(f"{out} changed while the site was built ({exc}); nothing was published") from None
+            if not unchanged:
+                raise BuildAborted(f"{out} changed while the site was built; nothing was published")
+            result.moved_aside = publish.publish_site(staging, out, move_aside=out_state == "move-aside")
+            result.published = True
         finally:
-            bar.close()
-            shared.join()
-        order = {j.page: i for i, j in enumerate(jobs)}
-        result.reports.sort(key=lambda r: order[r.page])
-        if printer is not None:
-            with _Phase("pdf"):
-                printer.finish()
-        if opts.hearing:
-            with _Phase("hearing pack"):
-                _write_hearing(opts, jobs, results, synthetic, staging, printer, vintage, result)
-        pages.write_index(result, staging, env, vintage, synthetic, jobs)
-        with _Phase("validate"):
-            problems = pages.validate_site(
-                staging,
-                {r.page: (r.kind if r.status != "failed" else None) for r in result.reports},
-                known={r.page: scanned[r.page] for r in result.reports if r.status == "ok" and r.page in scanned},
-            )
-        if problems:
-            shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-            raise BuildAborted(f"the staged site failed its checks, nothing was published: {shown}")
-        publish.carry_over(out, staging)
-        # Publish only when something changed: the same files and the same report states.
-        with _Phase("compare with the live site"):
-            same = (
-                out.is_dir()
-                and live_manifest.get("site_inputs") == inputs
-                and publish.stable_reports(live_manifest.get("reports", []))
-                == publish.stable_reports([asdict(r) for r in result.reports])
-                and publish.site_files(out) == publish.site_files(staging)
-            )
-        if same:
-            log.info("the site is unchanged; nothing to publish")
-            return
-        publish.write_manifest(result, staging, st, vintage, inputs, started)
-        # The folder may have changed during the run (a file dropped into it): look again before replacing it.
-        try:
-            unchanged = publish.check_output_folder(out, store, jobs, opts.force_out) == out_state
-        except BuildError as exc:
-            raise BuildAborted(f"{out} changed while the site was built ({exc}); nothing was published") from None
-        if not unchanged:
-            raise BuildAborted(f"{out} changed while the site was built; nothing was published")
-        result.moved_aside = publish.publish_site(staging, out, move_aside=out_state == "move-aside")
-        result.published = True
-    finally:
-        if printer is not None:
-            printer.close()
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+            if printer is not None:
+                printer.close()
 
 
 def _write_hearing(

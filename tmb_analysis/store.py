@@ -39,8 +39,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import interrupts
 from .config import DEFAULT_STORE
 from .sources import MANIFEST_NAME, SIDECAR_SUFFIX, SourceTables, read_source
 from .validation import COLUMNS, KEYS, TABLES, DataValidationError, empty_table, to_canonical, validate
@@ -617,7 +616,8 @@ def import_paths(
         if n_conf:
             warnings.append(
                 f"{name}: {n_conf} key(s) have different values in different files of this import; "
-                f"final figures win over preliminary ones, then the newest vintage (else the later file) (e.g. {example})"
+                "final figures win over preliminary ones, then the newest vintage (else the later file) "
+                f"(e.g. {example})"
             )
         within_final = 0
         if name == "crime" and len(frames) > 1:  # preliminary rows that lost to final ones of another file
@@ -755,8 +755,7 @@ def _write_store(store_dir: Path, tables: dict[str, pd.DataFrame], sources: list
     """Write every file into a temporary folder next to the store, then move them in (sources.json last)."""
     parent = store_dir.parent if str(store_dir.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{store_dir.name}.import-", dir=parent))
-    try:
+    with interrupts.scratch_folder(parent, f".{store_dir.name}.import-") as tmp:
         names = []
         for name in TABLES:
             _write_parquet(tables[name][COLUMNS[name]].reset_index(drop=True), tmp / f"{name}.parquet")
@@ -769,5 +768,3 @@ def _write_store(store_dir: Path, tables: dict[str, pd.DataFrame], sources: list
         store_dir.mkdir(parents=True, exist_ok=True)
         for name in names:
             os.replace(tmp / name, store_dir / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
