@@ -7,6 +7,7 @@ the own process is pending at once, and runs its handler at the next bytecode un
 import os
 import signal
 import tempfile
+import threading
 
 import pytest
 
@@ -38,11 +39,50 @@ def test_sigterm_is_held_too(monkeypatch):
         signal.signal(signal.SIGTERM, previous)
 
 
-def test_the_mask_is_restored():
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+def test_the_handlers_are_put_back():
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     with interrupts.held():
-        assert {signal.SIGINT, signal.SIGTERM} <= signal.pthread_sigmask(signal.SIG_BLOCK, set())
-    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
+        assert all(signal.getsignal(s) is not h for s, h in before.items())
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_held_while_other_threads_run():
+    """The operating system may hand the signal to any thread (a build has pyarrow's and the printer's):
+    it is still held."""
+    stop = threading.Event()
+    others = [threading.Thread(target=stop.wait) for _ in range(4)]
+    for t in others:
+        t.start()
+    try:
+        steps = []
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts.held():
+                for _ in range(20):
+                    os.kill(os.getpid(), signal.SIGINT)
+                    steps.append("after the signal")
+        assert len(steps) == 20
+    finally:
+        stop.set()
+        for t in others:
+            t.join()
+
+
+def test_a_signal_with_the_default_action_gets_it_after_the_block(tmp_path):
+    """SIGTERM with no handler of Python's: the process ends as it would have, once the block is done."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, signal, sys\n"
+        "from tmb_analysis import interrupts\n"
+        "with interrupts.held():\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    print('block finished', flush=True)\n"
+        "print('not reached', flush=True)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGTERM
+    assert proc.stdout == "block finished\n"
 
 
 def test_scratch_folder_is_removed_however_the_block_ends(tmp_path):

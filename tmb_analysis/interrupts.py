@@ -4,7 +4,7 @@
 same ``finally`` blocks as Ctrl-C: it stops its kernels and removes its staging folder. An interrupt can
 land between any two bytecodes, though: between the ``mkdir`` of a scratch folder and the ``try`` that
 removes it, or between a thread's start and the name the ``finally`` joins it by. :func:`held` closes
-those gaps: the signals wait (the kernel keeps them pending) until the block ends, and arrive then.
+those gaps: the signals wait until the block ends, and are handled then.
 :func:`scratch_folder` is the one way the package makes a folder it must remove again.
 """
 
@@ -25,20 +25,37 @@ HELD_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 @contextmanager
 def held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM in this thread for the block; a signal sent meanwhile arrives as it ends.
+    """Hold SIGINT and SIGTERM for the block; a signal sent meanwhile is handled as the block ends.
 
-    Keep the block short and free of child processes: they would inherit the held signals. Outside the
-    main thread, or where the platform cannot hold signals, this does nothing (Python runs signal
-    handlers in the main thread only).
+    Python runs a signal's handler in the main thread, whichever thread the operating system handed the
+    signal to (a process with pyarrow's or plotly's threads has many), so the signals are held where
+    Python handles them: for the block, their handlers only record the signal; at the end the handlers
+    in place before are put back and called for what came (Ctrl-C then raises ``KeyboardInterrupt`` as
+    usual). Outside the main thread this does nothing: only the main thread may set handlers.
     """
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    came: list[int] = []
+
+    def record(signum, frame) -> None:
+        came.append(signum)
+
+    before = {}
     try:
+        for signum in HELD_SIGNALS:
+            if signal.getsignal(signum) is not None:  # None: set outside Python, it could not be put back
+                before[signum] = signal.signal(signum, record)
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)  # a held signal's handler runs here
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(came):  # once each, in the order they came
+            handler = before[signum]
+            if callable(handler):
+                handler(signum, None)  # default_int_handler raises KeyboardInterrupt; tmb build's too
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)  # the default action, now that the default is back
 
 
 @contextmanager
