@@ -79,7 +79,7 @@ def test_reason_where_lower_is_worse():
 
 
 def test_ntu_trend_is_shown_in_percentage_points(ctx):
-    from tmb_analysis.tables import _trend_cell
+    from tmb_analysis.tables.cells import _trend_cell
 
     row = {
         "indicator": "otrygghet_kvall",

@@ -252,7 +252,7 @@ def test_lan_matrix_escapes_data_text():
 
 
 def test_small_kommun_shows_stabilised_and_pooled_rates():
-    from tmb_analysis.tables import _value_cell
+    from tmb_analysis.tables.cells import _value_cell
 
     row = {
         "indicator": "bostadsinbrott",
