@@ -11,6 +11,7 @@ from scipy import stats
 
 from tmb_analysis import priorities as pr
 from tmb_analysis.catalogue import catalogue
+from tmb_analysis.priorities.texts import _fmt
 
 CFG = {
     "max_rank": 3,
@@ -420,14 +421,14 @@ def test_evidence_text():
 
 def test_formatting_helper():
     rates = np.array([12345.678, -0.04, np.nan, np.inf, 7.31, -1234.4])
-    out = pr._fmt(rates, unit=np.array(["per_100k"] * 6))
+    out = _fmt(rates, unit=np.array(["per_100k"] * 6))
     # as in the tables: rates per 100 000 as whole numbers, no "−0"
     assert list(out) == ["12\u00a0346", "0", "–", "–", "7", "\u22121\u00a0234"]
     # half away from zero, as formatting.fmt_number, not numpy's half-to-even: 0,25 -> 0,3; 2,675 -> 2,68
-    assert list(pr._fmt(np.array([0.25, 2.675]), 1)) == ["0,3", "2,7"]
-    assert list(pr._fmt(np.array([2.675]), 2)) == ["2,68"]
-    assert list(pr._fmt(np.array([25.0, 3.5]), unit=np.array(["percent", "percent"]))) == ["25\u00a0%", "3,5\u00a0%"]
-    assert list(pr._fmt(np.array([2.0, -1.5, 0.0]), 1, signed=True)) == ["+2,0", "\u22121,5", "0,0"]
+    assert list(_fmt(np.array([0.25, 2.675]), 1)) == ["0,3", "2,7"]
+    assert list(_fmt(np.array([2.675]), 2)) == ["2,68"]
+    assert list(_fmt(np.array([25.0, 3.5]), unit=np.array(["percent", "percent"]))) == ["25\u00a0%", "3,5\u00a0%"]
+    assert list(_fmt(np.array([2.0, -1.5, 0.0]), 1, signed=True)) == ["+2,0", "\u22121,5", "0,0"]
 
 
 def test_priorities_for():

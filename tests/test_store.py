@@ -6,14 +6,15 @@ import shutil
 import pandas as pd
 import pytest
 
-from tmb_analysis import store as store_mod
 from tmb_analysis.sources import SourceTables
 from tmb_analysis.store import (
     DERIVED_POPULATION_SOURCE,
     EmptyStoreError,
     expand_paths,
     import_paths,
+    importing,
     load_store,
+    writing,
 )
 from tmb_analysis.validation import DataValidationError, to_canonical
 
@@ -167,7 +168,7 @@ def test_failure_while_writing_leaves_store_byte_identical(write_bra, bra_lines,
     import_paths([write_bra(bra_lines, name="first.csv")], store)
     before = _snapshot(store)
     calls = []
-    real = store_mod._write_parquet
+    real = writing._write_parquet
 
     def flaky(df, path):
         calls.append(path.name)
@@ -175,7 +176,7 @@ def test_failure_while_writing_leaves_store_byte_identical(write_bra, bra_lines,
             raise OSError("disk full")
         real(df, path)
 
-    monkeypatch.setattr(store_mod, "_write_parquet", flaky)
+    monkeypatch.setattr(writing, "_write_parquet", flaky)
     newer = [ln.replace(",9000.0,", ",9500.0,") for ln in bra_lines]
     with pytest.raises(OSError, match="disk full"):
         import_paths([write_bra(newer, name="newer.csv")], store)
@@ -211,7 +212,7 @@ def test_final_never_replaced_by_preliminary(write_bra, bra_lines, tmp_path, mon
     store = tmp_path / "store"
     import_paths([write_bra(bra_lines, name="final.csv")], store)
     prel_path = write_bra(["x"], name="prel.csv")
-    real_read = store_mod.read_source
+    real_read = importing.read_source
 
     def fake_read(path, year=None):
         if path.name != "prel.csv":
@@ -239,7 +240,7 @@ def test_final_never_replaced_by_preliminary(write_bra, bra_lines, tmp_path, mon
         }
         return SourceTables(crime=crime, provenance=prov)
 
-    monkeypatch.setattr(store_mod, "read_source", fake_read)
+    monkeypatch.setattr(importing, "read_source", fake_read)
     report = import_paths([prel_path], store)
     assert report.tables["crime"].kept_final == 1 and report.tables["crime"].added == 1
     assert any("preliminary figures never replace final" in w for w in report.warnings)
@@ -250,7 +251,7 @@ def test_final_never_replaced_by_preliminary(write_bra, bra_lines, tmp_path, mon
     assert st.vintage.crime_last_status == "preliminary"
     assert "2025 preliminära uppgifter" in str(st.vintage)
     # and a later final figure does replace a preliminary one
-    monkeypatch.setattr(store_mod, "read_source", real_read)
+    monkeypatch.setattr(importing, "read_source", real_read)
     final_2025 = bra_lines + [
         "Gävle,Antal,2025,Totalt antal anmälda brott,9400.0,Anmälda brott",
         "Gävle,Antal per 100 000 inv,2025,Totalt antal anmälda brott,9200.0,Anmälda brott",

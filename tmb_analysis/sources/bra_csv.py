@@ -30,6 +30,19 @@ from ._common import (
     _resolve_year,
 )
 
+
+def _require_all_kommuner(path: Path, kommuner: list[str]) -> None:
+    """Fail unless ``kommuner`` (the kommun codes a national file lists, each once) are all 290."""
+    if len(kommuner) != N_KOMMUNER:
+        found = set(kommuner)
+        missing = [f"{a.name} ({a.code})" for a in registry().kommuner() if a.code not in found]
+        raise _fail(
+            path,
+            f"a national file must list all {N_KOMMUNER} kommuner; found {len(kommuner)}"
+            + (f": missing {_listing(missing)}" if missing else ""),
+        )
+
+
 # ---- BRÅ yearly per-kommun CSV --------------------------------------------------------
 
 _KOMMUN_CSV_HEADER = ("kommun", "antal", "per 100 000 inv")
@@ -138,13 +151,7 @@ def read_bra_kommun_csv(path: str | Path, year: int | None = None) -> SourceTabl
             f"duplicated kommun: {rows_k} kommun rows for {len(kommuner)} kommuner; {ex}; "
             f"expected each of the {N_KOMMUNER} kommuner once",
         )
-    if len(kommuner) != N_KOMMUNER:
-        missing = [f"{a.name} ({a.code})" for a in registry().kommuner() if a.code not in seen]
-        raise _fail(
-            path,
-            f"a national file must list all {N_KOMMUNER} kommuner; found {len(kommuner)}"
-            + (f": missing {_listing(missing)}" if missing else ""),
-        )
+    _require_all_kommuner(path, kommuner)
     frame = pd.DataFrame(
         {
             "area_code": [r[2] for r in records],
@@ -274,13 +281,7 @@ def read_bra_kommun_1996_2015(path: str | Path) -> SourceTables:
             f"({_loc_text(sorted(set(dup[dup['area_code'] == code]['line'])))}); "
             "expected one row per kommun (old and new codes of the same kommun must not overlap)",
         )
-    if len(seen) != N_KOMMUNER:
-        missing = [f"{a.name} ({a.code})" for a in registry().kommuner() if a.code not in seen]
-        raise _fail(
-            path,
-            f"a national file must list all {N_KOMMUNER} kommuner; found {len(seen)}"
-            + (f": missing {_listing(missing)}" if missing else ""),
-        )
+    _require_all_kommuner(path, list(seen))
     frame = frame.assign(
         indicator="totalt", count=pd.NA, status="final", source="Brå (1996–2015, per 10 000 inv. × 10 – antagande)"
     )

@@ -114,6 +114,25 @@ def _last_years(years, columns, last_n):
     return yr[idx], [c[idx] for c in cols]
 
 
+def _unusable(years_all, values_all, years, values, missing_reason: str, unit: str) -> TrendResult | None:
+    """The 'unknown' result of a series no trend can be fitted to, else None.
+
+    ``years``/``values`` are the usable last years (:func:`_last_years`), ``years_all``/``values_all``
+    the whole series. Fewer than three usable years: ``missing_reason`` (the other input, such as the
+    population, is missing) when at least three years have a value, else too few years; a year
+    given twice; all values zero.
+    """
+    n = len(years)
+    if n < 3:
+        n_value_years = int((np.isfinite(years_all) & np.isfinite(values_all)).sum())
+        return _unknown(missing_reason if n_value_years >= 3 else REASON_FEW_YEARS, n, unit)
+    if len(np.unique(years)) < n:
+        return _unknown(REASON_DUPLICATE_YEARS, n, unit)
+    if np.all(values == 0):
+        return _unknown(REASON_ALL_ZERO, n, unit)
+    return None
+
+
 def poisson_trend(
     years,
     counts,
@@ -144,14 +163,9 @@ def poisson_trend(
     p_all[p_all <= 0] = np.nan
     yr, (c, p) = _last_years(yr_all, [c_all, p_all], last_n)
     n = len(yr)
-    if n < 3:
-        n_count_years = int((np.isfinite(yr_all) & np.isfinite(c_all)).sum())
-        reason = REASON_NO_POPULATION if n_count_years >= 3 else REASON_FEW_YEARS
-        return _unknown(reason, n, unit)
-    if len(np.unique(yr)) < n:
-        return _unknown(REASON_DUPLICATE_YEARS, n, unit)
-    if np.all(c == 0):
-        return _unknown(REASON_ALL_ZERO, n, unit)
+    unusable = _unusable(yr_all, c_all, yr, c, REASON_NO_POPULATION, unit)
+    if unusable is not None:
+        return unusable
     # The Poisson MLE exists only if events occur in at least two distinct years.
     if len(np.unique(yr[c > 0])) < 2:
         return _unknown(REASON_ONE_YEAR_EVENTS, n, unit)
@@ -199,14 +213,9 @@ def share_trend(
     yr_all, s_all, se_all = _share_and_se(years, share_pct, ci_low_pct, ci_high_pct, ci_level)
     yr, (s, se) = _last_years(yr_all, [s_all, se_all], last_n)
     n = len(yr)
-    if n < 3:
-        n_share_years = int((np.isfinite(yr_all) & np.isfinite(s_all)).sum())
-        reason = REASON_NO_CI if n_share_years >= 3 else REASON_FEW_YEARS
-        return _unknown(reason, n, unit)
-    if len(np.unique(yr)) < n:
-        return _unknown(REASON_DUPLICATE_YEARS, n, unit)
-    if np.all(s == 0):
-        return _unknown(REASON_ALL_ZERO, n, unit)
+    unusable = _unusable(yr_all, s_all, yr, s, REASON_NO_CI, unit)
+    if unusable is not None:
+        return unusable
     fit = _fit_slope(s, yr, sm.families.Gaussian(), alpha, use_t, var_weights=1 / se**2)
     if fit is None:
         return _unknown(REASON_NOT_CONVERGED, n, unit)
