@@ -41,7 +41,7 @@ reports: setup ## build Gävleborg's reports into reports/ (imports the example 
 # and the tests; the long Swedish sentences of the report modules are still to be wrapped by hand.
 FORMATTED := tmb_analysis/build.py tmb_analysis/interrupts.py tmb_analysis/store tmb_analysis/config.py tmb_analysis/results.py tmb_analysis/benchmarks.py \
 	tmb_analysis/comparisons.py tmb_analysis/testing.py tmb_analysis/statistics tmb_analysis/site tmb_analysis/sources \
-	tmb_analysis/charts tmb_analysis/tables tmb_analysis/priorities
+	tmb_analysis/charts tmb_analysis/tables tmb_analysis/priorities tmb_analysis/report
 
 lint: setup ## ruff: the lint rules on the package and the tests, the layout on the formatted modules
 	$(BIN)/ruff check tmb_analysis tests

@@ -20,7 +20,6 @@ def ctx(sample_store):
 
 def test_data_text_is_escaped_everywhere(ctx):
     res = ctx.results.copy()
-    res.attrs.pop("tmb_key", None)  # a changed copy: never share the run's cached work with the original
     res["area_name"] = res["area_name"].where(res["area_code"] != "2101", EVIL)
     res["indicator_label"] = EVIL + res["indicator_label"]
     evil_ctx = dataclasses.replace(ctx, results=res, area=Area("2101", EVIL, "kommun", "21"))
@@ -99,7 +98,6 @@ def test_too_uncertain_estimate_shows_no_comparison(ctx):
     """An NTU row the results table marks too_uncertain (config/analysis.yaml, max_ci_width_pp) shows
     "För osäkert" and the width of its interval in place of every comparison."""
     res = ctx.results.copy()
-    res.attrs.pop("tmb_key", None)  # a changed copy (see report._shared)
     mine = (res.area_code == ctx.area.code) & (res.indicator == "otrygghet_kvall")
     res.loc[mine, ["ci_low", "ci_high", "too_uncertain", "cmp_lan", "cmp_riket"]] = [
         10.0,
@@ -272,7 +270,6 @@ def test_a_round_of_two_years_shows_all_its_proposals(sample_store):
     assert len(with_proposal), "the example data should give some kommun of Gävleborg a proposal"
     ctx = report.context(str(with_proposal.area_code.iloc[0]), sample_store, 0, kind="kommun")
     res = ctx.results.copy()
-    res.attrs.pop("tmb_key", None)  # a changed copy (see report._shared)
     ranked = res[(res.area_code == ctx.area.code) & res.priority_rank.notna()]
     first = ranked.sort_values("priority_rank").iloc[0]
     res.loc[first.name, "year"] = int(first.year) - 1  # as if the first proposal's source were a year behind
@@ -328,7 +325,6 @@ def _planted(lan_ctx):
     from tmb_analysis.periods import year_mask
 
     res = lan_ctx.results.copy()
-    res.attrs.pop("tmb_key", None)  # a changed copy (see report._shared)
     rnd = year_mask(res, lan_ctx.source_years)
     hit = rnd & res["area_code"].isin(["2180", "2181"]) & (res["indicator"] == "bostadsinbrott")
     res.loc[hit, "priority_eligible"] = True
@@ -359,3 +355,16 @@ def test_county_proposals_follow_the_kommun_rules(lan_ctx):
     # the example län has no proposal of its own: it says so and names what to watch, not as proposals
     unplanted = report.lan_proposals(lan_ctx).data
     assert "Inget förslag för länet som helhet" in unplanted and "Att bevaka (inte förslag)" in unplanted
+
+
+@pytest.mark.parametrize("first", ["tmb_analysis.report_kommun", "tmb_analysis.report"])
+def test_the_report_modules_import_in_either_order(first):
+    """report_kommun builds on the report package and the package serves its sections: no import cycle,
+    whichever a notebook or a script imports first (a fresh interpreter each)."""
+    import subprocess
+    import sys
+
+    code = f"import {first}\nfrom tmb_analysis.report import kort_om, spine\nprint(kort_om.__module__)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "tmb_analysis.report_kommun"
