@@ -15,8 +15,10 @@ factual prose; the target is ten minutes. The figure reported is the median over
 It also measures the layout (issue 13), with folds closed: where the first proposal is named ("Kort
 om") and where the first proposal card starts, at 1366 × 768 and at 390 × 844; the page height at both
 widths; the page weight without the shared plotly.js (the HTML and the stylesheet); the pages of each
-kommun PDF and of the county PDF. Targets: first proposal above the fold at 1366 × 768 and within one
-screen at 390 × 844, ≤ 6 000 px at 1366 px, ≤ 8 PDF pages, ≤ 500 kB. And what ``--pdf`` costs: the
+kommun PDF, of its handout (the pages before "Alla indikatorer efter tema") and of the county PDF.
+Targets: the first proposal's whole Kort om line above the fold at 1366 × 768 and within one screen at
+390 × 844 (the card itself follows the spine chart and is reported, not a target), ≤ 6 000 px at 1366
+px, ≤ 8 PDF pages, a handout of ≤ 2 pages, ≤ 500 kB. And what ``--pdf`` costs: the
 same Gävleborg build from scratch without and with ``--pdf`` (each with its own results cache).
 Needs Debian's chromium (``/usr/bin/chromium``) and playwright (the test extra); skipped without them.
 """
@@ -65,13 +67,18 @@ COUNT_JS = """
 """
 
 
-#: Where the first proposal is and how long the page is (CSS px, from the top of the document).
+#: Where the first proposal is and how long the page is (CSS px, from the top of the document): the top and
+#: the bottom of its line in "Kort om" (name, reason, strength and stability: what a reader acts on) and
+#: the top of its card (key figure, trend, comparisons, the chart in a fold), which follows the spine chart.
 LAYOUT_JS = """
 () => {
   const top = (sel) => { const el = document.querySelector(sel);
     return el ? Math.round(el.getBoundingClientRect().top + scrollY) : null; };
-  return {kort: top('.kort-om li.kort-forslag, .kort-om dd.none'), card: top('article.proposal, .no-proposal'),
-          height: document.documentElement.scrollHeight};
+  const bottom = (sel) => { const el = document.querySelector(sel);
+    return el ? Math.round(el.getBoundingClientRect().bottom + scrollY) : null; };
+  return {kort: top('.kort-om li.kort-forslag, .kort-om dd.none'),
+          kort_end: bottom('.kort-om li.kort-forslag, .kort-om dd.none'),
+          card: top('article.proposal, .no-proposal'), height: document.documentElement.scrollHeight};
 }
 """
 PHONE = {"width": 390, "height": 844}
@@ -99,6 +106,15 @@ def _pdf_pages(path: Path) -> int:
     from pypdf import PdfReader
 
     return len(PdfReader(path).pages)
+
+
+def _handout_pages(path: Path) -> int:
+    """The pages before the one where "Alla indikatorer efter tema" starts: the handout (Kort om, the
+    spine chart, the proposal cards)."""
+    from pypdf import PdfReader
+
+    texts = [" ".join((p.extract_text() or "").split()) for p in PdfReader(path).pages]
+    return next((i for i, t in enumerate(texts) if "Alla indikatorer efter tema" in t), len(texts))
 
 
 def run() -> list[dict]:
@@ -133,6 +149,7 @@ def run() -> list[dict]:
                         counts[html.stem] = page.evaluate(COUNT_JS)
                     row[key] = page.evaluate(LAYOUT_JS)
                 row["pdf_pages"] = _pdf_pages(html.with_suffix(".pdf"))
+                row["handout_pages"] = _handout_pages(html.with_suffix(".pdf"))
                 row["kb"] = (html.stat().st_size + (site / "assets" / "tmb.css").stat().st_size) / 1000
                 layout[html.stem] = row
             browser.close()
@@ -146,10 +163,13 @@ def run() -> list[dict]:
         return f"median {statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})" if values else "–"
 
     missed = []
-    for what, get, limit in (("first proposal above the fold at 1366×768", lambda r: r["laptop"]["kort"], 768),
-                             ("first proposal within one screen at 390×844", lambda r: r["phone"]["kort"], 844),
+    for what, get, limit in (("first proposal (its whole Kort om line) above the fold at 1366×768",
+                              lambda r: r["laptop"]["kort_end"], 768),
+                             ("first proposal (its whole Kort om line) within one screen at 390×844",
+                              lambda r: r["phone"]["kort_end"], 844),
                              ("kommun report ≤ 6 000 px at 1366 px, folds closed", lambda r: r["laptop"]["height"], 6000),
                              ("full kommun PDF ≤ 8 pages", lambda r: r["pdf_pages"], 8),
+                             ("handout ≤ 2 pages", lambda r: r["handout_pages"], 2),
                              ("page weight ≤ 500 kB without plotly.js", lambda r: r["kb"], 500)):
         worst = max(get(r) for r in layout.values())
         if worst > limit:
@@ -157,11 +177,14 @@ def run() -> list[dict]:
     reading = {
         "name": "kommun report layout (Gävleborg, example data, folds closed)",
         "seconds": measured_s, "target_seconds": None, "baseline_seconds": None, "missed": missed,
-        "note": (f"first proposal named in Kort om at {spread(lambda r: r['laptop']['kort'])} px (1366×768) and "
-                 f"{spread(lambda r: r['phone']['kort'])} px (390×844); first card or 'Inget förslag' at "
+        "note": (f"first proposal's Kort om line from {spread(lambda r: r['laptop']['kort'])} to "
+                 f"{spread(lambda r: r['laptop']['kort_end'])} px (1366×768) and from "
+                 f"{spread(lambda r: r['phone']['kort'])} to {spread(lambda r: r['phone']['kort_end'])} px (390×844); "
+                 "first card or 'Inget förslag' at "
                  f"{spread(lambda r: r['laptop']['card'])} px / {spread(lambda r: r['phone']['card'])} px; page height "
                  f"{spread(lambda r: r['laptop']['height'])} px at 1366, {spread(lambda r: r['phone']['height'])} px at "
-                 f"390 (target ≤ 6 000 at 1366); PDF pages {spread(lambda r: r['pdf_pages'])} (target ≤ 8, handout 2), "
+                 f"390 (target ≤ 6 000 at 1366); PDF pages {spread(lambda r: r['pdf_pages'])} (target ≤ 8), handout "
+                 f"{spread(lambda r: r['handout_pages'])} (target ≤ 2), "
                  f"county PDF {lan_pdf}; page weight without plotly.js {spread(lambda r: r['kb'])} kB (target ≤ 500)"),
         "layout": layout,
     }

@@ -3,6 +3,7 @@ page never contradict each other (issue 13). The pages are parsed as a reader's 
 
 import dataclasses
 import re
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -315,3 +316,68 @@ def test_a_card_can_show_a_sentence_from_another_module(gavle):
     for ind in seen:
         assert f"<p class='related'>Relaterat &lt;{ind}&gt;</p>" in html
     assert "class='related'" not in report.proposal_cards(gavle).data
+
+
+def test_spine_chart_shows_what_differs_up_front_and_folds_the_rest(gavle):
+    """Every indicator of the theme tables is in the spine chart exactly once; up front exactly those the
+    theme table marks higher or lower than the rest of the län or riket, and the proposals; the others
+    under the fold "Visa alla indikatorer", whose summary counts them."""
+    html = _page(gavle)
+    soup = BeautifulSoup(html, "html.parser")
+    table = {tr["id"][len("ind-") :]: _table_comparisons(tr) for tr in soup.select("table.theme-table tr[id^='ind-']")}
+    fold = soup.select_one("details.spine-more")
+    assert fold is not None and fold.select_one("summary").get_text().startswith("Visa alla indikatorer")
+    folded = [tr["data-indicator"] for tr in fold.select("table.spine-table tr[data-indicator]")]
+    front = [
+        tr["data-indicator"]
+        for tr in soup.select("table.spine-table tr[data-indicator]")
+        if tr.find_parent("details", class_="spine-more") is None
+    ]
+    assert sorted(front + folded) == sorted(table)  # each indicator once
+    proposed = {c["data-indicator"] for c in soup.select("article.proposal[data-indicator]")}
+    for ind, cmps in table.items():
+        differs = any(cmps.get(k, ("",))[0] in ("higher", "lower") for k in ("lan", "riket"))
+        assert (ind in front) == (differs or ind in proposed), (ind, cmps)
+    assert front and folded  # not vacuous: Gävle has both in the example data
+    assert str(len(folded)) in fold.select_one("summary").get_text() or len(folded) <= 12
+    # the two parts have their own captions; the legend is drawn once
+    ids = [c["id"] for c in soup.select("table.spine-table caption")]
+    assert len(ids) == len(set(ids)) == 2 and len(soup.select(".spine-legend")) == 1
+
+
+def test_spine_chart_without_differences_says_so_and_keeps_every_row(gavle):
+    res = gavle.results.copy()
+    res.attrs.pop("tmb_key", None)  # a changed copy (see report._shared)
+    mine = res.area_code == gavle.area.code
+    for col in ("cmp_lan", "cmp_riket"):
+        if col in res:
+            res.loc[mine, col] = "similar"
+    res.loc[mine, "priority_rank"] = float("nan")
+    ctx = dataclasses.replace(gavle, results=res)
+    html = report.spine(ctx).data
+    soup = BeautifulSoup(html, "html.parser")
+    assert soup.select_one("table.spine-table tr[data-indicator]").find_parent("details", class_="spine-more")
+    assert "skiljer sig säkert" in soup.select_one("p.spine-none").get_text()
+    assert len(soup.select("details.spine-more tr[data-indicator]")) == len(report_kommun_rows(ctx))
+    assert len(soup.select(".spine-legend")) == 1
+
+
+def report_kommun_rows(ctx):
+    from tmb_analysis.report_kommun import _rows
+
+    return _rows(ctx)
+
+
+def test_method_notes_keep_the_order_the_print_stylesheet_relies_on(gavle):
+    """On paper tmb.css hides the first two headings of the method notes and their lists (Definitioner,
+    Metod) and keeps Att tänka på and Källor, with a pointer to the web version; the files are not printed."""
+    from tmb_analysis.report import method_notes
+
+    soup = BeautifulSoup(method_notes(gavle), "html.parser")
+    assert [h.get_text() for h in soup.find_all("h3")] == ["Definitioner", "Metod", "Att tänka på", "Källor"]
+    assert len(soup.find_all("ul", recursive=False)) >= 3
+    html = report.method_section(gavle).data
+    assert "print-only" in html and "metod.html" in html and "kommun-2180.html" in html
+    assert "screen-only" in report.file_section(gavle).data
+    css = (Path(report.__file__).parent / "assets" / "tmb.css").read_text("utf-8")
+    assert "details.method .method-notes > h3:nth-of-type(-n+2)" in css

@@ -35,27 +35,34 @@ CHROMIUM_ARGS = [
 #: A4 is 210 mm wide; with 15 mm margins the text is 180 mm = 680 CSS pixels (96 per inch).
 MARGIN_MM = 15
 A4_TEXT_WIDTH_PX = round((210 - 2 * MARGIN_MM) / 25.4 * 96)
+#: The PDF is drawn at 80 %: the page is laid out 850 CSS px wide and shrunk to the 680 px of A4 text, so
+#: the print sizes of tmb.css come out at 80 % on paper (body 9.5 pt as 7.6 pt, the tables' 7 pt as 5.6 pt,
+#: Kort om's 8 pt as 6.4 pt), as in a printed statistical profile. Until issue 13b the same shrink happened
+#: by accident (a table wider than the paper made chromium shrink every page to fit, to about 78 %).
+PRINT_SCALE = 0.8
+LAYOUT_WIDTH_PX = round(A4_TEXT_WIDTH_PX / PRINT_SCALE)
 #: Seconds a page may take to load and draw its charts before its PDF fails.
 PAGE_TIMEOUT_S = 60
 
 #: Open every fold, then draw every chart again at the size its box has on paper: a chart drawn in a
 #: closed fold got plotly's default width (700 px, wider than the 680 px of A4 text) and would be cut off.
-#: A chart in half the width (a proposal card, a pair of trend charts) gets smaller type, a tighter
+#: A trend chart in half the width (a proposal card, a pair of trend charts) gets smaller type, a tighter
 #: frame and a tick every other year, so that its plot keeps most of its box at the card's print height.
-#: The map, the funnels and the matrix are drawn at most 330 px high (a third of the A4 text height), so
-#: that each shares its page with its text.
+#: The funnels (two to a row) and the matrix are drawn at the width of their box and at most 300 px
+#: high, the map at most 250 px (at the print scale, a quarter of the A4 text height), so that each shares its page with its text.
 _PREPARE = """async () => {
-  const PAPER_CHART_HEIGHT = 330;
+  const PAPER_CHART_HEIGHT = 300, PAPER_MAP_HEIGHT = 250;
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   document.documentElement.classList.add('tmb-print');
   if (window.Plotly) {
     await Promise.all([...document.querySelectorAll('.js-plotly-plot')].map(gd => {
       const fig = gd.closest('figure.tmb-figure');
       const name = fig ? fig.dataset.figure || '' : '';
-      if (/^(karta|tratt|prioriteringsmatris)/.test(name) && (gd.layout.height || 0) > PAPER_CHART_HEIGHT) {
-        return Plotly.relayout(gd, {'width': gd.offsetWidth, 'height': PAPER_CHART_HEIGHT});
+      if (/^(karta|tratt|prioriteringsmatris)/.test(name)) {
+        const most = name.startsWith('karta') ? PAPER_MAP_HEIGHT : PAPER_CHART_HEIGHT;
+        return Plotly.relayout(gd, {'width': gd.offsetWidth, 'height': Math.min(gd.layout.height || most, most)});
       }
-      if (!gd.closest('article.proposal, .chart-pair')) return Plotly.Plots.resize(gd);
+      if (!/^trend/.test(name) || !gd.closest('article.proposal, .chart-pair')) return Plotly.Plots.resize(gd);
       return Plotly.relayout(gd, {'font.size': 9, 'legend.font.size': 8, 'legend.y': -0.25, 'margin.t': 8,
         'margin.b': 62, 'margin.l': 48, 'margin.r': 8, 'xaxis.dtick': 2, 'xaxis.tickangle': 0,
         'xaxis.title.text': '', 'yaxis.title.font.size': 9, 'legend.orientation': 'h', 'legend.x': 0,
@@ -117,7 +124,7 @@ class PdfPrinter:
             self._state["browser"] = pw.chromium.launch(
                 executable_path=self.executable, headless=True, args=CHROMIUM_ARGS
             )
-            ctx = self._state["browser"].new_context(viewport={"width": A4_TEXT_WIDTH_PX, "height": 1000})
+            ctx = self._state["browser"].new_context(viewport={"width": LAYOUT_WIDTH_PX, "height": 1000})
 
             def offline(route):
                 if route.request.url.startswith("file://"):
@@ -147,6 +154,7 @@ class PdfPrinter:
             page.pdf(
                 path=str(tmp),
                 format="A4",
+                scale=PRINT_SCALE,
                 print_background=True,
                 display_header_footer=True,
                 header_template=_template(header, ""),

@@ -414,8 +414,21 @@ def _spread(ctx: ReportContext) -> pd.DataFrame:
     return _shared(ctx.results, ("spine", tuple(sorted(ctx.source_years.items(), key=str))), compute)
 
 
+def _differs(row, keys) -> bool:
+    """True when the spine chart shows the row up front: the table marks it higher or lower than the
+    rest of the län or riket (one comparison at a time), or it is a proposal."""
+    if not F.is_missing(row.get("priority_rank")):
+        return True
+    return any(T.comparison_key(row, k) in ("higher", "lower") for k in keys)
+
+
 def spine(ctx: ReportContext) -> HTML:
-    """The spine chart: every indicator of the round on one row (theme blocks of config/report.yaml)."""
+    """The spine chart: every indicator of the round on one row (theme blocks of config/report.yaml).
+
+    Up front the rows that differ from the rest of the län or riket (and the proposals); the rows
+    without a sure difference, or too uncertain to say, follow in the same chart under the fold "Visa
+    alla indikatorer" (opened by "Visa allt" and on paper), so that every indicator stays one click away
+    and the first screen is not spent on 30 rows of "ingen säker skillnad"."""
     rows = _rows(ctx)
     if rows.empty:
         return HTML("")
@@ -423,23 +436,25 @@ def spine(ctx: ReportContext) -> HTML:
     keys = [k for k in _keys(rows) if k in ("lan", "riket")]
     has_riket = "riket" in keys
     by_id = {str(r["indicator"]): r for _, r in rows.iterrows()}
-    items, n_max = [], 0
+    parts: dict[bool, list] = {True: [], False: []}
+    n_max = 0
     for b in _blocks():
         block = [by_id[i] for i in b["indicators"] if i in by_id]
-        if not block:
-            continue
-        items.append({"group": b["title"]})
-        for r in block:
-            key = (r["indicator"], r["year"], str(r.get("period", "")) if "period" in rows else "")
-            s = spread.loc[key] if key in spread.index else None
-            centre = r.get("riket_value") if has_riket else r.get("lan_value")
-            if F.is_missing(centre) and s is not None:
-                centre = None
-            item = {"row": r, "centre": centre, "lan": r.get("lan_value")}
-            if s is not None:
-                item.update(lo=s["lo"], q1=s["q1"], q3=s["q3"], hi=s["hi"])
-                n_max = max(n_max, int(s["n"]))
-            items.append(item)
+        for up_front in (True, False):
+            chosen = [r for r in block if _differs(r, keys) == up_front]
+            if chosen:
+                parts[up_front].append({"group": b["title"]})
+            for r in chosen:
+                key = (r["indicator"], r["year"], str(r.get("period", "")) if "period" in rows else "")
+                s = spread.loc[key] if key in spread.index else None
+                centre = r.get("riket_value") if has_riket else r.get("lan_value")
+                if F.is_missing(centre) and s is not None:
+                    centre = None
+                item = {"row": r, "centre": centre, "lan": r.get("lan_value")}
+                if s is not None:
+                    item.update(lo=s["lo"], q1=s["q1"], q3=s["q3"], hi=s["hi"])
+                    n_max = max(n_max, int(s["n"]))
+                parts[up_front].append(item)
     everyone = n_max == len(registry().kommuner())
     spread_words = (
         "spannet bland alla Sveriges kommuner" if everyone else f"spannet bland de {n_max} kommuner i datalagret"
@@ -450,8 +465,58 @@ def spine(ctx: ReportContext) -> HTML:
         f"{'alla kommuner' if everyone else f'de {n_max} kommunerna i datalagret'}, "
         f"{_years_words(ctx)}. Mittlinjen är {'riket' if has_riket else 'länet'}; höger betyder högre värde."
     )
-    html = T.spine_html(items, keys, ctx.area.name, ctx.lan.name, centre_name, spread_words, caption)
-    return HTML(html)
+    against = "länet eller riket" if has_riket else "länet"
+    n_front = sum("row" in it for it in parts[True])
+    n_rest = sum("row" in it for it in parts[False])
+    uncertain = sum(
+        all(T.comparison_key(it["row"], k) == "uncertain" for k in keys) for it in parts[False] if "row" in it
+    )
+    rest_words = "ingen säker skillnad" + (" eller för osäkra" if uncertain else "")
+    only_proposed = any(
+        not any(T.comparison_key(it["row"], k) in ("higher", "lower") for k in keys)
+        for it in parts[True]
+        if "row" in it
+    )
+    others = F.count_text(n_rest, "annan", "andra")
+
+    def chart(items, caption_text, caption_id, legend):
+        return T.spine_html(
+            items, keys, ctx.area.name, ctx.lan.name, centre_name, spread_words, caption_text, caption_id, legend
+        )
+
+    html = ""
+    if n_front:
+        html += chart(
+            parts[True],
+            f"{caption} Här visas {F.count_text(n_front, 'indikator', 'indikatorer')} som skiljer sig från {against}"
+            + (" eller är förslag" if only_proposed else "")
+            + (f"; {'de ' if n_rest > 1 else ''}{others} följer nedanför." if n_rest else "."),
+            "spine-caption",
+            True,
+        )
+    else:
+        html += (
+            f"<p class='spine-none'>Ingen av de {n_rest} indikatorerna skiljer sig säkert från {against} "
+            "(en jämförelse i taget).</p>"
+        )
+    if n_rest:
+        summary = (
+            f"Visa alla indikatorer: {'de ' if n_rest > 1 else ''}{others} ({rest_words})"
+            if n_front
+            else f"Visa alla {n_rest} indikatorer"
+        )
+        html += (
+            f"<details class='spine-more' id='alla-indikatorer'><summary>{esc(summary)}</summary>"
+            + chart(
+                parts[False],
+                (caption + " " if not n_front else "")
+                + f"{'Övriga indikatorer' if n_front else 'Alla indikatorer'}: {rest_words} mot {against}.",
+                "spine-caption-rest",
+                not n_front,
+            )
+            + "</details>"
+        )
+    return HTML(f"<div class='spine-parts'>{html}</div>")
 
 
 def _years_words(ctx: ReportContext) -> str:
@@ -496,23 +561,25 @@ def watch_rows(ctx: ReportContext) -> pd.DataFrame:
 
 
 def _watch_item(row, keys) -> str:
+    """One candidate in two lines: its name (a link to its table row), value and interval, trend when
+    there is one; then its comparisons. Why it is not a proposal is said once, above the list, except
+    for a candidate that passes the rule and only scores below the proposals."""
     unit = T._unit(row)
+    ind = esc(row["indicator"])
     ci = F.fmt_value_interval(row.get("ci_low"), row.get("ci_high"), unit, row.get("value"))
     why = (
-        "Uppfyller kraven för ett förslag men har lägre poäng än förslagen ovan."
+        "<p class='small'>Uppfyller kraven för ett förslag men har lägre poäng än förslagen ovan.</p>"
         if row.get("priority_eligible")
-        else "Skillnaden syns när jämförelserna görs en i taget, men håller inte när alla kommunens jämförelser "
-        "prövas samtidigt."
+        else ""
     )
     trend = T.trend_key(row)
     trend_html = f" · Trend: {T.trend_words(row)}" if trend in ("increasing", "decreasing") else ""
     return (
-        f"<li class='watch-item' data-indicator='{esc(row['indicator'])}'><strong>{esc(row['indicator_label'])}"
-        f"</strong>: {esc(F.fmt_value(row.get('value'), unit))}"
+        f"<li class='watch-item' data-indicator='{ind}'><a href='#ind-{ind}'><strong>"
+        f"{esc(row['indicator_label'])}</strong></a>: {esc(F.fmt_value(row.get('value'), unit))}"
         + (f" {esc(F.UNIT_SHORT[unit])}" if unit == "per_100k" else "")
         + (f" (95{NBSP}% konfidensintervall {esc(ci)})" if ci != F.MISSING else "")
-        + f"{_chips(row, keys)}<p class='small'>{esc(why)}{trend_html}</p>"
-        f"<p class='small'><a href='#ind-{esc(row['indicator'])}'>Alla siffror för indikatorn</a></p></li>"
+        + f"{trend_html}{_chips(row, keys)}{why}</li>"
     )
 
 
@@ -525,10 +592,16 @@ def _watch(ctx: ReportContext, keys, none_proposed: bool) -> str:
                 "taget: det finns inget särskilt att bevaka i statistiken i år.</p>"
             )
         return ""
+    eligible = watch["priority_eligible"].fillna(False).astype(bool).any() if "priority_eligible" in watch else False
     intro = (
         "Indikatorerna nedan är <strong>inte förslag</strong>. De kommer närmast: tabellen visar en skillnad "
-        "eller en ökning när jämförelserna görs en i taget, men stödet räcker inte för ett förslag. Följ dem "
-        "nästa år, och väg in dem med lokal kunskap."
+        "eller en ökning när jämförelserna görs en i taget, men "
+        + (
+            "stödet räcker inte för ett förslag."
+            if eligible
+            else "den håller inte när alla kommunens jämförelser prövas samtidigt."
+        )
+        + " Följ dem nästa år, och väg in dem med lokal kunskap."
     )
     return (
         f"<section class='watch' aria-labelledby='att-bevaka'><h3 id='att-bevaka'>Att bevaka – inte förslag</h3>"
@@ -553,9 +626,11 @@ def _card(ctx: ReportContext, row, rows, keys, titles, related=None) -> str:
         f"<p class='support'>{esc(_support(row))}</p>"
         f"{_chips(row, keys)}"
         f"{related_html}"
-        f"{_how_it_was_counted(ctx, row, rows, keys)}"
-        f"<p class='small'><a href='#ind-{esc(ind)}'>Alla siffror för indikatorn</a></p></div>"
-        f"<div class='proposal-chart'>{chart}</div></article>"
+        f"<div class='card-more'>{_how_it_was_counted(ctx, row, rows, keys)}"
+        f"<p class='small'><a href='#ind-{esc(ind)}'>Alla siffror för indikatorn</a></p></div></div>"
+        f"<div class='proposal-chart'><details class='trend-fold'><summary>Trenden i diagram: "
+        f"{esc(row['indicator_label'].lower())} i {esc(ctx.area.name)}, länet och riket</summary>{chart}</details>"
+        "</div></article>"
     )
 
 
@@ -714,10 +789,9 @@ def funnel_section(ctx: ReportContext) -> HTML:
         "tabellernas jämförelser: ovanför den prickade 95 %-linjen står ▲ i tabellen, och en kommun utanför de "
         "streckade 99,8 %-gränserna avviker tydligt.</p>"
     )
-    if first is not None and first != "totalt":
-        body += funnel_figure(ctx, first).data
-    body += funnel_figure(ctx, "totalt").data
-    return HTML(_fold("Kommunen bland alla kommuner (trattdiagram)", body))
+    shown = [first] if first is not None and first != "totalt" else []
+    charts = "".join(f"<div>{funnel_figure(ctx, ind).data}</div>" for ind in [*shown, "totalt"])
+    return HTML(_fold("Kommunen bland alla kommuner (trattdiagram)", body + f"<div class='funnel-pair'>{charts}</div>"))
 
 
 def matrix_section(ctx: ReportContext) -> HTML:
@@ -728,13 +802,27 @@ def matrix_section(ctx: ReportContext) -> HTML:
     return HTML(_fold("Nivå, trend och skada (prioriteringsmatris)", body))
 
 
+#: On paper the method notes keep what a reader of the figures must bear in mind and the sources; the
+#: definitions and the method, and what is only links (the imported files, the downloads), are on the web.
+PAPER_METHOD_NOTE = (
+    "På papper står här det man behöver ha i minnet och källorna. Definitionerna och metoden står i "
+    "webbversionen av rapporten ({page}, under Fördjupning) och i metodbeskrivningen (metod.html) på samma "
+    "webbplats; där finns också listan över importerade filer och siffrorna att ladda ner (CSV)."
+)
+
+
 def method_section(ctx: ReportContext) -> HTML:
+    """'Metod och källor', folded; on paper (tmb.css) only 'Att tänka på' and 'Källor', with a pointer to
+    the web version for the definitions, the method, the files and the downloads."""
     from .report import method_notes
 
-    return HTML(_fold("Metod och källor", method_notes(ctx)))
+    page = f"kommun-{ctx.area.code}.html"
+    note = f"<p class='print-only method-pointer'>{esc(PAPER_METHOD_NOTE.format(page=page))}</p>"
+    return HTML(_fold("Metod och källor", note + f"<div class='method-notes'>{method_notes(ctx)}</div>", "method"))
 
 
 def file_section(ctx: ReportContext) -> HTML:
+    """The imported files, folded; not printed (a list of file names is for the web: method_section says where)."""
     from .report import file_list
 
-    return HTML(_fold("Importerade filer", file_list(ctx)))
+    return HTML(_fold("Importerade filer", file_list(ctx), "files screen-only"))

@@ -109,7 +109,15 @@ def theme_table_html(
 
 
 def spine_html(
-    items: list[dict], keys: list[str], area_name: str, lan_name: str, centre_name: str, spread_words: str, caption: str
+    items: list[dict],
+    keys: list[str],
+    area_name: str,
+    lan_name: str,
+    centre_name: str,
+    spread_words: str,
+    caption: str,
+    caption_id: str = "spine-caption",
+    legend: bool = True,
 ) -> str:
     """A Fingertips-style spine chart as an accessible table: one row per indicator with the area's
     value, a bar of the spread across kommuner (lightest from the lowest to the highest, darker for
@@ -119,7 +127,8 @@ def spine_html(
     ``items``: one dict per row in display order, either ``{"group": title}`` for a group heading or
     ``{"row": results row, "lo", "q1", "q3", "hi", "centre", "lan"}`` (numbers in the row's unit).
     Scale of each row: the centre in the middle and the farther of the lowest and highest value at
-    the edge, as Fingertips draws it."""
+    the edge, as Fingertips draws it. ``caption_id`` names the caption (unique on the page when a page
+    shows the chart in two parts); ``legend=False`` leaves the legend to the first part."""
 
     def pos(v, centre, half):
         if F.is_missing(v) or F.is_missing(centre) or not half:
@@ -196,7 +205,7 @@ def spine_html(
                 cells,
             )
         )
-    legend = Markup(
+    key_html = Markup(
         '<p class="spine-legend" aria-hidden="true"><span class="spine-key"><span class="sym">▲</span>'
         '<span class="sym">●</span><span class="sym">▼</span> {}</span> (symbolen: jämfört med riket) · '
         '<span class="spine-key"><span class="spine-lan-key">◆</span> {}</span> · '
@@ -205,7 +214,7 @@ def spine_html(
     ).format(area_name, lan_name, centre_name, spread_words)
     return str(
         Markup(
-            '<figure class="spine-chart" aria-labelledby="spine-caption">{}<table class="tmb-table spine-table">'
-            '<caption id="spine-caption">{}</caption>{}<tbody>{}</tbody></table></figure>'
-        ).format(legend, caption, _thead(head), Markup("").join(trs))
+            '<figure class="spine-chart" aria-labelledby="{}">{}<table class="tmb-table spine-table">'
+            '<caption id="{}">{}</caption>{}<tbody>{}</tbody></table></figure>'
+        ).format(caption_id, key_html if legend else "", caption_id, caption, _thead(head), Markup("").join(trs))
     )
