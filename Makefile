@@ -39,7 +39,7 @@ reports: setup ## build Gävleborg's reports into reports/ (imports the example 
 
 # Modules held to the line length (ruff's E501). The layout (`ruff format`) holds for the whole package
 # and the tests; the long Swedish sentences of the report modules are still to be wrapped by hand.
-FORMATTED := tmb_analysis/build.py tmb_analysis/interrupts.py tmb_analysis/store tmb_analysis/config.py tmb_analysis/results.py tmb_analysis/benchmarks.py \
+FORMATTED := tmb_analysis/build.py tmb_analysis/interrupts.py tmb_analysis/report_themes.py tmb_analysis/store tmb_analysis/config.py tmb_analysis/results.py tmb_analysis/benchmarks.py \
 	tmb_analysis/comparisons.py tmb_analysis/testing.py tmb_analysis/statistics tmb_analysis/site tmb_analysis/sources \
 	tmb_analysis/charts tmb_analysis/tables tmb_analysis/priorities tmb_analysis/report
 

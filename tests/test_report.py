@@ -357,14 +357,17 @@ def test_county_proposals_follow_the_kommun_rules(lan_ctx):
     assert "Inget förslag för länet som helhet" in unplanted and "Att bevaka (inte förslag)" in unplanted
 
 
-@pytest.mark.parametrize("first", ["tmb_analysis.report_kommun", "tmb_analysis.report"])
+@pytest.mark.parametrize("first", ["tmb_analysis.report_kommun", "tmb_analysis.report_themes", "tmb_analysis.report"])
 def test_the_report_modules_import_in_either_order(first):
     """report_kommun builds on the report package and the package serves its sections: no import cycle,
     whichever a notebook or a script imports first (a fresh interpreter each)."""
     import subprocess
     import sys
 
-    code = f"import {first}\nfrom tmb_analysis.report import kort_om, spine\nprint(kort_om.__module__)"
+    code = (
+        f"import {first}\nfrom tmb_analysis.report import kort_om, theme_blocks\n"
+        "print(kort_om.__module__, theme_blocks.__module__)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "tmb_analysis.report_kommun"
+    assert proc.stdout.split() == ["tmb_analysis.report_kommun", "tmb_analysis.report_themes"]

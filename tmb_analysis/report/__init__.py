@@ -12,7 +12,8 @@ repeat a cell's logic. One module per concern:
 - ``figures``: trend, county map and priority matrix; ``funnel``: the funnel section and its table;
 - ``followup``: "Uppföljning"; ``harm_index``: the harm-weighted crime index;
 - ``county``: the county overview's sections;
-- the kommun report's reading order is :mod:`tmb_analysis.report_kommun` (re-exported here).
+- the kommun report's reading order is :mod:`tmb_analysis.report_kommun` and
+  :mod:`tmb_analysis.report_themes` (served from here).
 """
 
 from __future__ import annotations
@@ -91,31 +92,25 @@ __all__ = [
     "ParameterError",
 ]
 
-# The kommun report's reading order lives in report_kommun.py, which builds on the sections above: its
-# names are served from here on first use (PEP 562), so that either module may be imported first.
-_KOMMUN_SECTIONS = frozenset(
-    {
-        "file_section",
-        "funnel_section",
-        "kort_om",
-        "matrix_section",
-        "method_section",
-        "proposal_cards",
-        "spine",
-        "theme_blocks",
-        "trend_figures",
-        "watch_rows",
-    }
-)
+# The kommun report's reading order lives in report_kommun.py (Kort om, spine chart, cards) and
+# report_themes.py (themes, Fördjupning), which build on the sections above: their names are served from
+# here on first use (PEP 562), so that any of the three modules may be imported first.
+_KOMMUN_SECTIONS = {
+    **dict.fromkeys(("kort_om", "spine", "proposal_cards", "watch_rows"), "report_kommun"),
+    **dict.fromkeys(
+        ("theme_blocks", "trend_figures", "funnel_section", "matrix_section", "method_section", "file_section"),
+        "report_themes",
+    ),
+}
 
 
 def __getattr__(name: str):
     if name in _KOMMUN_SECTIONS:
-        from .. import report_kommun
+        import importlib
 
-        return getattr(report_kommun, name)
+        return getattr(importlib.import_module(f"tmb_analysis.{_KOMMUN_SECTIONS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | _KOMMUN_SECTIONS)
+    return sorted(set(globals()) | set(_KOMMUN_SECTIONS))
