@@ -3,7 +3,7 @@ page never contradict each other (issue 13). The pages are parsed as a reader's 
 
 import dataclasses
 import re
-from pathlib import Path
+from importlib import resources
 
 import pytest
 from bs4 import BeautifulSoup
@@ -379,5 +379,5 @@ def test_method_notes_keep_the_order_the_print_stylesheet_relies_on(gavle):
     html = report.method_section(gavle).data
     assert "print-only" in html and "metod.html" in html and "kommun-2180.html" in html
     assert "screen-only" in report.file_section(gavle).data
-    css = (Path(report.__file__).parent / "assets" / "tmb.css").read_text("utf-8")
+    css = resources.files("tmb_analysis").joinpath("assets/tmb.css").read_text("utf-8")
     assert "details.method .method-notes > h3:nth-of-type(-n+2)" in css
