@@ -177,6 +177,15 @@ def _num(v: float) -> str:
 # ---- the model -------------------------------------------------------------------
 
 
+def _modelled_ids(kind: str, model: dict, name: str) -> list[str]:
+    """The catalogue's indicators of ``kind``, in its order; each must have its parameters in ``model``."""
+    ids = [i.id for i in catalogue().of_kind(kind)]
+    missing = set(ids) ^ set(model)
+    if missing:
+        raise RuntimeError(f"sample.{name} and the catalogue differ: {sorted(missing)}")
+    return ids
+
+
 class _Model:
     """All numbers of the example dataset, as arrays over (area, indicator, year)."""
 
@@ -218,10 +227,7 @@ class _Model:
     # crime ---------------------------------------------------------------------
     def _crime(self) -> None:
         rng = self.rng[1]
-        ids = [i.id for i in catalogue().of_kind("crime")]
-        missing = set(ids) ^ set(CRIME_MODEL)
-        if missing:
-            raise RuntimeError(f"sample.CRIME_MODEL and the catalogue differ: {sorted(missing)}")
+        ids = _modelled_ids("crime", CRIME_MODEL, "CRIME_MODEL")
         cyears = np.array(CRIME_YEARS)
         nk, ni, nt = len(self.kommuner), len(ids), len(cyears)
         base = np.array([CRIME_MODEL[i][0] for i in ids])
@@ -263,10 +269,7 @@ class _Model:
     # survey --------------------------------------------------------------------
     def _survey(self) -> None:
         rng = self.rng[2]
-        ids = [i.id for i in catalogue().of_kind("survey")]
-        missing = set(ids) ^ set(SURVEY_MODEL)
-        if missing:
-            raise RuntimeError(f"sample.SURVEY_MODEL and the catalogue differ: {sorted(missing)}")
+        ids = _modelled_ids("survey", SURVEY_MODEL, "SURVEY_MODEL")
         years = np.array(NTU_YEARS)
         nk, nj, nt = len(self.kommuner), len(ids), len(years)
         pop = self.pop_k[:, [list(self.years).index(y) for y in years]].astype(float)
