@@ -72,3 +72,53 @@ def test_county_pdf_prints(pdf_site):
     pages = _pages(pdf_site / "lan-09.pdf")
     assert 1 <= len(pages) <= 8, len(pages)
     assert "Gotland" in pages[0] and "sida 1 av" in pages[0]
+
+
+def test_print_draws_each_chart_once_at_its_paper_size(pdf_site, chromium):
+    """The print preparation holds every chart until the page is laid out for paper, then draws each once
+    at the width of its box on paper; the map labels and colour bar are set for paper (the county map
+    with values, a kommun map with names only) and a funnel in half the width gets level tick labels."""
+    from playwright.sync_api import sync_playwright
+
+    from tmb_analysis import pdf
+
+    checks = """() => [...document.querySelectorAll('.plotly-graph-div')].map(gd => ({
+      name: (gd.closest('figure.tmb-figure') || {dataset: {}}).dataset.figure || '',
+      drawn: !!gd.querySelector('svg.main-svg'), box: gd.offsetWidth,
+      width: gd._fullLayout ? gd._fullLayout.width : null,
+      labels: gd.data && gd.data[0] && gd.data[0].mode === 'text' ? gd.data[0].text : null,
+      bar: gd.data ? (gd.data.find(t => t.colorbar) || {}).colorbar : null,
+      tickangle: gd.layout && gd.layout.xaxis ? gd.layout.xaxis.tickangle : null}))"""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=pdf.CHROMIUM_ARGS)
+        ctx = browser.new_context(viewport={"width": pdf.LAYOUT_WIDTH_PX, "height": 1000})
+        ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+        ctx.add_init_script(pdf._HOLD_CHARTS)
+        page = ctx.new_page()
+        page.emulate_media(media="print")
+        seen = {}
+        for name in ("kommun-2180.html", "lan-09.html"):
+            html = (pdf_site / name).read_text(encoding="utf-8")
+            page.goto((pdf_site / name).as_uri(), wait_until="load")
+            before = page.evaluate(checks)
+            held = page.evaluate("() => window.__tmbHeld.length")
+            # every chart of the page is held, none drawn for the screen
+            assert len(before) == html.count("Plotly.newPlot(") == held > 0, (len(before), held)
+            assert not any(c["drawn"] for c in before)
+            page.evaluate(pdf._PREPARE)
+            page.wait_for_function(pdf._CHARTS_DRAWN)
+            after = page.evaluate(checks)
+            assert page.evaluate("() => window.__tmbHeld.length") == 0
+            for c in after:
+                assert c["drawn"] and 0 < c["box"] <= pdf.LAYOUT_WIDTH_PX, c["name"]
+                assert abs(c["width"] - c["box"]) <= 1, (c["name"], c["width"], c["box"])
+            seen[name] = {c["name"]: c for c in after}
+        browser.close()
+    kommun_map = next(c for n, c in seen["kommun-2180.html"].items() if n.startswith("karta"))
+    county_map = next(c for n, c in seen["lan-09.html"].items() if n.startswith("karta"))
+    assert kommun_map["labels"] and not any("<br>" in t for t in kommun_map["labels"])
+    assert county_map["labels"] and all("<br>" in t for t in county_map["labels"])  # Gotland: name and value
+    assert kommun_map["bar"]["thickness"] == 8 and kommun_map["bar"]["tickfont"]["size"] == 7
+    funnels = [c for n, c in seen["kommun-2180.html"].items() if n.startswith("tratt")]
+    assert len(funnels) == 2 and all(c["tickangle"] == 0 for c in funnels)
+    assert all(c["box"] < pdf.LAYOUT_WIDTH_PX / 2 for c in funnels)  # two to a row

@@ -4,10 +4,10 @@ The reports are read on paper at hearings, so ``tmb build --pdf`` writes ``kommu
 ``lan-XX.pdf`` beside the HTML. :class:`PdfPrinter` starts one chromium (driven by playwright, with
 ``executable_path``: playwright never downloads a browser here) in a thread of its own, so that pages
 are printed while the kernels build the next reports. Every request other than ``file://`` is
-blocked, as in the browser tests. Each page is laid out at the A4 text width before it is drawn, so
-that plotly draws its charts at the width of the paper (a chart drawn for a wide screen and shrunk,
-or cut off, at print time would mislead); every ``<details>`` is opened, and chromium adds a running
-header (the page's title and data year) and page numbers.
+blocked, as in the browser tests. Each page is laid out at the A4 text width before its charts are
+drawn: the charts are held at load and drawn once, at the width of the paper (a chart drawn for a wide
+screen and shrunk, or cut off, at print time would mislead); every ``<details>`` is opened, and
+chromium adds a running header (the page's title and data year) and page numbers.
 """
 
 from __future__ import annotations
@@ -44,31 +44,102 @@ LAYOUT_WIDTH_PX = round(A4_TEXT_WIDTH_PX / PRINT_SCALE)
 #: Seconds a page may take to load and draw its charts before its PDF fails.
 PAGE_TIMEOUT_S = 60
 
-#: Open every fold, then draw every chart again at the size its box has on paper: a chart drawn in a
-#: closed fold got plotly's default width (700 px, wider than the 680 px of A4 text) and would be cut off.
-#: A trend chart in half the width (a proposal card, a pair of trend charts) gets smaller type, a tighter
-#: frame and a tick every other year, so that its plot keeps most of its box at the card's print height.
-#: The funnels (two to a row) and the matrix are drawn at the width of their box and at most 300 px
-#: high, the map at most 250 px (at the print scale, a quarter of the A4 text height), so that each shares its page with its text.
+#: Run before any script of a page: hold every ``Plotly.newPlot`` call instead of drawing. A page's charts
+#: would otherwise be drawn once at load for the screen and again at their paper size; drawing them once,
+#: after the page is laid out for paper, roughly halves the cost of a PDF (issue 13: ``--pdf`` must not
+#: double the nightly run). plotly.js assigns ``window.Plotly`` once, which the setter catches.
+_HOLD_CHARTS = """(() => {
+  let plotly;
+  window.__tmbHeld = [];
+  Object.defineProperty(window, 'Plotly', {configurable: true, enumerable: true,
+    get() { return plotly; },
+    set(value) {
+      plotly = value;
+      if (value && typeof value.newPlot === 'function' && !value.__tmbDraw) {
+        value.__tmbDraw = value.newPlot;
+        value.newPlot = (...args) => { window.__tmbHeld.push(args); return Promise.resolve(); };
+      }
+    }});
+})();"""
+#: Open every fold, lay the page out for paper, then draw every held chart once, at the size its box
+#: has on paper: a chart drawn in a closed fold would get plotly's default width (700 px, wider than the
+#: 680 px of A4 text) and be cut off. A trend chart in half the width (a proposal card, a pair of trend
+#: charts) gets smaller type, a tighter frame and a tick every other year, so that its plot keeps most
+#: of its box at the card's print height. The funnels (two to a row) and the matrix are drawn at the
+#: width of their box and at most 300 px high, the map at most 250 px (at the print scale, a quarter of
+#: the A4 text height), so that each shares its page with its text; a funnel in half the width gets
+#: small type, a tight frame and level tick labels (only the powers of ten when the axis has many ticks).
 _PREPARE = """async () => {
-  const PAPER_CHART_HEIGHT = 300, PAPER_MAP_HEIGHT = 250;
+  const PAPER_CHART_HEIGHT = 300, PAPER_MAP_HEIGHT = 250, PAPER_COUNTY_MAP_HEIGHT = 440;
+  const countyPage = /^lan-/.test(location.pathname.split('/').pop());
+  const CARD_TREND = {'font.size': 9, 'legend.font.size': 8, 'legend.y': -0.25, 'margin.t': 8,
+    'margin.b': 62, 'margin.l': 48, 'margin.r': 8, 'xaxis.dtick': 2, 'xaxis.tickangle': 0,
+    'xaxis.title.text': '', 'yaxis.title.font.size': 9, 'legend.orientation': 'h', 'legend.x': 0};
+  const HALF_FUNNEL = {'font.size': 8, 'legend.font.size': 7, 'margin.t': 6, 'margin.r': 6, 'margin.l': 46,
+    'margin.b': 84, 'xaxis.tickangle': 0, 'xaxis.title.font.size': 8, 'yaxis.title.font.size': 8,
+    'xaxis.title.standoff': 4, 'yaxis.title.standoff': 4};
+  // a funnel's log axis keeps its powers of ten when it has more ticks than half the paper holds
+  const fewerTicks = axis => {
+    if (!axis || !Array.isArray(axis.tickvals) || axis.tickvals.length <= 4) return;
+    const keep = axis.tickvals.map((v, i) => i).filter(i => /^10*$/.test(String(axis.tickvals[i])));
+    if (keep.length < 2) return;
+    axis.ticktext = keep.map(i => (axis.ticktext || axis.tickvals)[i]);
+    axis.tickvals = keep.map(i => axis.tickvals[i]);
+  };
+  const put = (obj, path, value) => {
+    const keys = path.split('.');
+    let at = obj;
+    for (const key of keys.slice(0, -1)) {
+      if (typeof at[key] !== 'object' || at[key] === null) at[key] = {};
+      at = at[key];
+    }
+    at[keys[keys.length - 1]] = value;
+  };
+  // The map's first trace holds its text labels ("name<br>value"). On paper they are set small; the
+  // county page's map, a third of its page, keeps name and value; a kommun page's map, a quarter of a
+  // page, keeps the names only (the values are in the tables), so that the labels do not overlap.
+  // Its colour bar is set thin, half the width, in small type.
+  const paperMapLabels = (data, withValues) => data.map((trace, i) => {
+    if (trace.colorbar) {
+      const bar = trace.colorbar, title = bar.title || {};
+      return {...trace, colorbar: {...bar, thickness: 8, len: 0.5, tickfont: {...(bar.tickfont || {}), size: 7},
+        title: {...title, font: {...(title.font || {}), size: 8}}}};
+    }
+    if (i !== 0 || trace.mode !== 'text' || !Array.isArray(trace.text)) return trace;
+    const text = withValues ? trace.text : trace.text.map(t => String(t).split('<br>')[0]);
+    return {...trace, text, textfont: {...(trace.textfont || {}), size: 7}};
+  });
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   document.documentElement.classList.add('tmb-print');
-  if (window.Plotly) {
-    await Promise.all([...document.querySelectorAll('.js-plotly-plot')].map(gd => {
-      const fig = gd.closest('figure.tmb-figure');
-      const name = fig ? fig.dataset.figure || '' : '';
-      if (/^(karta|tratt|prioriteringsmatris)/.test(name)) {
-        const most = name.startsWith('karta') ? PAPER_MAP_HEIGHT : PAPER_CHART_HEIGHT;
-        return Plotly.relayout(gd, {'width': gd.offsetWidth, 'height': Math.min(gd.layout.height || most, most)});
+  const P = window.Plotly;
+  if (!P || !P.__tmbDraw) return;
+  const draw = P.__tmbDraw;
+  P.newPlot = draw;
+  const held = window.__tmbHeld.splice(0);
+  await Promise.all(held.map(([id, data, layout, config]) => {
+    const gd = typeof id === 'string' ? document.getElementById(id) : id;
+    if (!gd) return null;
+    const fig = gd.closest('figure.tmb-figure');
+    const name = fig ? fig.dataset.figure || '' : '';
+    const paper = JSON.parse(JSON.stringify(layout || {}));
+    if (/^(karta|tratt|prioriteringsmatris)/.test(name)) {
+      const map = name.startsWith('karta');
+      const most = map ? (countyPage ? PAPER_COUNTY_MAP_HEIGHT : PAPER_MAP_HEIGHT) : PAPER_CHART_HEIGHT;
+      paper.width = gd.offsetWidth;
+      paper.height = Math.min(paper.height || most, most);
+      if (map && countyPage) gd.style.setProperty('height', most + 'px', 'important');
+      if (map) data = paperMapLabels(data, countyPage);
+      if (name.startsWith('tratt') && gd.closest('.funnel-pair')) {
+        Object.entries(HALF_FUNNEL).forEach(([path, value]) => put(paper, path, value));
+        fewerTicks(paper.xaxis);
       }
-      if (!/^trend/.test(name) || !gd.closest('article.proposal, .chart-pair')) return Plotly.Plots.resize(gd);
-      return Plotly.relayout(gd, {'font.size': 9, 'legend.font.size': 8, 'legend.y': -0.25, 'margin.t': 8,
-        'margin.b': 62, 'margin.l': 48, 'margin.r': 8, 'xaxis.dtick': 2, 'xaxis.tickangle': 0,
-        'xaxis.title.text': '', 'yaxis.title.font.size': 9, 'legend.orientation': 'h', 'legend.x': 0,
-        'width': gd.offsetWidth, 'height': gd.offsetHeight});
-    }));
-  }
+    } else if (/^trend/.test(name) && gd.closest('article.proposal, .chart-pair')) {
+      Object.entries(CARD_TREND).forEach(([path, value]) => put(paper, path, value));
+      paper.width = gd.offsetWidth;
+      paper.height = gd.offsetHeight || undefined;
+    }
+    return draw(gd, data, paper, config);
+  }));
 }"""
 _CHARTS_DRAWN = (
     """() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('svg.main-svg'))"""
@@ -133,6 +204,7 @@ class PdfPrinter:
                     route.abort()
 
             ctx.route("**/*", offline)
+            ctx.add_init_script(_HOLD_CHARTS)
             self._state["context"] = ctx
             # One tab for every page: its renderer keeps plotly.js compiled between pages (a new tab
             # parses the 4.8 MB again), and print media from the start, so the charts are drawn once.
@@ -147,8 +219,8 @@ class PdfPrinter:
             raise TimeoutError("the site's assets were never written")
         page = self._browser()
         page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
-        page.wait_for_function(_CHARTS_DRAWN)
         page.evaluate(_PREPARE)
+        page.wait_for_function(_CHARTS_DRAWN)
         tmp = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.tmp")
         try:
             page.pdf(
