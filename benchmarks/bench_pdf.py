@@ -1,0 +1,79 @@
+"""What ``tmb build --pdf`` adds to the whole-country build (issue 13: at most 50 %).
+
+Measured in one run, each as the wall-clock time of the ``tmb build`` command in a fresh process, from
+cold (an empty output folder and its own empty results cache), on the example data:
+
+* ``tmb build --lan all``: 290 kommun reports, 21 county overviews and the index (the baseline);
+* ``tmb build --lan all --pdf``: the same, and every report printed to A4 PDF by the build's one chromium.
+
+The target is the issue's: the ``--pdf`` build at most 1.5 × the plain build of the same run. Also
+reported: the PDFs written and what each costs on the wall clock (the difference over the PDFs).
+
+``TMB_BENCH_PDF_LAN`` (default ``all``) narrows the run to counties (for example ``21``), for a quick
+look; the issue's target is for the whole country. The run takes about half an hour on 2 cores.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+#: Issue 13: ``--pdf`` adds at most 50 % to the whole-country build time.
+MAX_RATIO = 1.5
+
+
+def _tmb(*args) -> list[str]:
+    return [sys.executable, "-m", "tmb_analysis.cli", *map(str, args)]
+
+
+def _run(cmd: list[str], env: dict) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=7200)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[2:5])} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
+    return seconds
+
+
+def run() -> list[dict]:
+    try:
+        from tmb_analysis.pdf import find_chromium
+
+        find_chromium()
+    except Exception as exc:  # noqa: BLE001 - no browser: nothing to measure
+        print(f"   bench_pdf skipped: {exc}", flush=True)
+        return []
+    lan = os.environ.get("TMB_BENCH_PDF_LAN", "all")
+    tmp = Path(tempfile.mkdtemp(prefix="tmb-bench-pdf-"))
+    try:
+        env = {**os.environ, "TMB_CACHE_DIR": str(tmp / "cache-prep"), "PYTHONUNBUFFERED": "1"}
+        _run(_tmb("sample", "--out", tmp / "sample"), env)
+        _run(_tmb("import", tmp / "sample", "--store", tmp / "store"), env)
+        seconds = {}
+        for name, extra in (("plain", []), ("pdf", ["--pdf"])):
+            env_run = {**env, "TMB_CACHE_DIR": str(tmp / f"cache-{name}")}
+            out = tmp / name / "reports"
+            seconds[name] = _run(_tmb("build", "--lan", lan, "--store", tmp / "store", "--out", out, *extra), env_run)
+        pdfs = sorted((tmp / "pdf" / "reports").glob("*.pdf"))
+        ratio = seconds["pdf"] / seconds["plain"]
+        per_pdf = (seconds["pdf"] - seconds["plain"]) / max(len(pdfs), 1)
+        row = {
+            "name": f"tmb build --lan {lan} --pdf against the same build without --pdf, both from cold",
+            "seconds": seconds["pdf"],
+            "target_seconds": MAX_RATIO * seconds["plain"] if lan == "all" else None,
+            "baseline_seconds": seconds["plain"],
+            "note": (f"ratio {ratio:.2f} (target at most {MAX_RATIO} on the whole country); {len(pdfs)} PDFs, "
+                     f"{per_pdf:.2f} s of wall clock each; {os.cpu_count()} cores"),
+            "ratio": ratio,
+            "pdfs": len(pdfs),
+        }
+        if lan == "all" and ratio > MAX_RATIO:
+            row["missed"] = [f"--pdf costs x{ratio:.2f} on the whole country (target at most x{MAX_RATIO})"]
+        return [row]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
