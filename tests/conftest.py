@@ -151,6 +151,21 @@ def dalarna_site(tmp_path_factory):
     return base / "store", base / "site"
 
 
+@pytest.fixture
+def ctrl_c():
+    """Ctrl-C as an interactive Python has it (SIGINT raises ``KeyboardInterrupt``), whatever the runner
+    inherited. A suite started in the background by a shell (``make test &``, ``nohup``, some CI
+    runners) inherits SIGINT ignored, and Python then leaves it ignored: a test that sends itself SIGINT
+    would see nothing happen (ten-run loop of issue 12, stop 20: four "DID NOT RAISE" failures)."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's chromium for the browser and PDF tests: skipped where it is missing, unless

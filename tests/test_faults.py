@@ -295,7 +295,7 @@ def test_stopping_the_nightly_service(small_store, tmp_path):
     assert no_child_processes()
 
 
-def test_interrupt_the_moment_the_shared_files_start(small_store, tmp_path, monkeypatch):
+def test_interrupt_the_moment_the_shared_files_start(small_store, tmp_path, monkeypatch, ctrl_c):
     """Ctrl-C (or SIGTERM) just as the thread that writes the site's assets and data has started: the
     run waits for that thread before it removes the staging folder, so nothing writes into a folder
     being removed and nothing is left (the CI failure of stop 18: a ``.site.staging-*`` left behind)."""

@@ -14,13 +14,29 @@ import pytest
 from tmb_analysis import interrupts
 
 
-def test_a_held_signal_arrives_when_the_block_ends():
+def test_a_held_signal_arrives_when_the_block_ends(ctrl_c):
     steps = []
     with pytest.raises(KeyboardInterrupt):
         with interrupts.held():
             os.kill(os.getpid(), signal.SIGINT)
             steps.append("after the signal")  # not reached without the hold
     assert steps == ["after the signal"]
+
+
+def test_an_ignored_signal_stays_ignored():
+    """Under ``nohup`` or a shell's ``&``, SIGINT comes ignored: held() puts that back and does not turn
+    a held Ctrl-C into an interrupt the user had switched off."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        steps = []
+        with interrupts.held():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("held")
+        steps.append("after the block")
+        assert steps == ["held", "after the block"]
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_sigterm_is_held_too(monkeypatch):
@@ -46,7 +62,7 @@ def test_the_handlers_are_put_back():
     assert {s: signal.getsignal(s) for s in before} == before
 
 
-def test_held_while_other_threads_run():
+def test_held_while_other_threads_run(ctrl_c):
     """The operating system may hand the signal to any thread (a build has pyarrow's and the printer's):
     it is still held."""
     stop = threading.Event()
@@ -102,7 +118,7 @@ def test_scratch_folder_that_was_moved_away_is_left_alone(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["site"]
 
 
-def test_interrupt_right_after_the_folder_is_made(tmp_path, monkeypatch):
+def test_interrupt_right_after_the_folder_is_made(tmp_path, monkeypatch, ctrl_c):
     """The gap between ``mkdir`` and the ``try`` that removes the folder: the CI failure of stop 18
     (``test_stopping_the_nightly_service`` found a ``.site.staging-*`` left behind)."""
     real = tempfile.mkdtemp
