@@ -46,8 +46,8 @@ PAGE_TIMEOUT_S = 60
 
 #: Run before any script of a page: hold every ``Plotly.newPlot`` call instead of drawing. A page's charts
 #: would otherwise be drawn once at load for the screen and again at their paper size; drawing them once,
-#: after the page is laid out for paper, roughly halves the cost of a PDF (issue 13: ``--pdf`` must not
-#: double the nightly run). plotly.js assigns ``window.Plotly`` once, which the setter catches.
+#: after the page is laid out for paper, takes about a quarter off the time of a PDF (issue 13: ``--pdf``
+#: must not double the nightly run). plotly.js assigns ``window.Plotly`` once, which the setter catches.
 _HOLD_CHARTS = """(() => {
   let plotly;
   window.__tmbHeld = [];
