@@ -129,6 +129,32 @@ def test_headings_in_order_and_print_css(browser, built_site):
     page.context.close()
 
 
+def test_a_readers_print_opens_the_folds_and_fits_the_charts_to_the_paper(browser, built_site):
+    """Ctrl+P in a browser: before the print every fold opens and each chart is drawn at its share of the
+    680 px of A4 text; after it the folds close again and the charts take their screen width back. (A page
+    that tmb's own printer has already laid out for paper is left alone: tests/test_pdf_reports.py.)"""
+    out, _ = built_site
+    page, errors, _ = open_offline(browser, out / "kommun-2180.html", viewport={"width": 1366, "height": 900})
+    charts_drawn(page)
+    state = """() => ({print: document.documentElement.classList.contains('tmb-print'),
+      closed: [...document.querySelectorAll('main details')].filter(d => !d.open).length,
+      widths: [...document.querySelectorAll('.js-plotly-plot')].map(gd => gd._fullLayout.width)})"""
+    screen = page.evaluate(state)
+    assert screen["closed"] > 0 and not screen["print"]
+    page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+    paper = page.evaluate(state)
+    assert paper["print"] and paper["closed"] == 0
+    assert all(0 < w <= 680 for w in paper["widths"]) and max(paper["widths"]) == 680, paper["widths"]
+    page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd._fullLayout.width > 680)"
+    )
+    back = page.evaluate(state)
+    assert not back["print"] and back["closed"] == screen["closed"]
+    assert not errors, errors
+    page.context.close()
+
+
 def test_indicator_choice_by_keyboard_redraws_the_charts(browser, built_site):
     """The county overview's indicator lists are labelled <select>s (reachable by keyboard, read by
     screen readers); choosing one redraws its chart with that indicator, offline."""

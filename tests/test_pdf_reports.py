@@ -74,10 +74,24 @@ def test_county_pdf_prints(pdf_site):
     assert "Gotland" in pages[0] and "sida 1 av" in pages[0]
 
 
+#: Counts every plotly call that draws a chart again (run in the page once its charts are drawn).
+_COUNT_DRAWS = """() => {
+  window.__tmbDraws = 0;
+  for (const [obj, name] of [[Plotly, 'newPlot'], [Plotly, 'react'], [Plotly, 'relayout'], [Plotly, 'restyle'],
+                             [Plotly, 'update'], [Plotly.Plots, 'resize']]) {
+    const fn = obj[name];
+    obj[name] = (...args) => { window.__tmbDraws += 1; return fn.apply(obj, args); };
+  }
+}"""
+
+
 def test_print_draws_each_chart_once_at_its_paper_size(pdf_site, chromium):
     """The print preparation holds every chart until the page is laid out for paper, then draws each once
     at the width of its box on paper; the map labels and colour bar are set for paper (the county map
-    with values, a kommun map with names only) and a funnel in half the width gets level tick labels."""
+    with values, a kommun map with names only) and a funnel in half the width gets level tick labels.
+    Printing the page leaves the charts as they were drawn: the page's own print handlers (for a reader's
+    Ctrl+P) see a page already laid out for paper and draw nothing again, before or after the print. Until
+    stop 22 they drew every chart a second time during the print, at 80 % of its box, and again after it."""
     from playwright.sync_api import sync_playwright
 
     from tmb_analysis import pdf
@@ -113,6 +127,11 @@ def test_print_draws_each_chart_once_at_its_paper_size(pdf_site, chromium):
                 assert c["drawn"] and 0 < c["box"] <= pdf.LAYOUT_WIDTH_PX, c["name"]
                 assert abs(c["width"] - c["box"]) <= 1, (c["name"], c["width"], c["box"])
             seen[name] = {c["name"]: c for c in after}
+            page.evaluate(_COUNT_DRAWS)
+            page.pdf(format="A4", scale=pdf.PRINT_SCALE)
+            assert page.evaluate("() => window.__tmbDraws") == 0, name
+            printed = {c["name"]: c for c in page.evaluate(checks)}
+            assert all(printed[n]["width"] == c["width"] for n, c in seen[name].items()), name
         browser.close()
     kommun_map = next(c for n, c in seen["kommun-2180.html"].items() if n.startswith("karta"))
     county_map = next(c for n, c in seen["lan-09.html"].items() if n.startswith("karta"))

@@ -48,6 +48,9 @@ PAGE_TIMEOUT_S = 60
 #: would otherwise be drawn once at load for the screen and again at their paper size; drawing them once,
 #: after the page is laid out for paper, takes about a quarter off the time of a PDF (issue 13: ``--pdf``
 #: must not double the nightly run). plotly.js assigns ``window.Plotly`` once, which the setter catches.
+#: The page's own print handlers (for a reader's Ctrl+P, in page.html.j2) see the class ``tmb-print`` that
+#: :data:`_PREPARE` sets and leave the page alone: until stop 22 they drew every chart again during
+#: ``page.pdf``, at 80 % of its box, and once more after it, which was about a fifth of a PDF's CPU time.
 _HOLD_CHARTS = """(() => {
   let plotly;
   window.__tmbHeld = [];
