@@ -141,3 +141,43 @@ def test_print_draws_each_chart_once_at_its_paper_size(pdf_site, chromium):
     funnels = [c for n, c in seen["kommun-2180.html"].items() if n.startswith("tratt")]
     assert len(funnels) == 2 and all(c["tickangle"] == 0 for c in funnels)
     assert all(c["box"] < pdf.LAYOUT_WIDTH_PX / 2 for c in funnels)  # two to a row
+
+
+def test_printer_prints_in_tabs_of_their_own_and_one_failure_stays_its_own(tmp_path, chromium):
+    """Two tabs, in browser contexts (and renderer processes) of their own, print the pages submitted, each
+    PDF with its own page and header. A page that is missing, or that navigates away to a blocked address
+    once loaded, fails its own future only: the tab it used is replaced (chromium's error page would
+    otherwise interrupt the next navigation there), and every later page prints. close() waits for all."""
+    from pypdf import PdfReader
+
+    from tmb_analysis.pdf import PdfPrinter
+
+    pages = []
+    for i in range(5):
+        page = tmp_path / f"p{i}.html"
+        page.write_text(f"<!doctype html><html lang='sv'><body><h1>Sida nummer {i}</h1></body></html>", "utf-8")
+        pages.append(page)
+    away = tmp_path / "bort.html"
+    away.write_text("<h1>Bort</h1><script>setTimeout(() => { location.href = 'https://example.invalid/'; });</script>")
+    with PdfPrinter(chromium, tabs=2) as printer:
+        assert printer.tabs == 2
+        futures = [printer.submit(p, p.with_suffix(".pdf"), f"rubrik {i}") for i, p in enumerate(pages[:2])]
+        missing = printer.submit(tmp_path / "saknas.html", tmp_path / "saknas.pdf", "rubrik")
+        gone = [printer.submit(away, tmp_path / f"bort{i}.pdf", "bort") for i in range(2)]
+        for future in gone:
+            future.exception()  # a tab whose page left it is replaced before the next pages are printed
+        futures += [printer.submit(p, p.with_suffix(".pdf"), f"rubrik {i}") for i, p in enumerate(pages) if i >= 2]
+        late = printer.submit(pages[0], tmp_path / "sen.pdf", "sist")
+        late.result()
+        assert len(printer._state["browser"].contexts) == 2  # a context, so a renderer, per tab
+    assert all(f.done() for f in [*futures, missing, late])  # close() waited for every one
+    with pytest.raises(FileNotFoundError, match="saknas.html"):
+        missing.result()
+    assert not (tmp_path / "saknas.pdf").exists() and not list(tmp_path.glob(".*.tmp"))
+    for f in futures:
+        f.result()  # every page after the failures printed
+    for i, p in enumerate(pages):
+        text = PdfReader(p.with_suffix(".pdf")).pages[0].extract_text()
+        assert f"Sida nummer {i}" in text and f"rubrik {i}" in text
+    assert "sist" in PdfReader(tmp_path / "sen.pdf").pages[0].extract_text()
+    assert printer.printed == 6 + sum(f.exception() is None for f in gone)

@@ -2,8 +2,9 @@
 
 The reports are read on paper at hearings, so ``tmb build --pdf`` writes ``kommun-XXXX.pdf`` and
 ``lan-XX.pdf`` beside the HTML. :class:`PdfPrinter` starts one chromium (driven by playwright, with
-``executable_path``: playwright never downloads a browser here) in a thread of its own, so that pages
-are printed while the kernels build the next reports. Every request other than ``file://`` is
+``executable_path``: playwright never downloads a browser here) from a thread of its own, so that pages
+are printed while the kernels build the next reports, two at a time on two cores or more (each tab's
+renderer does its work on one main thread). Every request other than ``file://`` is
 blocked, as in the browser tests. Each page is laid out at the A4 text width before its charts are
 drawn: the charts are held at load and drawn once, at the width of the paper (a chart drawn for a wide
 screen and shrunk, or cut off, at print time would mislead); every ``<details>`` is opened, and
@@ -12,14 +13,15 @@ chromium adds a running header (the page's title and data year) and page numbers
 
 from __future__ import annotations
 
+import asyncio
 import html
 import os
 import shutil
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from pathlib import Path
 
-__all__ = ["ChromiumMissing", "PdfPrinter", "find_chromium", "A4_TEXT_WIDTH_PX"]
+__all__ = ["ChromiumMissing", "PdfPrinter", "default_tabs", "find_chromium", "A4_TEXT_WIDTH_PX"]
 
 #: Flags for a headless chromium on a machine without a network (as the browser tests use).
 CHROMIUM_ARGS = [
@@ -169,64 +171,103 @@ def _template(text: str, right: str) -> str:
     )
 
 
+def default_tabs() -> int:
+    """Tabs the printer keeps: two on a machine with two or more cores, else one. One tab's renderer does its
+    work (layout, the charts, the print) on one main thread; a second one lets the printing use a second
+    core, above all once the kernels are done and only the printing is left."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
 class PdfPrinter:
-    """One headless chromium, in one thread, printing pages as they are submitted.
+    """One headless chromium, driven from one thread of its own, printing pages as they are submitted.
 
     ``submit(html_path, pdf_path, header)`` returns a future that completes when the PDF is written
     (or raises what went wrong). ``wait_for`` (an event) holds every print until it is set: a build sets
-    it once the shared assets (plotly.js, the stylesheet) are in the staging folder. Use as a context
-    manager, or call :meth:`close`.
+    it once the shared assets (plotly.js, the stylesheet) are in the staging folder. ``tabs`` pages are
+    printed at once (default :func:`default_tabs`), each in a browser context and so a renderer process of
+    its own, in the order they were submitted. Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, executable: str | None = None, wait_for: threading.Event | None = None):
+    def __init__(self, executable: str | None = None, wait_for: threading.Event | None = None, tabs: int | None = None):
         try:
-            import playwright.sync_api  # noqa: F401 - checked here, used in the printer's thread
+            import playwright.async_api  # noqa: F401 - checked here, used in the printer's thread
         except ImportError:
             raise ChromiumMissing("--pdf needs the Python package playwright (pip install playwright)") from None
         self.executable = executable or find_chromium()
         self.wait_for = wait_for
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tmb-pdf")
-        self._state: dict = {}  # playwright objects, created and used in the printer's thread only
+        self.tabs = max(1, int(tabs if tabs is not None else default_tabs()))
         self.printed = 0
+        # playwright's objects are created and used in the printer's thread only, on its event loop
+        self._state: dict = {}
+        self._pending: set[Future] = set()
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="tmb-pdf", daemon=True)
+        self._thread.start()
 
-    def _browser(self):
-        if "browser" not in self._state:
-            from playwright.sync_api import sync_playwright
+    async def _free_tabs(self) -> asyncio.Queue:
+        if "tabs" not in self._state:
+            if "starting" not in self._state:
+                self._state["starting"] = asyncio.ensure_future(self._start())
+            await asyncio.shield(self._state["starting"])
+        return self._state["tabs"]
 
-            pw = sync_playwright().start()
-            self._state["pw"] = pw
-            self._state["browser"] = pw.chromium.launch(
-                executable_path=self.executable, headless=True, args=CHROMIUM_ARGS
-            )
-            ctx = self._state["browser"].new_context(viewport={"width": LAYOUT_WIDTH_PX, "height": 1000})
+    async def _start(self) -> None:
+        from playwright.async_api import async_playwright
 
-            def offline(route):
-                if route.request.url.startswith("file://"):
-                    route.continue_()
-                else:
-                    route.abort()
+        pw = await async_playwright().start()
+        self._state["pw"] = pw
+        browser = await pw.chromium.launch(executable_path=self.executable, headless=True, args=CHROMIUM_ARGS)
+        self._state["browser"] = browser
 
-            ctx.route("**/*", offline)
-            ctx.add_init_script(_HOLD_CHARTS)
-            self._state["context"] = ctx
-            # One tab for every page: its renderer keeps plotly.js compiled between pages (a new tab
-            # parses the 4.8 MB again), and print media from the start, so the charts are drawn once.
-            page = ctx.new_page()
-            page.set_default_timeout(PAGE_TIMEOUT_S * 1000)
-            page.emulate_media(media="print")
-            self._state["page"] = page
-        return self._state["page"]
+        async def offline(route):
+            if route.request.url.startswith("file://"):
+                await route.continue_()
+            else:
+                await route.abort()
 
-    def _print(self, html_path: Path, pdf_path: Path, header: str) -> Path:
-        if self.wait_for is not None and not self.wait_for.wait(timeout=600):
-            raise TimeoutError("the site's assets were never written")
-        page = self._browser()
-        page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
-        page.evaluate(_PREPARE)
-        page.wait_for_function(_CHARTS_DRAWN)
-        tmp = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.tmp")
+        tabs: asyncio.Queue = asyncio.Queue()
+        for _ in range(self.tabs):
+            ctx = await browser.new_context(viewport={"width": LAYOUT_WIDTH_PX, "height": 1000})
+            await ctx.route("**/*", offline)
+            await ctx.add_init_script(_HOLD_CHARTS)
+            tabs.put_nowait(await self._new_tab(ctx))
+        self._state["tabs"] = tabs
+
+    @staticmethod
+    async def _new_tab(ctx):
+        # A tab is kept for every page it prints: its renderer keeps plotly.js compiled between pages (a new
+        # tab parses the 4.8 MB again), and print media from the start, so the charts are drawn once.
+        page = await ctx.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT_S * 1000)
+        await page.emulate_media(media="print")
+        return page
+
+    @classmethod
+    async def _fresh(cls, page):
+        """A new tab in place of one whose page failed: a failed navigation leaves chromium's error page
+        arriving, which would interrupt the next page's navigation in that tab."""
+        ctx = page.context
         try:
-            page.pdf(
+            await page.close()
+        except Exception:  # noqa: BLE001 - a tab that already went away
+            pass
+        return await cls._new_tab(ctx)
+
+    async def _print(self, html_path: Path, pdf_path: Path, header: str) -> Path:
+        if self.wait_for is not None and not await asyncio.to_thread(self.wait_for.wait, 600):
+            raise TimeoutError("the site's assets were never written")
+        if not html_path.is_file():
+            raise FileNotFoundError(f"{html_path}: no such page to print")
+        tabs = await self._free_tabs()
+        page = await tabs.get()
+        tmp = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.tmp")
+        failed = True
+        try:
+            await page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
+            await page.evaluate(_PREPARE)
+            await page.wait_for_function(_CHARTS_DRAWN)
+            await page.pdf(
                 path=str(tmp),
                 format="A4",
                 scale=PRINT_SCALE,
@@ -239,34 +280,61 @@ class PdfPrinter:
                 margin={"top": "16mm", "bottom": "14mm", "left": f"{MARGIN_MM}mm", "right": f"{MARGIN_MM}mm"},
             )
             os.replace(tmp, pdf_path)
+            failed = False
         finally:
+            if failed:
+                try:
+                    page = await self._fresh(page)
+                except Exception:  # noqa: BLE001 - the browser went away: the next page fails in its turn
+                    pass
+            tabs.put_nowait(page)
             tmp.unlink(missing_ok=True)
         self.printed += 1
         return pdf_path
 
     def submit(self, html_path: Path, pdf_path: Path, header: str) -> Future:
-        return self._pool.submit(self._print, Path(html_path), Path(pdf_path), header)
+        future = asyncio.run_coroutine_threadsafe(self._print(Path(html_path), Path(pdf_path), header), self._loop)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
 
-    def _stop(self) -> None:
-        for key in ("page", "context", "browser"):
+    def _done(self, future: Future) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    async def _stop(self) -> None:
+        starting = self._state.get("starting")
+        if starting is not None:
             try:
-                if key in self._state:
-                    self._state[key].close()
+                await starting
+            except Exception:  # noqa: BLE001 - a browser that never started has nothing to close
+                pass
+        if "browser" in self._state:
+            try:
+                await self._state["browser"].close()
             except Exception:  # noqa: BLE001 - closing a browser that already went away
                 pass
         if "pw" in self._state:
             try:
-                self._state["pw"].stop()
+                await self._state["pw"].stop()
             except Exception:  # noqa: BLE001
                 pass
         self._state.clear()
 
     def close(self) -> None:
-        """Finish what was submitted, then stop the browser."""
+        """Finish what was submitted, then stop the browser and the printer's thread."""
+        if not self._thread.is_alive():
+            return
         try:
-            self._pool.submit(self._stop).result()
+            with self._lock:
+                pending = list(self._pending)
+            wait(pending)
+            asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result()
         finally:
-            self._pool.shutdown(wait=True)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._loop.close()
 
     def __enter__(self):
         return self
