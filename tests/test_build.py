@@ -406,3 +406,30 @@ def test_hearing_pack_in_the_site(small_store, tmp_path, chromium):
     assert not again.published and not again.rebuilt
     with pytest.raises(BuildError, match="--hearing"):
         fixture_build(small_store, tmp_path / "k", kommuner=["2180"], hearing=True)
+
+
+def test_the_footer_credits_only_the_sources_the_store_holds(sample_dir, sample_store, tmp_path):
+    """A store with only Brå's reported crime does not credit the NTU survey in the footer of its pages;
+    a store with both names both."""
+    import csv
+
+    from tmb_analysis.build import source_credit
+    from tmb_analysis.results import results
+    from tmb_analysis.store import import_paths
+
+    with open(sample_dir / "exempeldata_bra_kommunindikatorer_21.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    crime = [rows[0]] + [r for r in rows[1:] if r[-1] == "Anmälda brott"]
+    assert 0 < len(crime) < len(rows)  # the file holds both sources, and this keeps only the crime
+    path = tmp_path / "brott_21.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(crime)
+    import_paths([path], tmp_path / "store")
+    crime_only = fixture_build(tmp_path / "store", tmp_path / "a", kommuner=["2180"])
+    assert crime_only.published
+    for name in ("kommun-2180.html", "metod.html"):
+        footer = (tmp_path / "a" / name).read_text("utf-8").split("<footer")[-1]
+        assert "Källa: Brå (anmälda brott)." in footer and "trygghetsundersökningen" not in footer
+    both = results(sample_store)
+    assert source_credit(both) == "Brå (anmälda brott, Nationella trygghetsundersökningen)"
+    assert source_credit(both[both["source_kind"] == "survey"]) == "Brå (Nationella trygghetsundersökningen)"

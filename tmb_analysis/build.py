@@ -302,6 +302,18 @@ def build(
     return result
 
 
+def source_credit(results) -> str:
+    """The footer's credit for Brå: the sources the store holds ("Brå (anmälda brott, Nationella
+    trygghetsundersökningen)" with both; a store of one source names only that one)."""
+    kinds = set(results["source_kind"].dropna().astype(str)) if "source_kind" in results else set()
+    named = [
+        word
+        for kind, word in (("crime", "anmälda brott"), ("survey", "Nationella trygghetsundersökningen"))
+        if kind in kinds
+    ]
+    return f"Brå ({', '.join(named)})" if named else "Brå"
+
+
 def _build_locked(
     opts: BuildOptions, jobs: list[Job], results, st, result: BuildResult, started: _dt.datetime, pool: Pool | None
 ) -> None:
@@ -323,6 +335,7 @@ def _build_locked(
     common = {
         "synthetic": synthetic,
         "vintage": vintage,
+        "source_credit": source_credit(results),
         "population_credit": pop_credit,
         "version": __version__,
         "pdf": pdf,
