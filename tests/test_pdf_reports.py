@@ -74,110 +74,149 @@ def test_county_pdf_prints(pdf_site):
     assert "Gotland" in pages[0] and "sida 1 av" in pages[0]
 
 
-#: Counts every plotly call that draws a chart again (run in the page once its charts are drawn).
-_COUNT_DRAWS = """() => {
-  window.__tmbDraws = 0;
-  for (const [obj, name] of [[Plotly, 'newPlot'], [Plotly, 'react'], [Plotly, 'relayout'], [Plotly, 'restyle'],
-                             [Plotly, 'update'], [Plotly.Plots, 'resize']]) {
-    const fn = obj[name];
-    obj[name] = (...args) => { window.__tmbDraws += 1; return fn.apply(obj, args); };
-  }
-}"""
-
-
 def test_print_draws_each_chart_once_at_its_paper_size(pdf_site, chromium):
-    """The print preparation holds every chart until the page is laid out for paper, then draws each once
-    at the width of its box on paper; the map labels and colour bar are set for paper (the county map
-    with values, a kommun map with names only) and a funnel in half the width gets level tick labels.
-    Printing the page leaves the charts as they were drawn: the page's own print handlers (for a reader's
-    Ctrl+P) see a page already laid out for paper and draw nothing again, before or after the print. Until
-    stop 22 they drew every chart a second time during the print, at 80 % of its box, and again after it."""
+    """The print tab never runs plotly.js: a stand-in holds every chart while the page loads. The page is
+    laid out for paper, and each chart is drawn once, by plotly.js in the chart tab, in a box of the size its
+    box has on paper, and put in as plotly's SVG: the same width and height there. The map labels and colour
+    bar are set for paper (the county map with values, a kommun map with names only) and a funnel in half
+    the width gets level tick labels. Printing the page leaves the charts as they were put in: the page's
+    own print handlers (for a reader's Ctrl+P) see a page already laid out for paper and change nothing.
+    Until stop 22 they drew every chart a second time during the print, at 80 % of its box."""
+    import json
+
     from playwright.sync_api import sync_playwright
 
     from tmb_analysis import pdf
 
-    checks = """() => [...document.querySelectorAll('.plotly-graph-div')].map(gd => ({
-      name: (gd.closest('figure.tmb-figure') || {dataset: {}}).dataset.figure || '',
-      drawn: !!gd.querySelector('svg.main-svg'), box: gd.offsetWidth,
-      width: gd._fullLayout ? gd._fullLayout.width : null,
-      labels: gd.data && gd.data[0] && gd.data[0].mode === 'text' ? gd.data[0].text : null,
-      bar: gd.data ? (gd.data.find(t => t.colorbar) || {}).colorbar : null,
-      tickangle: gd.layout && gd.layout.xaxis ? gd.layout.xaxis.tickangle : null}))"""
+    boxes = """() => [...document.querySelectorAll('.plotly-graph-div')].map(gd => {
+      const svgs = [...gd.querySelectorAll('svg')].filter(s => !s.parentElement.closest('svg'));
+      return {id: gd.id, name: (gd.closest('figure.tmb-figure') || {dataset: {}}).dataset.figure || '',
+        box: gd.offsetWidth, boxHeight: gd.offsetHeight, svgs: svgs.length,
+        main: svgs.length === 1 && svgs[0].classList.contains('main-svg'),
+        width: svgs.length ? +svgs[0].getAttribute('width') : null,
+        height: svgs.length ? +svgs[0].getAttribute('height') : null, html: gd.innerHTML.length};
+    })"""
+    requests = []
+
+    def print_tab_route(route):
+        requests.append(route.request.url)
+        if not route.request.url.startswith("file:"):
+            route.abort()
+        elif pdf._is_plotly(route.request):
+            route.fulfill(status=200, content_type="text/javascript", body="")
+        else:
+            route.continue_()
+
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=pdf.CHROMIUM_ARGS)
         ctx = browser.new_context(viewport={"width": pdf.LAYOUT_WIDTH_PX, "height": 1000})
-        ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+        ctx.route("**/*", print_tab_route)
         ctx.add_init_script(pdf._HOLD_CHARTS)
         page = ctx.new_page()
         page.emulate_media(media="print")
+        chart_ctx = browser.new_context(viewport={"width": pdf.LAYOUT_WIDTH_PX, "height": 1000})
+        chart_ctx.route("**/*", lambda route: route.abort())
+        chart = chart_ctx.new_page()
+        chart.set_content(pdf._CHART_DOC)
+        chart.add_script_tag(path=str(pdf_site / "assets" / "plotly.min.js"))
         seen = {}
         for name in ("kommun-2180.html", "lan-09.html"):
             html = (pdf_site / name).read_text(encoding="utf-8")
             page.goto((pdf_site / name).as_uri(), wait_until="load")
-            before = page.evaluate(checks)
             held = page.evaluate("() => window.__tmbHeld.length")
-            # every chart of the page is held, none drawn for the screen
-            assert len(before) == html.count("Plotly.newPlot(") == held > 0, (len(before), held)
-            assert not any(c["drawn"] for c in before)
-            page.evaluate(pdf._PREPARE)
-            page.wait_for_function(pdf._CHARTS_DRAWN)
-            after = page.evaluate(checks)
-            assert page.evaluate("() => window.__tmbHeld.length") == 0
+            # every chart of the page is held, none drawn; plotly.js was asked for and answered with nothing
+            assert html.count("Plotly.newPlot(") == held > 0, held
+            assert page.evaluate("() => window.Plotly.__tmbStandIn === true")
+            assert any(u.endswith("/assets/plotly.min.js") for u in requests)
+            assert all(c["svgs"] == 0 for c in page.evaluate(boxes))
+            plotly, charts = page.evaluate(pdf._PREPARE)
+            assert plotly == (pdf_site / "assets" / "plotly.min.js").as_uri()
+            figures = {c["id"]: c for c in json.loads(charts)}
+            assert len(figures) == held
+            page.evaluate(pdf._PUT, chart.evaluate(pdf._DRAW, charts))
+            after = page.evaluate(boxes)
+            assert len(after) == held
             for c in after:
-                assert c["drawn"] and 0 < c["box"] <= pdf.LAYOUT_WIDTH_PX, c["name"]
+                figure = figures[c["id"]]
+                assert c["main"] and 0 < c["box"] <= pdf.LAYOUT_WIDTH_PX, c["name"]
                 assert abs(c["width"] - c["box"]) <= 1, (c["name"], c["width"], c["box"])
-            seen[name] = {c["name"]: c for c in after}
-            page.evaluate(_COUNT_DRAWS)
+                # drawn at the paper height set for it, or at the height of its box on paper
+                expected = figure["layout"].get("height") or float(figure["height"].removesuffix("px"))
+                assert abs(c["height"] - expected) <= 1, (c["name"], c["height"], expected)
+                assert c["boxHeight"] >= c["height"] - 1, c["name"]
+                seen.setdefault(name, {})[c["name"]] = {**c, "figure": figure}
             page.pdf(format="A4", scale=pdf.PRINT_SCALE)
-            assert page.evaluate("() => window.__tmbDraws") == 0, name
-            printed = {c["name"]: c for c in page.evaluate(checks)}
-            assert all(printed[n]["width"] == c["width"] for n, c in seen[name].items()), name
+            assert page.evaluate(boxes) == after, name  # the print redrew nothing
         browser.close()
-    kommun_map = next(c for n, c in seen["kommun-2180.html"].items() if n.startswith("karta"))
-    county_map = next(c for n, c in seen["lan-09.html"].items() if n.startswith("karta"))
-    assert kommun_map["labels"] and not any("<br>" in t for t in kommun_map["labels"])
-    assert county_map["labels"] and all("<br>" in t for t in county_map["labels"])  # Gotland: name and value
-    assert kommun_map["bar"]["thickness"] == 8 and kommun_map["bar"]["tickfont"]["size"] == 7
+    kommun_map = next(c["figure"] for n, c in seen["kommun-2180.html"].items() if n.startswith("karta"))
+    county_map = next(c["figure"] for n, c in seen["lan-09.html"].items() if n.startswith("karta"))
+    labels = lambda f: next(t["text"] for t in f["data"] if t.get("mode") == "text")  # noqa: E731
+    assert labels(kommun_map) and not any("<br>" in t for t in labels(kommun_map))
+    assert labels(county_map) and all("<br>" in t for t in labels(county_map))  # Gotland: name and value
+    bar = next(t["colorbar"] for t in kommun_map["data"] if t.get("colorbar"))
+    assert bar["thickness"] == 8 and bar["tickfont"]["size"] == 7
     funnels = [c for n, c in seen["kommun-2180.html"].items() if n.startswith("tratt")]
-    assert len(funnels) == 2 and all(c["tickangle"] == 0 for c in funnels)
+    assert len(funnels) == 2 and all(c["figure"]["layout"]["xaxis"]["tickangle"] == 0 for c in funnels)
     assert all(c["box"] < pdf.LAYOUT_WIDTH_PX / 2 for c in funnels)  # two to a row
 
 
 def test_printer_prints_in_tabs_of_their_own_and_one_failure_stays_its_own(tmp_path, chromium):
     """Two tabs, in browser contexts (and renderer processes) of their own, print the pages submitted, each
-    PDF with its own page and header. A page that is missing, or that navigates away to a blocked address
-    once loaded, fails its own future only: the tab it used is replaced (chromium's error page would
+    PDF with its own page and header; a page with a chart gets it drawn by its tab's chart tab, as text the
+    PDF holds. A page that is missing, that navigates away to a blocked address once loaded, or whose charts
+    have no plotly.js, fails its own future only: the tabs it used are replaced (chromium's error page would
     otherwise interrupt the next navigation there), and every later page prints. close() waits for all."""
+    from plotly.offline import get_plotlyjs
     from pypdf import PdfReader
 
     from tmb_analysis.pdf import PdfPrinter
 
+    chart = (
+        "<script src='assets/plotly.min.js'></script><div id='c' class='plotly-graph-div' style='height:300px'>"
+        "</div><script>Plotly.newPlot('c', [{x: [2020, 2021, 2022], y: [3, 1, 2]}], "
+        "{title: {text: 'Diagram nummer {i}'}});</script>"
+    )
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
     pages = []
     for i in range(5):
         page = tmp_path / f"p{i}.html"
-        page.write_text(f"<!doctype html><html lang='sv'><body><h1>Sida nummer {i}</h1></body></html>", "utf-8")
+        body = f"<h1>Sida nummer {i}</h1>" + (chart.replace("{i}", str(i)) if i % 2 else "")
+        page.write_text(f"<!doctype html><html lang='sv'><body>{body}</body></html>", "utf-8")
         pages.append(page)
+    (tmp_path / "utan").mkdir()
+    no_plotly = tmp_path / "utan" / "diagram.html"
+    no_plotly.write_text(f"<!doctype html><html lang='sv'><body>{chart}</body></html>", "utf-8")
     away = tmp_path / "bort.html"
     away.write_text("<h1>Bort</h1><script>setTimeout(() => { location.href = 'https://example.invalid/'; });</script>")
     with PdfPrinter(chromium, tabs=2) as printer:
         assert printer.tabs == 2
         futures = [printer.submit(p, p.with_suffix(".pdf"), f"rubrik {i}") for i, p in enumerate(pages[:2])]
         missing = printer.submit(tmp_path / "saknas.html", tmp_path / "saknas.pdf", "rubrik")
+        chartless = printer.submit(no_plotly, tmp_path / "utan" / "diagram.pdf", "utan")
         gone = [printer.submit(away, tmp_path / f"bort{i}.pdf", "bort") for i in range(2)]
         for future in gone:
             future.exception()  # a tab whose page left it is replaced before the next pages are printed
         futures += [printer.submit(p, p.with_suffix(".pdf"), f"rubrik {i}") for i, p in enumerate(pages) if i >= 2]
         late = printer.submit(pages[0], tmp_path / "sen.pdf", "sist")
         late.result()
-        assert len(printer._state["browser"].contexts) == 2  # a context, so a renderer, per tab
-    assert all(f.done() for f in [*futures, missing, late])  # close() waited for every one
+        # a context, so a renderer, per tab, and one per chart tab (about:blank with plotly.js)
+        contexts = printer._state["browser"].contexts
+        assert all(len(c.pages) == 1 for c in contexts)
+        assert sum(c.pages[0].url.startswith("file:") for c in contexts) == 2, [c.pages[0].url for c in contexts]
+        assert 1 <= sum(c.pages[0].url == "about:blank" for c in contexts) <= 2
+    assert all(f.done() for f in [*futures, missing, chartless, late])  # close() waited for every one
     with pytest.raises(FileNotFoundError, match="saknas.html"):
         missing.result()
+    with pytest.raises(FileNotFoundError, match=r"diagram.html: its charts need .*utan/assets/plotly.min.js"):
+        chartless.result()
+    assert not (tmp_path / "utan" / "diagram.pdf").exists()
     assert not (tmp_path / "saknas.pdf").exists() and not list(tmp_path.glob(".*.tmp"))
     for f in futures:
         f.result()  # every page after the failures printed
     for i, p in enumerate(pages):
         text = PdfReader(p.with_suffix(".pdf")).pages[0].extract_text()
         assert f"Sida nummer {i}" in text and f"rubrik {i}" in text
+        assert (f"Diagram nummer {i}" in text) == bool(i % 2), text  # the chart, drawn, as text
     assert "sist" in PdfReader(tmp_path / "sen.pdf").pages[0].extract_text()
     assert printer.printed == 6 + sum(f.exception() is None for f in gone)

@@ -6,9 +6,14 @@ The reports are read on paper at hearings, so ``tmb build --pdf`` writes ``kommu
 are printed while the kernels build the next reports, two at a time on two cores or more (each tab's
 renderer does its work on one main thread). Every request other than ``file://`` is
 blocked, as in the browser tests. Each page is laid out at the A4 text width before its charts are
-drawn: the charts are held at load and drawn once, at the width of the paper (a chart drawn for a wide
-screen and shrunk, or cut off, at print time would mislead); every ``<details>`` is opened, and
+drawn: the charts are held at load and drawn once, at the size of their boxes on paper (a chart drawn for
+a wide screen and shrunk, or cut off, at print time would mislead); every ``<details>`` is opened, and
 chromium adds a running header (the page's title and data year) and page numbers.
+
+A page is printed without ever running plotly.js: its charts are drawn by plotly.js in a chart tab that
+each printing tab keeps, a small document where plotly.js is started once for the whole build, and are put
+into the page as plotly's own SVG (what its image export writes), so that on paper they are the charts the
+screen shows, at the paper's size. This took about a quarter off the CPU time of a PDF (issue 13).
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import os
 import shutil
 import threading
 from concurrent.futures import Future, wait
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 __all__ = ["ChromiumMissing", "PdfPrinter", "default_tabs", "find_chromium", "A4_TEXT_WIDTH_PX"]
 
@@ -46,34 +54,36 @@ LAYOUT_WIDTH_PX = round(A4_TEXT_WIDTH_PX / PRINT_SCALE)
 #: Seconds a page may take to load and draw its charts before its PDF fails.
 PAGE_TIMEOUT_S = 60
 
-#: Run before any script of a page: hold every ``Plotly.newPlot`` call instead of drawing. A page's charts
-#: would otherwise be drawn once at load for the screen and again at their paper size; drawing them once,
-#: after the page is laid out for paper, takes about a quarter off the time of a PDF (issue 13: ``--pdf``
-#: must not double the nightly run). plotly.js assigns ``window.Plotly`` once, which the setter catches.
-#: The page's own print handlers (for a reader's Ctrl+P, in page.html.j2) see the class ``tmb-print`` that
-#: :data:`_PREPARE` sets and leave the page alone: until stop 22 they drew every chart again during
-#: ``page.pdf``, at 80 % of its box, and once more after it, which was about a fifth of a PDF's CPU time.
+#: Run before any script of a page in a print tab, where plotly.js is never loaded (the request for it is
+#: answered with nothing, :func:`_is_plotly`): a stand-in ``Plotly`` holds every ``Plotly.newPlot`` call
+#: instead of drawing. The charts are drawn by plotly.js in the worker's chart tab (:data:`_DRAW`), once,
+#: at the size their boxes have on paper, and put into the page as SVG (:data:`_PUT`). Loading and starting
+#: plotly.js's 4.8 MB for every page was about a fifth of a PDF's CPU time, and drawing the charts inside
+#: the long print document forced a layout of the whole document for every text plotly measures (issue 13:
+#: ``--pdf`` must not double the nightly run). The page's own print handlers (for a reader's Ctrl+P, in
+#: page.html.j2) see the class ``tmb-print`` that :data:`_PREPARE` sets and leave the page alone.
 _HOLD_CHARTS = """(() => {
-  let plotly;
-  window.__tmbHeld = [];
-  Object.defineProperty(window, 'Plotly', {configurable: true, enumerable: true,
-    get() { return plotly; },
-    set(value) {
-      plotly = value;
-      if (value && typeof value.newPlot === 'function' && !value.__tmbDraw) {
-        value.__tmbDraw = value.newPlot;
-        value.newPlot = (...args) => { window.__tmbHeld.push(args); return Promise.resolve(); };
-      }
-    }});
+  const held = [];
+  const stand_in = {
+    __tmbStandIn: true,
+    newPlot: (...args) => { held.push(args); return Promise.resolve(); },
+    relayout: () => Promise.resolve(),
+    Plots: {resize: () => Promise.resolve()},
+  };
+  window.__tmbHeld = held;
+  Object.defineProperty(window, 'Plotly', {
+    configurable: true, enumerable: true, get() { return stand_in; }, set() {}});
 })();"""
-#: Open every fold, lay the page out for paper, then draw every held chart once, at the size its box
-#: has on paper: a chart drawn in a closed fold would get plotly's default width (700 px, wider than the
-#: 680 px of A4 text) and be cut off. A trend chart in half the width (a proposal card, a pair of trend
-#: charts) gets smaller type, a tighter frame and a tick every other year, so that its plot keeps most
-#: of its box at the card's print height. The funnels (two to a row) and the matrix are drawn at the
-#: width of their box and at most 300 px high, the map at most 250 px (at the print scale, a quarter of
-#: the A4 text height), so that each shares its page with its text; a funnel in half the width gets
-#: small type, a tight frame and level tick labels (only the powers of ten when the axis has many ticks).
+#: Open every fold and lay the page out for paper, then return every held chart as plotly's figure for
+#: paper with the size its box has there: ``[plotly, charts]``, the address of the plotly.js the page asked
+#: for and the charts as JSON, ``[{id, data, layout, config, width, height}, ...]`` (or null for none). A
+#: chart drawn in a closed fold would get plotly's default width (700 px, wider than the 680 px of A4 text)
+#: and be cut off. A trend chart in half the width (a proposal card, a pair of trend charts) gets smaller
+#: type, a tighter frame and a tick every other year, so that its plot keeps most of its box at the card's
+#: print height. The funnels (two to a row) and the matrix are drawn at the width of their box and at most
+#: 300 px high, the map at most 250 px (at the print scale, a quarter of the A4 text height), so that each
+#: shares its page with its text; a funnel in half the width gets small type, a tight frame and level tick
+#: labels (only the powers of ten when the axis has many ticks).
 _PREPARE = """async () => {
   const PAPER_CHART_HEIGHT = 300, PAPER_MAP_HEIGHT = 250, PAPER_COUNTY_MAP_HEIGHT = 440;
   const countyPage = /^lan-/.test(location.pathname.split('/').pop());
@@ -116,12 +126,16 @@ _PREPARE = """async () => {
   });
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   document.documentElement.classList.add('tmb-print');
-  const P = window.Plotly;
-  if (!P || !P.__tmbDraw) return;
-  const draw = P.__tmbDraw;
-  P.newPlot = draw;
+  const script = document.querySelector('script[src*="plotly"]');
+  const charts = [];
+  // the box's computed size, as plotly.js would read it to size a chart that has no size of its own
+  const draw = (gd, data, layout, config) => {
+    if (!gd.id) gd.id = 'tmb-chart-' + charts.length;
+    const style = getComputedStyle(gd);
+    charts.push({id: gd.id, data, layout, config, width: style.width, height: style.height});
+  };
   const held = window.__tmbHeld.splice(0);
-  await Promise.all(held.map(([id, data, layout, config]) => {
+  held.forEach(([id, data, layout, config]) => {
     const gd = typeof id === 'string' ? document.getElementById(id) : id;
     if (!gd) return null;
     const fig = gd.closest('figure.tmb-figure');
@@ -143,12 +157,43 @@ _PREPARE = """async () => {
       paper.width = gd.offsetWidth;
       paper.height = gd.offsetHeight || undefined;
     }
-    return draw(gd, data, paper, config);
-  }));
+    draw(gd, data, paper, config);
+  });
+  // as one string: playwright passes a string through as it is, but wraps every number of an object
+  return [script ? script.src : null, charts.length ? JSON.stringify(charts) : null];
 }"""
-_CHARTS_DRAWN = (
-    """() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('svg.main-svg'))"""
-)
+#: The chart tab's document: nothing but plotly.js (added by :meth:`PdfPrinter._chart_tab`).
+_CHART_DOC = '<!DOCTYPE html><html lang="sv"><head><meta charset="utf-8"></head><body></body></html>'
+#: In the chart tab: draw each chart in a box of the size it has on paper, as plotly.js would in the page,
+#: and return it as plotly's own SVG (``Plotly.Snapshot.toSVG``, what its image export writes), each in turn
+#: in a small document.
+_DRAW = """async (json) => {
+  const svgs = [];
+  for (const chart of JSON.parse(json)) {
+    const box = document.createElement('div');
+    box.style.cssText = `position:absolute;left:0;top:0;width:${chart.width};height:${chart.height}`;
+    document.body.appendChild(box);
+    try {
+      await Plotly.newPlot(box, chart.data, chart.layout, {...(chart.config || {}), staticPlot: true});
+      svgs.push([chart.id, Plotly.Snapshot.toSVG(box)]);
+    } finally {
+      Plotly.purge(box);
+      box.remove();
+    }
+  }
+  return JSON.stringify(svgs);
+}"""
+#: In the print tab: put each chart's SVG into its box; fails when a held chart got none.
+_PUT = """(json) => {
+  for (const [id, svg] of JSON.parse(json)) {
+    const gd = document.getElementById(id);
+    gd.innerHTML = svg;
+    const root = gd.querySelector('svg');
+    if (!root) throw new Error(`chart ${id}: plotly.js drew nothing`);
+    root.style.display = 'block';
+    gd.classList.add('tmb-paper-chart');
+  }
+}"""
 
 
 class ChromiumMissing(RuntimeError):
@@ -178,6 +223,32 @@ def default_tabs() -> int:
     return 2 if (os.cpu_count() or 1) >= 2 else 1
 
 
+def _is_plotly(request) -> bool:
+    """A page's request for plotly.js (the site's ``assets/plotly.min.js``, or any plotly bundle)."""
+    return request.resource_type == "script" and Path(urlsplit(request.url).path).name.startswith("plotly")
+
+
+async def _offline(route) -> None:
+    """A print tab's requests: its own files only (as in the browser tests), and plotly.js answered with
+    nothing, since the charts are drawn in the chart tab (:data:`_HOLD_CHARTS`)."""
+    request = route.request
+    if not request.url.startswith("file://"):
+        await route.abort()
+    elif _is_plotly(request):
+        await route.fulfill(status=200, content_type="text/javascript", body="")
+    else:
+        await route.continue_()
+
+
+@dataclass
+class _Tab:
+    """One printing tab and its chart tab (made when first needed), with the plotly.js the chart tab has."""
+
+    page: object
+    chart: object | None = None
+    plotly: Path | None = None
+
+
 class PdfPrinter:
     """One headless chromium, driven from one thread of its own, printing pages as they are submitted.
 
@@ -185,7 +256,8 @@ class PdfPrinter:
     (or raises what went wrong). ``wait_for`` (an event) holds every print until it is set: a build sets
     it once the shared assets (plotly.js, the stylesheet) are in the staging folder. ``tabs`` pages are
     printed at once (default :func:`default_tabs`), each in a browser context and so a renderer process of
-    its own, in the order they were submitted. Use as a context manager, or call :meth:`close`.
+    its own, in the order they were submitted; each tab draws its pages' charts in a chart tab of its own
+    (another context, which loads nothing). Use as a context manager, or call :meth:`close`.
     """
 
     def __init__(self, executable: str | None = None, wait_for: threading.Event | None = None, tabs: int | None = None):
@@ -219,40 +291,66 @@ class PdfPrinter:
         self._state["pw"] = pw
         browser = await pw.chromium.launch(executable_path=self.executable, headless=True, args=CHROMIUM_ARGS)
         self._state["browser"] = browser
-
-        async def offline(route):
-            if route.request.url.startswith("file://"):
-                await route.continue_()
-            else:
-                await route.abort()
-
         tabs: asyncio.Queue = asyncio.Queue()
         for _ in range(self.tabs):
             ctx = await browser.new_context(viewport={"width": LAYOUT_WIDTH_PX, "height": 1000})
-            await ctx.route("**/*", offline)
+            await ctx.route("**/*", _offline)
             await ctx.add_init_script(_HOLD_CHARTS)
-            tabs.put_nowait(await self._new_tab(ctx))
+            tabs.put_nowait(_Tab(await self._new_page(ctx)))
         self._state["tabs"] = tabs
 
     @staticmethod
-    async def _new_tab(ctx):
-        # A tab is kept for every page it prints: its renderer keeps plotly.js compiled between pages (a new
-        # tab parses the 4.8 MB again), and print media from the start, so the charts are drawn once.
+    async def _new_page(ctx):
+        # A tab is kept for every page it prints, with print media from the start, so that the page is laid
+        # out once, for paper.
         page = await ctx.new_page()
         page.set_default_timeout(PAGE_TIMEOUT_S * 1000)
         await page.emulate_media(media="print")
         return page
 
-    @classmethod
-    async def _fresh(cls, page):
-        """A new tab in place of one whose page failed: a failed navigation leaves chromium's error page
+    async def _chart_tab(self, tab: _Tab, plotly: Path):
+        """The tab's chart tab, with ``plotly`` loaded: made on the first page that has charts, in a browser
+        context of its own that loads nothing, and kept (plotly.js is started once, not for every page)."""
+        if tab.chart is not None and tab.plotly == plotly:
+            return tab.chart
+        if tab.chart is None:
+            ctx = await self._state["browser"].new_context(viewport={"width": LAYOUT_WIDTH_PX, "height": 1000})
+            await ctx.route("**/*", lambda route: route.abort())
+            tab.chart = await ctx.new_page()
+            tab.chart.set_default_timeout(PAGE_TIMEOUT_S * 1000)
+        await tab.chart.set_content(_CHART_DOC)
+        await tab.chart.add_script_tag(content=plotly.read_text(encoding="utf-8"))
+        tab.plotly = plotly
+        return tab.chart
+
+    async def _fresh(self, tab: _Tab) -> _Tab:
+        """New tabs in place of those whose page failed: a failed navigation leaves chromium's error page
         arriving, which would interrupt the next page's navigation in that tab."""
-        ctx = page.context
-        try:
-            await page.close()
-        except Exception:  # noqa: BLE001 - a tab that already went away
-            pass
-        return await cls._new_tab(ctx)
+        ctx = tab.page.context
+        for page in (tab.page, tab.chart):
+            try:
+                if page is not None:
+                    await page.close()
+                    if page is tab.chart:
+                        await page.context.close()
+            except Exception:  # noqa: BLE001 - a tab that already went away
+                pass
+        return _Tab(await self._new_page(ctx))
+
+    async def _lay_out(self, tab: _Tab, html_path: Path) -> None:
+        """Load the page in the tab, laid out for paper, with every chart drawn in the chart tab and in place."""
+        page = tab.page
+        await page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
+        plotly, charts = await page.evaluate(_PREPARE)
+        if charts:
+            if not plotly or not plotly.startswith("file:"):
+                raise RuntimeError(f"{html_path}: the page has charts but no plotly.js of its own to draw them")
+            plotly_js = Path(url2pathname(urlsplit(plotly).path))
+            if not plotly_js.is_file():
+                raise FileNotFoundError(f"{html_path}: its charts need {plotly_js}, which is missing")
+            chart = await self._chart_tab(tab, plotly_js)
+            svgs = await asyncio.wait_for(chart.evaluate(_DRAW, charts), PAGE_TIMEOUT_S)
+            await page.evaluate(_PUT, svgs)
 
     async def _print(self, html_path: Path, pdf_path: Path, header: str) -> Path:
         if self.wait_for is not None and not await asyncio.to_thread(self.wait_for.wait, 600):
@@ -260,14 +358,12 @@ class PdfPrinter:
         if not html_path.is_file():
             raise FileNotFoundError(f"{html_path}: no such page to print")
         tabs = await self._free_tabs()
-        page = await tabs.get()
+        tab = await tabs.get()
         tmp = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.tmp")
         failed = True
         try:
-            await page.goto(Path(html_path).resolve().as_uri(), wait_until="load")
-            await page.evaluate(_PREPARE)
-            await page.wait_for_function(_CHARTS_DRAWN)
-            await page.pdf(
+            await self._lay_out(tab, html_path)
+            await tab.page.pdf(
                 path=str(tmp),
                 format="A4",
                 scale=PRINT_SCALE,
@@ -284,10 +380,10 @@ class PdfPrinter:
         finally:
             if failed:
                 try:
-                    page = await self._fresh(page)
+                    tab = await self._fresh(tab)
                 except Exception:  # noqa: BLE001 - the browser went away: the next page fails in its turn
                     pass
-            tabs.put_nowait(page)
+            tabs.put_nowait(tab)
             tmp.unlink(missing_ok=True)
         self.printed += 1
         return pdf_path
