@@ -109,12 +109,12 @@ def test_print_draws_each_chart_once_at_its_paper_size(pdf_site, chromium):
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=pdf.CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": pdf.LAYOUT_WIDTH_PX, "height": pdf.VIEWPORT_HEIGHT_PX})
+        ctx = browser.new_context(viewport=pdf.VIEWPORT)
         ctx.route("**/*", print_tab_route)
         ctx.add_init_script(pdf._HOLD_CHARTS)
         page = ctx.new_page()
         page.emulate_media(media="print")
-        chart_ctx = browser.new_context(viewport={"width": pdf.LAYOUT_WIDTH_PX, "height": pdf.VIEWPORT_HEIGHT_PX})
+        chart_ctx = browser.new_context(viewport=pdf.VIEWPORT)
         chart_ctx.route("**/*", lambda route: route.abort())
         chart = chart_ctx.new_page()
         chart.set_content(pdf._CHART_DOC)

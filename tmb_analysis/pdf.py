@@ -54,6 +54,7 @@ LAYOUT_WIDTH_PX = round(A4_TEXT_WIDTH_PX / PRINT_SCALE)
 #: The tabs' viewport height: no style of the site depends on it, and chromium rasters only what is in
 #: view, so a low one spares the GPU process work on every page (about half of its CPU time).
 VIEWPORT_HEIGHT_PX = 100
+VIEWPORT = {"width": LAYOUT_WIDTH_PX, "height": VIEWPORT_HEIGHT_PX}
 #: Seconds a page may take to load and draw its charts before its PDF fails.
 PAGE_TIMEOUT_S = 60
 
@@ -67,12 +68,8 @@ PAGE_TIMEOUT_S = 60
 #: page.html.j2) see the class ``tmb-print`` that :data:`_PREPARE` sets and leave the page alone.
 _HOLD_CHARTS = """(() => {
   const held = [];
-  const stand_in = {
-    __tmbStandIn: true,
-    newPlot: (...args) => { held.push(args); return Promise.resolve(); },
-    relayout: () => Promise.resolve(),
-    Plots: {resize: () => Promise.resolve()},
-  };
+  // the page's own handlers call plotly only for charts it drew (.js-plotly-plot): never in a print tab
+  const stand_in = {__tmbStandIn: true, newPlot: (...args) => { held.push(args); return Promise.resolve(); }};
   window.__tmbHeld = held;
   Object.defineProperty(window, 'Plotly', {
     configurable: true, enumerable: true, get() { return stand_in; }, set() {}});
@@ -140,7 +137,7 @@ _PREPARE = """async () => {
   const held = window.__tmbHeld.splice(0);
   held.forEach(([id, data, layout, config]) => {
     const gd = typeof id === 'string' ? document.getElementById(id) : id;
-    if (!gd) return null;
+    if (!gd) return;
     const fig = gd.closest('figure.tmb-figure');
     const name = fig ? fig.dataset.figure || '' : '';
     const paper = JSON.parse(JSON.stringify(layout || {}));
@@ -194,7 +191,6 @@ _PUT = """(json) => {
     const root = gd.querySelector('svg');
     if (!root) throw new Error(`chart ${id}: plotly.js drew nothing`);
     root.style.display = 'block';
-    gd.classList.add('tmb-paper-chart');
   }
 }"""
 
@@ -296,7 +292,7 @@ class PdfPrinter:
         self._state["browser"] = browser
         tabs: asyncio.Queue = asyncio.Queue()
         for _ in range(self.tabs):
-            ctx = await browser.new_context(viewport={"width": LAYOUT_WIDTH_PX, "height": VIEWPORT_HEIGHT_PX})
+            ctx = await browser.new_context(viewport=VIEWPORT)
             await ctx.route("**/*", _offline)
             await ctx.add_init_script(_HOLD_CHARTS)
             tabs.put_nowait(_Tab(await self._new_page(ctx)))
@@ -317,8 +313,7 @@ class PdfPrinter:
         if tab.chart is not None and tab.plotly == plotly:
             return tab.chart
         if tab.chart is None:
-            viewport = {"width": LAYOUT_WIDTH_PX, "height": VIEWPORT_HEIGHT_PX}
-            ctx = await self._state["browser"].new_context(viewport=viewport)
+            ctx = await self._state["browser"].new_context(viewport=VIEWPORT)
             await ctx.route("**/*", lambda route: route.abort())
             tab.chart = await ctx.new_page()
             tab.chart.set_default_timeout(PAGE_TIMEOUT_S * 1000)
@@ -330,16 +325,14 @@ class PdfPrinter:
     async def _fresh(self, tab: _Tab) -> _Tab:
         """New tabs in place of those whose page failed: a failed navigation leaves chromium's error page
         arriving, which would interrupt the next page's navigation in that tab."""
-        ctx = tab.page.context
-        for page in (tab.page, tab.chart):
+        # the chart tab's context holds only the chart tab, so closing the context closes both
+        for closing in (tab.page, tab.chart.context if tab.chart is not None else None):
             try:
-                if page is not None:
-                    await page.close()
-                    if page is tab.chart:
-                        await page.context.close()
+                if closing is not None:
+                    await closing.close()
             except Exception:  # noqa: BLE001 - a tab that already went away
                 pass
-        return _Tab(await self._new_page(ctx))
+        return _Tab(await self._new_page(tab.page.context))
 
     async def _lay_out(self, tab: _Tab, html_path: Path) -> None:
         """Load the page in the tab, laid out for paper, with every chart drawn in the chart tab and in place."""
