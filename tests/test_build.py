@@ -431,5 +431,5 @@ def test_the_footer_credits_only_the_sources_the_store_holds(sample_dir, sample_
         footer = (tmp_path / "a" / name).read_text("utf-8").split("<footer")[-1]
         assert "Källa: Brå (anmälda brott)." in footer and "trygghetsundersökningen" not in footer
     both = results(sample_store)
-    assert source_credit(both) == "Brå (anmälda brott, Nationella trygghetsundersökningen)"
-    assert source_credit(both[both["source_kind"] == "survey"]) == "Brå (Nationella trygghetsundersökningen)"
+    assert source_credit(both) == "Brå (anmälda brott och Nationella trygghetsundersökningen, NTU)"
+    assert source_credit(both[both["source_kind"] == "survey"]) == "Brå (Nationella trygghetsundersökningen, NTU)"

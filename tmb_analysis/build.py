@@ -303,15 +303,12 @@ def build(
 
 
 def source_credit(results) -> str:
-    """The footer's credit for Brå: the sources the store holds ("Brå (anmälda brott, Nationella
-    trygghetsundersökningen)" with both; a store of one source names only that one)."""
-    kinds = set(results["source_kind"].dropna().astype(str)) if "source_kind" in results else set()
-    named = [
-        word
-        for kind, word in (("crime", "anmälda brott"), ("survey", "Nationella trygghetsundersökningen"))
-        if kind in kinds
-    ]
-    return f"Brå ({', '.join(named)})" if named else "Brå"
+    """The footer's credit for Brå: the sources the store holds ("Brå (anmälda brott och Nationella
+    trygghetsundersökningen, NTU)" with both; a store of one source names only that one)."""
+    from .tables.notes import bra_sources
+
+    named = bra_sources(results["source_kind"].dropna().astype(str)) if "source_kind" in results else ""
+    return f"Brå ({named})" if named else "Brå"
 
 
 def _build_locked(

@@ -21,20 +21,27 @@ SOURCE_NOTE = {
 }
 
 
+#: What each of Brå's sources is called where a credit names them, in this order.
+BRA_SOURCES = {"crime": "anmälda brott", "survey": "Nationella trygghetsundersökningen, NTU"}
+
+
+def bra_sources(kinds) -> str:
+    """Brå's sources among ``kinds``, named in words: 'anmälda brott och Nationella
+    trygghetsundersökningen, NTU' for both, '' for none."""
+    kinds = set(kinds)
+    return F.join_words(word for kind, word in BRA_SOURCES.items() if kind in kinds)
+
+
 def sources_note(kinds, scb_population: bool = True) -> str:
     """The sources of a table's rows in one sentence, 'Källa:' once: 'Källor: Brå (anmälda brott och
     Nationella trygghetsundersökningen, NTU) och SCB (folkmängd).' Without SCB's population in the store
     (``scb_population`` False) the population is said to be derived from Brå's counts and rates."""
     kinds = set(kinds) & set(SOURCE_NOTE)
     derived = "folkmängden härledd ur Brå:s antal och antal per 100 000 invånare"
+    if "crime" in kinds and not scb_population:
+        return f"Källa: Brå ({bra_sources(kinds)}; {derived})."
     if kinds == {"crime", "survey"}:
-        return (
-            "Källor: Brå (anmälda brott och Nationella trygghetsundersökningen, NTU) och SCB (folkmängd)."
-            if scb_population
-            else f"Källa: Brå (anmälda brott och Nationella trygghetsundersökningen, NTU; {derived})."
-        )
-    if kinds == {"crime"} and not scb_population:
-        return f"Källa: Brå (anmälda brott; {derived})."
+        return f"Källor: Brå ({bra_sources(kinds)}) och SCB (folkmängd)."
     return "".join(SOURCE_NOTE[k] + "." for k in kinds)
 
 
