@@ -129,6 +129,10 @@ def test_print_draws_each_chart_once_at_its_paper_size(pdf_site, chromium):
             assert page.evaluate("() => window.Plotly.__tmbStandIn === true")
             assert any(u.endswith("/assets/plotly.min.js") for u in requests)
             assert all(c["svgs"] == 0 for c in page.evaluate(boxes))
+            # laid out for paper from the first layout on: the class set and every fold open at load
+            assert page.evaluate("() => document.documentElement.classList.contains('tmb-print')")
+            assert page.evaluate("() => document.querySelectorAll('details').length > 0")
+            assert page.evaluate("() => document.querySelectorAll('details:not([open])').length") == 0
             plotly, charts = page.evaluate(pdf._PREPARE)
             assert plotly == (pdf_site / "assets" / "plotly.min.js").as_uri()
             figures = {c["id"]: c for c in json.loads(charts)}

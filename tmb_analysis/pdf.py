@@ -73,6 +73,12 @@ _HOLD_CHARTS = """(() => {
   window.__tmbHeld = held;
   Object.defineProperty(window, 'Plotly', {
     configurable: true, enumerable: true, get() { return stand_in; }, set() {}});
+  // laid out for paper from the first layout on: the class set and every fold opened as soon as the page
+  // is parsed (there is no document element yet when this runs), before the first layout
+  document.addEventListener('DOMContentLoaded', () => {
+    document.documentElement.classList.add('tmb-print');
+    document.querySelectorAll('details').forEach(d => { d.open = true; });
+  });
 })();"""
 #: Open every fold and lay the page out for paper, then return every held chart as plotly's figure for
 #: paper with the size its box has there: ``[plotly, charts]``, the address of the plotly.js the page asked
