@@ -7,7 +7,10 @@ cold (an empty output folder and its own empty results cache), on the example da
 * ``tmb build --lan all --pdf``: the same, and every report printed to A4 PDF by the build's one chromium.
 
 The target is the issue's: the ``--pdf`` build at most 1.5 × the plain build of the same run. Also
-reported: the PDFs written and what each costs on the wall clock (the difference over the PDFs).
+reported: the PDFs written, what each costs on the wall clock (the difference over the PDFs), and the CPU
+time of each build with all its processes (kernels, chromium), per report and per PDF: on a machine whose
+cores are all busy with the kernels, the ratio is about 1 + (CPU per PDF) / (CPU per report), whatever
+the printer does in parallel.
 
 ``TMB_BENCH_PDF_LAN`` (default ``all``) narrows the run to counties (for example ``21``), for a quick
 look; the issue's target is for the whole country. The run takes about half an hour on 2 cores.
@@ -20,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,13 +35,41 @@ def _tmb(*args) -> list[str]:
     return [sys.executable, "-m", "tmb_analysis.cli", *map(str, args)]
 
 
-def _run(cmd: list[str], env: dict) -> float:
+#: Seconds between two looks at the command's processes for their CPU time.
+SAMPLE_S = 0.25
+
+
+def _run(cmd: list[str], env: dict) -> tuple[float, float]:
+    """The command's wall-clock seconds and the CPU seconds of all its processes (the kernels, chromium and
+    its renderers), read from the process tree every :data:`SAMPLE_S` while it runs: chromium's processes
+    are not reaped by the command, so the resource usage of waited-for children would miss them."""
+    import psutil
+
+    last: dict[tuple[int, float], float] = {}
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=7200)
+    with subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
+        root = psutil.Process(proc.pid)
+        # stderr is read in a thread so that the command never blocks on a full pipe
+        err: list[str] = []
+        reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+        reader.start()
+        while proc.poll() is None:
+            try:
+                tree = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                tree = []
+            for p in tree:
+                try:
+                    used = p.cpu_times()
+                    last[(p.pid, p.create_time())] = used.user + used.system
+                except psutil.Error:
+                    pass
+            time.sleep(SAMPLE_S)
+        reader.join()
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[2:5])} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
-    return seconds
+        raise RuntimeError(f"{' '.join(cmd[2:5])} failed ({proc.returncode}): {''.join(err).strip()[-800:]}")
+    return seconds, sum(last.values())
 
 
 def run() -> list[dict]:
@@ -54,23 +86,30 @@ def run() -> list[dict]:
         env = {**os.environ, "TMB_CACHE_DIR": str(tmp / "cache-prep"), "PYTHONUNBUFFERED": "1"}
         _run(_tmb("sample", "--out", tmp / "sample"), env)
         _run(_tmb("import", tmp / "sample", "--store", tmp / "store"), env)
-        seconds = {}
+        seconds, cpu = {}, {}
         for name, extra in (("plain", []), ("pdf", ["--pdf"])):
             env_run = {**env, "TMB_CACHE_DIR": str(tmp / f"cache-{name}")}
             out = tmp / name / "reports"
-            seconds[name] = _run(_tmb("build", "--lan", lan, "--store", tmp / "store", "--out", out, *extra), env_run)
+            seconds[name], cpu[name] = _run(_tmb("build", "--lan", lan, "--store", tmp / "store", "--out", out, *extra), env_run)
         pdfs = sorted((tmp / "pdf" / "reports").glob("*.pdf"))
         ratio = seconds["pdf"] / seconds["plain"]
         per_pdf = (seconds["pdf"] - seconds["plain"]) / max(len(pdfs), 1)
+        reports = len(list((tmp / "plain" / "reports").glob("*-*.html")))
+        cpu_report = cpu["plain"] / max(reports, 1)
+        cpu_pdf = (cpu["pdf"] - cpu["plain"]) / max(len(pdfs), 1)
         row = {
             "name": f"tmb build --lan {lan} --pdf against the same build without --pdf, both from cold",
             "seconds": seconds["pdf"],
             "target_seconds": MAX_RATIO * seconds["plain"] if lan == "all" else None,
             "baseline_seconds": seconds["plain"],
             "note": (f"ratio {ratio:.2f} (target at most {MAX_RATIO} on the whole country); {len(pdfs)} PDFs, "
-                     f"{per_pdf:.2f} s of wall clock each; {os.cpu_count()} cores"),
+                     f"{per_pdf:.2f} s of wall clock each; CPU {cpu['plain']:.0f} s and {cpu['pdf']:.0f} s: "
+                     f"{cpu_report:.2f} s per report, {cpu_pdf:.2f} s more per PDF; {os.cpu_count()} cores"),
             "ratio": ratio,
             "pdfs": len(pdfs),
+            "cpu_seconds": cpu,
+            "cpu_per_report": cpu_report,
+            "cpu_per_pdf": cpu_pdf,
         }
         if lan == "all" and ratio > MAX_RATIO:
             row["missed"] = [f"--pdf costs x{ratio:.2f} on the whole country (target at most x{MAX_RATIO})"]
