@@ -1,0 +1,116 @@
+"""Where a PDF's time goes: each step of printing a built site's pages, with the CPU time of chromium's
+processes in each (issue 13's ``--pdf`` cost).
+
+    .venv/bin/python benchmarks/profile_pdf.py REPORTS_FOLDER [--reps 3] [--glob 'kommun-*.html']
+
+``REPORTS_FOLDER`` is a site ``tmb build`` wrote (``reports/``). The pages are printed one at a time in
+one print tab and one chart tab, as :class:`tmb_analysis.pdf.PdfPrinter` prints them: load, lay out for
+paper (``_PREPARE``), draw the charts in the chart tab (``_DRAW``), put them in (``_PUT``) and print. A
+first round warms the browser up and is not counted; then ``--reps`` rounds are, and the means per page are
+printed: wall clock and CPU seconds by process (renderer, browser, gpu, node). Not a benchmark with a
+target (``run.py`` runs only ``bench_*.py``): a tool to see which step to work on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import time
+from pathlib import Path
+
+
+def _kind(proc) -> str:
+    line = " ".join(proc.cmdline())
+    for flag, kind in (("--type=renderer", "renderer"), ("--type=gpu", "gpu"), ("--type=", "chromium other")):
+        if flag in line:
+            return kind
+    return "node" if proc.name() == "node" else ("browser" if "chrom" in proc.name() else proc.name())
+
+
+def _cpu(me) -> collections.Counter:
+    import psutil
+
+    used: collections.Counter = collections.Counter()
+    for proc in me.children(recursive=True):
+        try:
+            times = proc.cpu_times()
+            used[_kind(proc)] += times.user + times.system
+        except psutil.Error:
+            pass
+    return used
+
+
+async def _profile(pages: list[Path], reps: int) -> dict[str, collections.Counter]:
+    import psutil
+    from playwright.async_api import async_playwright
+
+    from tmb_analysis import pdf
+
+    me = psutil.Process()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=pdf.find_chromium(), headless=True, args=pdf.CHROMIUM_ARGS)
+        ctx = await browser.new_context(viewport=pdf.VIEWPORT)
+        await ctx.route("**/*", pdf._offline)
+        await ctx.add_init_script(pdf._HOLD_CHARTS)
+        page = await pdf.PdfPrinter._new_page(ctx)
+        chart_ctx = await browser.new_context(viewport=pdf.VIEWPORT)
+        await chart_ctx.route("**/*", lambda route: route.abort())
+        chart = await chart_ctx.new_page()
+        await chart.set_content(pdf._CHART_DOC)
+        await chart.add_script_tag(content=(pages[0].parent / "assets" / "plotly.min.js").read_text("utf-8"))
+        steps: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+
+        def step(name, since):
+            t0, cpu0 = since
+            now = time.perf_counter(), _cpu(me)
+            steps[name]["wall"] += now[0] - t0
+            steps[name].update({k: v - cpu0.get(k, 0) for k, v in now[1].items()})
+            return now
+
+        for rep in range(reps + 1):
+            for html_path in pages:
+                at = time.perf_counter(), _cpu(me)
+                await page.goto(html_path.resolve().as_uri(), wait_until="load")
+                at = step("load", at)
+                _, charts = await page.evaluate(pdf._PREPARE)
+                at = step("lay out for paper", at)
+                if charts:
+                    svgs = await chart.evaluate(pdf._DRAW, charts)
+                    at = step("draw charts", at)
+                    await page.evaluate(pdf._PUT, svgs)
+                    at = step("put charts in", at)
+                await page.pdf(path=str(html_path.with_name(".profile.pdf")), format="A4", scale=pdf.PRINT_SCALE,
+                               print_background=True, display_header_footer=True)
+                step("print", at)
+            if rep == 0:
+                steps.clear()
+        await browser.close()
+    (pages[0].with_name(".profile.pdf")).unlink(missing_ok=True)
+    return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("reports", type=Path)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--glob", default="*-*.html")
+    args = parser.parse_args()
+    pages = sorted(args.reports.glob(args.glob))
+    if not pages:
+        raise SystemExit(f"{args.reports}: no pages matching {args.glob}")
+    steps = asyncio.run(_profile(pages, args.reps))
+    n = len(pages) * args.reps
+    total: collections.Counter = collections.Counter()
+    print(f"{len(pages)} pages x {args.reps} rounds; seconds per page")
+    for name, used in [*steps.items(), ("all steps", None)]:
+        used = total if used is None else used
+        if used is not total:
+            total.update(used)
+        cpu = {k: v / n for k, v in sorted(used.items()) if k != "wall" and v / n >= 0.0005}
+        print(f"  {name:18s} wall {used['wall'] / n:6.3f}  CPU {sum(cpu.values()):6.3f}  "
+              + "  ".join(f"{k} {v:.3f}" for k, v in cpu.items()))
+
+
+if __name__ == "__main__":
+    main()
