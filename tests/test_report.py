@@ -213,9 +213,16 @@ def test_theme_blocks_list_each_indicator_once(sample_store):
 
 
 def test_method_section_credits_every_publisher_used(ctx):
+    """One sentence with 'Källa' once (issue 13: not 'Källa: Brå, Källa: Kolada (RKA), Källa: SCB.'), Brå's
+    sources named as the tables' source notes name them."""
     html = report.method_and_sources(ctx).data
-    for line in ("Källa: Brå (anmälda brott", "Källa: SCB (befolkning)", "Källa: Kolada (RKA) (kommungrupper"):
-        assert line in html
+    sources = html[html.index("<h3>Källor</h3>") :]
+    sources = sources[: sources.index("</p>")]
+    assert (
+        "Källor: Brå (anmälda brott och Nationella trygghetsundersökningen, NTU), Kolada (RKA) (kommungrupper och "
+        "nyckeltal) och SCB (befolkning)." in sources
+    )
+    assert sources.count("Källa") == 0 and sources.count("Källor") == 2  # the heading and the sentence
 
 
 def test_funnel_lists_the_kommuner_outside_the_limits(ctx):

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 from IPython.display import HTML
 
+from ..formatting import join_words
 from ..geography import registry
 from ..sources import credit
+from ..tables.notes import BRA_SOURCES, bra_sources
 from ._common import _header_years, _sources_line, _vintage_line
 from .parameters import ReportContext
 from .snippets import banner, esc
 
-#: What each publisher's files give the report, for "Källor".
+#: What each publisher's files give the report, for "Källor" (Brå's sources are named by
+#: :func:`tmb_analysis.tables.notes.bra_sources`, as in the tables' source notes and the footer).
 PROVIDES = {
-    "Brå": "anmälda brott och Nationella trygghetsundersökningen",
     "SCB": "befolkning",
     "Kolada (RKA)": "kommungrupper och nyckeltal",
 }
+
+
+def _credits(ctx: ReportContext) -> str:
+    """Every publisher used and what it gives, in one sentence with 'Källa:' once: 'Källor: Brå (anmälda
+    brott och Nationella trygghetsundersökningen, NTU), Kolada (RKA) (kommungrupper och nyckeltal) och SCB
+    (befolkning).'"""
+    pubs = sorted({s.get("publisher", "") for s in ctx.sources} - {""}) or ["Brå"]
+    r = ctx.results
+    kinds = r["source_kind"].dropna().astype(str).unique() if "source_kind" in r else ()
+    provides = {**PROVIDES, "Brå": bra_sources(kinds) or bra_sources(BRA_SOURCES)}
+    parts = [credit(p).removeprefix("Källa: ") + (f" ({provides[p]})" if provides.get(p) else "") for p in pubs]
+    return ("Källa: " if len(parts) == 1 else "Källor: ") + join_words(parts) + "."
 
 
 def kommun_title(ctx: ReportContext) -> HTML:
@@ -44,8 +58,7 @@ def method_notes(ctx: ReportContext) -> str:
         if any(s.get("publisher") == "SCB" for s in ctx.sources)
         else "härledd ur Brå:s publicerade antal och antal per 100 000 invånare (ingen SCB-fil importerad)"
     )
-    pubs = sorted({s.get("publisher", "") for s in ctx.sources} - {""}) or ["Brå"]
-    credits = " ".join(f"{esc(credit(p))}" + (f" ({esc(PROVIDES[p])})." if p in PROVIDES else ".") for p in pubs)
+    credits = esc(_credits(ctx))
     return f"""
 <h3>Definitioner</h3>
 <ul>
