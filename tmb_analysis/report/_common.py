@@ -77,10 +77,14 @@ def _has_riket(ctx: ReportContext, kind: str = "crime") -> bool:
     )
 
 
-def _sources_line(ctx: ReportContext) -> str:
-    """'Källa: Brå', or 'Källor: Brå, Kolada (RKA) och SCB' (each credit once, never 'Källa:' twice)."""
+def _sources_line(ctx: ReportContext, provides: dict[str, str] | None = None) -> str:
+    """'Källa: Brå', or 'Källor: Brå, Kolada (RKA) och SCB' (each credit once, never 'Källa:' twice); with
+    ``provides`` (publisher: what its files give) each name is followed by that in brackets."""
     pubs = sorted({s.get("publisher", "") for s in ctx.sources} - {""}) or ["Brå"]
-    names = list(dict.fromkeys(credit(p).removeprefix("Källa: ") for p in pubs))
+    given = provides or {}
+    names = list(
+        dict.fromkeys(credit(p).removeprefix("Källa: ") + (f" ({given[p]})" if given.get(p) else "") for p in pubs)
+    )
     return ("Källa: " if len(names) == 1 else "Källor: ") + join_words(names)
 
 

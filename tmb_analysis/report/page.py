@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from IPython.display import HTML
 
-from ..formatting import join_words
 from ..geography import registry
-from ..sources import credit
 from ..tables.notes import BRA_SOURCES, bra_sources
 from ._common import _header_years, _sources_line, _vintage_line
 from .parameters import ReportContext
@@ -24,12 +22,9 @@ def _credits(ctx: ReportContext) -> str:
     """Every publisher used and what it gives, in one sentence with 'Källa:' once: 'Källor: Brå (anmälda
     brott och Nationella trygghetsundersökningen, NTU), Kolada (RKA) (kommungrupper och nyckeltal) och SCB
     (befolkning).'"""
-    pubs = sorted({s.get("publisher", "") for s in ctx.sources} - {""}) or ["Brå"]
     r = ctx.results
     kinds = r["source_kind"].dropna().astype(str).unique() if "source_kind" in r else ()
-    provides = {**PROVIDES, "Brå": bra_sources(kinds) or bra_sources(BRA_SOURCES)}
-    parts = [credit(p).removeprefix("Källa: ") + (f" ({provides[p]})" if provides.get(p) else "") for p in pubs]
-    return ("Källa: " if len(parts) == 1 else "Källor: ") + join_words(parts) + "."
+    return _sources_line(ctx, {**PROVIDES, "Brå": bra_sources(kinds) or bra_sources(BRA_SOURCES)}) + "."
 
 
 def kommun_title(ctx: ReportContext) -> HTML:
