@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,6 +69,8 @@ async def _profile(pages: list[Path], reps: int) -> dict[str, collections.Counte
             steps[name].update({k: v - cpu0.get(k, 0) for k, v in now[1].items()})
             return now
 
+        # the PDFs go to a folder of its own: nothing is written into the site
+        out = Path(tempfile.mkdtemp(prefix="tmb-profile-pdf-")) / "page.pdf"
         for rep in range(reps + 1):
             for html_path in pages:
                 at = time.perf_counter(), _cpu(me)
@@ -80,13 +83,15 @@ async def _profile(pages: list[Path], reps: int) -> dict[str, collections.Counte
                     at = step("draw charts", at)
                     await page.evaluate(pdf._PUT, svgs)
                     at = step("put charts in", at)
-                await page.pdf(path=str(html_path.with_name(".profile.pdf")), format="A4", scale=pdf.PRINT_SCALE,
-                               print_background=True, display_header_footer=True)
+                await page.pdf(
+                    path=str(out), format="A4", scale=pdf.PRINT_SCALE, print_background=True, display_header_footer=True
+                )
                 step("print", at)
             if rep == 0:
                 steps.clear()
         await browser.close()
-    (pages[0].with_name(".profile.pdf")).unlink(missing_ok=True)
+    out.unlink(missing_ok=True)
+    out.parent.rmdir()
     return steps
 
 
@@ -108,8 +113,10 @@ def main() -> None:
         if used is not total:
             total.update(used)
         cpu = {k: v / n for k, v in sorted(used.items()) if k != "wall" and v / n >= 0.0005}
-        print(f"  {name:18s} wall {used['wall'] / n:6.3f}  CPU {sum(cpu.values()):6.3f}  "
-              + "  ".join(f"{k} {v:.3f}" for k, v in cpu.items()))
+        print(
+            f"  {name:18s} wall {used['wall'] / n:6.3f}  CPU {sum(cpu.values()):6.3f}  "
+            + "  ".join(f"{k} {v:.3f}" for k, v in cpu.items())
+        )
 
 
 if __name__ == "__main__":
