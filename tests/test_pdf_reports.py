@@ -94,7 +94,14 @@ def test_print_draws_each_chart_once_at_its_paper_size(pdf_site, chromium):
         box: gd.offsetWidth, boxHeight: gd.offsetHeight, svgs: svgs.length,
         main: svgs.length === 1 && svgs[0].classList.contains('main-svg'),
         width: svgs.length ? +svgs[0].getAttribute('width') : null,
-        height: svgs.length ? +svgs[0].getAttribute('height') : null, html: gd.innerHTML.length};
+        height: svgs.length ? +svgs[0].getAttribute('height') : null, html: gd.innerHTML.length,
+        plot: svgs.length && svgs[0].querySelector('clipPath.plotclip rect')
+          ? +svgs[0].querySelector('clipPath.plotclip rect').getAttribute('height') : null,
+        cut: [...gd.querySelectorAll('text')].filter(t => t.textContent.trim()).filter(t => {
+          const r = gd.getBoundingClientRect(), q = t.getBoundingClientRect();
+          return q.width > 0 && (q.left < r.left - 1 || q.right > r.right + 1 || q.top < r.top - 1
+            || q.bottom > r.bottom + 1);
+        }).map(t => t.textContent)};
     })"""
     requests = []
 
@@ -148,6 +155,10 @@ def test_print_draws_each_chart_once_at_its_paper_size(pdf_site, chromium):
                 expected = figure["layout"].get("height") or float(figure["height"].removesuffix("px"))
                 assert abs(c["height"] - expected) <= 1, (c["name"], c["height"], expected)
                 assert c["boxHeight"] >= c["height"] - 1, c["name"]
+                # no title, tick label or legend entry reaches out of its chart's box, where paper cuts it
+                assert not c["cut"], (name, c["name"], c["cut"])
+                if c["name"].startswith("trend"):  # its plot, not its legend, takes most of a card's chart
+                    assert c["plot"] >= c["height"] / 2, (c["name"], c["plot"], c["height"])
                 seen.setdefault(name, {})[c["name"]] = {**c, "figure": figure}
             page.pdf(format="A4", scale=pdf.PRINT_SCALE)
             assert page.evaluate(boxes) == after, name  # the print redrew nothing

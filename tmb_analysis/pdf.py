@@ -85,20 +85,31 @@ _HOLD_CHARTS = """(() => {
 #: for and the charts as JSON, ``[{id, data, layout, config, width, height}, ...]`` (or null for none). A
 #: chart drawn in a closed fold would get plotly's default width (700 px, wider than the 680 px of A4 text)
 #: and be cut off. A trend chart in half the width (a proposal card, a pair of trend charts) gets smaller
-#: type, a tighter frame and a tick every other year, so that its plot keeps most of its box at the card's
-#: print height. The funnels (two to a row) and the matrix are drawn at the width of their box and at most
-#: 300 px high, the map at most 250 px (at the print scale, a quarter of the A4 text height), so that each
-#: shares its page with its text; a funnel in half the width gets small type, a tight frame and level tick
-#: labels (only the powers of ten when the axis has many ticks).
-_PREPARE = """async () => {
+#: type, a tick every other year and its legend in two columns under the plot (the band named without the
+#: area, which the card names), so that its plot keeps more than half its box at the card's print height
+#: and its y title fits beside it. The funnels (two to a row) and the matrix are drawn at the width of their
+#: box and at most 300 px high, the map at most 250 px (at the print scale, a quarter of the A4 text height),
+#: so that each shares its page with its text; a funnel in half the width gets small type, a tight frame and
+#: level tick labels (only the powers of ten when the axis has many ticks), the county's funnel paper type.
+#: Each kind's margins on paper hold its tick labels, titles and legend for every kommun and län of the
+#: example data (checked for the whole country), so that plotly's automargin, which stays on and grows a
+#: margin that falls short, does not have to: a grown margin is a second drawing of the chart, and the
+#: screen's margins (too small for paper's legends) cost one for every chart, a third of the charts' time.
+_PREPARE = r"""async () => {
   const PAPER_CHART_HEIGHT = 300, PAPER_MAP_HEIGHT = 250, PAPER_COUNTY_MAP_HEIGHT = 440;
   const countyPage = /^lan-/.test(location.pathname.split('/').pop());
-  const CARD_TREND = {'font.size': 9, 'legend.font.size': 8, 'legend.y': -0.25, 'margin.t': 8,
-    'margin.b': 62, 'margin.l': 48, 'margin.r': 8, 'xaxis.dtick': 2, 'xaxis.tickangle': 0,
-    'xaxis.title.text': '', 'yaxis.title.font.size': 9, 'legend.orientation': 'h', 'legend.x': 0};
-  const HALF_FUNNEL = {'font.size': 8, 'legend.font.size': 7, 'margin.t': 6, 'margin.r': 6, 'margin.l': 46,
-    'margin.b': 84, 'xaxis.tickangle': 0, 'xaxis.title.font.size': 8, 'yaxis.title.font.size': 8,
+  const CARD_TREND = {'font.size': 8, 'margin.t': 14, 'margin.b': 76, 'margin.l': 64, 'margin.r': 8,
+    'xaxis.dtick': 2, 'xaxis.tickangle': 0, 'xaxis.title.text': '', 'yaxis.title.font.size': 7,
+    'legend.orientation': 'h', 'legend.font.size': 7, 'legend.x': 0, 'legend.xanchor': 'left',
+    'legend.yref': 'paper', 'legend.y': -0.12, 'legend.yanchor': 'top', 'legend.entrywidthmode': 'fraction',
+    'legend.entrywidth': 0.5, 'legend.tracegroupgap': 0};
+  const HALF_FUNNEL = {'font.size': 8, 'legend.font.size': 7, 'margin.t': 10, 'margin.r': 6, 'margin.l': 52,
+    'margin.b': 86, 'xaxis.tickangle': 0, 'xaxis.title.font.size': 8, 'yaxis.title.font.size': 8,
     'xaxis.title.standoff': 4, 'yaxis.title.standoff': 4};
+  const FULL_FUNNEL = {'font.size': 9, 'legend.font.size': 8, 'margin.t': 14, 'margin.r': 30, 'margin.l': 70,
+    'margin.b': 74, 'xaxis.title.font.size': 9, 'yaxis.title.font.size': 9, 'xaxis.title.standoff': 4,
+    'yaxis.title.standoff': 4};
+  const MATRIX = {'margin.l': 76, 'margin.r': 24, 'margin.b': 70};
   // a funnel's log axis keeps its powers of ten when it has more ticks than half the paper holds
   const fewerTicks = axis => {
     if (!axis || !Array.isArray(axis.tickvals) || axis.tickvals.length <= 4) return;
@@ -157,9 +168,15 @@ _PREPARE = """async () => {
       if (name.startsWith('tratt') && gd.closest('.funnel-pair')) {
         Object.entries(HALF_FUNNEL).forEach(([path, value]) => put(paper, path, value));
         fewerTicks(paper.xaxis);
+      } else if (name.startsWith('tratt')) {
+        Object.entries(FULL_FUNNEL).forEach(([path, value]) => put(paper, path, value));
+      } else if (!map) {
+        Object.entries(MATRIX).forEach(([path, value]) => put(paper, path, value));
       }
     } else if (/^trend/.test(name) && gd.closest('article.proposal, .chart-pair')) {
       Object.entries(CARD_TREND).forEach(([path, value]) => put(paper, path, value));
+      data = data.map(trace => trace.fill === 'toself' && typeof trace.name === 'string'
+        ? {...trace, name: trace.name.replace(/\s*\([^()]*\)$/, '')} : trace);
       paper.width = gd.offsetWidth;
       paper.height = gd.offsetHeight || undefined;
     }
