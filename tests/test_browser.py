@@ -131,7 +131,8 @@ def test_headings_in_order_and_print_css(browser, built_site):
 
 def test_a_readers_print_opens_the_folds_and_fits_the_charts_to_the_paper(browser, built_site):
     """Ctrl+P in a browser: before the print every fold opens and each chart is drawn at its share of the
-    680 px of A4 text; after it the folds close again and the charts take their screen width back. (A page
+    680 px of A4 text, as tmb's printer draws it (assets/tmb-paper.js), with nothing cut off; after it the
+    folds close again and the charts take their screen width back. (A page
     that tmb's own printer has already laid out for paper is left alone: tests/test_pdf_reports.py.)"""
     out, _ = built_site
     page, errors, _ = open_offline(browser, out / "kommun-2180.html", viewport={"width": 1366, "height": 900})
@@ -145,6 +146,22 @@ def test_a_readers_print_opens_the_folds_and_fits_the_charts_to_the_paper(browse
     paper = page.evaluate(state)
     assert paper["print"] and paper["closed"] == 0
     assert all(0 < w <= 680 for w in paper["widths"]) and max(paper["widths"]) == 680, paper["widths"]
+    # laid out for paper (the print rules' box heights), no title, tick label or legend entry reaches out of
+    # its chart's box, where paper cuts it: each chart is drawn as tmb's own printer draws it. Until stop 25
+    # a reader's print kept the charts' screen heights and legends: the matrix ran over the table under it
+    # and the trend charts lost their legends and y titles.
+    page.emulate_media(media="print")
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(gd => {
+          const r = gd.getBoundingClientRect();
+          return [...gd.querySelectorAll('text')].filter(t => t.textContent.trim()).filter(t => {
+            const q = t.getBoundingClientRect();
+            return q.width > 0 && (q.top < r.top - 1 || q.bottom > r.bottom + 1 || q.left < r.left - 1);
+          }).map(t => gd.id + ': ' + t.textContent);
+        })"""
+    )
+    assert paper["widths"] and not cut, cut
+    page.emulate_media(media="screen")
     page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.js-plotly-plot')].some(gd => gd._fullLayout.width > 680)"

@@ -25,6 +25,7 @@ import shutil
 import threading
 from concurrent.futures import Future, wait
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -58,6 +59,10 @@ VIEWPORT = {"width": LAYOUT_WIDTH_PX, "height": VIEWPORT_HEIGHT_PX}
 #: Seconds a page may take to load and draw its charts before its PDF fails.
 PAGE_TIMEOUT_S = 60
 
+#: How each kind of chart is laid out on paper (``window.tmbPaper``): one file for tmb's printer and for a
+#: reader's own Ctrl+P (page.html.j2), run in the print tab before the page's scripts (with
+#: :data:`_HOLD_CHARTS`), so that a page prints with the paper layout of the printer's own version.
+_PAPER_JS = resources.files("tmb_analysis").joinpath("assets/tmb-paper.js").read_text("utf-8")
 #: Run before any script of a page in a print tab, where plotly.js is never loaded (the request for it is
 #: answered with nothing, :func:`_is_plotly`): a stand-in ``Plotly`` holds every ``Plotly.newPlot`` call
 #: instead of drawing. The charts are drawn by plotly.js in the worker's chart tab (:data:`_DRAW`), once,
@@ -66,7 +71,10 @@ PAGE_TIMEOUT_S = 60
 #: the long print document forced a layout of the whole document for every text plotly measures (issue 13:
 #: ``--pdf`` must not double the nightly run). The page's own print handlers (for a reader's Ctrl+P, in
 #: page.html.j2) see the class ``tmb-print`` that :data:`_PREPARE` sets and leave the page alone.
-_HOLD_CHARTS = """(() => {
+_HOLD_CHARTS = (
+    _PAPER_JS
+    + """
+(() => {
   const held = [];
   // the page's own handlers call plotly only for charts it drew (.js-plotly-plot): never in a print tab
   const stand_in = {__tmbStandIn: true, newPlot: (...args) => { held.push(args); return Promise.resolve(); }};
@@ -80,67 +88,14 @@ _HOLD_CHARTS = """(() => {
     document.querySelectorAll('details').forEach(d => { d.open = true; });
   });
 })();"""
+)
 #: Open every fold and lay the page out for paper, then return every held chart as plotly's figure for
 #: paper with the size its box has there: ``[plotly, charts]``, the address of the plotly.js the page asked
 #: for and the charts as JSON, ``[{id, data, layout, config, width, height}, ...]`` (or null for none). A
 #: chart drawn in a closed fold would get plotly's default width (700 px, wider than the 680 px of A4 text)
-#: and be cut off. A trend chart in half the width (a proposal card, a pair of trend charts) gets smaller
-#: type, a tick every other year and its legend in two columns under the plot (the band named without the
-#: area, which the card names), so that its plot keeps more than half its box at the card's print height
-#: and its y title fits beside it. The funnels (two to a row) and the matrix are drawn at the width of their
-#: box and at most 300 px high, the map at most 250 px (at the print scale, a quarter of the A4 text height),
-#: so that each shares its page with its text; a funnel in half the width gets small type, a tight frame and
-#: level tick labels (only the powers of ten when the axis has many ticks), the county's funnel paper type.
-#: Each kind's margins on paper hold its tick labels, titles and legend for every kommun and län of the
-#: example data (checked for the whole country), so that plotly's automargin, which stays on and grows a
-#: margin that falls short, does not have to: a grown margin is a second drawing of the chart, and the
-#: screen's margins (too small for paper's legends) cost one for every chart, a third of the charts' time.
+#: and be cut off. Each chart's figure for paper is ``tmbPaper.figure`` (assets/tmb-paper.js, which a
+#: reader's own Ctrl+P uses too), given the width and height of its box in the page laid out for paper.
 _PREPARE = r"""async () => {
-  const PAPER_CHART_HEIGHT = 300, PAPER_MAP_HEIGHT = 250, PAPER_COUNTY_MAP_HEIGHT = 440;
-  const countyPage = /^lan-/.test(location.pathname.split('/').pop());
-  const CARD_TREND = {'font.size': 8, 'margin.t': 14, 'margin.b': 76, 'margin.l': 64, 'margin.r': 8,
-    'xaxis.dtick': 2, 'xaxis.tickangle': 0, 'xaxis.title.text': '', 'yaxis.title.font.size': 7,
-    'legend.orientation': 'h', 'legend.font.size': 7, 'legend.x': 0, 'legend.xanchor': 'left',
-    'legend.yref': 'paper', 'legend.y': -0.12, 'legend.yanchor': 'top', 'legend.entrywidthmode': 'fraction',
-    'legend.entrywidth': 0.5, 'legend.tracegroupgap': 0};
-  const HALF_FUNNEL = {'font.size': 8, 'legend.font.size': 7, 'margin.t': 10, 'margin.r': 6, 'margin.l': 52,
-    'margin.b': 86, 'xaxis.tickangle': 0, 'xaxis.title.font.size': 8, 'yaxis.title.font.size': 8,
-    'xaxis.title.standoff': 4, 'yaxis.title.standoff': 4};
-  const FULL_FUNNEL = {'font.size': 9, 'legend.font.size': 8, 'margin.t': 14, 'margin.r': 30, 'margin.l': 70,
-    'margin.b': 74, 'xaxis.title.font.size': 9, 'yaxis.title.font.size': 9, 'xaxis.title.standoff': 4,
-    'yaxis.title.standoff': 4};
-  const MATRIX = {'margin.l': 76, 'margin.r': 24, 'margin.b': 70};
-  // a funnel's log axis keeps its powers of ten when it has more ticks than half the paper holds
-  const fewerTicks = axis => {
-    if (!axis || !Array.isArray(axis.tickvals) || axis.tickvals.length <= 4) return;
-    const keep = axis.tickvals.map((v, i) => i).filter(i => /^10*$/.test(String(axis.tickvals[i])));
-    if (keep.length < 2) return;
-    axis.ticktext = keep.map(i => (axis.ticktext || axis.tickvals)[i]);
-    axis.tickvals = keep.map(i => axis.tickvals[i]);
-  };
-  const put = (obj, path, value) => {
-    const keys = path.split('.');
-    let at = obj;
-    for (const key of keys.slice(0, -1)) {
-      if (typeof at[key] !== 'object' || at[key] === null) at[key] = {};
-      at = at[key];
-    }
-    at[keys[keys.length - 1]] = value;
-  };
-  // The map's first trace holds its text labels ("name<br>value"). On paper they are set small; the
-  // county page's map, a third of its page, keeps name and value; a kommun page's map, a quarter of a
-  // page, keeps the names only (the values are in the tables), so that the labels do not overlap.
-  // Its colour bar is set thin, half the width, in small type.
-  const paperMapLabels = (data, withValues) => data.map((trace, i) => {
-    if (trace.colorbar) {
-      const bar = trace.colorbar, title = bar.title || {};
-      return {...trace, colorbar: {...bar, thickness: 8, len: 0.5, tickfont: {...(bar.tickfont || {}), size: 7},
-        title: {...title, font: {...(title.font || {}), size: 8}}}};
-    }
-    if (i !== 0 || trace.mode !== 'text' || !Array.isArray(trace.text)) return trace;
-    const text = withValues ? trace.text : trace.text.map(t => String(t).split('<br>')[0]);
-    return {...trace, text, textfont: {...(trace.textfont || {}), size: 7}};
-  });
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   document.documentElement.classList.add('tmb-print');
   const script = document.querySelector('script[src*="plotly"]');
@@ -155,32 +110,8 @@ _PREPARE = r"""async () => {
   held.forEach(([id, data, layout, config]) => {
     const gd = typeof id === 'string' ? document.getElementById(id) : id;
     if (!gd) return;
-    const fig = gd.closest('figure.tmb-figure');
-    const name = fig ? fig.dataset.figure || '' : '';
-    const paper = JSON.parse(JSON.stringify(layout || {}));
-    if (/^(karta|tratt|prioriteringsmatris)/.test(name)) {
-      const map = name.startsWith('karta');
-      const most = map ? (countyPage ? PAPER_COUNTY_MAP_HEIGHT : PAPER_MAP_HEIGHT) : PAPER_CHART_HEIGHT;
-      paper.width = gd.offsetWidth;
-      paper.height = Math.min(paper.height || most, most);
-      if (map && countyPage) gd.style.setProperty('height', most + 'px', 'important');
-      if (map) data = paperMapLabels(data, countyPage);
-      if (name.startsWith('tratt') && gd.closest('.funnel-pair')) {
-        Object.entries(HALF_FUNNEL).forEach(([path, value]) => put(paper, path, value));
-        fewerTicks(paper.xaxis);
-      } else if (name.startsWith('tratt')) {
-        Object.entries(FULL_FUNNEL).forEach(([path, value]) => put(paper, path, value));
-      } else if (!map) {
-        Object.entries(MATRIX).forEach(([path, value]) => put(paper, path, value));
-      }
-    } else if (/^trend/.test(name) && gd.closest('article.proposal, .chart-pair')) {
-      Object.entries(CARD_TREND).forEach(([path, value]) => put(paper, path, value));
-      data = data.map(trace => trace.fill === 'toself' && typeof trace.name === 'string'
-        ? {...trace, name: trace.name.replace(/\s*\([^()]*\)$/, '')} : trace);
-      paper.width = gd.offsetWidth;
-      paper.height = gd.offsetHeight || undefined;
-    }
-    draw(gd, data, paper, config);
+    const [paperData, paper] = window.tmbPaper.figure(gd, data, layout, gd.offsetWidth, gd.offsetHeight);
+    draw(gd, paperData, paper, config);
   });
   // as one string: playwright passes a string through as it is, but wraps every number of an object
   return [script ? script.src : null, charts.length ? JSON.stringify(charts) : null];

@@ -256,6 +256,8 @@ def write_assets(staging: Path) -> None:
     (assets / "plotly.min.js").write_text(get_plotlyjs(), encoding="utf-8")
     css = resources.files("tmb_analysis").joinpath("assets/tmb.css").read_text("utf-8")
     (assets / "tmb.css").write_text(css + "\n" + TABLE_CSS, encoding="utf-8")
+    paper = resources.files("tmb_analysis").joinpath("assets/tmb-paper.js").read_text("utf-8")
+    (assets / "tmb-paper.js").write_text(paper, encoding="utf-8")
 
 
 def write_data(
