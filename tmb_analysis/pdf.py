@@ -61,7 +61,8 @@ PAGE_TIMEOUT_S = 60
 
 #: How each kind of chart is laid out on paper (``window.tmbPaper``): one file for tmb's printer and for a
 #: reader's own Ctrl+P (page.html.j2), run in the print tab before the page's scripts (with
-#: :data:`_HOLD_CHARTS`), so that a page prints with the paper layout of the printer's own version.
+#: :data:`_HOLD_CHARTS`), so that a page prints with the paper layout of the printer's own version (the
+#: page's copy leaves a ``tmbPaper`` already defined as it is).
 _PAPER_JS = resources.files("tmb_analysis").joinpath("assets/tmb-paper.js").read_text("utf-8")
 #: Run before any script of a page in a print tab, where plotly.js is never loaded (the request for it is
 #: answered with nothing, :func:`_is_plotly`): a stand-in ``Plotly`` holds every ``Plotly.newPlot`` call
@@ -95,7 +96,7 @@ _HOLD_CHARTS = (
 #: chart drawn in a closed fold would get plotly's default width (700 px, wider than the 680 px of A4 text)
 #: and be cut off. Each chart's figure for paper is ``tmbPaper.figure`` (assets/tmb-paper.js, which a
 #: reader's own Ctrl+P uses too), given the width and height of its box in the page laid out for paper.
-_PREPARE = r"""async () => {
+_PREPARE = """async () => {
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   document.documentElement.classList.add('tmb-print');
   const script = document.querySelector('script[src*="plotly"]');

@@ -15,7 +15,8 @@
    automargin, which stays on and grows a margin that falls short, does not have to: a grown margin is a
    second drawing of the chart, and the screen's margins (too small for paper's legends) cost one for
    every chart, a third of the charts' time (issue 13). */
-window.tmbPaper = (function () {
+/* defined once: in tmb's print tab the printer's own copy, run before the page's, is the one used */
+window.tmbPaper = window.tmbPaper || (function () {
   'use strict';
   var PAPER_CHART_HEIGHT = 300, PAPER_MAP_HEIGHT = 250, PAPER_COUNTY_MAP_HEIGHT = 440;
   // the heights tmb.css's print rules give a trend chart's box in a proposal card and in a pair
