@@ -172,6 +172,39 @@ def test_a_readers_print_opens_the_folds_and_fits_the_charts_to_the_paper(browse
     page.context.close()
 
 
+def test_the_charts_heights_on_paper_have_one_home_in_the_stylesheet(browser, built_site):
+    """tmb.css's --paper-* properties give the charts' boxes their height in the print rules, and
+    tmbPaper.figure (a reader's Ctrl+P, which draws before those rules apply) takes the same heights from
+    them: change one and both follow. The county overview is told by its body's class, not by its file's
+    name: its map's box is higher than a kommun page's. Until stop 26 the heights were written in both
+    files, and the county overview was told by the name of the file."""
+    out, _ = built_site
+    figure = """sel => { const gd = document.querySelector(sel);
+      return tmbPaper.figure(gd, gd.data, gd.layout, 300, null)[1].height; }"""
+    box = "sel => document.querySelector(sel).offsetHeight"
+    page, errors, _ = open_offline(browser, out / "kommun-2180.html", viewport={"width": 1366, "height": 900})
+    charts_drawn(page)
+    card = "article.proposal .proposal-chart .plotly-graph-div"
+    assert page.evaluate("() => document.body.className") == "page-kommun"
+    assert page.evaluate(figure, card) == 210
+    page.evaluate("() => document.documentElement.style.setProperty('--paper-card-trend', '250px')")
+    assert page.evaluate(figure, card) == 250
+    page.emulate_media(media="print")
+    assert page.evaluate(box, card) == 250
+    kommun_map = page.evaluate(box, 'figure[data-figure^="karta"] .plotly-graph-div')
+    assert not errors, errors
+    page.context.close()
+    page, errors, _ = open_offline(browser, out / "lan-21.html", viewport={"width": 1366, "height": 900})
+    charts_drawn(page)
+    assert page.evaluate("() => document.body.className") == "page-lan"
+    county_map = 'figure[data-figure^="karta"] .plotly-graph-div'
+    assert page.evaluate(figure, county_map) == 440
+    page.emulate_media(media="print")
+    assert page.evaluate(box, county_map) == 440 > kommun_map == 250
+    assert not errors, errors
+    page.context.close()
+
+
 def test_indicator_choice_by_keyboard_redraws_the_charts(browser, built_site):
     """The county overview's indicator lists are labelled <select>s (reachable by keyboard, read by
     screen readers); choosing one redraws its chart with that indicator, offline."""

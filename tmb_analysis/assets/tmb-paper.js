@@ -7,10 +7,12 @@
    A trend chart in half the width (a proposal card, a pair of trend charts) gets smaller type, a tick every
    other year and its legend in two columns under the plot (the band named without the area, which the
    card names), so that its plot keeps more than half its box and its y title fits beside it. The funnels
-   (two to a row) and the matrix are drawn at most 300 px high, the map at most 250 px (at the print scale,
-   a quarter of the A4 text height), so that each shares its page with its text; a funnel in half the width
-   gets small type, a tight frame and level tick labels (only the powers of ten when the axis has many
-   ticks), the county's funnel paper type. Each kind's margins on paper hold its tick labels, titles and
+   (two to a row), the matrix and the map are drawn at most as high as tmb.css's print rules make their
+   boxes (--paper-chart, --paper-map: a quarter of the A4 text height at the print scale; the county
+   overview's map --paper-county-map, a third), so that each shares its page with its text; the heights
+   have their one home there, as the trend charts' boxes' (--paper-card-trend, --paper-pair-trend). A
+   funnel in half the width gets small type, a tight frame and level tick labels (only the powers of ten
+   when the axis has many ticks), the county's funnel paper type. Each kind's margins on paper hold its tick labels, titles and
    legend for every kommun and län of the example data (checked for the whole country), so that plotly's
    automargin, which stays on and grows a margin that falls short, does not have to: a grown margin is a
    second drawing of the chart, and the screen's margins (too small for paper's legends) cost one for
@@ -18,9 +20,12 @@
 /* defined once: in tmb's print tab the printer's own copy, run before the page's, is the one used */
 window.tmbPaper = window.tmbPaper || (function () {
   'use strict';
-  var PAPER_CHART_HEIGHT = 300, PAPER_MAP_HEIGHT = 250, PAPER_COUNTY_MAP_HEIGHT = 440;
-  // the heights tmb.css's print rules give a trend chart's box in a proposal card and in a pair
-  var CARD_TREND_HEIGHT = 210, PAIR_TREND_HEIGHT = 230;
+  // a chart's height on paper, from tmb.css (--paper-card-trend and the others, which its print rules
+  // give the charts' boxes): undefined when the page has no such stylesheet, and plotly keeps its height
+  var paperHeight = function (name) {
+    var px = parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--paper-' + name));
+    return px > 0 ? px : undefined;
+  };
   var CARD_TREND = {'font.size': 8, 'margin.t': 14, 'margin.b': 76, 'margin.l': 64, 'margin.r': 8,
     'xaxis.dtick': 2, 'xaxis.tickangle': 0, 'xaxis.title.text': '', 'yaxis.title.font.size': 7,
     'legend.orientation': 'h', 'legend.font.size': 7, 'legend.x': 0, 'legend.xanchor': 'left',
@@ -72,16 +77,15 @@ window.tmbPaper = window.tmbPaper || (function () {
     });
   };
   var figure = function (gd, data, layout, width, height) {
-    var countyPage = /^lan-/.test(location.pathname.split('/').pop());
+    var countyPage = document.body.classList.contains('page-lan');
     var fig = gd.closest('figure.tmb-figure');
     var name = fig ? fig.dataset.figure || '' : '';
     var paper = JSON.parse(JSON.stringify(layout || {}));
     paper.width = width;
     if (/^(karta|tratt|prioriteringsmatris)/.test(name)) {
       var map = name.indexOf('karta') === 0;
-      var most = map ? (countyPage ? PAPER_COUNTY_MAP_HEIGHT : PAPER_MAP_HEIGHT) : PAPER_CHART_HEIGHT;
-      paper.height = Math.min(paper.height || most, most);
-      if (map && countyPage) gd.style.setProperty('height', most + 'px', 'important');
+      var most = paperHeight(map ? (countyPage ? 'county-map' : 'map') : 'chart');
+      if (most) paper.height = Math.min(paper.height || most, most);
       if (map) data = paperMapLabels(data, countyPage);
       if (name.indexOf('tratt') === 0 && gd.closest('.funnel-pair')) {
         apply(paper, HALF_FUNNEL);
@@ -97,7 +101,7 @@ window.tmbPaper = window.tmbPaper || (function () {
         return trace.fill === 'toself' && typeof trace.name === 'string'
           ? copy(trace, {name: trace.name.replace(/\s*\([^()]*\)$/, '')}) : trace;
       });
-      paper.height = height || (gd.closest('article.proposal') ? CARD_TREND_HEIGHT : PAIR_TREND_HEIGHT);
+      paper.height = height || paperHeight(gd.closest('article.proposal') ? 'card-trend' : 'pair-trend');
     }
     return [data, paper];
   };

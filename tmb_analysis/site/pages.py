@@ -351,7 +351,8 @@ def page_context(job: Job, reg, pages: set[str], common: dict) -> dict:
             lan_link = {"href": lan_page, "text": f"Länsöversikt – {lan_area.name}"}
     title = f"Lägesbild – {area.display_name}" if job.kind == "kommun" else f"Länsöversikt – {area.name}"
     pdf_href = pdf_name(job.page) if common.get("pdf") else None
-    return {"title": title, "lan_link": lan_link, "pdf_href": pdf_href, **common}
+    # page-kommun or page-lan on <body>: the print rules and assets/tmb-paper.js tell the county overview by it
+    return {"title": title, "page_kind": job.kind, "lan_link": lan_link, "pdf_href": pdf_href, **common}
 
 
 def hashable_contexts(jobs: list[Job], reg, pages: set[str], pdf: bool = False) -> dict[str, dict]:
