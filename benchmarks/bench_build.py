@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import tmb
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 BIN = Path(sys.executable).parent
@@ -44,10 +46,6 @@ def _run(cmd: list, env: dict, timeout: float = 1800) -> float:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd[:4]))} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}")
     return seconds
-
-
-def _tmb(*args) -> list:
-    return [sys.executable, "-m", "tmb_analysis.cli", *args]
 
 
 def _sizes(out: Path) -> dict:
@@ -97,8 +95,8 @@ def run() -> list[dict]:
 def _run_all(tmp: Path) -> list[dict]:
     env = {**os.environ, "TMB_CACHE_DIR": str(tmp / "cache-prep"), "PYTHONUNBUFFERED": "1"}
     store = tmp / "store"
-    _run(_tmb("sample", "--out", tmp / "sample"), env)
-    _run(_tmb("import", tmp / "sample", "--store", store), env)
+    _run(tmb("sample", "--out", tmp / "sample"), env)
+    _run(tmb("import", tmp / "sample", "--store", store), env)
     cpus = os.cpu_count()
 
     # Gävleborg from cold (median of RUNS: a shared 2-core machine varies by seconds), then with the
@@ -107,18 +105,18 @@ def _run_all(tmp: Path) -> list[dict]:
     for i in range(RUNS):
         env_g = {**env, "TMB_CACHE_DIR": str(tmp / f"cache-gavleborg-{i}")}
         out_g = tmp / f"gavleborg-{i}" / "reports"
-        cold.append(_run(_tmb("build", "--lan", "21", "--store", store, "--out", out_g), env_g))
-        warm.append(_run(_tmb("build", "--lan", "21", "--store", store, "--out", tmp / f"warm-{i}" / "reports"), env_g))
+        cold.append(_run(tmb("build", "--lan", "21", "--store", store, "--out", out_g), env_g))
+        warm.append(_run(tmb("build", "--lan", "21", "--store", store, "--out", tmp / f"warm-{i}" / "reports"), env_g))
     t_gavle, t_warm = statistics.median(cold), statistics.median(warm)
     sizes_g = _sizes(out_g)
     manifest_before = (out_g / "manifest.json").read_bytes()
-    t_rerun = _run(_tmb("build", "--lan", "21", "--store", store, "--out", out_g), env_g)
+    t_rerun = _run(tmb("build", "--lan", "21", "--store", store, "--out", out_g), env_g)
     untouched = (out_g / "manifest.json").read_bytes() == manifest_before
 
     # the whole country from cold
     env_c = {**env, "TMB_CACHE_DIR": str(tmp / "cache-country")}
     out_c = tmp / "country" / "reports"
-    t_country = _run(_tmb("build", "--lan", "all", "--store", store, "--out", out_c), env_c, timeout=3600)
+    t_country = _run(tmb("build", "--lan", "all", "--store", store, "--out", out_c), env_c, timeout=3600)
     sizes_c = _sizes(out_c)
 
     # the naive way on 3 reports, scaled per report

@@ -21,18 +21,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from harness import cpu_seconds, process_tree, tmb
+
 #: Issue 13: ``--pdf`` adds at most 50 % to the whole-country build time.
 MAX_RATIO = 1.5
-
-
-def _tmb(*args) -> list[str]:
-    return [sys.executable, "-m", "tmb_analysis.cli", *map(str, args)]
 
 
 #: Seconds between two looks at the command's processes for their CPU time.
@@ -54,16 +51,7 @@ def _run(cmd: list[str], env: dict) -> tuple[float, float]:
         reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
         reader.start()
         while proc.poll() is None:
-            try:
-                tree = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                tree = []
-            for p in tree:
-                try:
-                    used = p.cpu_times()
-                    last[(p.pid, p.create_time())] = used.user + used.system
-                except psutil.Error:
-                    pass
+            last.update({key: seconds for key, (_, seconds) in cpu_seconds(process_tree(root)).items()})
             time.sleep(SAMPLE_S)
         reader.join()
     seconds = time.perf_counter() - t0
@@ -84,13 +72,13 @@ def run() -> list[dict]:
     tmp = Path(tempfile.mkdtemp(prefix="tmb-bench-pdf-"))
     try:
         env = {**os.environ, "TMB_CACHE_DIR": str(tmp / "cache-prep"), "PYTHONUNBUFFERED": "1"}
-        _run(_tmb("sample", "--out", tmp / "sample"), env)
-        _run(_tmb("import", tmp / "sample", "--store", tmp / "store"), env)
+        _run(tmb("sample", "--out", tmp / "sample"), env)
+        _run(tmb("import", tmp / "sample", "--store", tmp / "store"), env)
         seconds, cpu = {}, {}
         for name, extra in (("plain", []), ("pdf", ["--pdf"])):
             env_run = {**env, "TMB_CACHE_DIR": str(tmp / f"cache-{name}")}
             out = tmp / name / "reports"
-            seconds[name], cpu[name] = _run(_tmb("build", "--lan", lan, "--store", tmp / "store", "--out", out, *extra), env_run)
+            seconds[name], cpu[name] = _run(tmb("build", "--lan", lan, "--store", tmp / "store", "--out", out, *extra), env_run)
         pdfs = sorted((tmp / "pdf" / "reports").glob("*.pdf"))
         ratio = seconds["pdf"] / seconds["plain"]
         per_pdf = (seconds["pdf"] - seconds["plain"]) / max(len(pdfs), 1)

@@ -29,9 +29,10 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from harness import tmb
 
 WORDS_PER_MINUTE = 200
 VIEWPORT = {"width": 1366, "height": 768}
@@ -89,14 +90,13 @@ def _site(tmp: Path) -> tuple[Path, float, float]:
     cache): the site with PDFs and the two wall-clock times."""
     import time
 
-    tmb = [sys.executable, "-m", "tmb_analysis.cli"]
     for args in (["sample", "--out", tmp / "sample"], ["import", tmp / "sample", "--store", tmp / "store"]):
-        subprocess.run([*tmb, *map(str, args)], check=True, capture_output=True)
+        subprocess.run(tmb(*args), check=True, capture_output=True)
     times = []
     for name, extra in (("plain", []), ("reports", ["--pdf"])):
         env = {**os.environ, "TMB_CACHE_DIR": str(tmp / f"cache-{name}")}
         t0 = time.perf_counter()
-        subprocess.run([*tmb, "build", "--lan", "21", "--store", str(tmp / "store"), "--out", str(tmp / name), *extra],
+        subprocess.run(tmb("build", "--lan", "21", "--store", tmp / "store", "--out", tmp / name, *extra),
                        env=env, check=True, capture_output=True)
         times.append(time.perf_counter() - t0)
     return tmp / "reports", times[0], times[1]

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import cpu_seconds, process_tree
+
 
 def _kind(proc) -> str:
     line = " ".join(proc.cmdline())
@@ -33,11 +35,10 @@ def _cpu(me) -> collections.Counter:
     import psutil
 
     used: collections.Counter = collections.Counter()
-    for proc in me.children(recursive=True):
+    for proc, seconds in cpu_seconds(process_tree(me, with_root=False)).values():
         try:
-            times = proc.cpu_times()
-            used[_kind(proc)] += times.user + times.system
-        except psutil.Error:
+            used[_kind(proc)] += seconds
+        except psutil.Error:  # gone (or a zombie) since its CPU time was read
             pass
     return used
 
