@@ -34,10 +34,12 @@ window.tmbPaper = window.tmbPaper || (function () {
   var HALF_FUNNEL = {'font.size': 8, 'legend.font.size': 7, 'margin.t': 10, 'margin.r': 6, 'margin.l': 52,
     'margin.b': 86, 'xaxis.tickangle': 0, 'xaxis.title.font.size': 8, 'yaxis.title.font.size': 8,
     'xaxis.title.standoff': 4, 'yaxis.title.standoff': 4};
-  var FULL_FUNNEL = {'font.size': 9, 'legend.font.size': 8, 'margin.t': 14, 'margin.r': 30, 'margin.l': 70,
+  var FULL_FUNNEL = {'font.size': 9, 'legend.font.size': 8, 'margin.t': 16, 'margin.r': 30, 'margin.l': 70,
     'margin.b': 74, 'xaxis.title.font.size': 9, 'yaxis.title.font.size': 9, 'xaxis.title.standoff': 4,
     'yaxis.title.standoff': 4};
   var MATRIX = {'margin.l': 76, 'margin.r': 24, 'margin.b': 70};
+  // the county overview's intervals: its legend under the plot takes a row more at the paper's width
+  var INTERVALS = {'margin.l': 124, 'margin.r': 36, 'margin.b': 152};
   var put = function (obj, path, value) {
     var keys = path.split('.'), at = obj;
     keys.slice(0, -1).forEach(function (key) {
@@ -95,6 +97,8 @@ window.tmbPaper = window.tmbPaper || (function () {
       } else if (!map) {
         apply(paper, MATRIX);
       }
+    } else if (name === 'intervall') {
+      apply(paper, INTERVALS);
     } else if (/^trend/.test(name) && gd.closest('article.proposal, .chart-pair')) {
       apply(paper, CARD_TREND);
       data = data.map(function (trace) {
