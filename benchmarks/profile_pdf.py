@@ -9,6 +9,10 @@ paper (``_PREPARE``), draw the charts in the chart tab (``_DRAW``), put them in 
 first round warms the browser up and is not counted; then ``--reps`` rounds are, and the means per page are
 printed: wall clock and CPU seconds by process (renderer, browser, gpu, node). Not a benchmark with a
 target (``run.py`` runs only ``bench_*.py``): a tool to see which step to work on.
+
+``--handout`` prints each page up to where its page 3 starts (the second forced page break of tmb.css's
+print rules: the handout, Kort om with the spine chart and then the proposal cards), cut off as the page
+is parsed, before its first layout: what a PDF of the handout alone would cost, which no build writes.
 """
 
 from __future__ import annotations
@@ -43,9 +47,25 @@ def _cpu(me) -> collections.Counter:
     return used
 
 
-async def _profile(pages: list[Path], reps: int) -> dict[str, collections.Counter]:
+#: ``--handout``: at DOMContentLoaded, after the print tab's own handler (which opens the folds), every cell
+#: from the second one that starts a page on, and the held charts that were in them, are taken out.
+_HANDOUT_ONLY = """document.addEventListener('DOMContentLoaded', () => {
+  const cells = [...document.querySelectorAll('main .jp-Cell, main > .cell')];
+  const breaks = cells.filter(c => getComputedStyle(c).breakBefore === 'page');
+  if (breaks.length < 2) return;
+  cells.slice(cells.indexOf(breaks[1])).forEach(c => c.remove());
+  const held = window.__tmbHeld;
+  for (let i = held.length - 1; i >= 0; i--) {
+    const gd = typeof held[i][0] === 'string' ? document.getElementById(held[i][0]) : held[i][0];
+    if (!gd || !gd.isConnected) held.splice(i, 1);
+  }
+});"""
+
+
+async def _profile(pages: list[Path], reps: int, handout: bool = False) -> tuple[dict[str, collections.Counter], dict]:
     import psutil
     from playwright.async_api import async_playwright
+    from pypdf import PdfReader
 
     from tmb_analysis import pdf
 
@@ -55,6 +75,8 @@ async def _profile(pages: list[Path], reps: int) -> dict[str, collections.Counte
         ctx = await browser.new_context(viewport=pdf.VIEWPORT)
         await ctx.route("**/*", pdf._offline)
         await ctx.add_init_script(pdf._HOLD_CHARTS)
+        if handout:
+            await ctx.add_init_script(_HANDOUT_ONLY)
         page = await pdf.PdfPrinter._new_page(ctx)
         chart_ctx = await browser.new_context(viewport=pdf.VIEWPORT)
         await chart_ctx.route("**/*", lambda route: route.abort())
@@ -62,6 +84,7 @@ async def _profile(pages: list[Path], reps: int) -> dict[str, collections.Counte
         await chart.set_content(pdf._CHART_DOC)
         await chart.add_script_tag(content=(pages[0].parent / "assets" / "plotly.min.js").read_text("utf-8"))
         steps: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+        pages_printed: dict[str, int] = {}
 
         def step(name, since):
             t0, cpu0 = since
@@ -88,12 +111,14 @@ async def _profile(pages: list[Path], reps: int) -> dict[str, collections.Counte
                     path=str(out), format="A4", scale=pdf.PRINT_SCALE, print_background=True, display_header_footer=True
                 )
                 step("print", at)
+                if rep == 0:
+                    pages_printed[html_path.name] = len(PdfReader(out).pages)
             if rep == 0:
                 steps.clear()
         await browser.close()
     out.unlink(missing_ok=True)
     out.parent.rmdir()
-    return steps
+    return steps, pages_printed
 
 
 def main() -> None:
@@ -101,14 +126,16 @@ def main() -> None:
     parser.add_argument("reports", type=Path)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--glob", default="*-*.html")
+    parser.add_argument("--handout", action="store_true", help="print each page's handout (pages 1-2) only")
     args = parser.parse_args()
     pages = sorted(args.reports.glob(args.glob))
     if not pages:
         raise SystemExit(f"{args.reports}: no pages matching {args.glob}")
-    steps = asyncio.run(_profile(pages, args.reps))
+    steps, printed = asyncio.run(_profile(pages, args.reps, args.handout))
     n = len(pages) * args.reps
     total: collections.Counter = collections.Counter()
-    print(f"{len(pages)} pages x {args.reps} rounds; seconds per page")
+    counts = sorted(printed.values())
+    print(f"{len(pages)} pages x {args.reps} rounds, {counts[0]}-{counts[-1]} A4 pages each; seconds per page")
     for name, used in [*steps.items(), ("all steps", None)]:
         used = total if used is None else used
         if used is not total:
