@@ -12,11 +12,11 @@
    overview's map --paper-county-map, a third), so that each shares its page with its text; the heights
    have their one home there, as the trend charts' boxes' (--paper-card-trend, --paper-pair-trend). A
    funnel in half the width gets small type, a tight frame and level tick labels (only the powers of ten
-   when the axis has many ticks), the county's funnel paper type. Each kind's margins on paper hold its tick labels, titles and
-   legend for every kommun and län of the example data (checked for the whole country), so that plotly's
-   automargin, which stays on and grows a margin that falls short, does not have to: a grown margin is a
-   second drawing of the chart, and the screen's margins (too small for paper's legends) cost one for
-   every chart, a third of the charts' time (issue 13). */
+   when the axis has many ticks), the county's funnel paper type. Each kind's margins on paper hold its
+   tick labels, titles and legend for every kommun and län of the example data (checked for the whole
+   country), so that plotly's automargin, which stays on and grows a margin that falls short, does not
+   have to: a grown margin is a second drawing of the chart, and the screen's margins (too small for
+   paper's legends) cost one for every chart, a third of the charts' time (issue 13). */
 /* defined once: in tmb's print tab the printer's own copy, run before the page's, is the one used */
 window.tmbPaper = window.tmbPaper || (function () {
   'use strict';
